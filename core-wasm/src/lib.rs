@@ -1,0 +1,20 @@
+//! `onshi-core`: the pure heart of Onshi reception — number rules, messages
+//! and labels shared by the web page (as WebAssembly) and the native helper.
+//!
+//! Architecture invariant: this crate does no I/O, reads no clock and draws no
+//! randomness. Everything it needs (bytes, "now") is passed in, so the same
+//! code gives the same answer in the browser, in the helper and in tests.
+//!
+//! ```
+//! use onshi_core::numbers::{check_insurer, InsurerKind};
+//! let n = check_insurer("39131156").unwrap();
+//! assert_eq!(n.kind, InsurerKind::Standard { law_code: 39 });
+//! assert!(check_insurer("39131157").is_err());
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod numbers;
+pub mod text;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;

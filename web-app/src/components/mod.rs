@@ -1,0 +1,5 @@
+//! Presentational components: props in, callbacks out, no service calls.
+
+mod insurer_field;
+
+pub use insurer_field::InsurerField;
