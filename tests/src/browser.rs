@@ -92,3 +92,15 @@ impl Browser {
         Ok(())
     }
 }
+
+impl Browser {
+    /// Saves a PNG of the page to `target/screenshots/NAME.png` so people can
+    /// look at what the tests saw; the best ones are copied into docs/.
+    pub async fn screenshot(&self, name: &str) -> Result<std::path::PathBuf> {
+        let dir = crate::paths::workspace_root().join("target/screenshots");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.client.screenshot().await?)?;
+        Ok(path)
+    }
+}

@@ -27,12 +27,14 @@ async fn insurer_number_verdict_follows_typing() -> Result<()> {
 
     let (state, text) = type_insurer(&b, "39131156").await?;
     assert_eq!(state, "valid", "{text}");
-    assert!(text.contains("正しい保険者番号") && text.contains("後期高齢者医療"), "{text}");
-    assert!(text.contains("Valid insurer number"), "English line below: {text}");
+    assert!(text.contains("形式は正しい") && text.contains("後期高齢者医療"), "{text}");
+    assert!(text.contains("Well-formed insurer number"), "English line below: {text}");
+    b.screenshot("insurer-valid").await?;
 
     let (state, text) = type_insurer(&b, "39131157").await?;
     assert_eq!(state, "invalid", "{text}");
-    assert!(text.contains("検証番号") && text.contains("6"), "{text}");
+    assert!(text.contains("検証番号") && text.contains("読み間違い"), "{text}");
+    b.screenshot("insurer-invalid").await?;
 
     let (state, text) = type_insurer(&b, "3913").await?;
     assert_eq!(state, "incomplete", "{text}");
