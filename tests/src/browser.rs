@@ -68,8 +68,8 @@ impl Browser {
             serde_json::Value::Object(m) => m,
             _ => unreachable!("literal object"),
         };
-        let client = ClientBuilder::rustls()
-            .context("TLS setup for the WebDriver client")?
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
