@@ -265,6 +265,20 @@ impl fmt::Display for Actor {
     }
 }
 
+/// An insurer number as it appears in a document: 6 or 8 ASCII digits,
+/// possibly space-padded (the XML pads 6-digit numbers). Kept verbatim; the
+/// check digit is the core's business (`onshi_core::numbers`), not the store's.
+pub(super) fn insurer_digits(field: &'static str, text: &str) -> Result<(), ValueError> {
+    let t = text.trim_matches(' ');
+    if t.is_empty() {
+        return Err(ValueError::Empty { field });
+    }
+    if !(t.len() == 6 || t.len() == 8) || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValueError::BadShape { field, expected: "6 or 8 digits" });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,18 +342,4 @@ mod tests {
             assert_eq!(Actor::decode(&a.encode()), Some(a));
         }
     }
-}
-
-/// An insurer number as it appears in a document: 6 or 8 ASCII digits,
-/// possibly space-padded (the XML pads 6-digit numbers). Kept verbatim; the
-/// check digit is the core's business (`onshi_core::numbers`), not the store's.
-pub(super) fn insurer_digits(field: &'static str, text: &str) -> Result<(), ValueError> {
-    let t = text.trim_matches(' ');
-    if t.is_empty() {
-        return Err(ValueError::Empty { field });
-    }
-    if !(t.len() == 6 || t.len() == 8) || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ValueError::BadShape { field, expected: "6 or 8 digits" });
-    }
-    Ok(())
 }
