@@ -200,24 +200,30 @@ pub fn windows_manifest_key(browser: Browser) -> String {
 pub const WINDOWS_RUN_KEY: &str = r"Software\Microsoft\Windows\CurrentVersion\Run";
 pub const WINDOWS_RUN_VALUE: &str = "OnshiHelper";
 
+/// A host manifest; fields in the order the browser documentation shows
+/// them, so an IT person reading the file finds `name` and `path` first.
+#[derive(serde::Serialize)]
+struct Manifest<'a> {
+    name: &'a str,
+    description: &'a str,
+    path: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_origins: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_extensions: Option<Vec<&'a str>>,
+}
+
 /// The manifest text for one browser family.
 pub fn manifest_json(family: Family, exe: &str, chromium_id: Option<&ExtensionId>) -> String {
-    let mut m = serde_json::Map::new();
-    m.insert("name".into(), HOST_NAME.into());
-    m.insert("description".into(), DESCRIPTION.into());
-    m.insert("path".into(), exe.into());
-    m.insert("type".into(), "stdio".into());
-    match family {
-        Family::Chromium => {
-            let origins: Vec<serde_json::Value> =
-                chromium_id.map(|id| format!("chrome-extension://{id}/").into()).into_iter().collect();
-            m.insert("allowed_origins".into(), origins.into());
-        }
-        Family::Firefox => {
-            m.insert("allowed_extensions".into(), vec![serde_json::Value::from(FIREFOX_EXTENSION_ID)].into());
-        }
-    }
-    let mut text = serde_json::to_string_pretty(&serde_json::Value::Object(m)).unwrap_or_default();
+    let (allowed_origins, allowed_extensions) = match family {
+        Family::Chromium => (Some(chromium_id.map(|id| format!("chrome-extension://{id}/")).into_iter().collect()), None),
+        Family::Firefox => (None, Some(vec![FIREFOX_EXTENSION_ID])),
+    };
+    let m = Manifest { name: HOST_NAME, description: DESCRIPTION, path: exe, kind: "stdio", allowed_origins, allowed_extensions };
+    // Serialising plain strings cannot fail.
+    let mut text = serde_json::to_string_pretty(&m).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -661,6 +667,7 @@ mod tests {
         assert_eq!(chrome["type"], "stdio");
         assert_eq!(chrome["allowed_origins"], serde_json::json!([format!("chrome-extension://{ID}/")]));
         assert!(chrome.get("allowed_extensions").is_none());
+        assert!(manifest_json(Family::Chromium, "/opt/h", Some(&id)).starts_with("{\n  \"name\": \"jp.onshi.helper\",\n"));
         let ff: serde_json::Value = serde_json::from_str(&manifest_json(Family::Firefox, "/opt/h", None)).unwrap();
         assert_eq!(ff["allowed_extensions"], serde_json::json!([FIREFOX_EXTENSION_ID]));
         assert!(ff.get("allowed_origins").is_none(), "Firefox rejects allowed_origins");
