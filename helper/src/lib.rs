@@ -1,8 +1,38 @@
 //! `onshi-helper`: the only part of Onshi reception that touches the card
-//! reader, the network and the disk (design.md). Its modes (service,
-//! native-host, install, doctor …) arrive with issue 5; today it only reports
-//! its version so the workspace and packaging are exercised end to end.
+//! reader, the network and the disk (design.md).
+//!
+//! This crate is built up in layers. What exists today is the foundation
+//! every mode stands on:
+//!
+//! - [`store`]: the embedded SQLite store (pairings, the hash-chained audit
+//!   log, batch jobs, today's results, patient reference numbers) with
+//!   schema migrations;
+//! - [`config`]: the TOML configuration and `config check`;
+//! - [`install`]: native-messaging host manifests and start-at-login files;
+//! - [`launch`]: how the process tells it was started by a browser;
+//! - [`paths`]: the per-OS places for the config file and the database;
+//! - [`time`]: timestamps the caller passes in (the store has no clock).
+//!
+//! ```
+//! use onshi_helper::store::{Store, Actor, AuditDetail, Outcome, PairingAction};
+//! use onshi_helper::time::Timestamp;
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut store = Store::open(&dir.path().join("helper.sqlite")).unwrap();
+//! let now = Timestamp::parse("2026-11-25T09:00:00+09:00").unwrap();
+//! let origin = "https://clinic.example".parse().unwrap();
+//! store.append_audit(&now, &Actor::Cli, Outcome::Ok,
+//!     &AuditDetail::Pairing { action: PairingAction::Revoke, origin }).unwrap();
+//! assert_eq!(store.verify_audit().unwrap().entries, 1);
+//! ```
 #![forbid(unsafe_code)]
+
+pub mod browser;
+pub mod config;
+pub mod install;
+pub mod launch;
+pub mod paths;
+pub mod store;
+pub mod time;
 
 /// The helper's version, reported to the page in the hello exchange.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,16 +1,378 @@
-//! The `onshi-helper` command line.
+//! The `onshi-helper` command line: IT staff and tests drive the helper
+//! through it. Every problem is printed as a Japanese line, then an English
+//! line, and any problem makes the exit status non-zero. When a browser
+//! starts the binary as a native-messaging host (see `launch`), nothing may
+//! be written to stdout, so that case is decided before argument parsing.
+#![forbid(unsafe_code)]
 
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
+use onshi_core::text::{Bilingual, Explain};
+use onshi_helper::browser::Browser;
+use onshi_helper::config::{Config, ConfigError};
+use onshi_helper::install::{self, Done, InstallOptions, Scope};
+use onshi_helper::launch::detect_native_host;
+use onshi_helper::paths::{self, Env, Os};
+use onshi_helper::store::{Actor, AuditDetail, ExtensionId, Origin, Outcome, PairingAction, Store};
+use onshi_helper::time::Timestamp;
+
+#[derive(Parser)]
+#[command(name = "onshi-helper", version, about = "Onshi reception helper (オンライン資格確認ヘルパー)")]
+struct Cli {
+    /// The config file (default: the per-OS location, see `config paths`).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// The database file (default: store_path from the config, else the per-OS location).
+    #[arg(long, global = true)]
+    store: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Register the native-messaging host with browsers and start at login.
+    Install(InstallArgs),
+    /// Remove what `install` wrote.
+    Uninstall(LocationArgs),
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    #[command(subcommand)]
+    Pairings(PairingsCommand),
+    /// The mode a browser starts (normally detected from its arguments).
+    NativeHost,
+}
+
+#[derive(Args)]
+struct LocationArgs {
+    /// Comma-separated: chrome,chromium,edge,firefox (default: all).
+    #[arg(long, value_delimiter = ',')]
+    browsers: Vec<Browser>,
+    /// Machine-wide locations (needs administrator rights).
+    #[arg(long, conflicts_with = "profile_dir")]
+    system: bool,
+    /// A Chromium --user-data-dir: its NativeMessagingHosts folder only, no start-at-login.
+    #[arg(long)]
+    profile_dir: Option<PathBuf>,
+    /// The helper binary the browser should start (default: this one).
+    #[arg(long)]
+    exe: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct InstallArgs {
+    #[command(flatten)]
+    location: LocationArgs,
+    /// The Chromium extension id (32 letters a-p).
+    #[arg(long)]
+    extension_id: Option<String>,
+    /// Do not write the start-at-login entry.
+    #[arg(long)]
+    no_autostart: bool,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check the config and the files it names; exit 1 on any problem.
+    Check,
+    /// Print the default locations of the config file and the database.
+    Paths,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Print the newest entries.
+    Show {
+        #[arg(long, default_value_t = 20)]
+        last: u32,
+    },
+    /// Walk the hash chain; exit 1 if it is broken.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum PairingsCommand {
+    List,
+    /// Revoke every pairing of ORIGIN (e.g. https://clinic.example).
+    Revoke { origin: String },
+}
+
+/// A failure that ends the command: one bilingual explanation.
+struct Fail(Bilingual);
+
+impl<E: Explain> From<E> for Fail {
+    fn from(e: E) -> Self {
+        Fail(e.explain())
+    }
+}
+
+fn say(b: &Bilingual) {
+    println!("{}\n{}", b.ja, b.en);
+}
+
+fn problem(b: &Bilingual) {
+    eprintln!("{}\n{}", b.ja, b.en);
+}
+
 fn main() -> ExitCode {
-    match std::env::args().nth(1).as_deref() {
-        Some("--version") | Some("version") => {
-            println!("onshi-helper {}", onshi_helper::VERSION);
-            ExitCode::SUCCESS
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if let Some(caller) = detect_native_host(&args) {
+        return native_host(Some(caller.extension_id()));
+    }
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(Fail(b)) => {
+            problem(&b);
+            ExitCode::FAILURE
         }
-        _ => {
-            eprintln!("usage: onshi-helper --version");
-            ExitCode::from(2)
+    }
+}
+
+fn native_host(_caller: Option<&str>) -> ExitCode {
+    // stdout is the browser's frame stream: only stderr may carry text.
+    problem(&Bilingual::new(
+        "このビルドのヘルパーはまだブラウザーとの通信（ネイティブホスト）に対応していません。ヘルパーを更新してください。",
+        "This helper build does not implement the native-messaging host yet; update the helper.",
+    ));
+    ExitCode::FAILURE
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Fail> {
+    let env = Env::from_process();
+    let os = Os::current();
+    match cli.command {
+        Command::Install(a) => install_cmd(a, &env, os),
+        Command::Uninstall(a) => uninstall_cmd(a, &env, os),
+        Command::Config(ConfigCommand::Check) => config_check(cli.config, &env, os),
+        Command::Config(ConfigCommand::Paths) => {
+            println!("config: {}", paths::config_file(&env, os)?.display());
+            println!("store:  {}", paths::data_file(&env, os)?.display());
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Audit(c) => {
+            let ctx = Context::new(cli.config, cli.store, &env, os)?;
+            let store = ctx.open_existing()?;
+            match c {
+                AuditCommand::Show { last } => {
+                    for e in store.audit_tail(last)? {
+                        println!("#{} {} {} {} {} {}", e.seq, e.at, e.actor, e.kind, e.outcome, e.detail);
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                AuditCommand::Verify => {
+                    let r = store.verify_audit()?;
+                    match &r.first_break {
+                        None => {
+                            say(&Bilingual::new(
+                                format!("監査ログは改ざんされていません（{} 件、最新ハッシュ {}）。", r.entries, r.head),
+                                format!("The audit log is intact ({} entries, head hash {}).", r.entries, r.head),
+                            ));
+                            Ok(ExitCode::SUCCESS)
+                        }
+                        Some(b) => {
+                            problem(&b.explain());
+                            Ok(ExitCode::FAILURE)
+                        }
+                    }
+                }
+            }
+        }
+        Command::Pairings(c) => {
+            let ctx = Context::new(cli.config, cli.store, &env, os)?;
+            match c {
+                PairingsCommand::List => {
+                    let store = ctx.open_existing()?;
+                    let all = store.pairings()?;
+                    if all.is_empty() {
+                        say(&Bilingual::new("ペアリングはありません。", "There are no pairings."));
+                    }
+                    for p in all {
+                        let state = match (p.approved, &p.revoked_at) {
+                            (_, Some(at)) => format!("revoked {at}"),
+                            (true, None) => "approved".to_owned(),
+                            (false, None) => "pending".to_owned(),
+                        };
+                        println!("{} {} {} {} created {} {}", p.id.0, p.origin, p.browser, p.extension_id, p.created_at, state);
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                PairingsCommand::Revoke { origin } => {
+                    let origin = Origin::new(&origin)?;
+                    let mut store = ctx.open_existing()?;
+                    let now = ctx.now()?;
+                    let n = store.revoke_pairings(&origin, &now)?;
+                    if n == 0 {
+                        problem(&Bilingual::new(
+                            format!("{origin} の有効なペアリングはありません。`onshi-helper pairings list` で確認してください。"),
+                            format!("{origin} has no live pairing; see `onshi-helper pairings list`."),
+                        ));
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    let detail = AuditDetail::Pairing { action: PairingAction::Revoke, origin: origin.clone() };
+                    store.append_audit(&now, &Actor::Cli, Outcome::Ok, &detail)?;
+                    say(&Bilingual::new(
+                        format!("{origin} のペアリングを解除しました（{n} 件）。"),
+                        format!("Revoked {n} pairing(s) of {origin}."),
+                    ));
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+        Command::NativeHost => Ok(native_host(None)),
+    }
+}
+
+/// Where the config and the store are, and the clinic's UTC offset.
+struct Context {
+    store_path: PathBuf,
+    offset_minutes: i32,
+}
+
+impl Context {
+    fn new(config: Option<PathBuf>, store: Option<PathBuf>, env: &Env, os: Os) -> Result<Context, Fail> {
+        let explicit = config.is_some();
+        let config_path = match config {
+            Some(p) => p,
+            None => paths::config_file(env, os)?,
+        };
+        // Without a config file the defaults apply; a config that exists but
+        // cannot be read is an error, so a typo never silently changes paths.
+        let cfg = match Config::load(&config_path) {
+            Ok(c) => Some(c),
+            Err(ConfigError::NotFound { .. }) if !explicit => None,
+            Err(e) => return Err(e.into()),
+        };
+        let store_path = match (store, cfg.as_ref().and_then(|c| c.store_path.clone())) {
+            (Some(p), _) | (None, Some(p)) => p,
+            (None, None) => paths::data_file(env, os)?,
+        };
+        let offset_minutes = match &cfg {
+            Some(c) => c.offset_minutes().ok_or_else(|| {
+                Fail(Bilingual::new(
+                    "設定の utc_offset が不正です。`onshi-helper config check` で確認してください。",
+                    "utc_offset in the config is invalid; run `onshi-helper config check`.",
+                ))
+            })?,
+            None => 9 * 60,
+        };
+        Ok(Context { store_path, offset_minutes })
+    }
+
+    /// Opens the store only if it exists: reading commands must not create
+    /// an empty database in a wrong place and report "nothing there".
+    fn open_existing(&self) -> Result<Store, Fail> {
+        if !self.store_path.exists() {
+            return Err(Fail(Bilingual::new(
+                format!("データベース {} がありません。ヘルパーのサービスが一度も起動していないか、--store / store_path の指定が違います。", self.store_path.display()),
+                format!("The database {} does not exist; the helper service has never run, or --store / store_path points elsewhere.", self.store_path.display()),
+            )));
+        }
+        Ok(Store::open(&self.store_path)?)
+    }
+
+    fn now(&self) -> Result<Timestamp, Fail> {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Ok(Timestamp::from_unix(secs, self.offset_minutes)?)
+    }
+}
+
+fn browsers(list: &[Browser]) -> Vec<Browser> {
+    if list.is_empty() { Browser::ALL.to_vec() } else { list.to_vec() }
+}
+
+fn scope(a: &LocationArgs) -> Scope {
+    match (&a.profile_dir, a.system) {
+        (Some(d), _) => Scope::ProfileDir(d.clone()),
+        (None, true) => Scope::System,
+        (None, false) => Scope::User,
+    }
+}
+
+fn exe(a: &LocationArgs) -> Result<PathBuf, Fail> {
+    match &a.exe {
+        Some(p) => Ok(p.clone()),
+        None => std::env::current_exe().map_err(|e| {
+            Fail(Bilingual::new(
+                format!("ヘルパー自身の場所が分かりません（{e}）。--exe で指定してください。"),
+                format!("Cannot find this helper's own path ({e}); give it with --exe."),
+            ))
+        }),
+    }
+}
+
+fn report(done: &[Done]) -> ExitCode {
+    let mut bad = false;
+    for d in done {
+        match d {
+            Done::Wrote(p) => println!("書き込み / wrote: {}", p.display()),
+            Done::Removed(p) => println!("削除 / removed: {}", p.display()),
+            Done::Absent(p) => println!("なし / not present: {}", p.display()),
+            Done::NotOurs(p) => {
+                bad = true;
+                problem(&Bilingual::new(
+                    format!("{} はこのヘルパーが書いたものではないため残しました。内容を確認し、不要なら手で削除してください。", p.display()),
+                    format!("{} was not written by this helper and was left alone; check it and delete it by hand if unwanted.", p.display()),
+                ));
+            }
+        }
+    }
+    if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+fn install_cmd(a: InstallArgs, env: &Env, os: Os) -> Result<ExitCode, Fail> {
+    let id_text = a.extension_id.clone().or_else(|| install::BUILT_IN_EXTENSION_ID.map(str::to_owned));
+    let extension_id = id_text.as_deref().map(ExtensionId::new).transpose()?;
+    let opts = InstallOptions {
+        browsers: browsers(&a.location.browsers),
+        scope: scope(&a.location),
+        extension_id,
+        exe: absolute(exe(&a.location)?),
+        autostart: !a.no_autostart,
+    };
+    let plan = install::plan_install(&opts, os, env)?;
+    Ok(report(&install::apply(&plan)?))
+}
+
+fn uninstall_cmd(a: LocationArgs, env: &Env, os: Os) -> Result<ExitCode, Fail> {
+    let exe = absolute(exe(&a)?);
+    let plan = install::plan_uninstall(&browsers(&a.browsers), &scope(&a), os, env, &exe)?;
+    Ok(report(&install::remove(&plan)?))
+}
+
+/// Makes a relative `--exe` absolute against the current folder.
+fn absolute(p: PathBuf) -> PathBuf {
+    if p.is_absolute() {
+        return p;
+    }
+    std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+}
+
+fn config_check(config: Option<PathBuf>, env: &Env, os: Os) -> Result<ExitCode, Fail> {
+    let path = match config {
+        Some(p) => p,
+        None => paths::config_file(env, os)?,
+    };
+    let cfg = Config::load(&path)?;
+    let problems = cfg.check();
+    for p in &problems {
+        problem(&p.explain());
+    }
+    if problems.is_empty() {
+        say(&Bilingual::new(
+            format!("設定 {} に問題はありません。", path.display()),
+            format!("The configuration {} has no problems.", path.display()),
+        ));
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
     }
 }

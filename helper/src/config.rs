@@ -1,0 +1,474 @@
+//! The helper's TOML configuration and `config check`. Loading only parses;
+//! `check` looks at the files and folders the config names and reports every
+//! problem at once, each with a Japanese and an English sentence. Nothing
+//! here opens network connections or the card reader.
+//!
+//! ```toml
+//! institution_code = "1312345679"   # 医療機関コード (10 digits, check digit verified)
+//! desk = "受付1"                     # shown in the audit log
+//! # store_path = "/var/lib/onshi/helper.sqlite"   # default: per-OS data folder
+//! utc_offset = "+09:00"             # the clinic's local time, for "today"
+//!
+//! [backend]
+//! kind = "gateway"                  # or kind = "oqs-folder" with path = "…"
+//! url = "https://gateway.example/"
+//! ca = "gateway-ca.pem"             # relative paths are relative to this file
+//! client_cert = "clinic.pem"
+//! client_key = "clinic.key"
+//!
+//! [timeouts]
+//! connect_secs = 5
+//! request_secs = 30
+//! folder_response_secs = 120
+//! ```
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use onshi_core::numbers::{check_institution, NumberError};
+use onshi_core::text::{Bilingual, Explain};
+use serde::Deserialize;
+
+use crate::store::{DeskName, ValueError};
+
+/// The parsed configuration. Relative paths are already resolved against
+/// the folder of the config file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// 医療機関コード, validated by `check` (kept as written until then so
+    /// that every problem can be reported together).
+    pub institution_code: String,
+    #[serde(default = "default_desk")]
+    pub desk: String,
+    /// Where the database lives; `None` means the per-OS default.
+    #[serde(default)]
+    pub store_path: Option<PathBuf>,
+    /// The clinic's UTC offset as `+HH:MM`, used to decide which day "today" is.
+    #[serde(default = "default_offset")]
+    pub utc_offset: String,
+    pub backend: Backend,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+}
+
+/// Which eligibility backend the helper talks to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Backend {
+    /// HTTPS with mutual TLS to the closed-network gateway.
+    Gateway { url: String, ca: PathBuf, client_cert: PathBuf, client_key: PathBuf },
+    /// The req/ res/ face/ folders of an official OQS terminal.
+    OqsFolder { path: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timeouts {
+    pub connect_secs: u64,
+    pub request_secs: u64,
+    pub folder_response_secs: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect_secs: 5, request_secs: 30, folder_response_secs: 120 }
+    }
+}
+
+fn default_desk() -> String {
+    "受付".to_owned()
+}
+
+fn default_offset() -> String {
+    "+09:00".to_owned()
+}
+
+/// The config file could not be read or parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("config file {path} does not exist")]
+    NotFound { path: PathBuf },
+    #[error("cannot read config file {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    /// `message` is the TOML parser's own text, which names line and column.
+    #[error("config file {path} is not valid: {message}")]
+    Syntax { path: PathBuf, message: String },
+}
+
+impl Explain for ConfigError {
+    fn explain(&self) -> Bilingual {
+        match self {
+            ConfigError::NotFound { path } => Bilingual::new(
+                format!("設定ファイル {} がありません。作成するか --config で場所を指定してください。", path.display()),
+                format!("The config file {} does not exist; create it or give its location with --config.", path.display()),
+            ),
+            ConfigError::Unreadable { path, reason } => Bilingual::new(
+                format!("設定ファイル {} を読めません（{reason}）。権限を確認してください。", path.display()),
+                format!("Cannot read the config file {} ({reason}); check its permissions.", path.display()),
+            ),
+            ConfigError::Syntax { path, message } => Bilingual::new(
+                format!("設定ファイル {} の書き方に誤りがあります。次の箇所を直してください: {}", path.display(), one_line(message)),
+                format!("The config file {} has an error; fix this: {}", path.display(), one_line(message)),
+            ),
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The role a PEM file plays, for messages and for the expected label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PemRole {
+    Ca,
+    ClientCert,
+    ClientKey,
+}
+
+impl PemRole {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            PemRole::Ca => ("ゲートウェイのCA証明書 (ca)", "gateway CA certificate (ca)"),
+            PemRole::ClientCert => ("医療機関のクライアント証明書 (client_cert)", "clinic client certificate (client_cert)"),
+            PemRole::ClientKey => ("クライアント証明書の秘密鍵 (client_key)", "client certificate private key (client_key)"),
+        }
+    }
+
+    fn label_ok(self, label: &str) -> bool {
+        match self {
+            PemRole::Ca | PemRole::ClientCert => label == "CERTIFICATE",
+            PemRole::ClientKey => label.ends_with("PRIVATE KEY"),
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            PemRole::Ca | PemRole::ClientCert => "CERTIFICATE",
+            PemRole::ClientKey => "PRIVATE KEY",
+        }
+    }
+}
+
+/// One problem found by `check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigProblem {
+    InstitutionCode(NumberError),
+    Desk(ValueError),
+    UtcOffset { found: String },
+    GatewayUrl { url: String },
+    FileMissing { role: PemRole, path: PathBuf },
+    FileUnreadable { role: PemRole, path: PathBuf, reason: String },
+    NotPem { role: PemRole, path: PathBuf },
+    WrongPem { role: PemRole, path: PathBuf, found: String },
+    FolderMissing { path: PathBuf },
+    SubfolderMissing { path: PathBuf, sub: &'static str },
+    ZeroTimeout { name: &'static str },
+}
+
+impl Explain for ConfigProblem {
+    fn explain(&self) -> Bilingual {
+        match self {
+            ConfigProblem::InstitutionCode(e) => {
+                let b = e.explain();
+                Bilingual::new(
+                    format!("institution_code（医療機関コード）: {} 指定通知書の10桁を確認してください。", b.ja),
+                    format!("institution_code: {} Check the 10-digit code on your designation notice.", b.en),
+                )
+            }
+            ConfigProblem::Desk(e) => e.explain(),
+            ConfigProblem::UtcOffset { found } => Bilingual::new(
+                format!("utc_offset「{found}」は +09:00 の形で書いてください。"),
+                format!("utc_offset {found:?} must be written as +09:00."),
+            ),
+            ConfigProblem::GatewayUrl { url } => Bilingual::new(
+                format!("backend.url「{url}」は https:// で始まるゲートウェイのURLにしてください。"),
+                format!("backend.url {url:?} must be the gateway's https:// URL."),
+            ),
+            ConfigProblem::FileMissing { role, path } => {
+                let (ja, en) = role.names();
+                Bilingual::new(
+                    format!("{ja} のファイル {} がありません。パスを確認してください。", path.display()),
+                    format!("The {en} file {} does not exist; check the path.", path.display()),
+                )
+            }
+            ConfigProblem::FileUnreadable { role, path, reason } => {
+                let (ja, en) = role.names();
+                Bilingual::new(
+                    format!("{ja} のファイル {} を読めません（{reason}）。このユーザーに読み取り権限を与えてください。", path.display()),
+                    format!("Cannot read the {en} file {} ({reason}); give this user read permission.", path.display()),
+                )
+            }
+            ConfigProblem::NotPem { role, path } => {
+                let (ja, en) = role.names();
+                Bilingual::new(
+                    format!("{ja} のファイル {} がPEM形式ではありません。-----BEGIN で始まるPEMファイルを指定してください。", path.display()),
+                    format!("The {en} file {} is not PEM; give a PEM file starting with -----BEGIN.", path.display()),
+                )
+            }
+            ConfigProblem::WrongPem { role, path, found } => {
+                let (ja, en) = role.names();
+                let exp = role.expected();
+                Bilingual::new(
+                    format!("{ja} のファイル {} の中身が {found} です（{exp} が必要）。ファイルの取り違えがないか確認してください。", path.display()),
+                    format!("The {en} file {} holds a {found}, not a {exp}; check that the files are not swapped.", path.display()),
+                )
+            }
+            ConfigProblem::FolderMissing { path } => Bilingual::new(
+                format!("OQSフォルダー {} がありません（またはフォルダーではありません）。資格確認端末の共有フォルダーのパスを確認してください。", path.display()),
+                format!("The OQS folder {} does not exist or is not a folder; check the path of the terminal's shared folder.", path.display()),
+            ),
+            ConfigProblem::SubfolderMissing { path, sub } => Bilingual::new(
+                format!("OQSフォルダー {} に {sub} フォルダーがありません。資格確認端末の連携設定を確認してください。", path.display()),
+                format!("The OQS folder {} has no {sub} subfolder; check the terminal's integration settings.", path.display()),
+            ),
+            ConfigProblem::ZeroTimeout { name } => Bilingual::new(
+                format!("timeouts.{name} が 0 です。1 以上の秒数を指定してください。"),
+                format!("timeouts.{name} is 0; give a number of seconds of at least 1."),
+            ),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and parses `path`, resolving relative paths against its folder.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            ErrorKind::NotFound => ConfigError::NotFound { path: path.to_owned() },
+            _ => ConfigError::Unreadable { path: path.to_owned(), reason: e.to_string() },
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, base).map_err(|message| ConfigError::Syntax { path: path.to_owned(), message })
+    }
+
+    /// Parses TOML text; relative paths are joined onto `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Config, String> {
+        let mut c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(p) = c.store_path.as_mut() {
+            fix(p);
+        }
+        match &mut c.backend {
+            Backend::Gateway { ca, client_cert, client_key, .. } => {
+                fix(ca);
+                fix(client_cert);
+                fix(client_key);
+            }
+            Backend::OqsFolder { path } => fix(path),
+        }
+        Ok(c)
+    }
+
+    /// The UTC offset in minutes, if `utc_offset` is well formed.
+    pub fn offset_minutes(&self) -> Option<i32> {
+        parse_offset(&self.utc_offset)
+    }
+
+    /// Every problem with this configuration and the files it names.
+    pub fn check(&self) -> Vec<ConfigProblem> {
+        let mut out = Vec::new();
+        if let Err(e) = check_institution(&self.institution_code) {
+            out.push(ConfigProblem::InstitutionCode(e));
+        }
+        if let Err(e) = DeskName::new(&self.desk) {
+            out.push(ConfigProblem::Desk(e));
+        }
+        if self.offset_minutes().is_none() {
+            out.push(ConfigProblem::UtcOffset { found: self.utc_offset.clone() });
+        }
+        match &self.backend {
+            Backend::Gateway { url, ca, client_cert, client_key } => {
+                let host = url.strip_prefix("https://").unwrap_or("");
+                if host.is_empty() || host.starts_with('/') || url.chars().any(char::is_whitespace) {
+                    out.push(ConfigProblem::GatewayUrl { url: url.clone() });
+                }
+                for (role, path) in [(PemRole::Ca, ca), (PemRole::ClientCert, client_cert), (PemRole::ClientKey, client_key)] {
+                    if let Some(p) = check_pem(role, path) {
+                        out.push(p);
+                    }
+                }
+            }
+            Backend::OqsFolder { path } => {
+                if !path.is_dir() {
+                    out.push(ConfigProblem::FolderMissing { path: path.clone() });
+                } else {
+                    for sub in ["req", "res", "face"] {
+                        if !path.join(sub).is_dir() {
+                            out.push(ConfigProblem::SubfolderMissing { path: path.clone(), sub });
+                        }
+                    }
+                }
+            }
+        }
+        let t = self.timeouts;
+        for (name, v) in [
+            ("connect_secs", t.connect_secs),
+            ("request_secs", t.request_secs),
+            ("folder_response_secs", t.folder_response_secs),
+        ] {
+            if v == 0 {
+                out.push(ConfigProblem::ZeroTimeout { name });
+            }
+        }
+        out
+    }
+}
+
+/// `+HH:MM` / `-HH:MM` to minutes east of UTC.
+fn parse_offset(s: &str) -> Option<i32> {
+    let b = s.as_bytes();
+    if b.len() != 6 || b[3] != b':' || !(b[0] == b'+' || b[0] == b'-') {
+        return None;
+    }
+    let h: i32 = s.get(1..3)?.parse().ok()?;
+    let m: i32 = s.get(4..6)?.parse().ok()?;
+    if !s[1..3].bytes().chain(s[4..6].bytes()).all(|c| c.is_ascii_digit()) || h > 23 || m > 59 {
+        return None;
+    }
+    Some(if b[0] == b'-' { -(h * 60 + m) } else { h * 60 + m })
+}
+
+/// Reads a PEM file and checks the first block's label fits the role.
+fn check_pem(role: PemRole, path: &Path) -> Option<ConfigProblem> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Some(ConfigProblem::FileMissing { role, path: path.to_owned() }),
+        Err(e) => return Some(ConfigProblem::FileUnreadable { role, path: path.to_owned(), reason: e.to_string() }),
+    };
+    let not_pem = || Some(ConfigProblem::NotPem { role, path: path.to_owned() });
+    let Ok(text) = std::str::from_utf8(&bytes) else { return not_pem() };
+    let Some(label) = pem_label(text) else { return not_pem() };
+    if role.label_ok(&label) { None } else { Some(ConfigProblem::WrongPem { role, path: path.to_owned(), found: label }) }
+}
+
+/// The label of the first well-formed PEM block (BEGIN/END labels match
+/// and the body is non-empty base64), or `None`.
+fn pem_label(text: &str) -> Option<String> {
+    let mut lines = text.lines().map(str::trim);
+    let label = lines.find_map(|l| l.strip_prefix("-----BEGIN ")?.strip_suffix("-----"))?.to_owned();
+    let end = format!("-----END {label}-----");
+    let mut body = 0usize;
+    for l in lines {
+        if l == end {
+            return (body > 0).then_some(label);
+        }
+        // Encrypted legacy keys carry "Proc-Type:" headers; skip them.
+        if l.contains(':') {
+            continue;
+        }
+        if !l.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=')) {
+            return None;
+        }
+        body += l.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD_CODE: &str = "1312345679";
+
+    fn gateway_toml(code: &str) -> String {
+        format!(
+            "institution_code = \"{code}\"\n[backend]\nkind = \"gateway\"\nurl = \"https://gw.example/\"\nca = \"ca.pem\"\nclient_cert = \"c.pem\"\nclient_key = \"k.pem\"\n"
+        )
+    }
+
+    fn pem(label: &str) -> String {
+        format!("-----BEGIN {label}-----\nMIIBszCCAVmgAwIBAgIU\nAAAA==\n-----END {label}-----\n")
+    }
+
+    #[test]
+    fn good_code_is_really_good() {
+        assert!(check_institution(GOOD_CODE).is_ok(), "test fixture must be a valid code");
+    }
+
+    #[test]
+    fn parses_defaults_and_resolves_paths() {
+        let c = Config::parse(&gateway_toml(GOOD_CODE), Path::new("/etc/onshi")).unwrap();
+        assert_eq!(c.desk, "受付");
+        assert_eq!(c.offset_minutes(), Some(540));
+        assert_eq!(c.timeouts, Timeouts::default());
+        match &c.backend {
+            Backend::Gateway { ca, .. } => assert_eq!(ca, Path::new("/etc/onshi/ca.pem")),
+            other => panic!("{other:?}"),
+        }
+        let f = Config::parse("institution_code = \"x\"\n[backend]\nkind = \"oqs-folder\"\npath = \"/srv/oqs\"\n", Path::new("/")).unwrap();
+        assert_eq!(f.backend, Backend::OqsFolder { path: "/srv/oqs".into() });
+    }
+
+    #[test]
+    fn syntax_errors_and_unknown_keys() {
+        assert!(Config::parse("institution_code = ", Path::new("/")).is_err());
+        assert!(Config::parse("institution_code = \"1\"\nbackend = { kind = \"ftp\" }", Path::new("/")).is_err());
+        let typo = format!("{}insitution = 1\n", gateway_toml(GOOD_CODE).replace("[backend]", "desk2 = \"x\"\n[backend]"));
+        assert!(Config::parse(&typo, Path::new("/")).is_err(), "unknown keys are refused, not ignored");
+    }
+
+    #[test]
+    fn check_reports_every_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), pem("CERTIFICATE")).unwrap();
+        std::fs::write(dir.path().join("c.pem"), pem("PRIVATE KEY")).unwrap(); // swapped on purpose
+        let mut c = Config::parse(&gateway_toml("1312345675"), dir.path()).unwrap();
+        c.timeouts.request_secs = 0;
+        c.utc_offset = "JST".into();
+        let problems = c.check();
+        assert!(matches!(problems[0], ConfigProblem::InstitutionCode(NumberError::CheckDigit { .. })), "{problems:?}");
+        assert!(matches!(problems[1], ConfigProblem::UtcOffset { .. }));
+        assert!(matches!(&problems[2], ConfigProblem::WrongPem { role: PemRole::ClientCert, found, .. } if found == "PRIVATE KEY"));
+        assert!(matches!(problems[3], ConfigProblem::FileMissing { role: PemRole::ClientKey, .. }));
+        assert!(matches!(problems[4], ConfigProblem::ZeroTimeout { name: "request_secs" }));
+        assert_eq!(problems.len(), 5);
+        for p in &problems {
+            let b = p.explain();
+            assert!(!b.ja.is_empty() && !b.en.is_empty() && !b.ja.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn good_gateway_config_has_no_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), pem("CERTIFICATE")).unwrap();
+        std::fs::write(dir.path().join("c.pem"), pem("CERTIFICATE")).unwrap();
+        std::fs::write(dir.path().join("k.pem"), pem("EC PRIVATE KEY")).unwrap();
+        let c = Config::parse(&gateway_toml(GOOD_CODE), dir.path()).unwrap();
+        assert_eq!(c.check(), vec![]);
+    }
+
+    #[test]
+    fn oqs_folder_needs_its_subfolders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("req")).unwrap();
+        let toml = format!("institution_code = \"{GOOD_CODE}\"\n[backend]\nkind = \"oqs-folder\"\npath = \"oqs\"\n");
+        let c = Config::parse(&toml, dir.path()).unwrap();
+        assert!(matches!(c.check()[..], [ConfigProblem::FolderMissing { .. }]));
+        let c = Config::parse(&toml.replace("\"oqs\"", "\".\""), dir.path()).unwrap();
+        let subs: Vec<_> = c.check().into_iter().map(|p| match p {
+            ConfigProblem::SubfolderMissing { sub, .. } => sub,
+            other => panic!("{other:?}"),
+        }).collect();
+        assert_eq!(subs, vec!["res", "face"]);
+    }
+
+    #[test]
+    fn pem_labels() {
+        assert_eq!(pem_label(&pem("CERTIFICATE")).as_deref(), Some("CERTIFICATE"));
+        assert_eq!(pem_label("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), None, "empty body");
+        assert_eq!(pem_label("-----BEGIN CERTIFICATE-----\nAAAA\n-----END X-----\n"), None, "mismatched END");
+        assert_eq!(pem_label("-----BEGIN CERTIFICATE-----\nAA AA!\n-----END CERTIFICATE-----\n"), None);
+        assert_eq!(pem_label("hello"), None);
+        assert_eq!(parse_offset("-05:30"), Some(-330));
+        assert_eq!(parse_offset("+24:00"), None);
+        assert_eq!(parse_offset("+0a:00"), None);
+    }
+}

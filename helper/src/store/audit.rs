@@ -1,0 +1,392 @@
+//! The append-only, hash-chained audit log. Entries are built only from the
+//! typed [`AuditDetail`], whose fields are enums, counts, origins and
+//! snake_case codes, so there is no place where a PIN or other free text
+//! could be written. It must never grow a free-text field.
+//!
+//! Chain: `hash = SHA-256(canonical(prev_hash, seq, at, actor, kind,
+//! outcome, detail))`, the first entry has seq 1 and a prev_hash of 64
+//! zeros. `verify` finds edits, insertions and gaps; like any chain without
+//! an external anchor, it cannot tell that the newest entries were cut off.
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::values::{Actor, ErrorCode, Origin, ReceptionNumber};
+use super::{Store, StoreError};
+use crate::time::Timestamp;
+
+/// The prev_hash of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Which kind of event an entry records (derived from the detail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    EligibilityQuery,
+    CardConfirm,
+    Pairing,
+    Batch,
+    Reference,
+    Config,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::EligibilityQuery => "eligibility_query",
+            AuditKind::CardConfirm => "card_confirm",
+            AuditKind::Pairing => "pairing",
+            AuditKind::Batch => "batch",
+            AuditKind::Reference => "reference",
+            AuditKind::Config => "config",
+        }
+    }
+}
+
+/// How the recorded action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    /// Refused by policy (unpaired origin, one PIN try left without confirmation …).
+    Refused,
+    Failed,
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused => "refused",
+            Outcome::Failed => "failed",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryKind {
+    InsuranceCard,
+    Medication,
+    HealthCheckup,
+    Batch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmMode {
+    Pin,
+    Visual,
+}
+
+/// The consent choices the patient made on the card-confirm screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Consents {
+    pub medication: bool,
+    pub health_checkup: bool,
+    pub surgery: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairingAction {
+    Begin,
+    Approve,
+    Reject,
+    Revoke,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchAction {
+    Submit,
+    Poll,
+    Fetch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceAction {
+    Register,
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigAction {
+    Check,
+    Install,
+    Uninstall,
+}
+
+/// What an audit entry says. Every field is typed; there is deliberately no
+/// `String` anywhere in here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditDetail {
+    EligibilityQuery { query: QueryKind, error: Option<ErrorCode> },
+    CardConfirm { mode: ConfirmMode, consents: Consents, tries_left: Option<u8>, error: Option<ErrorCode> },
+    Pairing { action: PairingAction, origin: Origin },
+    Batch { action: BatchAction, job: Option<i64>, reception: Option<ReceptionNumber>, count: Option<u32>, error: Option<ErrorCode> },
+    Reference { action: ReferenceAction },
+    Config { action: ConfigAction, problems: u32 },
+}
+
+impl AuditDetail {
+    pub fn kind(&self) -> AuditKind {
+        match self {
+            AuditDetail::EligibilityQuery { .. } => AuditKind::EligibilityQuery,
+            AuditDetail::CardConfirm { .. } => AuditKind::CardConfirm,
+            AuditDetail::Pairing { .. } => AuditKind::Pairing,
+            AuditDetail::Batch { .. } => AuditKind::Batch,
+            AuditDetail::Reference { .. } => AuditKind::Reference,
+            AuditDetail::Config { .. } => AuditKind::Config,
+        }
+    }
+
+    /// The stored JSON. serde_json writes struct fields in declaration order,
+    /// so the same detail always gives the same bytes.
+    fn to_json(&self) -> String {
+        // Serialising these plain types cannot fail (no maps with non-string
+        // keys, no failing Serialize impls); fall back to a marker regardless.
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+/// One stored entry, as read back. `detail` is the JSON text as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub kind: String,
+    pub outcome: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The first place the chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainBreak {
+    /// The first entry is not seq 1 with the all-zero prev_hash: entries
+    /// were removed from the start, or a forged first entry was inserted.
+    #[error("the first entry (seq {seq}) is not a valid start of the chain")]
+    BadGenesis { seq: i64 },
+    /// Entries are missing between `expected` and `found`.
+    #[error("seq {expected} expected, found {found}: entries are missing")]
+    Gap { expected: i64, found: i64 },
+    /// The entry does not point at its predecessor's hash.
+    #[error("entry {seq} does not link to the previous entry")]
+    PrevHashMismatch { seq: i64 },
+    /// The entry's contents were changed after it was written.
+    #[error("entry {seq} was modified (hash mismatch)")]
+    HashMismatch { seq: i64 },
+}
+
+impl onshi_core::text::Explain for ChainBreak {
+    fn explain(&self) -> onshi_core::text::Bilingual {
+        use onshi_core::text::Bilingual;
+        let advice_ja = "データベースが外部から変更されています。ファイルを保全し、システム管理者に連絡してください。";
+        let advice_en = "The database was changed outside the helper; preserve the file and contact your administrator.";
+        match self {
+            ChainBreak::BadGenesis { seq } => Bilingual::new(
+                format!("監査ログの先頭（#{seq}）が正しくありません。{advice_ja}"),
+                format!("The audit log does not start correctly (entry #{seq}). {advice_en}"),
+            ),
+            ChainBreak::Gap { expected, found } => Bilingual::new(
+                format!("監査ログの #{expected} から #{found} の手前までが欠けています。{advice_ja}"),
+                format!("Audit entries from #{expected} up to #{found} are missing. {advice_en}"),
+            ),
+            ChainBreak::PrevHashMismatch { seq } => Bilingual::new(
+                format!("監査ログ #{seq} が直前の記録とつながっていません。{advice_ja}"),
+                format!("Audit entry #{seq} does not link to the one before. {advice_en}"),
+            ),
+            ChainBreak::HashMismatch { seq } => Bilingual::new(
+                format!("監査ログ #{seq} の内容が書き換えられています。{advice_ja}"),
+                format!("Audit entry #{seq} was modified. {advice_en}"),
+            ),
+        }
+    }
+}
+
+/// The result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries read.
+    pub entries: u64,
+    /// Hash of the last entry (GENESIS when empty); write it down elsewhere
+    /// to detect a cut-off tail later.
+    pub head: String,
+    pub first_break: Option<ChainBreak>,
+}
+
+impl VerifyReport {
+    pub fn is_intact(&self) -> bool {
+        self.first_break.is_none()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+/// The hashed bytes: a domain tag, then each field length-prefixed so no
+/// two different entries can encode alike.
+fn entry_hash(prev_hash: &str, seq: i64, at: &str, actor: &str, kind: &str, outcome: &str, detail: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"onshi-audit-v1\0");
+    let seq_text = seq.to_string();
+    for field in [prev_hash, &seq_text, at, actor, kind, outcome, detail] {
+        h.update((field.len() as u64).to_be_bytes());
+        h.update(field.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+impl Store {
+    /// Appends one entry and returns its seq. The read of the previous
+    /// entry and the insert share an IMMEDIATE transaction, so two writers
+    /// cannot both extend the same predecessor.
+    pub fn append_audit(
+        &mut self,
+        at: &Timestamp,
+        actor: &Actor,
+        outcome: Outcome,
+        detail: &AuditDetail,
+    ) -> Result<i64, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::sql("begin audit append"))?;
+        let last: Option<(i64, String)> = tx
+            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(StoreError::sql("read audit head"))?;
+        let (seq, prev) = match last {
+            Some((s, h)) => (s + 1, h),
+            None => (1, GENESIS.to_owned()),
+        };
+        let actor = actor.encode();
+        let kind = detail.kind().as_str();
+        let detail = detail.to_json();
+        let hash = entry_hash(&prev, seq, at.as_str(), &actor, kind, outcome.as_str(), &detail);
+        tx.execute(
+            "INSERT INTO audit (seq, at, actor, kind, outcome, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![seq, at.as_str(), actor, kind, outcome.as_str(), detail, prev, hash],
+        )
+        .map_err(StoreError::sql("append audit entry"))?;
+        tx.commit().map_err(StoreError::sql("commit audit entry"))?;
+        Ok(seq)
+    }
+
+    /// The newest `n` entries, oldest first.
+    pub fn audit_tail(&self, n: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, at, actor, kind, outcome, detail, prev_hash, hash FROM
+                 (SELECT * FROM audit ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
+            )
+            .map_err(StoreError::sql("read audit"))?;
+        let rows = stmt.query_map([n], row_to_entry).map_err(StoreError::sql("read audit"))?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::sql("read audit"))
+    }
+
+    /// Walks the whole chain in seq order and reports the first break.
+    pub fn verify_audit(&self) -> Result<VerifyReport, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, at, actor, kind, outcome, detail, prev_hash, hash FROM audit ORDER BY seq")
+            .map_err(StoreError::sql("read audit"))?;
+        let mut rows = stmt.query_map([], row_to_entry).map_err(StoreError::sql("read audit"))?;
+        let mut entries = 0u64;
+        let mut expected_seq = 1i64;
+        let mut expected_prev = GENESIS.to_owned();
+        let mut first_break = None;
+        for row in rows.by_ref() {
+            let e = row.map_err(StoreError::sql("read audit"))?;
+            entries += 1;
+            let brk = if entries == 1 && (e.seq != 1 || e.prev_hash != GENESIS) {
+                Some(ChainBreak::BadGenesis { seq: e.seq })
+            } else if e.seq != expected_seq {
+                Some(ChainBreak::Gap { expected: expected_seq, found: e.seq })
+            } else if e.prev_hash != expected_prev {
+                Some(ChainBreak::PrevHashMismatch { seq: e.seq })
+            } else if entry_hash(&e.prev_hash, e.seq, &e.at, &e.actor, &e.kind, &e.outcome, &e.detail) != e.hash {
+                Some(ChainBreak::HashMismatch { seq: e.seq })
+            } else {
+                None
+            };
+            if brk.is_some() {
+                first_break = brk;
+                break;
+            }
+            expected_seq = e.seq + 1;
+            expected_prev = e.hash;
+        }
+        Ok(VerifyReport { entries, head: expected_prev, first_break })
+    }
+}
+
+fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        kind: r.get(3)?,
+        outcome: r.get(4)?,
+        detail: r.get(5)?,
+        prev_hash: r.get(6)?,
+        hash: r.get(7)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_stable_and_field_boundaries_matter() {
+        // A fixed vector: if this changes, every existing log stops verifying.
+        let h = entry_hash(GENESIS, 1, "2026-11-25T09:00:00+09:00", "cli", "config", "ok", "{}");
+        assert_eq!(h.len(), 64);
+        assert_eq!(h, entry_hash(GENESIS, 1, "2026-11-25T09:00:00+09:00", "cli", "config", "ok", "{}"));
+        assert_ne!(h, entry_hash(GENESIS, 1, "2026-11-25T09:00:00+09:00", "cl", "iconfig", "ok", "{}"));
+        assert_ne!(h, entry_hash(GENESIS, 2, "2026-11-25T09:00:00+09:00", "cli", "config", "ok", "{}"));
+    }
+
+    #[test]
+    fn sha256_hex_matches_known_vector() {
+        // FIPS 180-2 test vector for "abc".
+        assert_eq!(
+            hex(&Sha256::digest(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn detail_json_is_typed_and_stable() {
+        let d = AuditDetail::CardConfirm {
+            mode: ConfirmMode::Pin,
+            consents: Consents { medication: true, ..Consents::default() },
+            tries_left: Some(3),
+            error: None,
+        };
+        assert_eq!(
+            d.to_json(),
+            r#"{"kind":"card_confirm","mode":"pin","consents":{"medication":true,"health_checkup":false,"surgery":false},"tries_left":3,"error":null}"#
+        );
+        assert_eq!(d.kind(), AuditKind::CardConfirm);
+    }
+}

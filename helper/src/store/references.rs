@@ -1,0 +1,104 @@
+//! Patient reference numbers: the clinic's own patient id mapped to the
+//! insurance numbers printed on the card, stored exactly as given so that
+//! a later query sends what the card says.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::values::{insurer_digits, ValueError};
+use super::{Store, StoreError};
+use crate::time::Timestamp;
+
+/// The clinic's patient id (カルテ番号). Unlike other identifiers this is
+/// not refused for being four digits: short numeric patient ids are normal,
+/// and no PIN-handling flow passes text here.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PatientId(String);
+
+impl PatientId {
+    pub fn new(text: &str) -> Result<Self, ValueError> {
+        let field = "patient id";
+        check_verbatim(field, text, 64)?;
+        Ok(PatientId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 保険者番号 / 記号 / 番号 / 枝番, verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceNumbers {
+    pub insurer: String,
+    pub symbol: Option<String>,
+    pub number: String,
+    pub branch: Option<String>,
+}
+
+/// Bounded, non-empty, no control characters; nothing is rewritten.
+fn check_verbatim(field: &'static str, text: &str, max: usize) -> Result<(), ValueError> {
+    if text.trim().is_empty() {
+        return Err(ValueError::Empty { field });
+    }
+    if text.chars().count() > max {
+        return Err(ValueError::TooLong { field, max });
+    }
+    if text.chars().any(char::is_control) {
+        return Err(ValueError::BadChars { field });
+    }
+    Ok(())
+}
+
+impl ReferenceNumbers {
+    fn validate(&self) -> Result<(), ValueError> {
+        insurer_digits("insurer number", &self.insurer)?;
+        if let Some(s) = &self.symbol {
+            check_verbatim("symbol", s, 38)?;
+        }
+        check_verbatim("number", &self.number, 38)?;
+        if let Some(b) = &self.branch {
+            check_verbatim("branch", b, 2)?;
+            if !b.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(ValueError::BadShape { field: "branch", expected: "2 digits" });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Registers or replaces the numbers for a patient.
+    pub fn put_reference(&mut self, patient: &PatientId, numbers: &ReferenceNumbers, now: &Timestamp) -> Result<(), StoreError> {
+        numbers.validate()?;
+        self.conn
+            .execute(
+                "INSERT INTO patient_refs (patient_id, insurer_number, symbol, number, branch, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (patient_id) DO UPDATE SET insurer_number = ?2, symbol = ?3, number = ?4,
+                 branch = ?5, updated_at = ?6",
+                params![patient.as_str(), numbers.insurer, numbers.symbol, numbers.number, numbers.branch, now.as_str()],
+            )
+            .map_err(StoreError::sql("store reference numbers"))?;
+        Ok(())
+    }
+
+    pub fn reference(&self, patient: &PatientId) -> Result<Option<ReferenceNumbers>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT insurer_number, symbol, number, branch FROM patient_refs WHERE patient_id = ?1",
+                [patient.as_str()],
+                |r| Ok(ReferenceNumbers { insurer: r.get(0)?, symbol: r.get(1)?, number: r.get(2)?, branch: r.get(3)? }),
+            )
+            .optional()
+            .map_err(StoreError::sql("read reference numbers"))
+    }
+
+    /// Removes a patient's numbers; true if there were any.
+    pub fn delete_reference(&mut self, patient: &PatientId) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM patient_refs WHERE patient_id = ?1", [patient.as_str()])
+            .map_err(StoreError::sql("delete reference numbers"))?;
+        Ok(n > 0)
+    }
+}

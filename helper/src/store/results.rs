@@ -1,0 +1,184 @@
+//! Today's results: every eligibility answer the helper received, kept as
+//! the standard XML text plus a few summary columns, so a page reload or a
+//! restart loses nothing. Interpreting the XML is the core's job.
+
+use rusqlite::params;
+
+use super::jobs::JobId;
+use super::values::{insurer_digits, plain, ErrorCode, Origin, ValueError};
+use super::{Store, StoreError};
+use crate::time::{Day, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResultId(pub i64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultKind {
+    CardConfirm,
+    InsuranceConfirm,
+    Batch,
+    Medication,
+    HealthCheckup,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultStatus {
+    /// Eligible (資格有効).
+    Valid,
+    /// Found but not eligible (資格無効).
+    Invalid,
+    /// No such insured person (該当資格なし).
+    NotFound,
+    /// The query failed; see the error code.
+    Error,
+}
+
+macro_rules! names {
+    ($ty:ident { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$v => $s),* }
+            }
+            fn parse(s: &str) -> Option<$ty> {
+                match s { $($s => Some($ty::$v),)* _ => None }
+            }
+        }
+    };
+}
+
+names!(ResultKind {
+    CardConfirm => "card_confirm",
+    InsuranceConfirm => "insurance_confirm",
+    Batch => "batch",
+    Medication => "medication",
+    HealthCheckup => "health_checkup",
+});
+names!(ResultStatus { Valid => "valid", Invalid => "invalid", NotFound => "not_found", Error => "error" });
+
+/// Result document text. Must look like XML (first non-blank character
+/// `<`) and stay under 16 MiB; its content is stored byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultXml(String);
+
+const MAX_XML: usize = 16 * 1024 * 1024;
+
+impl ResultXml {
+    pub fn new(text: String) -> Result<Self, ValueError> {
+        let field = "result XML";
+        if text.len() > MAX_XML {
+            return Err(ValueError::TooLong { field, max: MAX_XML });
+        }
+        let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+        if !start.starts_with('<') {
+            return Err(ValueError::BadShape { field, expected: "an XML document" });
+        }
+        Ok(ResultXml(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A result to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewResult {
+    pub at: Timestamp,
+    pub kind: ResultKind,
+    /// The page that asked, when one did (not for batch results).
+    pub origin: Option<Origin>,
+    pub job: Option<JobId>,
+    pub status: ResultStatus,
+    /// 保険者番号 as in the document (6 or 8 digits).
+    pub insurer_number: Option<String>,
+    /// カナ氏名 for the today list.
+    pub name_kana: Option<String>,
+    pub error: Option<ErrorCode>,
+    pub xml: ResultXml,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResult {
+    pub id: ResultId,
+    pub at: String,
+    pub day: String,
+    pub kind: ResultKind,
+    pub origin: Option<String>,
+    pub job: Option<JobId>,
+    pub status: ResultStatus,
+    pub insurer_number: Option<String>,
+    pub name_kana: Option<String>,
+    pub error: Option<String>,
+    pub xml: String,
+}
+
+impl Store {
+    /// Stores a result; the day is the local date of `at`.
+    pub fn insert_result(&mut self, r: &NewResult) -> Result<ResultId, StoreError> {
+        if let Some(n) = &r.insurer_number {
+            insurer_digits("insurer number", n)?;
+        }
+        if let Some(n) = &r.name_kana {
+            plain("name", n, 100)?;
+        }
+        self.conn
+            .execute(
+                "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    r.at.as_str(),
+                    r.at.day().as_str(),
+                    r.kind.as_str(),
+                    r.origin.as_ref().map(Origin::as_str),
+                    r.job.map(|j| j.0),
+                    r.status.as_str(),
+                    r.insurer_number,
+                    r.name_kana,
+                    r.error.as_ref().map(ErrorCode::as_str),
+                    r.xml.as_str(),
+                ],
+            )
+            .map_err(StoreError::sql("insert result"))?;
+        Ok(ResultId(self.conn.last_insert_rowid()))
+    }
+
+    /// All results of one local day, in the order they arrived.
+    pub fn results_for_day(&self, day: &Day) -> Result<Vec<StoredResult>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml
+                 FROM results WHERE day = ?1 ORDER BY id",
+            )
+            .map_err(StoreError::sql("read results"))?;
+        let rows = stmt
+            .query_map([day.as_str()], |r| {
+                let id: i64 = r.get(0)?;
+                let kind: String = r.get(3)?;
+                let status: String = r.get(6)?;
+                Ok((id, kind, status, StoredResult {
+                    id: ResultId(id),
+                    at: r.get(1)?,
+                    day: r.get(2)?,
+                    kind: ResultKind::CardConfirm,
+                    origin: r.get(4)?,
+                    job: r.get::<_, Option<i64>>(5)?.map(JobId),
+                    status: ResultStatus::Error,
+                    insurer_number: r.get(7)?,
+                    name_kana: r.get(8)?,
+                    error: r.get(9)?,
+                    xml: r.get(10)?,
+                }))
+            })
+            .map_err(StoreError::sql("read results"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, kind, status, mut res) = row.map_err(StoreError::sql("read results"))?;
+            let corrupt = |column| StoreError::Corrupt { table: "results", row: id, column };
+            res.kind = ResultKind::parse(&kind).ok_or_else(|| corrupt("kind"))?;
+            res.status = ResultStatus::parse(&status).ok_or_else(|| corrupt("status"))?;
+            out.push(res);
+        }
+        Ok(out)
+    }
+}

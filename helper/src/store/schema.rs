@@ -1,0 +1,116 @@
+//! The schema as an ordered list of migration steps, keyed on SQLite's
+//! `PRAGMA user_version`. Step *i* moves a database from version *i* to
+//! *i + 1*; steps are only ever appended, never edited, once released.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Every schema step in order. `MIGRATIONS.len()` is the version this
+/// build knows; a database with a higher `user_version` was written by a
+/// newer helper and is refused without being touched.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE pairings (
+        id           INTEGER PRIMARY KEY,
+        origin       TEXT    NOT NULL,
+        extension_id TEXT    NOT NULL,
+        browser      TEXT    NOT NULL,
+        created_at   TEXT    NOT NULL,
+        approved     INTEGER NOT NULL DEFAULT 0 CHECK (approved IN (0, 1)),
+        approved_at  TEXT,
+        revoked_at   TEXT
+    );
+    -- At most one live pairing per origin and extension; revoked rows stay as history.
+    CREATE UNIQUE INDEX pairings_live ON pairings (origin, extension_id) WHERE revoked_at IS NULL;
+
+    CREATE TABLE audit (
+        seq       INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        outcome   TEXT NOT NULL,
+        detail    TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+    );
+    -- The log is append-only. The hash chain detects edits made around these
+    -- triggers (someone with the file can drop them); the triggers stop
+    -- honest code from ever trying.
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+
+    CREATE TABLE batch_jobs (
+        id               INTEGER PRIMARY KEY,
+        reception_number TEXT,
+        state            TEXT    NOT NULL CHECK (state IN ('submitted', 'polling', 'done', 'failed')),
+        request_file     TEXT    NOT NULL,
+        submitted_at     TEXT    NOT NULL,
+        last_polled_at   TEXT,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        total            INTEGER,
+        succeeded        INTEGER,
+        failed           INTEGER,
+        error_code       TEXT
+    );
+    CREATE INDEX batch_jobs_state ON batch_jobs (state);
+
+    CREATE TABLE results (
+        id             INTEGER PRIMARY KEY,
+        at             TEXT NOT NULL,
+        day            TEXT NOT NULL,
+        kind           TEXT NOT NULL,
+        origin         TEXT,
+        job_id         INTEGER REFERENCES batch_jobs (id),
+        status         TEXT NOT NULL,
+        insurer_number TEXT,
+        name_kana      TEXT,
+        error_code     TEXT,
+        xml            TEXT NOT NULL
+    );
+    CREATE INDEX results_day ON results (day);
+
+    CREATE TABLE patient_refs (
+        patient_id     TEXT PRIMARY KEY,
+        insurer_number TEXT NOT NULL,
+        symbol         TEXT,
+        number         TEXT NOT NULL,
+        branch         TEXT,
+        updated_at     TEXT NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn known_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+pub(super) fn user_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Applies the missing steps, each in its own transaction together with the
+/// new `user_version`, so a crash leaves the database at a whole step.
+pub(super) fn migrate(conn: &mut Connection, path: &Path, steps: &[&str]) -> Result<i64, StoreError> {
+    let mut version = user_version(conn).map_err(|source| StoreError::Sql { op: "read schema version", source })?;
+    let known = steps.len() as i64;
+    if version > known {
+        return Err(StoreError::SchemaTooNew { path: path.to_owned(), found: version, known });
+    }
+    while version < known {
+        let step = version as usize;
+        let fail = |source| StoreError::Migration { to_version: version + 1, source };
+        let tx = conn.transaction().map_err(fail)?;
+        tx.execute_batch(steps[step]).map_err(fail)?;
+        tx.pragma_update(None, "user_version", version + 1).map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        version += 1;
+    }
+    Ok(version)
+}

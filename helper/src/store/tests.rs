@@ -1,0 +1,208 @@
+//! Unit tests of the store against real SQLite files in a temp folder.
+
+use super::*;
+use crate::browser::Browser;
+use crate::time::{Day, Timestamp};
+
+fn ts(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+fn open_temp() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("helper.sqlite")).unwrap();
+    (dir, store)
+}
+
+fn origin() -> Origin {
+    Origin::new("https://clinic.example").unwrap()
+}
+
+#[test]
+fn opens_with_wal_foreign_keys_and_current_schema() {
+    let (_dir, store) = open_temp();
+    let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = store.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+    assert_eq!(fk, 1);
+    assert_eq!(store.schema_version().unwrap(), known_version());
+}
+
+#[test]
+fn migrations_run_step_by_step_and_only_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite");
+    let steps = ["CREATE TABLE a (x);", "CREATE TABLE b (y);"];
+    drop(Store::open_with(&path, &steps[..1]).unwrap());
+    let s = Store::open_with(&path, &steps).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 2);
+    drop(s);
+    // Reopening with the same list applies nothing (CREATE TABLE would fail).
+    assert_eq!(Store::open_with(&path, &steps).unwrap().schema_version().unwrap(), 2);
+}
+
+#[test]
+fn a_failing_migration_rolls_back_its_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite");
+    let steps = ["CREATE TABLE a (x);", "CREATE TABLE b (y); THIS IS NOT SQL;"];
+    let err = Store::open_with(&path, &steps).err().unwrap();
+    assert!(matches!(err, StoreError::Migration { to_version: 2, .. }), "{err:?}");
+    let s = Store::open_with(&path, &steps[..1]).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 1);
+    let b: i64 = s.conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'b'", [], |r| r.get(0)).unwrap();
+    assert_eq!(b, 0, "table b must have been rolled back");
+}
+
+#[test]
+fn not_a_database_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("junk.sqlite");
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    let err = Store::open(&path).err().unwrap();
+    assert!(matches!(err, StoreError::NotADatabase { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), vec![b'x'; 4096], "file untouched");
+}
+
+#[test]
+fn audit_chain_appends_and_verifies() {
+    let (_dir, mut store) = open_temp();
+    let empty = store.verify_audit().unwrap();
+    assert_eq!((empty.entries, empty.head.as_str(), empty.is_intact()), (0, audit::GENESIS, true));
+    let details = [
+        AuditDetail::Pairing { action: PairingAction::Begin, origin: origin() },
+        AuditDetail::CardConfirm { mode: ConfirmMode::Pin, consents: Consents::default(), tries_left: Some(2), error: Some(ErrorCode::new("wrong_pin").unwrap()) },
+        AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None },
+    ];
+    for (i, d) in details.iter().enumerate() {
+        let seq = store.append_audit(&ts("2026-11-25T09:00:00+09:00"), &Actor::Origin(origin()), Outcome::Ok, d).unwrap();
+        assert_eq!(seq, i as i64 + 1);
+    }
+    let report = store.verify_audit().unwrap();
+    assert_eq!(report.entries, 3);
+    assert!(report.is_intact());
+    let tail = store.audit_tail(2).unwrap();
+    assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(tail[0].kind, "card_confirm");
+    assert_eq!(tail[1].prev_hash, tail[0].hash);
+    assert_eq!(report.head, tail[1].hash);
+}
+
+#[test]
+fn audit_rows_cannot_be_updated_or_deleted() {
+    let (_dir, mut store) = open_temp();
+    store.append_audit(&ts("2026-11-25T09:00:00Z"), &Actor::Cli, Outcome::Ok, &AuditDetail::Config { action: ConfigAction::Check, problems: 0 }).unwrap();
+    for sql in ["UPDATE audit SET outcome = 'failed'", "DELETE FROM audit"] {
+        let err = store.conn.execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert!(store.verify_audit().unwrap().is_intact());
+}
+
+/// Tamper in each way an attacker could (with the triggers dropped) and
+/// check the exact break reported.
+#[test]
+fn audit_tampering_is_located() {
+    type Tamper = (&'static str, ChainBreak);
+    let cases: [Tamper; 5] = [
+        ("UPDATE audit SET outcome = 'failed' WHERE seq = 2", ChainBreak::HashMismatch { seq: 2 }),
+        ("DELETE FROM audit WHERE seq = 2", ChainBreak::Gap { expected: 2, found: 3 }),
+        ("DELETE FROM audit WHERE seq = 1", ChainBreak::BadGenesis { seq: 2 }),
+        ("UPDATE audit SET prev_hash = (SELECT hash FROM audit WHERE seq = 1) WHERE seq = 3", ChainBreak::PrevHashMismatch { seq: 3 }),
+        ("UPDATE audit SET prev_hash = 'x' WHERE seq = 1", ChainBreak::BadGenesis { seq: 1 }),
+    ];
+    for (sql, expected) in cases {
+        let (_dir, mut store) = open_temp();
+        for _ in 0..4 {
+            store.append_audit(&ts("2026-11-25T09:00:00Z"), &Actor::Cli, Outcome::Ok, &AuditDetail::Reference { action: ReferenceAction::Register }).unwrap();
+        }
+        store.conn.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;").unwrap();
+        store.conn.execute(sql, []).unwrap();
+        assert_eq!(store.verify_audit().unwrap().first_break, Some(expected), "{sql}");
+    }
+}
+
+#[test]
+fn pairings_lifecycle() {
+    let (_dir, mut store) = open_temp();
+    let ext = ExtensionId::new("abcdefghijklmnopabcdefghijklmnop").unwrap();
+    let id = store.begin_pairing(&origin(), &ext, Browser::Chromium, &ts("2026-11-25T09:00:00Z")).unwrap();
+    assert!(store.live_pairing(&origin(), &ext).unwrap().is_none(), "pending is not live");
+    store.approve_pairing(id, &ts("2026-11-25T09:01:00Z")).unwrap();
+    assert!(store.live_pairing(&origin(), &ext).unwrap().unwrap().is_live());
+    // Re-pairing revokes the old one and needs a new approval.
+    let id2 = store.begin_pairing(&origin(), &ext, Browser::Chromium, &ts("2026-11-25T09:02:00Z")).unwrap();
+    assert!(store.live_pairing(&origin(), &ext).unwrap().is_none());
+    assert!(matches!(store.approve_pairing(id, &ts("2026-11-25T09:03:00Z")), Err(StoreError::NotFound { .. })));
+    store.approve_pairing(id2, &ts("2026-11-25T09:03:00Z")).unwrap();
+    assert_eq!(store.revoke_pairings(&origin(), &ts("2026-11-25T10:00:00Z")).unwrap(), 1);
+    assert!(store.live_pairing(&origin(), &ext).unwrap().is_none());
+    let all = store.pairings().unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|p| p.revoked_at.is_some()));
+}
+
+#[test]
+fn batch_jobs_progress_and_pending_query() {
+    let (_dir, mut store) = open_temp();
+    let file = FileName::new("batch-1.xml").unwrap();
+    let a = store.insert_job(&file, Some(&ReceptionNumber::new("R-20261125-001").unwrap()), &ts("2026-11-24T18:00:00+09:00")).unwrap();
+    let b = store.insert_job(&file, None, &ts("2026-11-24T18:05:00+09:00")).unwrap();
+    let polled = store.record_poll(a, &ts("2026-11-24T18:10:00+09:00")).unwrap();
+    assert_eq!((polled.state, polled.attempts), (JobState::Polling, 1));
+    let done = store.finish_job(b, &ts("2026-11-24T18:20:00+09:00"), Ok(JobCounts { total: 10, succeeded: 9, failed: 1 })).unwrap();
+    assert_eq!(done.state, JobState::Done);
+    assert!(matches!(store.record_poll(b, &ts("2026-11-24T18:30:00+09:00")), Err(StoreError::JobFinished { .. })));
+    let pending = store.pending_jobs().unwrap();
+    assert_eq!(pending.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a]);
+    let failed = store.finish_job(a, &ts("2026-11-24T19:00:00+09:00"), Err(ErrorCode::new("gateway_error").unwrap())).unwrap();
+    assert_eq!((failed.state, failed.error.as_ref().map(ErrorCode::as_str)), (JobState::Failed, Some("gateway_error")));
+    assert!(store.pending_jobs().unwrap().is_empty());
+}
+
+#[test]
+fn results_by_local_day() {
+    let (_dir, mut store) = open_temp();
+    let mk = |at: &str, status| NewResult {
+        at: ts(at),
+        kind: ResultKind::InsuranceConfirm,
+        origin: Some(origin()),
+        job: None,
+        status,
+        insurer_number: Some("39131156".into()),
+        name_kana: Some("ヤマダ タロウ".into()),
+        error: None,
+        xml: ResultXml::new("<?xml version=\"1.0\"?><XmlMsg/>".into()).unwrap(),
+    };
+    // 23:30 on the 24th in Japan is a different clinic day from 00:30 on the 25th.
+    store.insert_result(&mk("2026-11-24T23:30:00+09:00", ResultStatus::Valid)).unwrap();
+    store.insert_result(&mk("2026-11-25T00:30:00+09:00", ResultStatus::Invalid)).unwrap();
+    store.insert_result(&mk("2026-11-25T17:00:00+09:00", ResultStatus::NotFound)).unwrap();
+    let today = store.results_for_day(&Day::parse("2026-11-25").unwrap()).unwrap();
+    assert_eq!(today.iter().map(|r| r.status).collect::<Vec<_>>(), vec![ResultStatus::Invalid, ResultStatus::NotFound]);
+    assert_eq!(today[0].xml, "<?xml version=\"1.0\"?><XmlMsg/>");
+    let mut bad = mk("2026-11-25T17:00:00+09:00", ResultStatus::Valid);
+    bad.insurer_number = Some("1234".into());
+    assert!(matches!(store.insert_result(&bad), Err(StoreError::Invalid(_))));
+    // A batch result must point at an existing job (foreign key).
+    let mut orphan = mk("2026-11-25T17:00:00+09:00", ResultStatus::Valid);
+    orphan.job = Some(JobId(999));
+    assert!(matches!(store.insert_result(&orphan), Err(StoreError::Sql { .. })));
+    assert!(ResultXml::new("not xml".into()).is_err());
+}
+
+#[test]
+fn reference_numbers_are_stored_verbatim() {
+    let (_dir, mut store) = open_temp();
+    let p = PatientId::new("0042").unwrap();
+    let nums = ReferenceNumbers { insurer: "  138057".into(), symbol: Some("１２・あ".into()), number: "００１".into(), branch: Some("01".into()) };
+    store.put_reference(&p, &nums, &ts("2026-11-25T09:00:00Z")).unwrap();
+    assert_eq!(store.reference(&p).unwrap().as_ref(), Some(&nums));
+    let nums2 = ReferenceNumbers { branch: None, ..nums.clone() };
+    store.put_reference(&p, &nums2, &ts("2026-11-25T09:05:00Z")).unwrap();
+    assert_eq!(store.reference(&p).unwrap(), Some(nums2));
+    assert!(store.delete_reference(&p).unwrap());
+    assert!(!store.delete_reference(&p).unwrap());
+    let bad = ReferenceNumbers { branch: Some("1a".into()), ..nums };
+    assert!(store.put_reference(&p, &bad, &ts("2026-11-25T09:00:00Z")).is_err());
+}
