@@ -94,7 +94,9 @@ export class HostLink {
         resolve(errorReply(id, "bad_request", { reason: "not_json" }));
         return;
       }
-      if (text.length * 3 > MAX_TO_HOST_BYTES && utf8Length(text) > MAX_TO_HOST_BYTES) {
+      const tooLarge = text.length * 3 > MAX_TO_HOST_BYTES && utf8Length(text) > MAX_TO_HOST_BYTES;
+      text = null; // may contain a PIN: keep no copy
+      if (tooLarge) {
         resolve(errorReply(id, "too_large", { max: MAX_TO_HOST_BYTES }));
         return;
       }
@@ -178,10 +180,14 @@ export class HostLink {
   send(frame) {
     const port = this.port;
     try {
-      port.postMessage(frame);
+      port.postMessage(frame); // serializes synchronously
     } catch (e) {
       // Posting on a dead port throws; onDisconnect follows or already happened.
       this.handleDisconnect(port, String(e?.message ?? e));
+    } finally {
+      // The PIN is used once: drop it from the body whether or not it went out.
+      // (JS strings cannot be zeroized; dropping every reference is what we can do.)
+      if (frame.body && typeof frame.body === "object" && "pin" in frame.body) delete frame.body.pin;
     }
   }
 

@@ -181,6 +181,7 @@ try {
 } finally {
   if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
   driver.kill();
+  await new Promise((r) => { driver.once("exit", r); setTimeout(r, 3000); });
   server.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 }

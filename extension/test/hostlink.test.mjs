@@ -283,3 +283,19 @@ test("request table: each request ends exactly once", () => {
   clock.advance(200);
   assert.equal(got.length, 1);
 });
+
+test("a PIN leaves no copy in the link: it is deleted from the body once sent, or once refused", async () => {
+  const { link, port, helloOk } = setup();
+  link.start();
+  helloOk();
+  const body = { type: "pin_entry", confirm_id: "c1", pin: "1234", confirm_last_try: false };
+  const p = link.request({ origin: "chrome-extension://x", via: "extension", body }, 120000);
+  assert.equal(port().lastSent().body.pin, "1234", "the helper got it");
+  assert.equal("pin" in body, false);
+  port().deliver({ v: 1, id: port().lastSent().id, ok: true, body: {} });
+  await p;
+  port().disconnected = true;
+  const body2 = { type: "pin_entry", confirm_id: "c1", pin: "5678", confirm_last_try: false };
+  await link.request({ origin: "chrome-extension://x", via: "extension", body: body2 }, 120000);
+  assert.equal("pin" in body2, false);
+});
