@@ -25,7 +25,7 @@ const link = new HostLink({
   },
 });
 
-const WINDOW_SIZE = { pair: { width: 480, height: 560 }, pin: { width: 440, height: 760 } };
+const WINDOW_SIZE = { pair: { width: 480, height: 560 }, pin: { width: 780, height: 700 } };
 
 const bridge = new Bridge({
   link,

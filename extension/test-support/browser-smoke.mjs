@@ -58,6 +58,12 @@ const exec = (script, args = []) => wd("POST", s("/execute/async"), { script, ar
 const find = async (css) => Object.values(await wd("POST", s("/element"), { using: "css selector", value: css }))[0];
 const click = async (css) => wd("POST", s(`/element/${await find(css)}/click`), {});
 const text = async (css) => wd("GET", s(`/element/${await find(css)}/text`));
+/** With SMOKE_SHOTS=DIR, saves a PNG of the current window (to look at the windows' layout). */
+async function shot(name, width, height) {
+  if (!process.env.SMOKE_SHOTS) return;
+  await wd("POST", s("/window/rect"), { width, height }).catch(() => {});
+  fs.writeFileSync(path.join(process.env.SMOKE_SHOTS, `${name}.png`), Buffer.from(await wd("GET", s("/screenshot")), "base64"));
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const targets = async () => (await wd("POST", s("/goog/cdp/execute"), { cmd: "Target.getTargets", params: {} })).targetInfos;
@@ -140,6 +146,7 @@ try {
   await sleep(300);
   check("pairing window shows the browser's origin", (await text("#origin")) === pageUrl.replace(/\/$/, ""), await text("#origin"));
   check("pairing window shows the code", (await text("#code")) === "7Q4K");
+  await shot("pair", 480, 560);
   await click("#approve");
   await sleep(300);
   await wd("POST", s("/window"), { handle: main });
@@ -156,9 +163,11 @@ try {
   await sleep(300);
   check("PIN window shows the origin", (await text("#origin")) === pageUrl.replace(/\/$/, ""));
   check("last-try warning shown", (await text("#warn-last")).includes("市区町村"));
+  await shot("pin-last-try", 780, 700);
   await click("#anyway");
   for (const d of "1234") await click(`button[data-d="${d}"]`);
   check("PIN is masked", (await text("#display")) === "●●●●");
+  await shot("pin-typed", 780, 700);
   await click("#ok");
   await wd("POST", s("/window"), { handle: main });
   const cc = await exec(`const done = arguments[arguments.length - 1]; __cc.then(done);`);
