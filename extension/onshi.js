@@ -2,7 +2,7 @@
 //! "Onshi reception bridge" extension (envelope.md §1/§4). No framework, no build.
 //!
 //!   <script src="onshi.js"></script>            → window.Onshi
-//!   import { Onshi } from "./onshi.mjs";          → the same object as an ES module
+//!   import { Onshi } from "./onshi.esm.js";          → the same object as an ES module
 //!
 //!   const onshi = await Onshi.connect();          // rejects {code:"extension_missing"} if no ack in 1 s
 //!   onshi.on("card_present", (ev) => …);          // helper events for this (paired) origin

@@ -31,9 +31,15 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>reception</title>
 <script src="/onshi.js"></script>
 <script>window.__seen = []; addEventListener("message", (e) => window.__seen.push(JSON.stringify(e.data)));</script>`;
 const server = http.createServer((req, res) => {
-  if (req.url === "/onshi.js") {
+  if (req.url === "/onshi.js" || req.url === "/onshi.esm.js") {
     res.writeHead(200, { "content-type": "text/javascript" });
-    res.end(fs.readFileSync(path.join(ROOT, "onshi.js")));
+    res.end(fs.readFileSync(path.join(ROOT, req.url.slice(1))));
+  } else if (req.url === "/esm") {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(`<!doctype html><meta charset="utf-8"><script type="module">
+      import { Onshi } from "/onshi.esm.js";
+      Onshi.connect().then((c) => c.ready).then((b) => { window.__esm = b; }, (e) => { window.__esm = e; });
+    </script>`);
   } else {
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
     res.end(PAGE);
@@ -177,6 +183,11 @@ try {
   const seen = await exec(`arguments[arguments.length - 1]({ seen: __seen.join("\\n"), events: __events });`);
   check("page saw the pin_needed event", seen.events.includes("pin_needed"), seen.events);
   check("page never saw the PIN", !seen.seen.includes("1234"));
+
+  await wd("POST", s("/url"), { url: pageUrl + "esm" });
+  const esm = await exec(`const done = arguments[arguments.length - 1];
+    const t = setInterval(() => { if (window.__esm) { clearInterval(t); done(window.__esm); } }, 50);`);
+  check("the ES-module entry works in the browser (hello round trip)", esm.helper_version === "fake", esm);
 
   const log = fs.readFileSync(hostLog, "utf8").trim().split("\n").map((l) => JSON.parse(l));
   const frames = log.filter((l) => l.type);

@@ -124,7 +124,7 @@ test("end to end through the real content.js: ack, relay, reply back to the page
 });
 
 test("the ES-module entry exports the same API", async () => {
-  const mod = await import("../onshi.mjs");
+  const mod = await import("../onshi.esm.js");
   assert.equal(typeof mod.Onshi.connect, "function");
   assert.equal(mod.default, mod.Onshi);
 });
