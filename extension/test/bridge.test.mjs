@@ -294,3 +294,24 @@ test("a closed tab leaves the client set; events no longer go there", () => {
   bridge.onHostEvent({ v: 1, event: { type: "x" }, origin: "https://clinic.example" });
   assert.equal(p.received.length, 0);
 });
+
+test("origin/via/approve put beside the body by a forged runtime message are ignored", async () => {
+  const { bridge, link } = setup();
+  const port = new FakeRuntimePort(tabSender("https://clinic.example/"));
+  const c = bridge.attach(port);
+  await bridge.onClientMessage(c, {
+    kind: "request", id: "q", via: "extension", origin: "https://evil.example",
+    body: { type: "status", approve: true, approval: "yes", via: "extension", origin: "https://evil.example" },
+  });
+  assert.deepEqual(link.frames[0], { origin: "https://clinic.example", via: "page", body: { type: "status" }, timeoutMs: 30000 });
+});
+
+test("a page cannot read link status or window data", () => {
+  const { bridge } = setup();
+  const port = new FakeRuntimePort(tabSender("https://clinic.example/"));
+  const c = bridge.attach(port);
+  bridge.onClientMessage(c, { kind: "status" });
+  bridge.onClientMessage(c, { kind: "pin_info", token: "tok1" });
+  bridge.onClientMessage(c, { kind: "pair_info", token: "tok1" });
+  assert.deepEqual(port.received, []);
+});
