@@ -5,7 +5,8 @@
 // (test-support/fake-host.mjs), serves a page using onshi.js, and walks the whole
 // path: page → content script → service worker → connectNative → host → back;
 // pairing in the extension's window; card_confirm with the PIN typed in the PIN
-// window (last-try confirmation) and a chunked reply. Exit code 0 = pass.
+// window (last-try confirmation) and a chunked reply; the options page's revoke.
+// Exit code 0 = pass.
 // The integrator's Rust end-to-end test replaces the fake host with the helper.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -188,6 +189,20 @@ try {
   const esm = await exec(`const done = arguments[arguments.length - 1];
     const t = setInterval(() => { if (window.__esm) { clearInterval(t); done(window.__esm); } }, 50);`);
   check("the ES-module entry works in the browser (hello round trip)", esm.helper_version === "fake", esm);
+
+  // Options page: lists the paired origin, revokes it.
+  await wd("POST", s("/url"), { url: `chrome-extension://${EXT_ID}/options.html` });
+  await sleep(500);
+  check("options page shows the link as connected", (await text("#link")).includes("接続しています"), await text("#link"));
+  check("options page lists the paired origin", (await text("#rows")).includes(pageUrl.replace(/\/$/, "")), await text("#rows"));
+  await click("#rows button");
+  await wd("POST", s("/alert/accept"), {});
+  await sleep(500);
+  check("revoked: the list is empty", (await text("#rows")) === "", await text("#rows"));
+  await wd("POST", s("/url"), { url: pageUrl });
+  const after = await exec(`const done = arguments[arguments.length - 1];
+    Onshi.connect().then((c) => c.request({ type: "status" })).then((b) => done({ b }), (e) => done({ e }));`);
+  check("after revoking, the page gets not_paired again", after.e?.code === "not_paired", after);
 
   const log = fs.readFileSync(hostLog, "utf8").trim().split("\n").map((l) => JSON.parse(l));
   const frames = log.filter((l) => l.type);

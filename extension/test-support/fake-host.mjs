@@ -47,6 +47,10 @@ function handle(f) {
     case "pairings_list":
       if (f.via !== "extension") return err(f.id, "invalid_argument");
       return ok(f.id, { pairings: [...paired].map((origin) => ({ origin, created_at: "2026-01-01T00:00:00Z" })) });
+    case "pair_revoke":
+      if (f.via !== "extension") return err(f.id, "invalid_argument");
+      paired.delete(b.origin);
+      return ok(f.id, { type: "pair_revoke" });
     case "status":
       if (!paired.has(f.origin)) return err(f.id, "not_paired");
       return ok(f.id, { type: "status", reader: "fake reader", card: true });
