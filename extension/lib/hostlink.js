@@ -84,8 +84,13 @@ export class HostLink {
    */
   request(msg, timeoutMs) {
     const id = this.nextId("r");
-    return new Promise((resolve) => {
+    return new Promise((resolveOuter) => {
       const frame = { v: PROTOCOL_VERSION, id, origin: msg.origin, via: msg.via, body: msg.body };
+      // Refused before sending: the PIN (if any) is dropped all the same.
+      const resolve = (reply) => {
+        dropPin(frame);
+        resolveOuter(reply);
+      };
       const type = msg.body?.type ?? "";
       let text;
       try {
@@ -123,9 +128,11 @@ export class HostLink {
           break;
       }
       this.table.add(id, timeoutMs, (reply) => {
+        const queued = this.queue.get(id);
+        if (queued) dropPin(queued);
         this.queue.delete(id);
         this.chunks.drop(id);
-        resolve(reply);
+        resolveOuter(reply);
       }, type);
       // The frame object may hold a PIN: only the port and the queue see it, and
       // both drop it once sent.
@@ -185,9 +192,7 @@ export class HostLink {
       // Posting on a dead port throws; onDisconnect follows or already happened.
       this.handleDisconnect(port, String(e?.message ?? e));
     } finally {
-      // The PIN is used once: drop it from the body whether or not it went out.
-      // (JS strings cannot be zeroized; dropping every reference is what we can do.)
-      if (frame.body && typeof frame.body === "object" && "pin" in frame.body) delete frame.body.pin;
+      dropPin(frame);
     }
   }
 
@@ -269,6 +274,7 @@ export class HostLink {
   }
 
   failPending(err) {
+    for (const f of this.queue.values()) dropPin(f);
     this.queue.clear();
     this.chunks.clear();
     this.table.failAll((id) => ({ v: PROTOCOL_VERSION, id, ok: false, error: err }));
@@ -282,4 +288,14 @@ export class HostLink {
       this.openPort();
     }, ms);
   }
+}
+
+/**
+ * The PIN is used once: it is deleted from the body as soon as the frame went out
+ * or was refused. (JS strings cannot be zeroized; dropping every reference is what
+ * JavaScript allows.)
+ */
+function dropPin(frame) {
+  const body = frame?.body;
+  if (body && typeof body === "object" && "pin" in body) delete body.pin;
 }

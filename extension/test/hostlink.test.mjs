@@ -299,3 +299,19 @@ test("a PIN leaves no copy in the link: it is deleted from the body once sent, o
   await link.request({ origin: "chrome-extension://x", via: "extension", body: body2 }, 120000);
   assert.equal("pin" in body2, false);
 });
+
+test("a PIN queued behind a handshake that fails, or refused while incompatible, is dropped too", async () => {
+  const { link, port } = setup();
+  const body = { type: "pin_entry", confirm_id: "c1", pin: "1234", confirm_last_try: false };
+  const p = link.request({ origin: "chrome-extension://x", via: "extension", body }, 120000);
+  port().die("Native host has exited.");
+  await p;
+  assert.equal("pin" in body, false);
+  const { link: l2, port: p2, helloOk: h2 } = setup();
+  const q = l2.request({ origin: "o", via: "page", body: { type: "status" } }, 30000);
+  h2(p2(), { type: "hello", protocol: 9 });
+  await q;
+  const body2 = { type: "pin_entry", confirm_id: "c1", pin: "1234", confirm_last_try: false };
+  assert.equal((await l2.request({ origin: "o", via: "extension", body: body2 }, 30000)).error.code, "version_mismatch");
+  assert.equal("pin" in body2, false);
+});
