@@ -1,0 +1,224 @@
+#!/usr/bin/env node
+// Real-browser round trip, run by hand (needs /usr/bin/chromium + chromedriver):
+//   node test-support/browser-smoke.mjs
+// Loads the unpacked extension in headless Chromium with the FAKE native host
+// (test-support/fake-host.mjs), serves a page using onshi.js, and walks the whole
+// path: page → content script → service worker → connectNative → host → back;
+// pairing in the extension's window; card_confirm with the PIN typed in the PIN
+// window (last-try confirmation) and a chunked reply; the options page's revoke.
+// Exit code 0 = pass.
+// The integrator's Rust end-to-end test replaces the fake host with the helper.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { ROOT } from "./fakes.mjs";
+
+const EXT_ID = fs.readFileSync(path.join(ROOT, "extension-id.txt"), "utf8").trim();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "onshi-ext-smoke-"));
+const profile = path.join(tmp, "profile");
+const hostLog = path.join(tmp, "host.log");
+fs.mkdirSync(path.join(profile, "NativeMessagingHosts"), { recursive: true });
+fs.writeFileSync(path.join(profile, "NativeMessagingHosts", "jp.onshi.helper.json"), JSON.stringify({
+  name: "jp.onshi.helper",
+  description: "FAKE Onshi helper for the extension smoke test",
+  path: path.join(ROOT, "test-support", "fake-host.mjs"),
+  type: "stdio",
+  allowed_origins: [`chrome-extension://${EXT_ID}/`],
+}));
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>reception</title>
+<script src="/onshi.js"></script>
+<script>window.__seen = []; addEventListener("message", (e) => window.__seen.push(JSON.stringify(e.data)));</script>`;
+const server = http.createServer((req, res) => {
+  if (req.url === "/onshi.js" || req.url === "/onshi.esm.js") {
+    res.writeHead(200, { "content-type": "text/javascript" });
+    res.end(fs.readFileSync(path.join(ROOT, req.url.slice(1))));
+  } else if (req.url === "/esm") {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(`<!doctype html><meta charset="utf-8"><script type="module">
+      import { Onshi } from "/onshi.esm.js";
+      Onshi.connect().then((c) => c.ready).then((b) => { window.__esm = b; }, (e) => { window.__esm = e; });
+    </script>`);
+  } else {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end(PAGE);
+  }
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const pageUrl = `http://127.0.0.1:${server.address().port}/`;
+
+const driverPort = 9500 + Math.floor(Math.random() * 400);
+const driver = spawn("/usr/bin/chromedriver", [`--port=${driverPort}`], { env: { ...process.env, ONSHI_FAKE_HOST_LOG: hostLog }, stdio: "ignore" });
+const W = `http://127.0.0.1:${driverPort}`;
+let session = null;
+
+async function wd(method, p, body) {
+  const r = await fetch(W + p, { method, headers: { "content-type": "application/json" }, body: body && JSON.stringify(body) });
+  const j = await r.json();
+  if (j.value?.error) throw new Error(`${method} ${p}: ${j.value.error}: ${j.value.message}`);
+  return j.value;
+}
+const s = (p) => `/session/${session}${p}`;
+const exec = (script, args = []) => wd("POST", s("/execute/async"), { script, args });
+const find = async (css) => Object.values(await wd("POST", s("/element"), { using: "css selector", value: css }))[0];
+const click = async (css) => wd("POST", s(`/element/${await find(css)}/click`), {});
+const text = async (css) => wd("GET", s(`/element/${await find(css)}/text`));
+/** With SMOKE_SHOTS=DIR, saves a PNG of the current window (to look at the windows' layout). */
+async function shot(name, width, height) {
+  if (!process.env.SMOKE_SHOTS) return;
+  await wd("POST", s("/window/rect"), { width, height }).catch(() => {});
+  fs.writeFileSync(path.join(process.env.SMOKE_SHOTS, `${name}.png`), Buffer.from(await wd("GET", s("/screenshot")), "base64"));
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const targets = async () => (await wd("POST", s("/goog/cdp/execute"), { cmd: "Target.getTargets", params: {} })).targetInfos;
+
+// chromedriver does not expose popup windows opened by an extension
+// (windows.create type "popup") as window handles. So: find the popup among the
+// CDP targets (proving the extension opened it), then load the very same URL —
+// same one-time token — in a tab WebDriver can drive. The page and its
+// background conversation are identical; only the window frame differs.
+async function openLikePopup(urlPart, timeoutMs = 10000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const t = (await targets()).find((x) => x.type === "page" && x.url.includes(urlPart));
+    if (t) {
+      const { handle } = await wd("POST", s("/window/new"), { type: "tab" });
+      await wd("POST", s("/window"), { handle });
+      await wd("POST", s("/url"), { url: t.url });
+      return t;
+    }
+    await sleep(200);
+  }
+  throw new Error(`the extension opened no window with ${urlPart}`);
+}
+
+async function newSession(userDataDir) {
+  return (await wd("POST", "/session", {
+    capabilities: { alwaysMatch: { browserName: "chrome", "goog:chromeOptions": { binary: "/usr/bin/chromium", args: [
+      "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      `--user-data-dir=${userDataDir}`, `--load-extension=${ROOT}`, `--disable-extensions-except=${ROOT}`,
+    ] } } },
+  })).sessionId;
+}
+
+const checks = [];
+const check = (name, cond, info) => {
+  checks.push([name, !!cond]);
+  console.log(`${cond ? "ok  " : "FAIL"} ${name}${cond ? "" : ` — ${JSON.stringify(info)}`}`);
+};
+
+let code = 1;
+try {
+  for (let i = 0; ; i++) {
+    try { if ((await (await fetch(W + "/status")).json()).value.ready) break; } catch { /* starting */ }
+    if (i > 50) throw new Error("chromedriver did not start");
+    await sleep(100);
+  }
+  // 1. No host manifest in this profile: the page learns which link is missing.
+  session = await newSession(path.join(tmp, "profile-without-host"));
+  await wd("POST", s("/url"), { url: pageUrl });
+  const missing = await exec(`const done = arguments[arguments.length - 1];
+    Onshi.connect().then((c) => c.ready.then((b) => done({ b }), (e) => done({ e })), (e) => done({ connect: e }));`);
+  check("without the host manifest: host_not_found (ja/en)", missing.e?.code === "host_not_found" && /onshi-helper install/.test(missing.e.message.ja), missing);
+  await wd("DELETE", s(""));
+
+  // 2. With the fake host.
+  session = await newSession(profile);
+  await wd("POST", s("/url"), { url: pageUrl });
+  const main = await wd("GET", s("/window"));
+
+  const t0 = Date.now();
+  const hello = await exec(`const done = arguments[arguments.length - 1];
+    Onshi.connect().then(async (c) => { window.__c = c; done({ acked: true, hello: await c.ready.catch((e) => e) }); }, (e) => done({ err: e }));`);
+  check("extension acks the page (connect resolves)", hello.acked, hello);
+  check("hello round trip through the fake host", hello.hello?.helper_version === "fake", hello);
+  console.log(`     connect + hello: ${Date.now() - t0} ms`);
+
+  const notPaired = await exec(`const done = arguments[arguments.length - 1];
+    __c.request({ type: "status" }).then((b) => done({ b }), (e) => done({ e }));`);
+  check("unpaired origin gets not_paired", notPaired.e?.code === "not_paired", notPaired);
+
+  const forged = await exec(`const done = arguments[arguments.length - 1];
+    __c.request({ type: "pair_approve", pairing_id: "pair-1", approve: true }).then((b) => done({ b }), (e) => done({ e }));`);
+  check("page cannot approve pairing itself", forged.e?.code === "bad_request", forged);
+
+  const pair = await exec(`const done = arguments[arguments.length - 1];
+    __c.pair().then((b) => done({ b }), (e) => done({ e }));`);
+  check("pair_begin returns a code", pair.b?.code === "7Q4K", pair);
+  await openLikePopup(`chrome-extension://${EXT_ID}/pair.html#`);
+  await sleep(300);
+  check("pairing window shows the browser's origin", (await text("#origin")) === pageUrl.replace(/\/$/, ""), await text("#origin"));
+  check("pairing window shows the code", (await text("#code")) === "7Q4K");
+  await shot("pair", 480, 560);
+  await click("#approve");
+  await sleep(300);
+  await wd("POST", s("/window"), { handle: main });
+
+  const st = await exec(`const done = arguments[arguments.length - 1];
+    __c.request({ type: "status" }).then((b) => done({ b }), (e) => done({ e }));`);
+  check("after approval the page is answered", st.b?.reader === "fake reader", st);
+
+  await exec(`const done = arguments[arguments.length - 1];
+    window.__events = []; __c.on("*", (e) => __events.push(e.type));
+    window.__cc = __c.request({ type: "card_confirm", mode: "pin", consents: {}, pin: "0000" }).then((b) => ({ len: b.xml.length }), (e) => ({ e }));
+    done(true);`);
+  const pinTarget = await openLikePopup(`chrome-extension://${EXT_ID}/pin.html#`);
+  await sleep(300);
+  check("PIN window shows the origin", (await text("#origin")) === pageUrl.replace(/\/$/, ""));
+  check("last-try warning shown", (await text("#warn-last")).includes("市区町村"));
+  await shot("pin-last-try", 780, 700);
+  await click("#anyway");
+  for (const d of "1234") await click(`button[data-d="${d}"]`);
+  check("PIN is masked", (await text("#display")) === "●●●●");
+  await shot("pin-typed", 780, 700);
+  await click("#ok");
+  await wd("POST", s("/window"), { handle: main });
+  const cc = await exec(`const done = arguments[arguments.length - 1]; __cc.then(done);`);
+  await sleep(300);
+  check("the PIN popup is closed once card_confirm is answered", !(await targets()).some((t) => t.targetId === pinTarget.targetId));
+  check("card_confirm succeeds with the chunked 1.3 MB reply", cc.len === 1_300_017, cc);
+  const seen = await exec(`arguments[arguments.length - 1]({ seen: __seen.join("\\n"), events: __events });`);
+  check("page saw the pin_needed event", seen.events.includes("pin_needed"), seen.events);
+  check("page never saw the PIN", !seen.seen.includes("1234"));
+
+  await wd("POST", s("/url"), { url: pageUrl + "esm" });
+  const esm = await exec(`const done = arguments[arguments.length - 1];
+    const t = setInterval(() => { if (window.__esm) { clearInterval(t); done(window.__esm); } }, 50);`);
+  check("the ES-module entry works in the browser (hello round trip)", esm.helper_version === "fake", esm);
+
+  // Options page: lists the paired origin, revokes it.
+  await wd("POST", s("/url"), { url: `chrome-extension://${EXT_ID}/options.html` });
+  await sleep(500);
+  check("options page shows the link as connected", (await text("#link")).includes("接続しています"), await text("#link"));
+  check("options page lists the paired origin", (await text("#rows")).includes(pageUrl.replace(/\/$/, "")), await text("#rows"));
+  await click("#rows button");
+  await wd("POST", s("/alert/accept"), {});
+  await sleep(500);
+  check("revoked: the list is empty", (await text("#rows")) === "", await text("#rows"));
+  await wd("POST", s("/url"), { url: pageUrl });
+  const after = await exec(`const done = arguments[arguments.length - 1];
+    Onshi.connect().then((c) => c.request({ type: "status" })).then((b) => done({ b }), (e) => done({ e }));`);
+  check("after revoking, the page gets not_paired again", after.e?.code === "not_paired", after);
+
+  const log = fs.readFileSync(hostLog, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const frames = log.filter((l) => l.type);
+  check("host got the page's card_confirm without the page's pin", frames.some((f) => f.type === "card_confirm" && !f.has_pin && f.via === "page"));
+  check("host got pin_entry via extension", frames.some((f) => f.type === "pin_entry" && f.has_pin && f.via === "extension"));
+  check("every page frame carries the page origin", frames.filter((f) => f.via === "page").every((f) => f.origin === pageUrl.replace(/\/$/, "")), frames);
+  check("one host process (one long-lived port)", log.filter((l) => l.started).length === 1, log.filter((l) => l.started));
+  code = checks.every(([, c]) => c) ? 0 : 1;
+} catch (e) {
+  console.error("FAIL", e);
+} finally {
+  if (session) await wd("DELETE", `/session/${session}`).catch(() => {});
+  driver.kill();
+  await new Promise((r) => { driver.once("exit", r); setTimeout(r, 3000); });
+  server.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+console.log(code === 0 ? "PASS" : "FAILED");
+process.exit(code);
