@@ -661,13 +661,25 @@ pub struct PairRevokeReply {
 #[non_exhaustive]
 pub enum Event {
     /// A reader was plugged in.
-    ReaderAdded { reader: String },
+    ReaderAdded {
+        /// The PC/SC reader name.
+        reader: String,
+    },
     /// A reader was unplugged.
-    ReaderRemoved { reader: String },
+    ReaderRemoved {
+        /// The PC/SC reader name.
+        reader: String,
+    },
     /// A card was placed on a reader.
-    CardInserted { reader: String },
+    CardInserted {
+        /// The PC/SC reader name.
+        reader: String,
+    },
     /// A card was taken off a reader.
-    CardRemoved { reader: String },
+    CardRemoved {
+        /// The PC/SC reader name.
+        reader: String,
+    },
     /// A PIN-mode `card_confirm` waits for the PIN: the extension opens its
     /// PIN window; the page shows "enter the PIN in the PIN window".
     PinNeeded {
