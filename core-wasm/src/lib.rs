@@ -14,7 +14,9 @@
 #![forbid(unsafe_code)]
 
 pub mod numbers;
+pub mod protocol;
 pub mod text;
+pub mod wareki;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

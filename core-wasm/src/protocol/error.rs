@@ -1,0 +1,448 @@
+//! Stable error codes and the error shape every layer (page script,
+//! extension, helper) uses: `{code, message: {ja, en}, retryable, detail}`.
+//!
+//! The codes are a public contract: never rename one, only add. Messages say
+//! what happened and what the person should do next, Japanese first. Nothing
+//! here may carry a secret (PIN, card nonce, private key material).
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::{Bilingual, Explain};
+
+/// What went wrong, as a stable snake_case string on the wire.
+///
+/// Grouped by cause: the page/extension link, pairing and access, the card,
+/// the person, the network and gateway, and misuse of the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    // --- the link between page and helper (produced by page script / extension) ---
+    /// The page got no acknowledgement: the extension is not installed or not enabled.
+    ExtensionMissing,
+    /// The extension sent the frame but the helper did not answer in time.
+    ExtensionTimeout,
+    /// The browser could not start the helper: the native-messaging manifest is missing.
+    HostNotFound,
+    /// The helper process ended (port disconnected) while a request was open.
+    HostCrashed,
+    /// The two sides speak different protocol versions (`detail.expected`, `detail.found`).
+    VersionMismatch,
+    /// A message over the size cap (`detail.limit`).
+    TooLarge,
+    /// A frame that is not valid protocol JSON (`detail.reason`).
+    BadRequest,
+    /// A `type` this helper does not know (`detail.request_type`); usually an older helper.
+    UnsupportedRequest,
+    // --- pairing and access ---
+    /// The page's origin has not been paired with this PC.
+    NotPaired,
+    /// An operation only the extension's own windows may send, sent by a page.
+    ExtensionOnly,
+    // --- reader and card ---
+    NoReader,
+    NoCard,
+    CardRemoved,
+    NotMyNumberCard,
+    /// The PIN was wrong; `detail.tries_left` tells how many tries remain.
+    WrongPin,
+    /// The card's PIN is locked (no tries left); only the city office can reset it.
+    PinLocked,
+    /// A PIN is needed but none was entered (PIN window closed or timed out).
+    PinRequired,
+    /// One try is left and the person did not confirm they want to use it.
+    LastTryUnconfirmed,
+    /// The person cancelled (PIN window, pairing window).
+    Cancelled,
+    // --- network and gateway ---
+    /// The network to the eligibility system failed; `retryable` says whether to try again.
+    Network,
+    /// The eligibility system answered with an error (`detail.code`, `detail.message`).
+    GatewayError,
+    Timeout,
+    /// Another card or batch operation is running; try again shortly.
+    Busy,
+    // --- misuse ---
+    /// A field has a value the helper cannot use (`detail.field`, `detail.reason`).
+    InvalidArgument,
+    /// A fault inside the helper (database, configuration); see the helper's log.
+    Internal,
+    /// A code from a newer peer that this build does not know; the message
+    /// text that came with it is still shown.
+    #[serde(other)]
+    Other,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and tests.
+    pub const ALL: [ErrorCode; 26] = [
+        ErrorCode::ExtensionMissing,
+        ErrorCode::ExtensionTimeout,
+        ErrorCode::HostNotFound,
+        ErrorCode::HostCrashed,
+        ErrorCode::VersionMismatch,
+        ErrorCode::TooLarge,
+        ErrorCode::BadRequest,
+        ErrorCode::UnsupportedRequest,
+        ErrorCode::NotPaired,
+        ErrorCode::ExtensionOnly,
+        ErrorCode::NoReader,
+        ErrorCode::NoCard,
+        ErrorCode::CardRemoved,
+        ErrorCode::NotMyNumberCard,
+        ErrorCode::WrongPin,
+        ErrorCode::PinLocked,
+        ErrorCode::PinRequired,
+        ErrorCode::LastTryUnconfirmed,
+        ErrorCode::Cancelled,
+        ErrorCode::Network,
+        ErrorCode::GatewayError,
+        ErrorCode::Timeout,
+        ErrorCode::Busy,
+        ErrorCode::InvalidArgument,
+        ErrorCode::Internal,
+        ErrorCode::Other,
+    ];
+
+    /// The wire string, e.g. `"wrong_pin"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ExtensionMissing => "extension_missing",
+            ErrorCode::ExtensionTimeout => "extension_timeout",
+            ErrorCode::HostNotFound => "host_not_found",
+            ErrorCode::HostCrashed => "host_crashed",
+            ErrorCode::VersionMismatch => "version_mismatch",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::UnsupportedRequest => "unsupported_request",
+            ErrorCode::NotPaired => "not_paired",
+            ErrorCode::ExtensionOnly => "extension_only",
+            ErrorCode::NoReader => "no_reader",
+            ErrorCode::NoCard => "no_card",
+            ErrorCode::CardRemoved => "card_removed",
+            ErrorCode::NotMyNumberCard => "not_my_number_card",
+            ErrorCode::WrongPin => "wrong_pin",
+            ErrorCode::PinLocked => "pin_locked",
+            ErrorCode::PinRequired => "pin_required",
+            ErrorCode::LastTryUnconfirmed => "last_try_unconfirmed",
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::Network => "network",
+            ErrorCode::GatewayError => "gateway_error",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Busy => "busy",
+            ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Other => "other",
+        }
+    }
+
+    /// Whether sending the same request again can succeed (possibly after the
+    /// person does what the message says, e.g. inserts the card). `network`
+    /// defaults to true; [`ProtocolError::network`] can say otherwise.
+    pub fn retryable(self) -> bool {
+        match self {
+            ErrorCode::ExtensionTimeout
+            | ErrorCode::HostCrashed
+            | ErrorCode::NoReader
+            | ErrorCode::NoCard
+            | ErrorCode::CardRemoved
+            | ErrorCode::WrongPin
+            | ErrorCode::PinRequired
+            | ErrorCode::LastTryUnconfirmed
+            | ErrorCode::Cancelled
+            | ErrorCode::Network
+            | ErrorCode::Timeout
+            | ErrorCode::Busy => true,
+            ErrorCode::ExtensionMissing
+            | ErrorCode::HostNotFound
+            | ErrorCode::VersionMismatch
+            | ErrorCode::TooLarge
+            | ErrorCode::BadRequest
+            | ErrorCode::UnsupportedRequest
+            | ErrorCode::NotPaired
+            | ErrorCode::ExtensionOnly
+            | ErrorCode::NotMyNumberCard
+            | ErrorCode::PinLocked
+            | ErrorCode::GatewayError
+            | ErrorCode::InvalidArgument
+            | ErrorCode::Internal
+            | ErrorCode::Other => false,
+        }
+    }
+}
+
+impl Explain for ErrorCode {
+    /// The default message for the code; [`ProtocolError`] constructors with
+    /// data (tries left, gateway message) give more precise ones.
+    fn explain(&self) -> Bilingual {
+        let (ja, en) = match self {
+            ErrorCode::ExtensionMissing => (
+                "Onshi拡張機能が見つかりません。拡張機能をインストールして有効にし、ページを再読み込みしてください。",
+                "The Onshi browser extension is not available. Install and enable it, then reload the page.",
+            ),
+            ErrorCode::ExtensionTimeout => (
+                "ヘルパーから応答がありません。もう一度お試しください。続く場合はPCを再起動するか管理者に連絡してください。",
+                "The helper did not answer in time. Try again; if it keeps happening, restart the PC or call your IT contact.",
+            ),
+            ErrorCode::HostNotFound => (
+                "このPCにOnshiヘルパーが登録されていません。管理者に「onshi-helper install」の実行を依頼してください。",
+                "The Onshi helper is not registered with this browser. Ask IT to run \"onshi-helper install\".",
+            ),
+            ErrorCode::HostCrashed => (
+                "Onshiヘルパーが停止しました。もう一度お試しください（自動で再起動します）。続く場合は管理者に連絡してください。",
+                "The Onshi helper stopped. Try again (it restarts automatically); if it keeps happening, call your IT contact.",
+            ),
+            ErrorCode::VersionMismatch => (
+                "ページ・拡張機能・ヘルパーのバージョンが合いません。ページを再読み込みし、直らなければ管理者に更新を依頼してください。",
+                "The page, extension and helper versions do not match. Reload the page; if that does not help, ask IT to update.",
+            ),
+            ErrorCode::TooLarge => (
+                "送信するデータが大きすぎます。件数を分けて送ってください。",
+                "The data is too large to send. Split it into smaller parts.",
+            ),
+            ErrorCode::BadRequest => (
+                "要求の形式が正しくありません。ページを再読み込みしてください。続く場合は開発元に連絡してください。",
+                "The request was malformed. Reload the page; if it keeps happening, contact the software vendor.",
+            ),
+            ErrorCode::UnsupportedRequest => (
+                "ヘルパーがこの操作に対応していません。ヘルパーが古い可能性があります。管理者に更新を依頼してください。",
+                "The helper does not support this operation; it is probably outdated. Ask IT to update it.",
+            ),
+            ErrorCode::NotPaired => (
+                "このページはまだこのPCと連携（ペアリング）されていません。「連携する」を押し、表示される窓で承認してください。",
+                "This page is not paired with this PC yet. Click \"Pair\" and approve it in the window that opens.",
+            ),
+            ErrorCode::ExtensionOnly => (
+                "この操作は拡張機能の画面からのみ行えます。",
+                "This operation can only be done from the extension's own window.",
+            ),
+            ErrorCode::NoReader => (
+                "カードリーダーが見つかりません。リーダーがPCに接続されているか確かめ、もう一度お試しください。",
+                "No card reader found. Check that the reader is plugged in, then try again.",
+            ),
+            ErrorCode::NoCard => (
+                "カードが置かれていません。マイナンバーカードをリーダーに置いて、もう一度お試しください。",
+                "No card on the reader. Place the My Number card on the reader and try again.",
+            ),
+            ErrorCode::CardRemoved => (
+                "読み取り中にカードが外されました。カードをリーダーに置いたまま、もう一度お試しください。",
+                "The card was removed while it was being read. Keep it on the reader and try again.",
+            ),
+            ErrorCode::NotMyNumberCard => (
+                "マイナンバーカードではないカードです。マイナンバーカードを置くか、保険証・資格確認書の番号で確認してください。",
+                "This is not a My Number card. Use a My Number card, or confirm with the insurance card's numbers.",
+            ),
+            ErrorCode::WrongPin => (
+                "暗証番号が違います。患者さんに確かめて、もう一度入力してください。",
+                "Wrong PIN. Ask the patient to check it and enter it again.",
+            ),
+            ErrorCode::PinLocked => (
+                "暗証番号がロックされています。カードの再設定はお住まいの市区町村の窓口で行います。今日は目視確認か保険証・資格確認書で確認してください。",
+                "The card's PIN is locked. The patient must have it reset at their city office (市区町村の窓口). Today, use the visual check or the insurance card.",
+            ),
+            ErrorCode::PinRequired => (
+                "暗証番号が入力されませんでした。拡張機能の暗証番号画面で入力してください。",
+                "No PIN was entered. Enter it in the extension's PIN window.",
+            ),
+            ErrorCode::LastTryUnconfirmed => (
+                "残り1回です。間違えるとカードがロックされ、市区町村の窓口での再設定が必要になります。患者さんに確かめ、「残り1回であることを確認しました」にチェックして入力してください。",
+                "Only one try is left. A wrong PIN locks the card until it is reset at the city office. Check with the patient, tick \"I understand this is the last try\", and enter it.",
+            ),
+            ErrorCode::Cancelled => ("操作は取り消されました。", "The operation was cancelled."),
+            ErrorCode::Network => (
+                "資格確認システムに接続できません。ネットワークを確かめて、しばらくしてからもう一度お試しください。",
+                "Cannot reach the eligibility system. Check the network and try again in a moment.",
+            ),
+            ErrorCode::GatewayError => (
+                "資格確認システムがエラーを返しました。表示された内容を確かめてください。",
+                "The eligibility system returned an error. Check the details shown.",
+            ),
+            ErrorCode::Timeout => (
+                "時間内に応答がありませんでした。もう一度お試しください。",
+                "No answer in time. Try again.",
+            ),
+            ErrorCode::Busy => (
+                "別の確認を処理中です。終わってからもう一度お試しください。",
+                "Another confirmation is in progress. Try again when it has finished.",
+            ),
+            ErrorCode::InvalidArgument => (
+                "入力内容に誤りがあります。内容を確かめてください。",
+                "Some input is not valid. Check what was entered.",
+            ),
+            ErrorCode::Internal => (
+                "ヘルパー内部でエラーが起きました。PCを再起動し、続く場合は管理者に連絡してください。",
+                "An internal error occurred in the helper. Restart the PC; if it keeps happening, call your IT contact.",
+            ),
+            ErrorCode::Other => (
+                "不明なエラーです。ページを再読み込みし、続く場合は管理者に連絡してください。",
+                "Unknown error. Reload the page; if it keeps happening, call your IT contact.",
+            ),
+        };
+        Bilingual::new(ja, en)
+    }
+}
+
+/// Optional data that goes with an error. Every field is optional and
+/// omitted when empty; unknown fields from a newer peer are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// `wrong_pin`: PIN tries remaining on the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tries_left: Option<u8>,
+    /// `gateway_error`: the eligibility system's own error code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `gateway_error`: the eligibility system's own message, verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `version_mismatch`: the version the reporting side speaks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<u32>,
+    /// `version_mismatch`: the version it received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<u32>,
+    /// `too_large`: the cap in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `invalid_argument`: the field at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// `invalid_argument` / `bad_request`: why, for developers (English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `unsupported_request`: the unknown `type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_type: Option<String>,
+}
+
+impl ErrorDetail {
+    fn is_empty(&self) -> bool {
+        self == &ErrorDetail::default()
+    }
+}
+
+/// `Bilingual` lives in `text` with only `Serialize`; this mirror lets the
+/// error shape be read back (by the web app) without changing that module.
+#[derive(Deserialize)]
+#[serde(remote = "Bilingual")]
+struct BilingualDef {
+    ja: String,
+    en: String,
+}
+
+/// An error as it travels: `{code, message: {ja, en}, retryable, detail}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{}: {}", code.as_str(), message.en)]
+pub struct ProtocolError {
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    /// What happened and what to do, for the person at the desk.
+    #[serde(deserialize_with = "BilingualDef::deserialize")]
+    pub message: Bilingual,
+    /// Whether the same request may succeed if sent again.
+    pub retryable: bool,
+    /// Data for the code (tries left, gateway code, …); omitted when empty.
+    #[serde(default, skip_serializing_if = "ErrorDetail::is_empty")]
+    pub detail: ErrorDetail,
+}
+
+impl ProtocolError {
+    /// The error with the code's default message and retryability.
+    pub fn new(code: ErrorCode) -> Self {
+        ProtocolError { code, message: code.explain(), retryable: code.retryable(), detail: ErrorDetail::default() }
+    }
+
+    /// Attach detail data.
+    pub fn with_detail(mut self, detail: ErrorDetail) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// `wrong_pin` with the tries left, and the loud warning at one try.
+    pub fn wrong_pin(tries_left: u8) -> Self {
+        if tries_left == 0 {
+            return Self::new(ErrorCode::PinLocked);
+        }
+        let message = if tries_left == 1 {
+            Bilingual::new(
+                "暗証番号が違います。残り1回です。次も間違えるとカードがロックされ、市区町村の窓口での再設定が必要になります。不安なときは目視確認か保険証・資格確認書で確認してください。",
+                "Wrong PIN. Only 1 try is left: another wrong PIN locks the card until it is reset at the city office. If unsure, use the visual check or the insurance card instead.",
+            )
+        } else {
+            Bilingual::new(
+                format!("暗証番号が違います。残り{tries_left}回です。患者さんに確かめて、もう一度入力してください。"),
+                format!("Wrong PIN. {tries_left} tries left. Ask the patient to check it and enter it again."),
+            )
+        };
+        ProtocolError {
+            message,
+            detail: ErrorDetail { tries_left: Some(tries_left), ..ErrorDetail::default() },
+            ..Self::new(ErrorCode::WrongPin)
+        }
+    }
+
+    /// `network`, saying whether trying again can help (a TLS certificate
+    /// problem cannot; a dropped connection can).
+    pub fn network(retryable: bool) -> Self {
+        let mut e = Self::new(ErrorCode::Network);
+        e.retryable = retryable;
+        if !retryable {
+            e.message = Bilingual::new(
+                "資格確認システムに接続できません（設定または証明書の問題）。管理者に「onshi-helper doctor」の実行を依頼してください。",
+                "Cannot connect to the eligibility system (configuration or certificate problem). Ask IT to run \"onshi-helper doctor\".",
+            );
+        }
+        e
+    }
+
+    /// `gateway_error` carrying the eligibility system's own code and message.
+    pub fn gateway(code: impl Into<String>, message: impl Into<String>) -> Self {
+        let (code, text) = (code.into(), message.into());
+        ProtocolError {
+            message: Bilingual::new(
+                format!("資格確認システムがエラーを返しました（{code}：{text}）。内容を確かめ、必要なら保険証・資格確認書で確認してください。"),
+                format!("The eligibility system returned error {code}: {text}. Check it; if needed, confirm with the insurance card."),
+            ),
+            detail: ErrorDetail { code: Some(code), message: Some(text), ..ErrorDetail::default() },
+            ..Self::new(ErrorCode::GatewayError)
+        }
+    }
+
+    /// `version_mismatch`: `expected` is what the reporting side speaks.
+    pub fn version_mismatch(expected: u32, found: u32) -> Self {
+        let mut e = Self::new(ErrorCode::VersionMismatch)
+            .with_detail(ErrorDetail { expected: Some(expected), found: Some(found), ..ErrorDetail::default() });
+        if found > expected {
+            e.message = Bilingual::new(
+                format!("ヘルパーが古いバージョンです（プロトコル{expected}、ページは{found}）。管理者にヘルパーの更新を依頼してください。"),
+                format!("The helper is older than the page (protocol {expected}, page {found}). Ask IT to update the helper."),
+            );
+        } else {
+            e.message = Bilingual::new(
+                format!("ページまたは拡張機能が古いバージョンです（プロトコル{found}、ヘルパーは{expected}）。ページを再読み込みし、直らなければ拡張機能を更新してください。"),
+                format!("The page or extension is older than the helper (protocol {found}, helper {expected}). Reload the page; if that does not help, update the extension."),
+            );
+        }
+        e
+    }
+
+    /// `invalid_argument` naming the field and why (the reason is for developers).
+    pub fn invalid_argument(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidArgument).with_detail(ErrorDetail {
+            field: Some(field.into()),
+            reason: Some(reason.into()),
+            ..ErrorDetail::default()
+        })
+    }
+
+    /// `too_large` with the cap that was exceeded.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(ErrorCode::TooLarge).with_detail(ErrorDetail { limit: Some(limit as u64), ..ErrorDetail::default() })
+    }
+}
+
+impl Explain for ProtocolError {
+    fn explain(&self) -> Bilingual {
+        self.message.clone()
+    }
+}

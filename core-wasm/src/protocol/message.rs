@@ -1,0 +1,718 @@
+//! Every message body of protocol v1: [`Request`] (page or extension →
+//! helper), [`Response`] (the `ok: true` reply, whose `type` repeats the
+//! request's) and [`Event`] (helper → pages, unasked).
+//!
+//! Bodies only describe; they do not validate numbers or dates (the helper
+//! runs the core's number and date rules and answers `invalid_argument`).
+//! Eligibility results travel as the standard XML text plus a few raw codes,
+//! so this module does not depend on the XML model.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::ProtocolError;
+use super::pin::{serialize_redacted, Pin};
+
+/// Who may send a request (checked by the helper before anything else).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Any origin, paired or not (`hello`, `pair_begin`).
+    Anyone,
+    /// Pages of a paired origin, and the extension.
+    Paired,
+    /// Only the extension's own windows (`via: "extension"`).
+    ExtensionOnly,
+}
+
+/// A request body: `{"type": "<snake_case>", …fields}`. Unknown fields are
+/// ignored so an older helper accepts a newer page's extra hints.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Request {
+    /// First message after the page loads: versions, and whether this origin is paired.
+    Hello(Hello),
+    /// Versions, backend, readers and pending work.
+    Status,
+    /// Start pairing this origin; the helper answers with a short code that the
+    /// page shows and the extension's pairing window shows too.
+    PairBegin,
+    /// Staff approve or deny a pairing in the extension's window. Extension only.
+    PairApprove(PairApprove),
+    /// Confirm eligibility with the My Number card on the reader.
+    CardConfirm(CardConfirm),
+    /// The PIN typed in the extension's PIN window. Extension only.
+    PinEntry(PinEntry),
+    /// Give up on the PIN for a pending card confirm (PIN window closed, or
+    /// the page's cancel button); the card confirm then fails with `cancelled`.
+    PinCancel(PinCancel),
+    /// Confirm eligibility with the numbers on an insurance card / 資格確認書.
+    InsuranceConfirm(InsuranceConfirm),
+    /// Queue a 一括照会 (batch pre-check).
+    BatchSubmit(BatchSubmit),
+    /// State of one batch, or of all recent batches.
+    BatchStatus(BatchStatus),
+    /// The result document of a finished batch.
+    BatchResults(BatchResults),
+    /// Register the clinic's patient ids (照会番号) for insured persons.
+    ReferenceRegister(ReferenceRegister),
+    /// Medication (and optionally diagnosis) history; needs the patient's consent.
+    MedicationFetch(MedicationFetch),
+    /// Specific health-check (特定健診) results; needs the patient's consent.
+    CheckupFetch(CheckupFetch),
+    /// Today's results on this PC, so a page reload loses nothing.
+    Today,
+    /// The newest audit-log entries.
+    AuditTail(AuditTail),
+    /// The paired origins (the extension's options page). Extension only.
+    PairingsList,
+    /// Remove a pairing (the extension's options page). Extension only.
+    PairRevoke(PairRevoke),
+}
+
+impl Request {
+    /// Every `type` string this version understands, in declaration order.
+    pub const TYPES: [&'static str; 18] = [
+        "hello",
+        "status",
+        "pair_begin",
+        "pair_approve",
+        "card_confirm",
+        "pin_entry",
+        "pin_cancel",
+        "insurance_confirm",
+        "batch_submit",
+        "batch_status",
+        "batch_results",
+        "reference_register",
+        "medication_fetch",
+        "checkup_fetch",
+        "today",
+        "audit_tail",
+        "pairings_list",
+        "pair_revoke",
+    ];
+
+    /// The wire `type` of this request.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Request::Hello(_) => "hello",
+            Request::Status => "status",
+            Request::PairBegin => "pair_begin",
+            Request::PairApprove(_) => "pair_approve",
+            Request::CardConfirm(_) => "card_confirm",
+            Request::PinEntry(_) => "pin_entry",
+            Request::PinCancel(_) => "pin_cancel",
+            Request::InsuranceConfirm(_) => "insurance_confirm",
+            Request::BatchSubmit(_) => "batch_submit",
+            Request::BatchStatus(_) => "batch_status",
+            Request::BatchResults(_) => "batch_results",
+            Request::ReferenceRegister(_) => "reference_register",
+            Request::MedicationFetch(_) => "medication_fetch",
+            Request::CheckupFetch(_) => "checkup_fetch",
+            Request::Today => "today",
+            Request::AuditTail(_) => "audit_tail",
+            Request::PairingsList => "pairings_list",
+            Request::PairRevoke(_) => "pair_revoke",
+        }
+    }
+
+    /// Who may send this request. Pairing approval, PIN entry and pairing
+    /// management change what pages can do, so no page may send them.
+    pub fn access(&self) -> Access {
+        match self {
+            Request::Hello(_) | Request::PairBegin => Access::Anyone,
+            Request::PairApprove(_) | Request::PinEntry(_) | Request::PairingsList | Request::PairRevoke(_) => {
+                Access::ExtensionOnly
+            }
+            Request::Status
+            | Request::CardConfirm(_)
+            | Request::PinCancel(_)
+            | Request::InsuranceConfirm(_)
+            | Request::BatchSubmit(_)
+            | Request::BatchStatus(_)
+            | Request::BatchResults(_)
+            | Request::ReferenceRegister(_)
+            | Request::MedicationFetch(_)
+            | Request::CheckupFetch(_)
+            | Request::Today
+            | Request::AuditTail(_) => Access::Paired,
+        }
+    }
+}
+
+/// `hello`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The page's own version string (shown in `status` and `doctor`).
+    pub page_version: String,
+}
+
+/// `pair_approve` (extension only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairApprove {
+    /// The id from the `pair_begin` reply the pairing window was opened for.
+    pub pairing_id: String,
+    /// `true` = staff approved, `false` = denied.
+    pub approve: bool,
+}
+
+/// How the card holder is verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmMode {
+    /// The patient types the 4-digit PIN in the extension's PIN window.
+    Pin,
+    /// Staff compare the card photo with the patient (目視確認); no PIN.
+    Visual,
+}
+
+/// The patient's consent choices, one per information category. Absent
+/// fields mean "no consent".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Consents {
+    /// 薬剤情報: medication history (`PharmacistsInfo`).
+    pub medication: bool,
+    /// 診療情報: diagnosis and procedure history (`DiagnosisInfo`, `OperationInfo`).
+    pub diagnosis_procedure: bool,
+    /// 特定健診情報: specific health-check results (`SpecificHealthCheckupsInfo`).
+    pub health_check: bool,
+    /// 限度額適用認定証 information: the high-cost ceiling category.
+    pub limit_certificate: bool,
+    /// 特定疾病療養受療証 information: specified-disease certificates.
+    pub specified_disease: bool,
+}
+
+/// `card_confirm`. In PIN mode the helper sends the event `pin_needed`
+/// and waits for `pin_entry` / `pin_cancel` before replying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardConfirm {
+    /// PIN or visual check.
+    pub mode: ConfirmMode,
+    /// What the patient agreed to share.
+    #[serde(default)]
+    pub consents: Consents,
+    /// Reader name from `status`; absent = the only reader with a card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader: Option<String>,
+}
+
+/// `pin_entry` (extension only). Its `Debug` and serialized forms show `****`.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub struct PinEntry {
+    /// From the `pin_needed` event.
+    pub confirm_id: String,
+    /// Exactly 4 ASCII digits; serializes as `"****"`.
+    #[serde(serialize_with = "serialize_redacted")]
+    pub pin: Pin,
+    /// The person ticked "I understand this is the last try". Required when
+    /// `tries_left` is 1, otherwise the helper answers `last_try_unconfirmed`.
+    #[serde(default)]
+    pub confirm_last_try: bool,
+}
+
+/// `pin_cancel`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinCancel {
+    /// From the `pin_needed` event.
+    pub confirm_id: String,
+}
+
+/// The insurance key printed on an insurance card / 資格確認書, as typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InsuredPerson {
+    /// 保険者番号, 6 or 8 digits.
+    pub insurer_number: String,
+    /// 記号 (may be absent, e.g. on national health insurance cards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// 番号.
+    pub number: String,
+    /// 枝番, 2 digits (absent on older cards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// 生年月日, `YYYYMMDD` (the page converts 和暦 input with the core).
+    pub birth_date: String,
+}
+
+/// `insurance_confirm`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InsuranceConfirm {
+    /// Whose eligibility to check.
+    pub insured: InsuredPerson,
+    /// Ask for 限度額適用認定証 information (the patient agreed verbally).
+    #[serde(default)]
+    pub limit_certificate: bool,
+    /// Echoed back in the result (`ArbitraryIdentifier`), e.g. the clinic's patient id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arbitrary_id: Option<String>,
+}
+
+/// One person in a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchEntry {
+    /// Whose eligibility to check.
+    pub insured: InsuredPerson,
+    /// Echoed back in the unit's result, to match results to appointments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arbitrary_id: Option<String>,
+}
+
+/// `batch_submit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchSubmit {
+    /// The day the check is for (usually tomorrow's visits), `YYYYMMDD`.
+    pub confirmation_date: String,
+    /// The people to check.
+    pub entries: Vec<BatchEntry>,
+}
+
+/// `batch_status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchStatus {
+    /// One batch; absent = every batch the helper still keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+}
+
+/// `batch_results`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResults {
+    /// From the `batch_submit` reply.
+    pub batch_id: String,
+}
+
+/// One registration: this insured person is this clinic patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceEntry {
+    /// The person.
+    pub insured: InsuredPerson,
+    /// The clinic's patient id (照会番号).
+    pub reference_number: String,
+}
+
+/// `reference_register`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceRegister {
+    /// One entry uses the single form (`OQSsiimm01`), more the bulk form.
+    pub entries: Vec<ReferenceEntry>,
+}
+
+/// Where the patient is being treated (`MedicalTreatmentFlag`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Treatment {
+    #[default]
+    Outpatient,
+    HomeVisit,
+    Online,
+    Emergency,
+}
+
+/// `medication_fetch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MedicationFetch {
+    /// Whose history.
+    pub insured: InsuredPerson,
+    /// First month, `YYYYMM`.
+    pub start_month: String,
+    /// Last month, `YYYYMM`.
+    pub end_month: String,
+    /// Also fetch diagnosis and procedure history (needs that consent too).
+    #[serde(default)]
+    pub include_diagnosis: bool,
+    /// Outpatient unless said otherwise.
+    #[serde(default)]
+    pub treatment: Treatment,
+}
+
+/// `checkup_fetch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckupFetch {
+    /// Whose results.
+    pub insured: InsuredPerson,
+    /// Outpatient unless said otherwise.
+    #[serde(default)]
+    pub treatment: Treatment,
+}
+
+/// `audit_tail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditTail {
+    /// How many of the newest entries (the helper caps it at 1000).
+    #[serde(default = "AuditTail::default_limit")]
+    pub limit: u32,
+}
+
+impl AuditTail {
+    fn default_limit() -> u32 {
+        100
+    }
+}
+
+/// `pair_revoke` (extension only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairRevoke {
+    /// The origin to unpair, as listed by `pairings_list`.
+    pub origin: String,
+}
+
+// ---------------------------------------------------------------------------
+// Replies
+// ---------------------------------------------------------------------------
+
+/// The body of an `ok: true` reply; its `type` is the request's `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Response {
+    Hello(HelloReply),
+    Status(StatusReply),
+    PairBegin(PairBeginReply),
+    PairApprove(PairApproveReply),
+    CardConfirm(Eligibility),
+    /// The PIN was accepted by the card; the `card_confirm` reply follows.
+    PinEntry,
+    /// The pending card confirm was cancelled.
+    PinCancel,
+    InsuranceConfirm(Eligibility),
+    BatchSubmit(BatchSubmitted),
+    BatchStatus(BatchStatusReply),
+    BatchResults(BatchResultsReply),
+    ReferenceRegister(XmlReply),
+    MedicationFetch(XmlReply),
+    CheckupFetch(XmlReply),
+    Today(TodayReply),
+    AuditTail(AuditTailReply),
+    PairingsList(PairingsListReply),
+    PairRevoke(PairRevokeReply),
+}
+
+/// Versions of every part, so a mismatch can be named precisely.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloReply {
+    /// The helper's [`PROTOCOL_VERSION`](super::PROTOCOL_VERSION).
+    pub protocol_version: u32,
+    /// The helper's package version.
+    pub helper_version: String,
+    /// The core's package version compiled into the helper.
+    pub core_version: String,
+    /// Whether the asking origin is paired.
+    pub paired: bool,
+}
+
+/// Which eligibility backend the helper uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// HTTPS with mutual TLS to the closed network.
+    Gateway,
+    /// The req/res/face folders of an official terminal.
+    OqsFolder,
+}
+
+/// A card reader and whether a card is on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReaderInfo {
+    /// The PC/SC reader name.
+    pub name: String,
+    /// A card is present.
+    pub card_present: bool,
+}
+
+/// `status` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReply {
+    /// The helper's protocol version.
+    pub protocol_version: u32,
+    /// The helper's package version.
+    pub helper_version: String,
+    /// The core's package version compiled into the helper.
+    pub core_version: String,
+    /// Whether the asking origin is paired.
+    pub paired: bool,
+    /// Configured backend.
+    pub backend: Backend,
+    /// The configured 医療機関コード (10 digits), if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution_code: Option<String>,
+    /// Readers known right now.
+    pub readers: Vec<ReaderInfo>,
+    /// Batches not yet finished.
+    pub pending_batches: u32,
+}
+
+/// `pair_begin` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairBeginReply {
+    /// Identifies this pairing attempt (for `pair_approve`).
+    pub pairing_id: String,
+    /// 4–6 characters shown on the page and in the pairing window, so staff
+    /// can see they approve the page in front of them.
+    pub code: String,
+    /// Seconds until the attempt expires.
+    pub expires_in_s: u32,
+}
+
+/// `pair_approve` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairApproveReply {
+    /// The attempt decided.
+    pub pairing_id: String,
+    /// The origin that asked (from the browser at `pair_begin`).
+    pub origin: String,
+    /// Whether it is now paired.
+    pub approved: bool,
+}
+
+/// A few raw codes from the result document, so lists can be drawn without
+/// parsing; the page interprets them (and the full `xml`) with the core.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultSummary {
+    /// `SegmentOfResult` (1 normal, 2 still processing, 9 failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_of_result: Option<String>,
+    /// `ProcessingResultStatus` (1 normal, 2 error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing_result_status: Option<String>,
+    /// `QualificationValidity` (1 valid … 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualification_validity: Option<String>,
+    /// Number of `ResultOfQualificationConfirmation` entries.
+    #[serde(default)]
+    pub result_count: u32,
+}
+
+/// An eligibility result (card, insurance card, or a pushed face result).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Eligibility {
+    /// The standard result document (`OQSsiquc01res…`) as text.
+    pub xml: String,
+    /// Raw codes from it.
+    pub summary: ResultSummary,
+}
+
+/// A reply that is one standard XML document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XmlReply {
+    /// The result document as text.
+    pub xml: String,
+}
+
+/// `batch_submit` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchSubmitted {
+    /// The helper's id for this batch (survives helper restarts).
+    pub batch_id: String,
+    /// Entries accepted.
+    pub accepted: u32,
+}
+
+/// Where a batch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchState {
+    /// Stored, not yet sent.
+    Queued,
+    /// Sent; the system is processing it (SegmentOfResult 2).
+    Processing,
+    /// Results are ready.
+    Done,
+    /// Gave up; see `error`.
+    Failed,
+}
+
+/// One batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchInfo {
+    /// The helper's batch id.
+    pub batch_id: String,
+    /// Where it is.
+    pub state: BatchState,
+    /// When it was submitted, RFC 3339.
+    pub submitted_at: String,
+    /// The system's `ReceptionNumber`, once sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reception_number: Option<String>,
+    /// Entries in the batch.
+    pub total: u32,
+    /// Why it failed, when `state` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ProtocolError>,
+}
+
+/// `batch_status` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchStatusReply {
+    /// Newest first.
+    pub batches: Vec<BatchInfo>,
+}
+
+/// `batch_results` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResultsReply {
+    /// The batch.
+    pub batch_id: String,
+    /// The `OQSmuquc02res` document as text.
+    pub xml: String,
+    /// `NumberOfProcessingResult`.
+    pub total: u32,
+    /// `NumberOfNormalProcessing`.
+    pub normal: u32,
+    /// `NumberOfError`.
+    pub errors: u32,
+}
+
+/// How a result of today was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmKind {
+    /// My Number card with PIN.
+    CardPin,
+    /// My Number card, visual check.
+    CardVisual,
+    /// Insurance-card numbers.
+    Insurance,
+    /// Pushed by a face-recognition reader (OQS folder).
+    Face,
+}
+
+/// One of today's results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TodayEntry {
+    /// Stable id of the stored result.
+    pub entry_id: String,
+    /// When, RFC 3339.
+    pub at: String,
+    /// How.
+    pub kind: ConfirmKind,
+    /// The result document as text.
+    pub xml: String,
+    /// Raw codes from it.
+    pub summary: ResultSummary,
+}
+
+/// `today` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TodayReply {
+    /// Oldest first.
+    pub entries: Vec<TodayEntry>,
+}
+
+/// One audit-log line (never contains a PIN or card secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position in the hash chain.
+    pub seq: u64,
+    /// When, RFC 3339.
+    pub at: String,
+    /// The origin that asked, if a page did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The request type, e.g. `card_confirm`.
+    pub action: String,
+    /// `ok` or an error code.
+    pub outcome: String,
+}
+
+/// `audit_tail` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditTailReply {
+    /// Oldest first.
+    pub entries: Vec<AuditEntry>,
+}
+
+/// A paired origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairingInfo {
+    /// e.g. `https://clinic.example`.
+    pub origin: String,
+    /// When approved, RFC 3339.
+    pub paired_at: String,
+    /// Last request from it, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<String>,
+}
+
+/// `pairings_list` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairingsListReply {
+    /// Every paired origin.
+    pub pairings: Vec<PairingInfo>,
+}
+
+/// `pair_revoke` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairRevokeReply {
+    /// The origin.
+    pub origin: String,
+    /// `false` when it was not paired.
+    pub revoked: bool,
+}
+
+// ---------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------
+
+/// Something the helper tells pages unasked. The frame's `origin` says who
+/// may see it (`null` = every paired origin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A reader was plugged in.
+    ReaderAdded {
+        /// The PC/SC reader name.
+        reader: String,
+    },
+    /// A reader was unplugged.
+    ReaderRemoved {
+        /// The PC/SC reader name.
+        reader: String,
+    },
+    /// A card was placed on a reader.
+    CardInserted {
+        /// The PC/SC reader name.
+        reader: String,
+    },
+    /// A card was taken off a reader.
+    CardRemoved {
+        /// The PC/SC reader name.
+        reader: String,
+    },
+    /// A PIN-mode `card_confirm` waits for the PIN: the extension opens its
+    /// PIN window; the page shows "enter the PIN in the PIN window".
+    PinNeeded {
+        /// Quote it in `pin_entry` / `pin_cancel`.
+        confirm_id: String,
+        /// The `id` of the `card_confirm` frame this belongs to.
+        request_id: String,
+        /// PIN tries left on the card (1 = last try: warn loudly).
+        tries_left: u8,
+        /// The page origin that asked, shown in the PIN window.
+        origin: String,
+    },
+    /// A batch moved on.
+    BatchProgress {
+        /// Which batch.
+        batch_id: String,
+        /// Its state now.
+        state: BatchState,
+    },
+    /// A face-recognition reader pushed a result into `face/` (OQS-folder backend).
+    FaceResult {
+        /// The `OQSsiquc01res_face_…` document as text.
+        xml: String,
+        /// Raw codes from it.
+        summary: ResultSummary,
+    },
+    /// Staff decided on a pairing attempt of this origin.
+    PairingDecided {
+        /// From the `pair_begin` reply.
+        pairing_id: String,
+        /// Whether the origin is now paired.
+        approved: bool,
+    },
+    /// This origin's pairing was revoked; pages must pair again.
+    PairingRevoked,
+}
