@@ -220,5 +220,9 @@ try {
   server.close();
   fs.rmSync(tmp, { recursive: true, force: true });
 }
+const passed = checks.filter(([, c]) => c).length;
+// An exception counts as one more failure, so a crash never reads as a pass.
+const failed = checks.length - passed + (code !== 0 && checks.every(([, c]) => c) ? 1 : 0);
 console.log(code === 0 ? "PASS" : "FAILED");
+console.log(`browser-smoke: ${passed} passed, ${failed} failed`);
 process.exit(code);
