@@ -210,7 +210,7 @@ fn malformed_commands_get_the_iso_status_words() {
             ("00 84 00 00 08", 0x6D00, "GET CHALLENGE is not offered"),
             ("00 A4 04 00 0A D3 92 F0 00 26 01 00 00 00 01", 0x6A86, "SELECT with FCI requested"),
             ("00 A4 01 0C 02 00 0A", 0x6A86, "SELECT by an unsupported P1"),
-            ("00 A4 04 0C 05 D3 92 F0 00 26 01", 0x6700, "Lc says 5, 6 bytes follow"),
+            ("00 A4 04 0C 05 D3 92 F0 00 26 01 00", 0x6700, "Lc says 5, 7 bytes follow"),
             ("00 A4 04 0C 00 00 0A D3 92 F0 00 26 01 00 00 00 01", 0x6700, "extended length"),
             ("00 A4 04 0C 05 D3 92 F0 00 26", 0x6A82, "a truncated AID is another AID"),
             (SELECT_JPKI, 0x9000, "now select properly"),
@@ -245,7 +245,7 @@ fn malformed_commands_get_the_iso_status_words() {
 fn logs_never_show_the_pin() {
     assert_eq!(card::redacted_hex(&unhex(VERIFY_1234)), "0020008004********");
     assert_eq!(card::redacted_hex(&unhex(TRIES_LEFT)), "00200080");
-    assert_eq!(card::redacted_hex(&unhex(SELECT_JPKI)), "00A4040C0AD392F00026010000000001");
+    assert_eq!(card::redacted_hex(&unhex(SELECT_JPKI)), "00A4040C0AD392F000260100000001");
 }
 
 #[test]

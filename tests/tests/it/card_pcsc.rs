@@ -157,7 +157,7 @@ fn select_read_verify_sign_through_real_pcscd() -> Result<()> {
     let lines: Vec<serde_json::Value> =
         log.lines().map(serde_json::from_str).collect::<Result<_, _>>().context("APDU log is JSON lines")?;
     let commands: Vec<&str> = lines.iter().filter_map(|l| l["command"].as_str()).collect();
-    assert!(commands.contains(&"00A4040C0AD392F00026010000000001"), "the JPKI select is logged: {commands:?}");
+    assert!(commands.contains(&"00A4040C0AD392F000260100000001"), "the JPKI select is logged: {commands:?}");
     assert!(commands.contains(&"0020008004********"), "VERIFY is logged masked");
     assert!(commands.len() >= 12, "{} APDUs logged", commands.len());
     for aid in FORBIDDEN_HEX {
