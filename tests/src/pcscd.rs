@@ -24,7 +24,7 @@ pub const PCSCD: &str = "/usr/sbin/pcscd";
 /// The socket pcscd creates once it listens.
 pub const COMM_SOCKET: &str = "/run/pcscd/pcscd.comm";
 /// vpcd's first slot; a virtual card connects to 127.0.0.1:35963 for it.
-pub const VPCD_READER: &str = "Virtual PCD 00 00";
+pub const VPCD_READER: &std::ffi::CStr = c"Virtual PCD 00 00";
 pub const VPCD_ADDR: &str = "127.0.0.1:35963";
 const LOCK_FILE: &str = "/tmp/onshi-pcscd.lock";
 
@@ -62,7 +62,7 @@ impl Pcscd {
         while start.elapsed() < timeout {
             match Context::establish(Scope::User) {
                 Ok(ctx) => match ctx.list_readers_owned() {
-                    Ok(readers) if readers.iter().any(|r| r.to_string_lossy() == VPCD_READER) => return Ok(()),
+                    Ok(readers) if readers.iter().any(|r| r.as_c_str() == VPCD_READER) => return Ok(()),
                     Ok(readers) => last = format!("readers: {readers:?}"),
                     Err(e) => last = format!("list_readers: {e}"),
                 },
@@ -70,7 +70,7 @@ impl Pcscd {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        bail!("pcscd did not list \"{VPCD_READER}\" within {timeout:?} ({last}); is vsmartcard-vpcd installed?")
+        bail!("pcscd did not list {VPCD_READER:?} within {timeout:?} ({last}); is vsmartcard-vpcd installed?")
     }
 }
 

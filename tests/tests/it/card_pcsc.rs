@@ -70,7 +70,7 @@ fn wait_for_card(ctx: &Context) -> Result<()> {
         }
         states[0].sync_current_state();
     }
-    bail!("no card appeared in {VPCD_READER}")
+    bail!("no card appeared in {VPCD_READER:?}")
 }
 
 fn tx(card: &pcsc::Card, apdu: &[u8]) -> Result<(Vec<u8>, u16)> {
@@ -95,8 +95,7 @@ fn select_read_verify_sign_through_real_pcscd() -> Result<()> {
     let vcard = start_card(&pki, "card-pcsc", &[])?;
     let ctx = Context::establish(Scope::User)?;
     wait_for_card(&ctx)?;
-    let reader = std::ffi::CString::new(VPCD_READER)?;
-    let mut card = ctx.connect(&reader, ShareMode::Shared, Protocols::ANY)?;
+    let mut card = ctx.connect(VPCD_READER, ShareMode::Shared, Protocols::ANY)?;
 
     let nonce = b"challenge from the gateway";
     let mut digest_info = SHA256_PREFIX.to_vec();
@@ -142,7 +141,9 @@ fn select_read_verify_sign_through_real_pcscd() -> Result<()> {
         t.end(Disposition::ResetCard).map_err(|(_, e)| e)?;
     }
 
-    // After the reset the PIN state is gone: signing is refused again.
+    // After the reset the PIN state is gone: signing is refused again. Our
+    // handle learns of the reset (SCARD_W_RESET_CARD) and must reconnect.
+    card.reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)?;
     {
         let t = card.transaction()?;
         assert_eq!(tx(&t, &SELECT_JPKI)?.1, 0x9000);
@@ -165,6 +166,8 @@ fn select_read_verify_sign_through_real_pcscd() -> Result<()> {
     }
     assert!(!log.contains("0020008004313233"), "the PIN is never logged");
     assert!(lines.iter().any(|l| l["event"] == "reset"), "pcscd's reset reached the card");
+    // Kept on failure for diagnosis; removed on success.
+    let _ = std::fs::remove_file(&vcard.log);
     Ok(())
 }
 
@@ -173,16 +176,18 @@ fn card_removed_mid_flow_is_an_error_not_a_hang() -> Result<()> {
     let _pcscd = Pcscd::acquire()?;
     let pki = pki_dir()?;
     // The card answers two APDUs, then leaves the reader.
-    let _vcard = start_card(&pki, "card-pcsc-removed", &["--remove-after", "2"])?;
+    let vcard = start_card(&pki, "card-pcsc-removed", &["--remove-after", "2"])?;
     let ctx = Context::establish(Scope::User)?;
     wait_for_card(&ctx)?;
-    let reader = std::ffi::CString::new(VPCD_READER)?;
-    let card = ctx.connect(&reader, ShareMode::Shared, Protocols::ANY)?;
+    let card = ctx.connect(VPCD_READER, ShareMode::Shared, Protocols::ANY)?;
     assert_eq!(tx(&card, &SELECT_JPKI)?.1, 0x9000);
     assert_eq!(tx(&card, &[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x0A])?.1, 0x9000);
     let started = Instant::now();
     let third = tx(&card, &[0x00, 0xB0, 0x00, 0x00, 0x04]);
     assert!(third.is_err(), "the third APDU must fail once the card is gone: {third:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "failure is prompt");
+    let log = std::fs::read_to_string(&vcard.log)?;
+    assert!(log.contains(r#""event":"removed""#), "{log}");
+    let _ = std::fs::remove_file(&vcard.log);
     Ok(())
 }
