@@ -10,5 +10,6 @@
 pub mod apdu_log;
 pub mod card;
 pub mod pki;
+pub mod registry;
 pub mod vpcd;
 pub mod web;

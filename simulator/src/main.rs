@@ -29,6 +29,11 @@ enum Command {
         #[command(subcommand)]
         command: PkiCommand,
     },
+    /// The synthetic insured-person registry (SQLite).
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
     /// A virtual My Number card in a vpcd reader slot.
     Card {
         /// Person id whose certificate and key the card holds (see `pki init --person`).
@@ -78,6 +83,19 @@ enum PkiCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Write a new deterministic registry (the file must not exist).
+    Seed {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        people: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Web { dir, listen } => web(dir, &listen),
@@ -87,6 +105,24 @@ fn main() -> ExitCode {
                 opts.people = people;
             }
             pki_init(dir, &opts)
+        }
+        Command::Registry { command: RegistryCommand::Seed { db, people, seed } } => {
+            match onshi_sim::registry::seed(&db, people, seed) {
+                Ok(r) => {
+                    println!(
+                        "registry ready in {}: {} people, {} qualifications, {} probes",
+                        db.display(),
+                        r.people,
+                        r.qualifications,
+                        r.probes
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    let m = e.explain();
+                    fail(&m.ja, &m.en)
+                }
+            }
         }
         Command::Card { person, pki, pin, tries, vpcd, apdu_log, remove_after, delay_ms, connect_secs } => {
             let opts = CardArgs { person, pki, pin, tries, vpcd, apdu_log, remove_after, delay_ms, connect_secs };

@@ -3,3 +3,4 @@
 mod card_script;
 mod fixture;
 mod pki;
+mod registry;
