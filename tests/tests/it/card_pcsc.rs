@@ -103,6 +103,7 @@ fn select_read_verify_sign_through_real_pcscd() -> Result<()> {
     {
         // One flow = one PC/SC transaction (domain.md §5).
         let t = card.transaction()?;
+        let flow = Instant::now();
         assert_eq!(tx(&t, &SELECT_JPKI)?.1, 0x9000, "select JPKI applet");
         assert_eq!(tx(&t, &[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x0A])?.1, 0x9000, "select auth cert EF");
         let (head, sw) = tx(&t, &[0x00, 0xB0, 0x00, 0x00, 0x04])?;
@@ -137,6 +138,8 @@ fn select_read_verify_sign_through_real_pcscd() -> Result<()> {
         public
             .verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(nonce), &signature)
             .context("signature made through pcscd verifies with the certificate's key")?;
+        // A figure for the report: the whole select/read/verify/sign flow.
+        eprintln!("select/read/tries/verify/sign through pcscd: {:?}", flow.elapsed());
         // End the flow with a card reset so no PIN state survives.
         t.end(Disposition::ResetCard).map_err(|(_, e)| e)?;
     }
