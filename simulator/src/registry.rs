@@ -164,11 +164,23 @@ const LIMIT_FLAGS_70_PLUS: [&str; 10] = ["B01", "B02", "B03", "B04", "B05", "B06
 /// Fewest people that still hold every scenario.
 pub const MIN_PEOPLE: usize = 41;
 
+/// A lookup and the QualificationValidity and number of people it must yield.
+struct Probe {
+    tag: &'static str,
+    insurer: String,
+    symbol: Option<String>,
+    number: String,
+    branch: Option<String>,
+    birthdate: String,
+    validity: i64,
+    people: i64,
+}
+
 struct Gen {
     rng: ChaCha20Rng,
     people: Vec<Person>,
     quals: Vec<(String, Qual)>,
-    probes: Vec<(&'static str, String, Option<String>, String, Option<String>, String, i64, i64)>,
+    probes: Vec<Probe>,
     assistance: Vec<(String, String, String, String, Option<String>)>,
 }
 
@@ -250,7 +262,16 @@ impl Gen {
 
     fn probe_for(&mut self, tag: &'static str, q: &Qual, birthdate: &str, with_branch: bool, validity: i64, n: i64) {
         let branch = if with_branch { q.branch.clone() } else { None };
-        self.probes.push((tag, q.insurer_number.clone(), q.symbol.clone(), q.number.clone(), branch, birthdate.into(), validity, n));
+        self.probes.push(Probe {
+            tag,
+            insurer: q.insurer_number.clone(),
+            symbol: q.symbol.clone(),
+            number: q.number.clone(),
+            branch,
+            birthdate: birthdate.into(),
+            validity,
+            people: n,
+        });
     }
 
     /// One person with one qualification, and a probe expecting `validity`.
@@ -410,7 +431,16 @@ fn generate(people: usize, seed: u64) -> Gen {
     }
     // No match: a probe for numbers nobody holds.
     let (ins, _) = g.employee_insurance();
-    g.probes.push(("no_match", ins, Some("9999".into()), "000000".into(), Some("00".into()), "19800101".into(), 4, 0));
+    g.probes.push(Probe {
+        tag: "no_match",
+        insurer: ins,
+        symbol: Some("9999".into()),
+        number: "000000".into(),
+        branch: Some("00".into()),
+        birthdate: "19800101".into(),
+        validity: 4,
+        people: 0,
+    });
     // 後期高齢者: insurer 39…, no branch number, ratio 1–3 割.
     for ratio in ["010", "020", "030"] {
         let age = 78 + g.below(12);
@@ -571,7 +601,7 @@ fn write(conn: &mut Connection, g: &Gen, people: usize, seed: u64) -> Result<(),
              expected_people) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
         )?;
         for p in &g.probes {
-            ins_probe.execute(params![p.0, p.1, p.2, p.3, p.4, p.5, p.6, p.7])?;
+            ins_probe.execute(params![p.tag, p.insurer, p.symbol, p.number, p.branch, p.birthdate, p.validity, p.people])?;
         }
     }
     tx.commit()?;
