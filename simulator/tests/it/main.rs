@@ -4,3 +4,4 @@ mod card_script;
 mod fixture;
 mod pki;
 mod registry;
+mod vpcd;
