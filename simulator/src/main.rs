@@ -3,48 +3,235 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-const USAGE: &str = "usage: onshi-sim web --dir DIR [--listen 127.0.0.1:PORT]
-  web   serve the built reception page (dist/web) over HTTP on loopback";
+use clap::{Parser, Subcommand};
+use onshi_sim::{apdu_log::ApduLog, card::VirtualCard, pki, vpcd};
+
+#[derive(Parser)]
+#[command(name = "onshi-sim", about = "Everything outside the clinic PC, simulated.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the built reception page (dist/web) over HTTP on loopback.
+    Web {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// The test PKI (gateway, clinic and JPKI test CAs).
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
+    /// The synthetic insured-person registry (SQLite).
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// A virtual My Number card in a vpcd reader slot.
+    Card {
+        /// Person id whose certificate and key the card holds (see `pki init --person`).
+        #[arg(long)]
+        person: String,
+        /// The test PKI folder made by `pki init`.
+        #[arg(long)]
+        pki: PathBuf,
+        /// The card's user-authentication PIN (4 digits).
+        #[arg(long, default_value = "1234")]
+        pin: String,
+        /// PIN tries before the card locks.
+        #[arg(long, default_value_t = 3)]
+        tries: u8,
+        /// vpcd address (35963 = "Virtual PCD 00 00", 35964 = "… 00 01").
+        #[arg(long, default_value = vpcd::DEFAULT_VPCD)]
+        vpcd: String,
+        /// Append every APDU (PINs masked) to this JSON-lines file.
+        #[arg(long)]
+        apdu_log: Option<PathBuf>,
+        /// Fault: pull the card out after N APDUs.
+        #[arg(long)]
+        remove_after: Option<u64>,
+        /// Fault: wait this many milliseconds before each answer.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// How long to keep retrying while vpcd (pcscd) is not up yet.
+        #[arg(long, default_value_t = 10)]
+        connect_secs: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum PkiCommand {
+    /// Create what is missing of the test PKI in DIR (existing files are kept).
+    Init {
+        dir: PathBuf,
+        /// 医療機関コード in the clinic client certificate.
+        #[arg(long, default_value = pki::DEFAULT_INSTITUTION)]
+        institution: String,
+        /// Person ids to issue JPKI certificates for (repeatable; default P0001–P0003).
+        #[arg(long = "person")]
+        people: Vec<String>,
+        /// Seed of the deterministic RSA keys.
+        #[arg(long, default_value_t = pki::DEFAULT_SEED)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Write a new deterministic registry (the file must not exist).
+    Seed {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        people: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("web") => web(&args[1..]),
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
+    match Cli::parse().command {
+        Command::Web { dir, listen } => web(dir, &listen),
+        Command::Pki { command: PkiCommand::Init { dir, institution, people, seed } } => {
+            let mut opts = pki::PkiOptions { institution, seed, ..Default::default() };
+            if !people.is_empty() {
+                opts.people = people;
+            }
+            pki_init(dir, &opts)
+        }
+        Command::Registry { command: RegistryCommand::Seed { db, people, seed } } => {
+            match onshi_sim::registry::seed(&db, people, seed) {
+                Ok(r) => {
+                    println!(
+                        "registry ready in {}: {} people, {} qualifications, {} probes",
+                        db.display(),
+                        r.people,
+                        r.qualifications,
+                        r.probes
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    let m = e.explain();
+                    fail(&m.ja, &m.en)
+                }
+            }
+        }
+        Command::Card { person, pki, pin, tries, vpcd, apdu_log, remove_after, delay_ms, connect_secs } => {
+            let opts = CardArgs { person, pki, pin, tries, vpcd, apdu_log, remove_after, delay_ms, connect_secs };
+            card(opts)
         }
     }
 }
 
-fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
+/// Prints a two-language error and returns exit code 1.
+fn fail(ja: &str, en: &str) -> ExitCode {
+    eprintln!("{ja}\n{en}");
+    ExitCode::from(1)
 }
 
-fn web(args: &[String]) -> ExitCode {
-    let Some(dir) = flag(args, "--dir") else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    let listen = flag(args, "--listen").unwrap_or("127.0.0.1:8080");
+fn web(dir: PathBuf, listen: &str) -> ExitCode {
     let listener = match TcpListener::bind(listen) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("ポート {listen} を開けません / cannot listen on {listen}: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail(&format!("ポート {listen} を開けません: {e}"), &format!("cannot listen on {listen}: {e}")),
     };
     // The bound address goes to stdout so a parent that asked for port 0 learns the port.
     match listener.local_addr() {
         Ok(addr) => println!("http://{addr}/"),
         Err(e) => eprintln!("{e}"),
     }
-    match onshi_sim::web::serve(listener, PathBuf::from(dir)) {
+    match onshi_sim::web::serve(listener, dir) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("web server stopped: {e}");
-            ExitCode::from(1)
+        Err(e) => fail(&format!("Web サーバーが止まりました: {e}"), &format!("web server stopped: {e}")),
+    }
+}
+
+fn pki_init(dir: PathBuf, opts: &pki::PkiOptions) -> ExitCode {
+    match pki::init(&dir, opts) {
+        Ok(report) => {
+            for (label, ms) in &report.rsa_keygen_ms {
+                eprintln!("RSA-2048 key {label}: {ms} ms");
+            }
+            println!(
+                "pki ready in {}: {} files created, {} kept",
+                dir.display(),
+                report.created.len(),
+                report.kept.len()
+            );
+            ExitCode::SUCCESS
         }
+        Err(e) => {
+            let m = e.explain();
+            fail(&m.ja, &m.en)
+        }
+    }
+}
+
+struct CardArgs {
+    person: String,
+    pki: PathBuf,
+    pin: String,
+    tries: u8,
+    vpcd: String,
+    apdu_log: Option<PathBuf>,
+    remove_after: Option<u64>,
+    delay_ms: u64,
+    connect_secs: u64,
+}
+
+fn card(a: CardArgs) -> ExitCode {
+    let person = match pki::load_person(&a.pki, &a.person) {
+        Ok(p) => p,
+        Err(e) => {
+            let m = e.explain();
+            return fail(&m.ja, &m.en);
+        }
+    };
+    let mut card = match VirtualCard::new(person, &a.pin, a.tries) {
+        Ok(c) => c,
+        Err(e) => {
+            let m = e.explain();
+            return fail(&m.ja, &m.en);
+        }
+    };
+    let log = match a.apdu_log.as_deref().map(ApduLog::open).transpose() {
+        Ok(l) => l,
+        Err(e) => {
+            return fail(
+                &format!("APDU ログを開けません: {e}"),
+                &format!("cannot open the APDU log: {e}; check the --apdu-log path"),
+            );
+        }
+    };
+    let mut opts = vpcd::Options { remove_after: a.remove_after, delay: Duration::from_millis(a.delay_ms), log };
+    let stream = match vpcd::connect(&a.vpcd, Duration::from_secs(a.connect_secs)) {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(
+                &format!("カードリーダー（vpcd {}）につながりません。pcscd が起動しているか確認してください。", a.vpcd),
+                &format!("cannot reach vpcd at {}: {e}; is pcscd running with vsmartcard-vpcd?", a.vpcd),
+            );
+        }
+    };
+    // SIGINT/SIGTERM keep their default action (end the process); the OS
+    // closes the socket, which vpcd sees as the card being pulled out.
+    println!("card ready: person {} on vpcd {} (PIN tries {})", a.person, a.vpcd, card.tries_left());
+    match vpcd::serve(stream, &mut card, &mut opts) {
+        Ok(vpcd::Ending::VpcdClosed) => {
+            eprintln!("vpcd が接続を閉じました / vpcd closed the connection");
+            ExitCode::SUCCESS
+        }
+        Ok(vpcd::Ending::Removed { apdus }) => {
+            eprintln!("カードを抜きました（{apdus} APDU 後） / card removed after {apdus} APDUs");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("vpcd との通信が切れました: {e}"), &format!("vpcd link failed: {e}")),
     }
 }

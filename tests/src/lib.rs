@@ -1,11 +1,12 @@
 //! The harness for cross-process tests: finds the built binaries and
 //! `dist/`, starts real processes (the simulator's web host, chromedriver +
-//! Chromium) and stops them when the test ends, pass or fail.
+//! Chromium, pcscd) and stops them when the test ends, pass or fail.
 //!
 //! Architecture invariant: tests here talk to the system only the way users
 //! and other programs do — over sockets, files and a real browser.
 
 pub mod browser;
 pub mod paths;
+pub mod pcscd;
 pub mod process;
 pub mod web;

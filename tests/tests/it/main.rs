@@ -1,3 +1,4 @@
 //! One integration-test binary for all cross-process tests (style.md).
 
+mod card_pcsc;
 mod web_slice;

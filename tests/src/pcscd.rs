@@ -1,0 +1,112 @@
+//! The one pcscd of this machine, for tests that talk to (virtual) cards
+//! through real PC/SC (domain.md §6).
+//!
+//! [`Pcscd::acquire`] takes two locks — a process-wide mutex and an advisory
+//! file lock on `/tmp/onshi-pcscd.lock`, so card tests run one at a time even
+//! across test binaries — then starts `/usr/sbin/pcscd --foreground` unless a
+//! pcscd already answers, and waits until the vpcd reader is listed.
+//!
+//! Lifetime: a pcscd this harness started is stopped (SIGTERM, then SIGKILL
+//! after 3 s) when the guard drops, so no test leaves a daemon behind; a
+//! pcscd that was already running (the demo's, or one started by hand) is
+//! left alone. Requires the Debian packages pcscd and vsmartcard-vpcd, and
+//! root (pcscd creates /run/pcscd).
+
+use std::fs::{File, OpenOptions};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use pcsc::{Context, Scope};
+
+pub const PCSCD: &str = "/usr/sbin/pcscd";
+/// The socket pcscd creates once it listens.
+pub const COMM_SOCKET: &str = "/run/pcscd/pcscd.comm";
+/// vpcd's first slot; a virtual card connects to 127.0.0.1:35963 for it.
+pub const VPCD_READER: &std::ffi::CStr = c"Virtual PCD 00 00";
+pub const VPCD_ADDR: &str = "127.0.0.1:35963";
+const LOCK_FILE: &str = "/tmp/onshi-pcscd.lock";
+
+static IN_PROCESS: Mutex<()> = Mutex::new(());
+
+/// Exclusive use of pcscd while it lives.
+pub struct Pcscd {
+    started: Option<Child>,
+    _file_lock: File,
+    _in_process: MutexGuard<'static, ()>,
+}
+
+impl Pcscd {
+    /// Waits for exclusive use, makes sure pcscd runs and lists the vpcd reader.
+    pub fn acquire() -> Result<Self> {
+        // A test that panicked while holding the lock leaves it poisoned; the
+        // daemon is still usable, so take the lock anyway.
+        let in_process = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
+        let file = OpenOptions::new().create(true).truncate(false).write(true).open(LOCK_FILE)?;
+        file.lock().with_context(|| format!("locking {LOCK_FILE}"))?;
+        let started = if Context::establish(Scope::User).is_ok() { None } else { Some(start()?) };
+        let me = Pcscd { started, _file_lock: file, _in_process: in_process };
+        me.wait_for_reader(Duration::from_secs(15))?;
+        Ok(me)
+    }
+
+    /// Whether this guard started the daemon (and will stop it).
+    pub fn started_here(&self) -> bool {
+        self.started.is_some()
+    }
+
+    fn wait_for_reader(&self, timeout: Duration) -> Result<()> {
+        let start = Instant::now();
+        let mut last = String::from("pcscd not answering");
+        while start.elapsed() < timeout {
+            match Context::establish(Scope::User) {
+                Ok(ctx) => match ctx.list_readers_owned() {
+                    Ok(readers) if readers.iter().any(|r| r.as_c_str() == VPCD_READER) => return Ok(()),
+                    Ok(readers) => last = format!("readers: {readers:?}"),
+                    Err(e) => last = format!("list_readers: {e}"),
+                },
+                Err(e) => last = format!("establish: {e}"),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("pcscd did not list {VPCD_READER:?} within {timeout:?} ({last}); is vsmartcard-vpcd installed?")
+    }
+}
+
+fn start() -> Result<Child> {
+    if !std::path::Path::new(PCSCD).exists() {
+        bail!("{PCSCD} is missing; install the Debian packages pcscd and vsmartcard-vpcd");
+    }
+    let child = Command::new(PCSCD)
+        .arg("--foreground")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {PCSCD}"))?;
+    // The socket appears once pcscd listens; readiness proper is checked by listing readers.
+    let start = Instant::now();
+    while !std::path::Path::new(COMM_SOCKET).exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(child)
+}
+
+impl Drop for Pcscd {
+    fn drop(&mut self) {
+        let Some(mut child) = self.started.take() else { return };
+        // SIGTERM lets pcscd remove its socket and pid file; a SIGKILLed pcscd
+        // leaves them behind for the next start to trip over.
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
