@@ -11,7 +11,7 @@ use crate::message::*;
 use crate::text::{Bilingual, Explain};
 
 /// The verdict on one search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Clean valid: segment 1, status 1, validity 1, exactly one entry.

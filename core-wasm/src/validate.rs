@@ -431,3 +431,52 @@ mod tests {
         assert_eq!(codes, [("insurer_number", "check_digit"), ("number", "empty"), ("branch", "invalid_branch"), ("birthdate", "invalid_date")]);
     }
 }
+
+/// Everything needed to build an individual request (`OQSsiquc01req`) from
+/// what reception typed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IndividualRequestInput {
+    /// 医療機関コード, 10 digits.
+    pub institution: String,
+    /// 資格確認日, `YYYYMMDD` (today, passed in: this crate reads no clock).
+    pub date: String,
+    pub search: SearchInput,
+    /// Echoed back in the result; lets the sender match answers to requests.
+    pub arbitrary_file_identifier: Option<String>,
+    /// Whether the patient consented to the ceiling-category (限度額) lookup.
+    pub limit_consent: bool,
+}
+
+/// Builds a checked individual request, or says what to fix.
+pub fn build_individual_request(input: &IndividualRequestInput) -> Result<Message, Vec<Diagnostic>> {
+    let (search, mut diagnostics) = validate_search_input(&input.search);
+    let institution = match numbers::check_institution(&input.institution) {
+        Ok(c) => Some(c.digits),
+        Err(e) => {
+            diagnostics.push(Diagnostic::new(Severity::Error, "institution", e.code(), e.explain()));
+            None
+        }
+    };
+    let date = ascii_digits(input.date.trim());
+    if parse_date(&date).is_none() {
+        diagnostics.push(Diagnostic::new(Severity::Error, "date", "invalid_date", Bilingual::new(
+            "資格確認日を西暦8桁（YYYYMMDD）で指定してください。",
+            "Give the confirmation date as 8 digits (YYYYMMDD).",
+        )));
+    }
+    let (Some(mut search), Some(institution)) = (search, institution) else { return Err(diagnostics) };
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(diagnostics);
+    }
+    search.limit_consent = Some(if input.limit_consent { ConsentFlag::Given } else { ConsentFlag::None });
+    Ok(Message::IndividualRequest(Msg {
+        header: MessageHeader {
+            qualification_confirmation_date: Some(date),
+            medical_institution_code: Some(institution),
+            arbitrary_file_identifier: input.arbitrary_file_identifier.clone(),
+            ..Default::default()
+        },
+        body: IndividualRequestBody { search: Some(search) },
+    }))
+}
