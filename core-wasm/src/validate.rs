@@ -37,9 +37,10 @@ pub fn parse_date(s: &str) -> Option<(u16, u8, u8)> {
 
 /// A timestamp `YYYYMMDDHHmmss` that exists.
 pub fn is_valid_timestamp(s: &str) -> bool {
+    // Digits first: slicing by byte position is only safe on ASCII.
     s.len() == 14
+        && s.bytes().all(|b| b.is_ascii_digit())
         && parse_date(&s[..8]).is_some()
-        && s[8..].bytes().all(|b| b.is_ascii_digit())
         && s[8..10] < *"24"
         && s[10..12] < *"60"
         && s[12..14] < *"60"
