@@ -68,10 +68,13 @@ pub fn summarize(v: &Verdict<'_>) -> Summary {
     }
     if v.segment == Some(&SegmentOfResult::Failed) || v.status == Some(&ProcessingResultStatus::Error) {
         let code = nonempty(v.processing_code).or(nonempty(v.error_code)).unwrap_or("-");
-        let msg = system_message.clone().unwrap_or_default();
+        let (mja, men) = match &system_message {
+            Some(m) => (format!("：{m}"), format!(": {m}")),
+            None => (String::new(), String::new()),
+        };
         return make(Outcome::Error,
-            format!("照会でエラーになりました（{code}）{msg}。入力内容を確かめてもう一度照会してください。"),
-            format!("The query failed ({code}) {msg}. Check the input and query again."));
+            format!("照会でエラーになりました（{code}）{mja}。入力内容を確かめてもう一度照会してください。"),
+            format!("The query failed ({code}){men}. Check the input and query again."));
     }
     let clean = v.segment == Some(&SegmentOfResult::Normal) && v.status == Some(&ProcessingResultStatus::Normal);
     match v.validity {
@@ -235,6 +238,49 @@ mod tests {
         assert_eq!(contribution_ratio("30"), None);
         assert_eq!(contribution_ratio("101"), None);
         assert_eq!(ratio_label("010").unwrap().ja, "1割");
+    }
+
+    /// One row per rule: (segment, status, validity, entries) → outcome.
+    #[test]
+    fn outcomes_table() {
+        use Outcome::*;
+        let q = Qualification::default();
+        let lost = Qualification { disqualification_date: Some("20250331".into()), reason_of_loss: Some(ReasonOfLoss::Death), ..Default::default() };
+        let seg = |c: &str| SegmentOfResult::from_code(c);
+        let st = |c: &str| ProcessingResultStatus::from_code(c);
+        let va = |c: &str| QualificationValidity::from_code(c);
+        let rows: &[(&str, &str, Option<&str>, usize, Outcome)] = &[
+            ("1", "1", Some("1"), 1, Valid),
+            ("1", "1", Some("1"), 0, Unclear),
+            ("1", "1", Some("1"), 2, SeveralMatches),
+            ("2", "1", Some("1"), 1, StillProcessing),
+            ("9", "1", Some("1"), 1, Error),
+            ("1", "2", Some("1"), 1, Error),
+            ("1", "1", Some("2"), 1, Invalid),
+            ("1", "1", Some("3"), 1, NewerQualificationExists),
+            ("1", "1", Some("4"), 0, NoMatch),
+            ("1", "1", Some("5"), 2, SeveralMatches),
+            ("1", "1", Some("6"), 1, ValidUnregistered),
+            ("1", "1", Some("8"), 1, Unclear),
+            ("1", "1", None, 1, Unclear),
+        ];
+        for (segment, status, validity, n, expected) in rows {
+            let entries: Vec<&Qualification> = std::iter::repeat_n(&q, *n).collect();
+            let (s, t) = (seg(segment), st(status));
+            let v = validity.map(va);
+            let got = summarize(&Verdict {
+                segment: Some(&s), error_code: None, error_message: None, status: Some(&t),
+                processing_code: None, processing_message: None, validity: v.as_ref(), entries: &entries,
+            });
+            assert_eq!(got.outcome, *expected, "{segment} {status} {validity:?} {n}");
+            assert!(!got.reason.ja.is_empty() && !got.reason.en.is_empty());
+        }
+        let entries = [&lost];
+        let invalid = summarize(&Verdict {
+            segment: Some(&seg("1")), error_code: None, error_message: None, status: Some(&st("1")),
+            processing_code: None, processing_message: None, validity: Some(&va("2")), entries: &entries,
+        });
+        assert!(invalid.reason.ja.contains("20250331に資格を喪失") && invalid.reason.ja.contains("死亡"), "{}", invalid.reason.ja);
     }
 
     #[test]
