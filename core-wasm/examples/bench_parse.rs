@@ -150,10 +150,10 @@ fn bare_scan(bytes: &[u8], encoding: Encoding) -> usize {
 
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     let mut best = f64::MAX;
-    let mut last = None;
+    let mut last: Option<T> = None;
     for _ in 0..runs {
         // Drop the previous result first so the peak is one parse's worth.
-        last = None;
+        drop(last.take());
         let t = Instant::now();
         let v = f();
         best = best.min(t.elapsed().as_secs_f64());

@@ -24,7 +24,7 @@ pub fn parse_date(s: &str) -> Option<(u16, u8, u8)> {
     let y: u16 = s[0..4].parse().ok()?;
     let m: u8 = s[4..6].parse().ok()?;
     let d: u8 = s[6..8].parse().ok()?;
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -51,7 +51,7 @@ pub fn is_valid_timestamp(s: &str) -> bool {
 pub(crate) mod value {
     use super::*;
 
-    fn present<'a>(v: &'a Option<String>) -> Option<&'a str> {
+    fn present(v: &Option<String>) -> Option<&str> {
         v.as_deref().filter(|s| !s.trim().is_empty())
     }
 
@@ -372,7 +372,7 @@ pub fn validate_search_input(input: &SearchInput) -> (Option<SearchInfo>, Vec<Di
         err("number", "too_long", Bilingual::new("番号は20文字までです。", "The number has at most 20 characters."));
     }
     let branch = ascii_digits(input.branch.trim());
-    if !branch.is_empty() && !(branch.len() == 2 && branch.bytes().all(|b| b.is_ascii_digit())) {
+    if !branch.is_empty() && (branch.len() != 2 || !branch.bytes().all(|b| b.is_ascii_digit())) {
         err("branch", "invalid_branch", Bilingual::new(
             "枝番は2桁の数字です（例 01）。後期高齢者の方は空欄にしてください。",
             "The branch number is 2 digits (e.g. 01); leave it empty for late-stage elderly insurance.",
