@@ -1,5 +1,6 @@
-//! `onshi-core`: the pure heart of Onshi reception — number rules, messages
-//! and labels shared by the web page (as WebAssembly) and the native helper.
+//! `onshi-core`: the pure heart of Onshi reception — number rules, the typed
+//! eligibility messages (parse, validate, write, diff) and labels shared by
+//! the web page (as WebAssembly) and the native helper.
 //!
 //! Architecture invariant: this crate does no I/O, reads no clock and draws no
 //! randomness. Everything it needs (bytes, "now") is passed in, so the same
@@ -13,10 +14,21 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod codes;
+pub mod diag;
+pub mod diff;
+pub mod message;
 pub mod numbers;
 pub mod protocol;
+pub mod summary;
 pub mod text;
 pub mod wareki;
+pub mod validate;
+pub mod xml;
+
+pub use diag::{Diagnostic, Severity};
+pub use message::{parse, parse_named, Message, Parsed};
+pub use xml::{Encoding, ParseError};
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -397,6 +397,7 @@ mod tests {
         assert!(ok.ja.contains("後期高齢者医療") && ok.ja.contains("東京都"), "{}", ok.ja);
     }
 
+    // Native only: proptest does not build for wasm32 (see Cargo.toml).
     #[cfg(not(target_arch = "wasm32"))]
     proptest::proptest! {
         /// Any body completed with its own check digit is valid, and changing

@@ -1,10 +1,10 @@
 //! Bilingual text: every message a person reads comes as Japanese first,
 //! English second. Only the wording lives here; no formatting of UI.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A sentence in both languages. Japanese is what reception reads by default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bilingual {
     pub ja: String,
     pub en: String,

@@ -2,17 +2,25 @@
 //! callers (other web-based receipt software, the extension's tests). The Yew
 //! app links the Rust API directly and does not go through here.
 //!
-//! Every function returns a plain JS object built by serde-wasm-bindgen; the
-//! TypeScript shape is declared once below.
+//! Every function returns a plain JS object built by serde-wasm-bindgen (JSON
+//! compatible: no `Map`s); the TypeScript shapes are declared once below.
+//! Failures are thrown as one shape, `OnshiError`, made in one place (`fail`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use crate::diff::{self, StoredRecord};
+use crate::message::{self, Message, Qualification};
 use crate::numbers::{self, NumberError};
+use crate::summary;
 use crate::text::{Bilingual, Explain};
+use crate::validate::{self, IndividualRequestInput, SearchInput};
+use crate::xml::Encoding;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
+/** Japanese first, English second. */
+export interface Bilingual { ja: string; en: string; }
 /** The verdict on a number: `ok` with the canonical digits, or the refusal's stable `code`. */
 export interface NumberVerdict {
   ok: boolean;
@@ -20,9 +28,53 @@ export interface NumberVerdict {
   digits?: string;
   /** Stable error code when not ok, e.g. "check_digit", "too_short". */
   code?: string;
-  message: { ja: string; en: string };
+  message: Bilingual;
 }
+/** What every function throws: a stable code and a message for people. */
+export interface OnshiError { code: string; message: Bilingual; }
+export interface Diagnostic { path: string; severity: "info" | "warning" | "error"; code: string; message: Bilingual; }
+/** A message as JSON: `kind` plus `MessageHeader`/`MessageBody` keyed by the XML element names. */
+export interface OnshiMessage { kind: string; [element: string]: unknown; }
+export interface Summary {
+  outcome: "valid" | "valid_unregistered" | "invalid" | "newer_qualification_exists" | "no_match" | "several_matches" | "error" | "still_processing" | "unclear";
+  reason: Bilingual;
+  entries: number;
+  system_message?: string;
+}
+export interface Parsed { message: OnshiMessage; diagnostics: Diagnostic[]; encoding: "shift_jis" | "utf8"; summaries: Summary[]; }
+export interface SearchInput { insurer_number?: string; symbol?: string; number?: string; branch?: string; birthdate?: string; }
+export interface SearchCheck { ok: boolean; search?: Record<string, string>; diagnostics: Diagnostic[]; }
+export interface IndividualRequestInput { institution: string; date: string; search: SearchInput; arbitrary_file_identifier?: string; limit_consent?: boolean; }
+export interface StoredRecord {
+  insurer_number?: string; symbol?: string; number?: string; branch?: string;
+  card_classification?: string; personal_family?: string; ratio?: string;
+  qualification_date?: string; disqualification_date?: string; card_expiration_date?: string;
+  elderly_ratio?: string; elderly_valid_start?: string; elderly_valid_end?: string;
+  limit_category?: string; public_expense_numbers?: string[];
+}
+export interface Change { field: string; before?: string; after?: string; severity: "notice" | "important" | "critical"; message: Bilingual; }
 "#;
+
+/// The one error shape thrown to JavaScript.
+#[derive(Serialize)]
+struct Fail {
+    code: String,
+    message: Bilingual,
+}
+
+fn fail(code: &str, message: Bilingual) -> JsValue {
+    to_js(&Fail { code: code.to_string(), message })
+}
+
+fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
+}
+
+fn from_js<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| {
+        fail("invalid_argument", Bilingual::new(format!("{what}の形式が正しくありません：{e}"), format!("{what} has the wrong shape: {e}")))
+    })
+}
 
 #[derive(Serialize)]
 struct Verdict {
@@ -34,32 +86,154 @@ struct Verdict {
     message: Bilingual,
 }
 
-fn to_js<T: Explain>(result: Result<T, NumberError>, digits: impl Fn(&T) -> String) -> JsValue {
+fn verdict<T>(result: Result<T, NumberError>, ok: impl Fn(&T) -> (String, Bilingual)) -> JsValue {
     let verdict = match result {
-        Ok(v) => Verdict { ok: true, digits: Some(digits(&v)), code: None, message: v.explain() },
+        Ok(v) => {
+            let (digits, message) = ok(&v);
+            Verdict { ok: true, digits: Some(digits), code: None, message }
+        }
         Err(e) => Verdict { ok: false, digits: None, code: Some(e.code()), message: e.explain() },
     };
-    serde_wasm_bindgen::to_value(&verdict).unwrap_or(JsValue::NULL)
+    to_js(&verdict)
 }
 
 /// Checks a 保険者番号 as typed; returns a `NumberVerdict`.
 #[wasm_bindgen(js_name = checkInsurerNumber, unchecked_return_type = "NumberVerdict")]
 pub fn check_insurer_number(input: &str) -> JsValue {
-    to_js(numbers::check_insurer(input), |n| n.digits.clone())
+    verdict(numbers::check_insurer(input), |n| (n.digits.clone(), n.explain()))
+}
+
+/// Checks a 公費負担者番号 as typed; returns a `NumberVerdict`.
+#[wasm_bindgen(js_name = checkPublicExpenseNumber, unchecked_return_type = "NumberVerdict")]
+pub fn check_public_expense_number(input: &str) -> JsValue {
+    verdict(numbers::check_public_expense(input), |n| {
+        (n.digits.clone(), Bilingual::new("正しい公費負担者番号です。", "Valid public-expense payer number."))
+    })
+}
+
+/// Checks a 医療機関コード as typed; returns a `NumberVerdict`.
+#[wasm_bindgen(js_name = checkInstitutionCode, unchecked_return_type = "NumberVerdict")]
+pub fn check_institution_code(input: &str) -> JsValue {
+    verdict(numbers::check_institution(input), |n| {
+        (n.digits.clone(), Bilingual::new("正しい医療機関コードです。", "Valid medical institution code."))
+    })
+}
+
+/// Parses and validates a message file; throws `OnshiError` when it cannot be read.
+#[wasm_bindgen(js_name = parseMessage, unchecked_return_type = "Parsed")]
+pub fn parse_message(bytes: &[u8], file_name: Option<String>) -> Result<JsValue, JsValue> {
+    let parsed = match file_name {
+        Some(name) => message::parse_named(&name, bytes),
+        None => message::parse(bytes),
+    }
+    .map_err(|e| fail(e.code(), e.explain()))?;
+    #[derive(Serialize)]
+    struct Out<'a> {
+        message: &'a Message,
+        diagnostics: &'a [crate::Diagnostic],
+        encoding: Encoding,
+        summaries: Vec<summary::Summary>,
+    }
+    let summaries = summary::summarize_message(&parsed.message);
+    Ok(to_js(&Out { message: &parsed.message, diagnostics: &parsed.diagnostics, encoding: parsed.encoding, summaries }))
+}
+
+/// Checks what reception typed to search by insurance card.
+#[wasm_bindgen(js_name = validateSearchInput, unchecked_return_type = "SearchCheck")]
+pub fn validate_search_input(#[wasm_bindgen(unchecked_param_type = "SearchInput")] input: JsValue) -> Result<JsValue, JsValue> {
+    let input: SearchInput = from_js(input, "検索条件 / search input")?;
+    let (search, diagnostics) = validate::validate_search_input(&input);
+    #[derive(Serialize)]
+    struct Out {
+        ok: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        search: Option<message::SearchInfo>,
+        diagnostics: Vec<crate::Diagnostic>,
+    }
+    Ok(to_js(&Out { ok: search.is_some(), search, diagnostics }))
+}
+
+/// Builds the bytes of an individual request (Shift_JIS unless `utf8`);
+/// throws `OnshiError` (code `invalid_input`, with the first problem) when
+/// the input is not valid — call `validateSearchInput` first for all of them.
+#[wasm_bindgen(js_name = buildIndividualRequest)]
+pub fn build_individual_request(
+    #[wasm_bindgen(unchecked_param_type = "IndividualRequestInput")] input: JsValue,
+    utf8: bool,
+) -> Result<Vec<u8>, JsValue> {
+    let input: IndividualRequestInput = from_js(input, "照会要求 / request input")?;
+    let message = validate::build_individual_request(&input).map_err(|d| {
+        let first = d.into_iter().next().map(|d| d.message);
+        fail("invalid_input", first.unwrap_or_else(|| Bilingual::new("入力が正しくありません。", "The input is not valid.")))
+    })?;
+    Ok(message.write(if utf8 { Encoding::Utf8 } else { Encoding::ShiftJis }))
+}
+
+/// The verdicts of a parsed message (`Parsed.message`), one per result or batch unit.
+#[wasm_bindgen(js_name = summarize, unchecked_return_type = "Summary[]")]
+pub fn summarize(#[wasm_bindgen(unchecked_param_type = "OnshiMessage")] message: JsValue) -> Result<JsValue, JsValue> {
+    let message: Message = from_js(message, "メッセージ / message")?;
+    Ok(to_js(&summary::summarize_message(&message)))
+}
+
+/// What changed between a stored record and a result entry
+/// (`MessageBody.ResultList[i]` of a parsed result), loudest first.
+#[wasm_bindgen(js_name = diffRecord, unchecked_return_type = "Change[]")]
+pub fn diff_record(
+    #[wasm_bindgen(unchecked_param_type = "StoredRecord")] stored: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] entry: JsValue,
+) -> Result<JsValue, JsValue> {
+    let stored: StoredRecord = from_js(stored, "保存済みの保険情報 / stored record")?;
+    let entry: Qualification = from_js(entry, "資格情報 / result entry")?;
+    Ok(to_js(&diff::diff(&stored, &entry)))
 }
 
 #[cfg(test)]
 mod tests {
+    use wasm_bindgen::JsValue;
     use wasm_bindgen_test::*;
     wasm_bindgen_test_configure!(run_in_browser);
+
+    fn get(v: &JsValue, key: &str) -> JsValue {
+        js_sys::Reflect::get(v, &key.into()).unwrap()
+    }
 
     #[wasm_bindgen_test]
     fn verdict_object_reaches_javascript() {
         let v = super::check_insurer_number("39131156");
-        let ok = js_sys::Reflect::get(&v, &"ok".into()).unwrap();
-        assert_eq!(ok.as_bool(), Some(true));
+        assert_eq!(get(&v, "ok").as_bool(), Some(true));
         let bad = super::check_insurer_number("39131157");
-        let code = js_sys::Reflect::get(&bad, &"code".into()).unwrap();
-        assert_eq!(code.as_string().as_deref(), Some("check_digit"));
+        assert_eq!(get(&bad, "code").as_string().as_deref(), Some("check_digit"));
+    }
+
+    const RESULT: &str = include_str!("../tests/fixtures/messages/OQSsiquc01res_202504010001.utf8.xml");
+
+    #[wasm_bindgen_test]
+    fn parse_summarize_and_diff_in_the_browser() {
+        let parsed = super::parse_message(RESULT.as_bytes(), None).unwrap();
+        let message = get(&parsed, "message");
+        assert_eq!(get(&message, "kind").as_string().as_deref(), Some("individual_result"));
+        let summaries = super::summarize(message.clone()).unwrap();
+        let first = js_sys::Reflect::get_u32(&summaries, 0).unwrap();
+        assert_eq!(get(&first, "outcome").as_string().as_deref(), Some("valid"));
+        let entry = js_sys::Reflect::get_u32(&get(&get(&message, "MessageBody"), "ResultList"), 0).unwrap();
+        let stored = js_sys::JSON::parse(r#"{"insurer_number":"01130012","number":"0012","symbol":"記号01","branch":"01"}"#).unwrap();
+        let changes = super::diff_record(stored, entry).unwrap();
+        let c0 = js_sys::Reflect::get_u32(&changes, 0).unwrap();
+        assert_eq!(get(&c0, "field").as_string().as_deref(), Some("insurer_number"));
+    }
+
+    #[wasm_bindgen_test]
+    fn refusals_are_thrown_as_one_shape() {
+        let err = super::parse_message(b"<!DOCTYPE x><x/>", None).unwrap_err();
+        assert_eq!(get(&err, "code").as_string().as_deref(), Some("doctype"));
+        assert!(get(&get(&err, "message"), "ja").as_string().is_some());
+    }
+
+    #[wasm_bindgen_test]
+    fn request_bytes_are_shift_jis_by_default() {
+        let input = js_sys::JSON::parse(r#"{"institution":"0110113719","date":"20250401","search":{"insurer_number":"39131156","number":"1","birthdate":"19400101"}}"#).unwrap();
+        let bytes = super::build_individual_request(input, false).unwrap();
+        assert!(bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\""));
     }
 }
