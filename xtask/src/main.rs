@@ -3,6 +3,7 @@
 //! machine lacks, so `cargo xtask demo` and `cargo xtask test` work on a
 //! fresh Debian machine.
 
+mod bench;
 mod build;
 mod demo;
 mod setup;
@@ -16,6 +17,7 @@ usage: cargo xtask <command>
   setup   install what is missing (Debian packages, wasm-bindgen CLI)
   build   native crates, the WebAssembly page, dist/web and dist/extension
   test    every test: native, WebAssembly in Chromium, extension, cross-process
+  bench   benchmarks that print their figures (core: XML parse; helper: audit log)
   demo    build, serve the page on 127.0.0.1 and open it
           (--smoke: take the screenshot and exit instead of serving)";
 
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(),
         Some("build") => setup::run().and_then(|_| build::run()),
         Some("test") => setup::run().and_then(|_| test::run(rest)),
+        Some("bench") => setup::run().and_then(|_| bench::run(rest)),
         Some("demo") => setup::run().and_then(|_| demo::run(rest)),
         _ => {
             eprintln!("{USAGE}");

@@ -19,7 +19,8 @@ use serde_json::json;
 const USAGE: &str = "usage:
   onshi-xml parse [--summary] FILE
   onshi-xml check insurer|public|institution NUMBER
-  onshi-xml request individual --institution C --insurer N [--symbol S] --number N [--branch B] --birth YYYYMMDD --date YYYYMMDD [--utf8]";
+  onshi-xml request individual --institution C --insurer N [--symbol S] --number N [--branch B] --birth YYYYMMDD --date YYYYMMDD [--utf8]
+  onshi-xml wareki YYYYMMDD";
 
 fn usage() -> ExitCode {
     eprintln!("{USAGE}");
@@ -34,7 +35,24 @@ fn main() -> ExitCode {
         ["parse", file] => parse(file, false),
         ["check", kind, number] => check(kind, number),
         ["request", "individual", rest @ ..] => request(rest),
+        ["wareki", date] => wareki(date),
         _ => usage(),
+    }
+}
+
+/// `onshi-xml wareki YYYYMMDD` → the 和暦 date on stdout (exit 0), or the
+/// reason on stderr (exit 1).
+fn wareki(date: &str) -> ExitCode {
+    match onshi_core::wareki::format_yyyymmdd(date) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let m = e.explain();
+            eprintln!("{}\n{}", m.ja, m.en);
+            ExitCode::from(1)
+        }
     }
 }
 

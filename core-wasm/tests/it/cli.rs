@@ -68,3 +68,12 @@ fn request_individual_round_trips_through_parse() {
     let (code, _) = run(&["request", "individual", "--institution", "0110113719", "--insurer", "138058", "--number", "1", "--birth", "19600105", "--date", "20250401", "--utf8"]);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn wareki_formats_era_boundaries_and_refuses_non_dates() {
+    assert_eq!(run(&["wareki", "20190501"]), (0, "令和元年5月1日\n".to_string()));
+    assert_eq!(run(&["wareki", "19890108"]), (0, "平成元年1月8日\n".to_string()));
+    assert_eq!(run(&["wareki", "19890107"]), (0, "昭和64年1月7日\n".to_string()));
+    let (code, out) = run(&["wareki", "19890230"]);
+    assert_eq!((code, out.as_str()), (1, ""), "a non-date exits 1 and prints nothing on stdout");
+}
