@@ -30,5 +30,5 @@ pub use diag::{Diagnostic, Severity};
 pub use message::{parse, parse_named, Message, Parsed};
 pub use xml::{Encoding, ParseError};
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "js-api"))]
 mod wasm;

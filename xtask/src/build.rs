@@ -59,7 +59,7 @@ fn build_web() -> Result {
 /// The core's JS façade as a standalone package (for other web-based
 /// receipt software), with its TypeScript declarations.
 fn build_core_package() -> Result {
-    util::run(wasm_cargo("build").args(["--release", "-p", "onshi-core", "--lib"]))?;
+    util::run(wasm_cargo("build").args(["--release", "-p", "onshi-core", "--lib", "--features", "js-api"]))?;
     let out = util::root().join("dist/core");
     let _ = std::fs::remove_dir_all(&out);
     let wasm = wasm_target_dir().join("wasm32-unknown-unknown/release/onshi_core.wasm");

@@ -63,6 +63,17 @@ fn step(name: &'static str, cmd: &mut Command) -> Step {
     Step { name, ok: ok && failed == 0, passed, failed, seconds, note }
 }
 
+/// `cargo test` for wasm32 whose runner is wasm-bindgen-test-runner, which
+/// drives headless Chromium through chromedriver (core-wasm/webdriver.json
+/// carries Chromium's flags).
+pub fn wasm_test_in_chromium() -> Command {
+    let mut c = wasm_cargo("test");
+    c.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", tools_bin().join("wasm-bindgen-test-runner"))
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "300");
+    c
+}
+
 pub fn run(args: &[String]) -> Result {
     let only = args.first().map(String::as_str);
     build::run()?;
@@ -75,13 +86,8 @@ pub fn run(args: &[String]) -> Result {
         ));
     }
     if only.is_none() || only == Some("wasm") {
-        // wasm-bindgen-test-runner drives headless Chromium through
-        // chromedriver; core-wasm/webdriver.json carries the flags.
-        let mut c = wasm_cargo("test");
-        c.args(["-p", "onshi-core", "--lib"])
-            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", tools_bin().join("wasm-bindgen-test-runner"))
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+        let mut c = wasm_test_in_chromium();
+        c.args(["-p", "onshi-core", "--lib", "--features", "js-api"]);
         steps.push(step("WebAssembly tests in headless Chromium", &mut c));
     }
     if only.is_none() || only == Some("extension") {
