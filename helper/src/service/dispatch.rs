@@ -381,3 +381,136 @@ impl<E: Env> Dispatcher<E> {
         Ok(Response::AuditTail(AuditTailReply { entries }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onshi_core::protocol::{ErrorCode as C, FromHelper};
+    use std::cell::Cell;
+
+    struct FakeEnv(Cell<i64>);
+    impl Env for FakeEnv {
+        fn now_secs(&self) -> i64 {
+            self.0.get()
+        }
+        fn code(&self) -> Result<String, ProtocolError> {
+            Ok("K7QA9X".to_owned())
+        }
+    }
+
+    const EXT: &str = "lbhdjimbjnckfihbhjblgoboclngejdi";
+    const PAGE: &str = "https://clinic.example";
+
+    fn setup() -> (tempfile::TempDir, Dispatcher<FakeEnv>, Caller) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        let d = Dispatcher::new(store, None, FakeEnv(Cell::new(1_800_000_000)));
+        let caller = Caller { extension_id: ExtensionId::new(EXT).unwrap(), browser: Browser::Chromium };
+        (dir, d, caller)
+    }
+
+    fn send(d: &mut Dispatcher<FakeEnv>, c: &Caller, origin: &str, via: &str, body: &str) -> (Result<Response, ProtocolError>, Vec<Out>) {
+        let text = format!(r#"{{"v":1,"id":"9","origin":"{origin}","via":"{via}","body":{body}}}"#);
+        let mut outs = d.handle(c, &text);
+        let Out::Reply(FromHelper::Reply { id, result }) = outs.remove(0) else { panic!("no reply first") };
+        assert_eq!(id, "9");
+        (result, outs)
+    }
+
+    fn code(r: Result<Response, ProtocolError>) -> C {
+        r.expect_err("expected an error").code
+    }
+
+    fn pair(d: &mut Dispatcher<FakeEnv>, c: &Caller, origin: &str) {
+        let (r, _) = send(d, c, origin, "page", r#"{"type":"pair_begin"}"#);
+        let Ok(Response::PairBegin(b)) = r else { panic!("{r:?}") };
+        assert_eq!(b.code.len(), CODE_LEN);
+        let ext = format!("chrome-extension://{EXT}");
+        let (r, events) = send(d, c, &ext, "extension", &format!(r#"{{"type":"pair_approve","pairing_id":"{}","approve":true}}"#, b.pairing_id));
+        assert!(matches!(r, Ok(Response::PairApprove(PairApproveReply { approved: true, .. }))), "{r:?}");
+        assert!(matches!(&events[..], [Out::Event { frame: FromHelper::Event { event: Event::PairingDecided { approved: true, .. }, origin: Some(o) }, .. }] if o == origin));
+    }
+
+    #[test]
+    fn unpaired_origin_is_refused_and_audited() {
+        let (_t, mut d, c) = setup();
+        for body in [r#"{"type":"status"}"#, r#"{"type":"today"}"#, r#"{"type":"audit_tail"}"#, r#"{"type":"card_confirm","mode":"visual"}"#] {
+            assert_eq!(code(send(&mut d, &c, PAGE, "page", body).0), C::NotPaired, "{body}");
+        }
+        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"hello","page_version":"x"}"#);
+        assert!(matches!(r, Ok(Response::Hello(HelloReply { paired: false, .. }))));
+        let tail = d.store_mut().audit_tail(10).unwrap();
+        assert_eq!(tail.iter().filter(|e| e.kind == "access" && e.outcome == "refused").count(), 4);
+        assert!(tail[0].detail.contains("not_paired"));
+    }
+
+    #[test]
+    fn origin_in_body_is_ignored() {
+        let (_t, mut d, c) = setup();
+        pair(&mut d, &c, PAGE);
+        // An unpaired page names the paired origin in its body: still refused.
+        let body = format!(r#"{{"type":"status","origin":"{PAGE}","via":"extension"}}"#);
+        assert_eq!(code(send(&mut d, &c, "https://evil.example", "page", &body).0), C::NotPaired);
+        // And the paired origin's own status works.
+        assert!(matches!(send(&mut d, &c, PAGE, "page", r#"{"type":"status"}"#).0, Ok(Response::Status(StatusReply { paired: true, .. }))));
+    }
+
+    #[test]
+    fn approval_from_a_page_is_refused() {
+        let (_t, mut d, c) = setup();
+        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"pair_begin"}"#);
+        let Ok(Response::PairBegin(b)) = r else { panic!() };
+        let approve = format!(r#"{{"type":"pair_approve","pairing_id":"{}","approve":true}}"#, b.pairing_id);
+        assert_eq!(code(send(&mut d, &c, PAGE, "page", &approve).0), C::ExtensionOnly);
+        assert_eq!(code(send(&mut d, &c, PAGE, "page", r#"{"type":"pairings_list"}"#).0), C::ExtensionOnly);
+        assert_eq!(code(send(&mut d, &c, PAGE, "page", r#"{"type":"status"}"#).0), C::NotPaired);
+    }
+
+    #[test]
+    fn expired_code_cannot_be_approved() {
+        let (_t, mut d, c) = setup();
+        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"pair_begin"}"#);
+        let Ok(Response::PairBegin(b)) = r else { panic!() };
+        d.env.0.set(d.env.0.get() + i64::from(PAIRING_TTL_S) + 1);
+        let ext = format!("chrome-extension://{EXT}");
+        let approve = format!(r#"{{"type":"pair_approve","pairing_id":"{}","approve":true}}"#, b.pairing_id);
+        assert_eq!(code(send(&mut d, &c, &ext, "extension", &approve).0), C::InvalidArgument);
+    }
+
+    #[test]
+    fn revoke_works_and_later_features_are_honest() {
+        let (_t, mut d, c) = setup();
+        pair(&mut d, &c, PAGE);
+        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"card_confirm","mode":"visual"}"#);
+        let e = r.unwrap_err();
+        assert_eq!(e.code, C::UnsupportedRequest);
+        assert!(e.message.ja.contains("今後の更新") && e.message.en.contains("later update"));
+        let ext = format!("chrome-extension://{EXT}");
+        let (r, _) = send(&mut d, &c, &ext, "extension", r#"{"type":"pairings_list"}"#);
+        let Ok(Response::PairingsList(l)) = r else { panic!() };
+        assert_eq!(l.pairings.len(), 1);
+        let (r, ev) = send(&mut d, &c, &ext, "extension", &format!(r#"{{"type":"pair_revoke","origin":"{PAGE}"}}"#));
+        assert!(matches!(r, Ok(Response::PairRevoke(PairRevokeReply { revoked: true, .. }))));
+        assert!(matches!(&ev[..], [Out::Event { frame: FromHelper::Event { event: Event::PairingRevoked, .. }, .. }]));
+        assert_eq!(code(send(&mut d, &c, PAGE, "page", r#"{"type":"status"}"#).0), C::NotPaired);
+    }
+
+    #[test]
+    fn codes_are_unambiguous_and_unbiased_source() {
+        let mut n = 0u8;
+        let c = random_code(|b| {
+            for x in b.iter_mut() {
+                *x = n;
+                n = n.wrapping_add(1);
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(c.len(), CODE_LEN);
+        assert!(c.bytes().all(|b| CODE_ALPHABET.contains(&b)));
+        for bad in b"0O1IL2Z5S8B" {
+            assert!(!CODE_ALPHABET.contains(bad));
+        }
+        assert_ne!(SystemEnv.code().unwrap(), SystemEnv.code().unwrap());
+    }
+}
