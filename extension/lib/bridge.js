@@ -142,7 +142,8 @@ export class Bridge {
     if (!ev || typeof ev.type !== "string") return;
     const origin = typeof frame.origin === "string" ? frame.origin : null;
     if (ev.type === "pin_needed") this.openPin(ev, origin);
-    if (ev.type === "pairings_changed") this.refreshPairings();
+    // The helper emits pairing_decided / pairing_revoked (core protocol); pairings_changed is kept for older helpers.
+    if (ev.type === "pairing_decided" || ev.type === "pairing_revoked" || ev.type === "pairings_changed") this.refreshPairings();
     for (const c of this.clients) {
       if (c.via !== "page") continue;
       if (origin === null ? this.paired.has(c.origin) : c.origin === origin) this.post(c, { kind: "event", event: ev });

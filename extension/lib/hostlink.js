@@ -180,7 +180,8 @@ export class HostLink {
       id,
       origin: this.ownOrigin,
       via: "extension",
-      body: { type: "hello", extension_version: this.extensionVersion, protocol: PROTOCOL_VERSION },
+      // page_version is the field core's protocol requires in hello.
+      body: { type: "hello", page_version: `onshi-extension ${this.extensionVersion}`, extension_version: this.extensionVersion, protocol: PROTOCOL_VERSION },
     });
   }
 
@@ -199,7 +200,7 @@ export class HostLink {
   handleHello(port, reply) {
     if (this.port !== port) return;
     if (reply?.ok === true && reply.v === PROTOCOL_VERSION) {
-      const v = reply.body?.protocol ?? PROTOCOL_VERSION;
+      const v = reply.body?.protocol_version ?? reply.body?.protocol ?? PROTOCOL_VERSION;
       if (v === PROTOCOL_VERSION) {
         this.helloInfo = reply.body ?? {};
         this.lastError = null;

@@ -44,7 +44,7 @@ test("handshake first; requests wait for it, then go out with their own ids", as
   const hello = port().sent[0];
   assert.deepEqual(hello, {
     v: 1, id: hello.id, origin: "chrome-extension://lbhdjimbjnckfihbhjblgoboclngejdi", via: "extension",
-    body: { type: "hello", extension_version: "0.1.0", protocol: 1 },
+    body: { type: "hello", page_version: "onshi-extension 0.1.0", extension_version: "0.1.0", protocol: 1 },
   });
   const p = link.request(page({ type: "status" }), 30000);
   assert.equal(port().sent.length, 1, "queued until the handshake completes");

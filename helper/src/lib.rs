@@ -29,10 +29,17 @@
 pub mod browser;
 pub mod config;
 pub mod install;
+pub mod ipc;
 pub mod launch;
+pub mod native_host;
 pub mod paths;
+pub mod service;
 pub mod store;
 pub mod time;
 
 /// The helper's version, reported to the page in the hello exchange.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The core's version. The core has no version constant of its own; both
+/// crates take theirs from the workspace, so they are the same number.
+pub const CORE_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -14,7 +14,8 @@ use onshi_core::text::{Bilingual, Explain};
 use onshi_helper::browser::Browser;
 use onshi_helper::config::{Config, ConfigError};
 use onshi_helper::install::{self, Done, InstallOptions, Scope};
-use onshi_helper::launch::detect_native_host;
+use onshi_helper::launch::{detect_native_host, NativeCaller};
+use onshi_helper::{ipc, native_host, service};
 use onshi_helper::paths::{self, Env, Os};
 use onshi_helper::store::{Actor, AuditDetail, ExtensionId, Origin, Outcome, PairingAction, Store};
 use onshi_helper::time::Timestamp;
@@ -45,7 +46,20 @@ enum Command {
     #[command(subcommand)]
     Pairings(PairingsCommand),
     /// The mode a browser starts (normally detected from its arguments).
-    NativeHost,
+    NativeHost {
+        /// The calling extension id (the browser passes it on its own command line).
+        #[arg(long)]
+        extension_id: String,
+        /// The service's socket (default: $ONSHI_HELPER_SOCKET, then the per-user place).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
+    /// The resident service (one per OS user).
+    Service {
+        /// The socket to listen on (default: $ONSHI_HELPER_SOCKET, then the per-user place).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -122,7 +136,8 @@ fn problem(b: &Bilingual) {
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     if let Some(caller) = detect_native_host(&args) {
-        return native_host(Some(caller.extension_id()));
+        let browser = if matches!(caller, NativeCaller::Firefox { .. }) { "firefox" } else { "chromium" };
+        return native_host(browser, caller.extension_id(), None, Vec::new());
     }
     let cli = Cli::parse();
     match run(cli) {
@@ -134,13 +149,51 @@ fn main() -> ExitCode {
     }
 }
 
-fn native_host(_caller: Option<&str>) -> ExitCode {
-    // stdout is the browser's frame stream: only stderr may carry text.
-    problem(&Bilingual::new(
-        "このビルドのヘルパーはまだブラウザーとの通信（ネイティブホスト）に対応していません。ヘルパーを更新してください。",
-        "This helper build does not implement the native-messaging host yet; update the helper.",
-    ));
-    ExitCode::FAILURE
+fn runtime() -> Result<tokio::runtime::Runtime, Fail> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+        Fail(Bilingual::new(
+            format!("ヘルパーの実行環境を準備できません（{e}）。PCを再起動してください。"),
+            format!("Cannot set up the helper's runtime ({e}); restart the PC."),
+        ))
+    })
+}
+
+/// The browser's host: stdout is the browser's frame stream, so only stderr may carry text.
+fn native_host(browser: &str, extension_id: &str, socket: Option<PathBuf>, global_args: Vec<OsString>) -> ExitCode {
+    let go = || -> Result<(), Fail> {
+        let socket = ipc::socket_path(socket.as_deref(), &Env::from_process())?;
+        let preamble = ipc::Preamble { relay: 1, browser: browser.to_owned(), extension_id: extension_id.to_owned() };
+        let spawn = std::env::current_exe().ok().map(|exe| native_host::Spawn { exe, global_args });
+        runtime()?.block_on(native_host::run(&socket, preamble, spawn))?;
+        Ok(())
+    };
+    match go() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fail(b)) => {
+            problem(&b);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn service_cmd(ctx: &Context, config: Option<Config>, socket: Option<PathBuf>) -> Result<ExitCode, Fail> {
+    let socket = ipc::socket_path(socket.as_deref(), &Env::from_process())?;
+    if let Some(dir) = ctx.store_path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // Take the lock before opening the store, so a second instance changes nothing.
+    let rt = runtime()?;
+    let store = Store::open(&ctx.store_path)?;
+    match rt.block_on(service::run(&socket, store, config))? {
+        service::Started::AlreadyRunning => {
+            problem(&Bilingual::new(
+                format!("ヘルパーのサービスはすでに動いています（{}）。何もしません。", socket.display()),
+                format!("The helper service is already running ({}); nothing to do.", socket.display()),
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        service::Started::Stopped => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Fail> {
@@ -224,7 +277,21 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
                 }
             }
         }
-        Command::NativeHost => Ok(native_host(None)),
+        Command::NativeHost { extension_id, socket } => {
+            let mut global = Vec::new();
+            if let Some(c) = &cli.config {
+                global.extend([OsString::from("--config"), c.clone().into_os_string()]);
+            }
+            if let Some(s) = &cli.store {
+                global.extend([OsString::from("--store"), s.clone().into_os_string()]);
+            }
+            Ok(native_host("chromium", &extension_id, socket, global))
+        }
+        Command::Service { socket } => {
+            let ctx = Context::new(cli.config.clone(), cli.store.clone(), &env, os)?;
+            let config = ctx.config.clone();
+            service_cmd(&ctx, config, socket)
+        }
     }
 }
 
@@ -232,6 +299,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
 struct Context {
     store_path: PathBuf,
     offset_minutes: i32,
+    config: Option<Config>,
 }
 
 impl Context {
@@ -261,7 +329,7 @@ impl Context {
             })?,
             None => 9 * 60,
         };
-        Ok(Context { store_path, offset_minutes })
+        Ok(Context { store_path, offset_minutes, config: cfg })
     }
 
     /// Opens the store only if it exists: reading commands must not create

@@ -53,14 +53,24 @@ impl Drop for TempDir {
 
 impl Browser {
     pub async fn start() -> Result<Self> {
+        Self::start_with(Vec::new(), None, Vec::new()).await
+    }
+
+    /// As [`Browser::start`] with extra Chromium flags, a given profile
+    /// directory (kept by the caller) and environment variables that
+    /// chromedriver, Chromium and the native hosts it starts inherit.
+    pub async fn start_with(extra: Vec<String>, profile_dir: Option<PathBuf>, env: Vec<(String, String)>) -> Result<Self> {
         let port = free_port()?;
         let mut cmd = Command::new(CHROMEDRIVER);
         cmd.arg(format!("--port={port}")).stderr(std::process::Stdio::null());
+        cmd.envs(env);
         let driver = Guarded::spawn("chromedriver", cmd)?;
         wait_for_port(port, Duration::from_secs(15))?;
         let profile = TempDir::new("onshi-chromium")?;
         let mut args = chromium_flags();
-        args.push(format!("--user-data-dir={}", profile.0.display()));
+        let dir = profile_dir.unwrap_or_else(|| profile.0.clone());
+        args.push(format!("--user-data-dir={}", dir.display()));
+        args.extend(extra);
         let caps = serde_json::json!({
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
         });

@@ -20,4 +20,12 @@ impl WebHost {
         let (process, url) = Guarded::spawn_and_read_line("onshi-sim web", cmd, Duration::from_secs(10))?;
         Ok(WebHost { url, _process: process })
     }
+
+    /// Serves any folder with `onshi-sim web --dir DIR`.
+    pub fn start_dir(dir: &std::path::Path) -> Result<Self> {
+        let mut cmd = Command::new(paths::binary("onshi-sim")?);
+        cmd.arg("web").arg("--dir").arg(dir).arg("--listen").arg("127.0.0.1:0");
+        let (process, url) = Guarded::spawn_and_read_line("onshi-sim web", cmd, Duration::from_secs(10))?;
+        Ok(WebHost { url, _process: process })
+    }
 }

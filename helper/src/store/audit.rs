@@ -12,7 +12,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::values::{Actor, ErrorCode, Origin, ReceptionNumber};
+use super::values::{Actor, ErrorCode, Origin, ReceptionNumber, RequestType};
 use super::{Store, StoreError};
 use crate::time::Timestamp;
 
@@ -28,6 +28,8 @@ pub enum AuditKind {
     Batch,
     Reference,
     Config,
+    /// A page request refused before any work (not paired, extension only …).
+    Access,
 }
 
 impl AuditKind {
@@ -39,6 +41,7 @@ impl AuditKind {
             AuditKind::Batch => "batch",
             AuditKind::Reference => "reference",
             AuditKind::Config => "config",
+            AuditKind::Access => "access",
         }
     }
 }
@@ -133,6 +136,8 @@ pub enum AuditDetail {
     Batch { action: BatchAction, job: Option<i64>, reception: Option<ReceptionNumber>, count: Option<u32>, error: Option<ErrorCode> },
     Reference { action: ReferenceAction },
     Config { action: ConfigAction, problems: u32 },
+    /// A request refused by the access rules: which type, and the error code sent.
+    Access { request: RequestType, code: ErrorCode },
 }
 
 impl AuditDetail {
@@ -144,6 +149,7 @@ impl AuditDetail {
             AuditDetail::Batch { .. } => AuditKind::Batch,
             AuditDetail::Reference { .. } => AuditKind::Reference,
             AuditDetail::Config { .. } => AuditKind::Config,
+            AuditDetail::Access { .. } => AuditKind::Access,
         }
     }
 

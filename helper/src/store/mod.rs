@@ -26,7 +26,7 @@ pub use pairings::{Pairing, PairingId};
 pub use references::{PatientId, ReferenceNumbers};
 pub use results::{NewResult, ResultId, ResultKind, ResultStatus, ResultXml, StoredResult};
 pub use schema::{known_version, MIGRATIONS};
-pub use values::{pin_shaped, Actor, DeskName, ErrorCode, ExtensionId, FileName, Origin, ReceptionNumber, ValueError};
+pub use values::{pin_shaped, Actor, DeskName, ErrorCode, ExtensionId, FileName, Origin, ReceptionNumber, RequestType, ValueError};
 
 /// How long a writer waits for another process (the service and a CLI
 /// command may share the file) before reporting the database as busy.

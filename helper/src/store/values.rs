@@ -134,6 +134,22 @@ text_value!(
     ErrorCode
 );
 
+text_value!(
+    /// A protocol request type such as `card_confirm` (snake_case letters),
+    /// recorded when a request is refused.
+    RequestType
+);
+
+impl RequestType {
+    pub fn new(text: &str) -> Result<Self, ValueError> {
+        // Same shape as an error code: snake_case letters only.
+        ErrorCode::new(text).map(|c| RequestType(c.0)).map_err(|e| match e {
+            ValueError::BadShape { expected, .. } => ValueError::BadShape { field: "request type", expected },
+            other => other,
+        })
+    }
+}
+
 const ORIGIN_SCHEMES: [&str; 4] = ["https", "http", "chrome-extension", "moz-extension"];
 
 impl Origin {

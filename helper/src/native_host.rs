@@ -1,0 +1,115 @@
+//! `onshi-helper native-host`: what the browser starts. It relays frames
+//! between the browser (stdin/stdout, u32 native-endian length + JSON) and
+//! the service's socket (u32 big-endian, see [`crate::ipc`]) without looking
+//! inside them. The only thing it adds is the [`Preamble`] with the caller
+//! identity the browser passed on the command line.
+//!
+//! stdout carries frames and nothing else; diagnostics go to stderr. If the
+//! service is not running, it is started detached (its own process group,
+//! so it outlives this host) and the socket is retried for a few seconds.
+//! Ends on stdin EOF, on SIGTERM, or when the service closes the socket.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use onshi_core::protocol::{MAX_FROM_HELPER, MAX_TO_HELPER};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixStream;
+
+use crate::ipc::{self, IpcError, Preamble};
+
+/// How long to keep trying the socket after starting the service.
+const CONNECT_FOR: Duration = Duration::from_secs(5);
+
+/// How to start the service when it is not running.
+pub struct Spawn {
+    /// The helper binary.
+    pub exe: PathBuf,
+    /// Arguments before `service` (e.g. `--config`, `--store`).
+    pub global_args: Vec<std::ffi::OsString>,
+}
+
+async fn connect(socket: &Path, spawn: Option<&Spawn>) -> Result<UnixStream, IpcError> {
+    if let Ok(s) = UnixStream::connect(socket).await {
+        return Ok(s);
+    }
+    if let Some(sp) = spawn {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new(&sp.exe);
+        cmd.args(&sp.global_args)
+            .arg("service")
+            .arg("--socket")
+            .arg(socket)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0);
+        match cmd.spawn() {
+            Ok(_child) => eprintln!("onshi-helper native-host: started the service"),
+            Err(e) => eprintln!("onshi-helper native-host: cannot start the service: {e}"),
+        }
+    }
+    let deadline = tokio::time::Instant::now() + CONNECT_FOR;
+    loop {
+        match UnixStream::connect(socket).await {
+            Ok(s) => return Ok(s),
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e.into()),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// Relays until one side ends. `Ok(())` on a clean end (stdin EOF or SIGTERM).
+pub async fn run(socket: &Path, caller: Preamble, spawn: Option<Spawn>) -> Result<(), IpcError> {
+    let stream = connect(socket, spawn.as_ref()).await?;
+    let (mut srd, mut swr) = stream.into_split();
+    let preamble = serde_json::to_vec(&caller).map_err(|e| IpcError::Io(std::io::Error::other(e)))?;
+    ipc::write_frame(&mut swr, &preamble, 64 * 1024).await?;
+
+    let up = async move {
+        let mut stdin = tokio::io::stdin();
+        loop {
+            let mut header = [0u8; 4];
+            match stdin.read_exact(&mut header).await {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(IpcError::from(e)),
+            }
+            let len = u32::from_ne_bytes(header) as usize;
+            if len > MAX_TO_HELPER {
+                return Err(IpcError::TooLarge { len, max: MAX_TO_HELPER });
+            }
+            let mut buf = vec![0u8; len];
+            stdin.read_exact(&mut buf).await?;
+            ipc::write_frame(&mut swr, &buf, ipc::MAX_UP).await?;
+            // The frame may have carried a PIN: wipe our copy.
+            buf.iter_mut().for_each(|b| *b = 0);
+        }
+    };
+    let down = async move {
+        let mut stdout = tokio::io::stdout();
+        while let Some(bytes) = ipc::read_frame(&mut srd, MAX_FROM_HELPER).await? {
+            let len = u32::try_from(bytes.len()).map_err(|_| IpcError::TooLarge { len: bytes.len(), max: MAX_FROM_HELPER })?;
+            stdout.write_all(&len.to_ne_bytes()).await?;
+            stdout.write_all(&bytes).await?;
+            stdout.flush().await?;
+        }
+        Ok::<(), IpcError>(())
+    };
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::pin!(down);
+    // On stdin EOF the write half is dropped (the service sees EOF, answers
+    // what it still has, and closes), so the replies are drained before exit.
+    tokio::select! {
+        r = up => {
+            r?;
+            tokio::select! {
+                r = &mut down => r,
+                _ = term.recv() => Ok(()),
+                _ = tokio::time::sleep(Duration::from_secs(30)) => Ok(()),
+            }
+        }
+        r = &mut down => r,
+        _ = term.recv() => Ok(()),
+    }
+}

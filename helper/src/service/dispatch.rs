@@ -1,0 +1,516 @@
+//! The request dispatcher: one browser frame in, the frames to send out.
+//! Parsing and access rules come from `onshi_core::protocol`; the origin is
+//! only ever the envelope's (written by the extension from the browser's
+//! sender information), never a body field. Every refusal is audited.
+//!
+//! Synchronous on purpose: the store is SQLite and each handler is a few
+//! short statements; the service calls it from its connection tasks.
+
+use std::collections::HashMap;
+
+use onshi_core::protocol::{
+    AuditEntry as WireAuditEntry, AuditTailReply, Backend as WireBackend, ConfirmKind, ErrorCode as Code,
+    ErrorDetail, Event, FromHelper, HelloReply, PairApproveReply, PairBeginReply, PairRevokeReply, PairingInfo,
+    PairingsListReply, ProtocolError, Request, Response, ResultSummary, StatusReply, ToHelper, TodayEntry,
+    TodayReply, Via, require_extension, PROTOCOL_VERSION,
+};
+use onshi_core::text::Bilingual;
+
+use crate::browser::Browser;
+use crate::config::{Backend, Config};
+use crate::store::{
+    Actor, AuditDetail, ErrorCode, ExtensionId, Origin, Outcome, PairingAction, PairingId, RequestType, ResultKind,
+    Store, StoreError,
+};
+use crate::time::Timestamp;
+
+/// How long a pairing code stays valid.
+pub const PAIRING_TTL_S: u32 = 120;
+/// The most audit entries one `audit_tail` returns.
+pub const AUDIT_TAIL_CAP: u32 = 1000;
+/// Pairing codes use letters and digits that cannot be mistaken for each
+/// other on screen (no 0/O, 1/I/L, 2/Z, 5/S, 8/B).
+pub const CODE_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTUVWXY34679";
+/// Characters in a pairing code.
+pub const CODE_LEN: usize = 6;
+
+/// Who started the native host that relayed a frame (from the browser's argv).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub extension_id: ExtensionId,
+    pub browser: Browser,
+}
+
+/// Where an outgoing frame goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Out {
+    /// Back to the connection that asked.
+    Reply(FromHelper),
+    /// To every connection of this extension id (the extension filters by origin).
+    Event { to: ExtensionId, frame: FromHelper },
+}
+
+/// A pairing attempt waiting for the pairing window.
+#[derive(Debug, Clone)]
+struct Pending {
+    row: PairingId,
+    origin: Origin,
+    extension_id: ExtensionId,
+    expires_at: i64,
+}
+
+/// The clock and the random source, injected so tests are repeatable.
+pub trait Env {
+    /// Seconds since the Unix epoch.
+    fn now_secs(&self) -> i64;
+    /// `CODE_LEN` characters from [`CODE_ALPHABET`].
+    fn code(&self) -> Result<String, ProtocolError>;
+}
+
+/// The real clock and the OS random source.
+pub struct SystemEnv;
+
+impl Env for SystemEnv {
+    fn now_secs(&self) -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    }
+
+    fn code(&self) -> Result<String, ProtocolError> {
+        random_code(|buf| getrandom::getrandom(buf).map_err(|_| ProtocolError::new(Code::Internal)))
+    }
+}
+
+/// A code from `fill` (random bytes), without modulo bias: bytes at or above
+/// the largest multiple of the alphabet size are drawn again.
+pub fn random_code(mut fill: impl FnMut(&mut [u8]) -> Result<(), ProtocolError>) -> Result<String, ProtocolError> {
+    let n = CODE_ALPHABET.len();
+    let limit = 256 - 256 % n;
+    let mut out = String::with_capacity(CODE_LEN);
+    let mut buf = [0u8; 16];
+    while out.len() < CODE_LEN {
+        fill(&mut buf)?;
+        for &b in &buf {
+            if (b as usize) < limit && out.len() < CODE_LEN {
+                out.push(char::from(CODE_ALPHABET[b as usize % n]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The dispatcher's state: the store, the configuration, pending pairings.
+pub struct Dispatcher<E: Env> {
+    store: Store,
+    config: Option<Config>,
+    offset_minutes: i32,
+    env: E,
+    pending: HashMap<String, Pending>,
+}
+
+fn internal(e: StoreError) -> ProtocolError {
+    eprintln!("onshi-helper service: store: {e}");
+    ProtocolError::new(Code::Internal)
+}
+
+fn later(request_type: &str) -> ProtocolError {
+    let mut e = ProtocolError::new(Code::UnsupportedRequest)
+        .with_detail(ErrorDetail { request_type: Some(request_type.to_owned()), ..ErrorDetail::default() });
+    e.message = Bilingual::new(
+        format!("この操作（{request_type}）は、このバージョンのヘルパーではまだ使えません。今後の更新で対応します。それまでは従来の方法で確認してください。"),
+        format!("This operation ({request_type}) is not available in this helper version yet; it arrives in a later update. Until then, confirm the usual way."),
+    );
+    e
+}
+
+impl<E: Env> Dispatcher<E> {
+    pub fn new(store: Store, config: Option<Config>, env: E) -> Self {
+        let offset_minutes = config.as_ref().and_then(Config::offset_minutes).unwrap_or(9 * 60);
+        Dispatcher { store, config, offset_minutes, env, pending: HashMap::new() }
+    }
+
+    /// The store (tests and the service's own bookkeeping).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    fn now(&self) -> Result<Timestamp, ProtocolError> {
+        Timestamp::from_unix(self.env.now_secs(), self.offset_minutes).map_err(|_| ProtocolError::new(Code::Internal))
+    }
+
+    fn audit(&mut self, actor: &Actor, outcome: Outcome, detail: &AuditDetail) {
+        // A failed audit write must not turn into a different reply; it is
+        // reported on stderr, where the service log keeps it.
+        let result = self.now().ok().map(|now| self.store.append_audit(&now, actor, outcome, detail));
+        if let Some(Err(e)) = result {
+            eprintln!("onshi-helper service: audit write failed: {e}");
+        }
+    }
+
+    /// Handles one browser frame's JSON text.
+    pub fn handle(&mut self, caller: &Caller, text: &str) -> Vec<Out> {
+        let frame = match ToHelper::parse(text) {
+            Ok(f) => f,
+            Err(e) => {
+                let id = e.id().unwrap_or("").to_owned();
+                return vec![Out::Reply(FromHelper::err(id, e.to_protocol_error()))];
+            }
+        };
+        let mut out = Vec::new();
+        let result = self.route(caller, &frame, &mut out);
+        if let Err(err) = &result {
+            self.audit_refusal(&frame, err);
+        }
+        out.insert(0, Out::Reply(FromHelper::Reply { id: frame.id.clone(), result }));
+        out
+    }
+
+    fn audit_refusal(&mut self, frame: &ToHelper, err: &ProtocolError) {
+        let refused = matches!(err.code, Code::NotPaired | Code::ExtensionOnly | Code::UnsupportedRequest | Code::BadRequest);
+        if !refused {
+            return;
+        }
+        let (Ok(request), Ok(code)) = (RequestType::new(frame.body.type_name()), ErrorCode::new(err.code.as_str())) else {
+            return;
+        };
+        let actor = Origin::new(&frame.origin).map(Actor::Origin).unwrap_or(Actor::Cli);
+        self.audit(&actor, Outcome::Refused, &AuditDetail::Access { request, code });
+    }
+
+    fn paired(&self, caller: &Caller, origin: &str) -> Result<bool, ProtocolError> {
+        let Ok(origin) = Origin::new(origin) else { return Ok(false) };
+        Ok(self.store.live_pairing(&origin, &caller.extension_id).map_err(internal)?.is_some())
+    }
+
+    fn route(&mut self, caller: &Caller, frame: &ToHelper, out: &mut Vec<Out>) -> Result<Response, ProtocolError> {
+        let paired = self.paired(caller, &frame.origin)?;
+        frame.authorize(paired)?;
+        match &frame.body {
+            Request::Hello(_) => Ok(Response::Hello(HelloReply {
+                protocol_version: PROTOCOL_VERSION,
+                helper_version: crate::VERSION.to_owned(),
+                core_version: crate::CORE_VERSION.to_owned(),
+                paired: paired || frame.via == Via::Extension,
+            })),
+            Request::Status => Ok(Response::Status(self.status(paired || frame.via == Via::Extension))),
+            Request::PairBegin => self.pair_begin(caller, frame),
+            Request::PairApprove(a) => {
+                let proof = require_extension(frame)?;
+                self.pair_approve(proof, caller, &a.pairing_id, a.approve, out)
+            }
+            Request::PairingsList => {
+                let _proof = require_extension(frame)?;
+                self.pairings_list(caller)
+            }
+            Request::PairRevoke(r) => {
+                let proof = require_extension(frame)?;
+                self.pair_revoke(proof, caller, &r.origin, out)
+            }
+            Request::Today => self.today(),
+            Request::AuditTail(t) => self.audit_tail(t.limit),
+            other => Err(later(other.type_name())),
+        }
+    }
+
+    fn status(&self, paired: bool) -> StatusReply {
+        let (backend, institution_code) = match &self.config {
+            Some(c) => (
+                match c.backend {
+                    Backend::Gateway { .. } => WireBackend::Gateway,
+                    Backend::OqsFolder { .. } => WireBackend::OqsFolder,
+                },
+                Some(c.institution_code.clone()),
+            ),
+            None => (WireBackend::Gateway, None),
+        };
+        StatusReply {
+            protocol_version: PROTOCOL_VERSION,
+            helper_version: crate::VERSION.to_owned(),
+            core_version: crate::CORE_VERSION.to_owned(),
+            paired,
+            backend,
+            institution_code,
+            // The card reader layer is not built yet: no readers are reported.
+            readers: Vec::new(),
+            pending_batches: 0,
+        }
+    }
+
+    fn pair_begin(&mut self, caller: &Caller, frame: &ToHelper) -> Result<Response, ProtocolError> {
+        let origin = Origin::new(&frame.origin)
+            .map_err(|_| ProtocolError::invalid_argument("origin", "the sender's origin cannot be paired"))?;
+        let now = self.now()?;
+        let now_secs = self.env.now_secs();
+        self.pending.retain(|_, p| p.expires_at > now_secs);
+        // A new attempt from the same origin voids the older code.
+        self.pending.retain(|_, p| !(p.origin == origin && p.extension_id == caller.extension_id));
+        let row = self.store.begin_pairing(&origin, &caller.extension_id, caller.browser, &now).map_err(internal)?;
+        let code = self.env.code()?;
+        let pairing_id = format!("p-{}", row.0);
+        self.pending.insert(
+            pairing_id.clone(),
+            Pending { row, origin: origin.clone(), extension_id: caller.extension_id.clone(), expires_at: now_secs + i64::from(PAIRING_TTL_S) },
+        );
+        self.audit(&Actor::Origin(origin.clone()), Outcome::Ok, &AuditDetail::Pairing { action: PairingAction::Begin, origin });
+        Ok(Response::PairBegin(PairBeginReply { pairing_id, code, expires_in_s: PAIRING_TTL_S }))
+    }
+
+    fn pair_approve(
+        &mut self,
+        _proof: onshi_core::protocol::FromExtensionUi,
+        caller: &Caller,
+        pairing_id: &str,
+        approve: bool,
+        out: &mut Vec<Out>,
+    ) -> Result<Response, ProtocolError> {
+        let now_secs = self.env.now_secs();
+        let pending = match self.pending.remove(pairing_id) {
+            Some(p) if p.expires_at > now_secs && p.extension_id == caller.extension_id => p,
+            _ => {
+                return Err(ProtocolError::invalid_argument("pairing_id", "unknown or expired pairing attempt"));
+            }
+        };
+        let now = self.now()?;
+        let action = if approve {
+            self.store.approve_pairing(pending.row, &now).map_err(internal)?;
+            PairingAction::Approve
+        } else {
+            self.store.revoke_pairings(&pending.origin, &now).map_err(internal)?;
+            PairingAction::Reject
+        };
+        let actor = Origin::new(&format!("chrome-extension://{}", caller.extension_id))
+            .map(Actor::Origin)
+            .unwrap_or(Actor::Cli);
+        self.audit(&actor, Outcome::Ok, &AuditDetail::Pairing { action, origin: pending.origin.clone() });
+        out.push(Out::Event {
+            to: caller.extension_id.clone(),
+            frame: FromHelper::event(
+                Event::PairingDecided { pairing_id: pairing_id.to_owned(), approved: approve },
+                Some(pending.origin.to_string()),
+            ),
+        });
+        Ok(Response::PairApprove(PairApproveReply {
+            pairing_id: pairing_id.to_owned(),
+            origin: pending.origin.to_string(),
+            approved: approve,
+        }))
+    }
+
+    fn pairings_list(&self, caller: &Caller) -> Result<Response, ProtocolError> {
+        let pairings = self
+            .store
+            .pairings()
+            .map_err(internal)?
+            .into_iter()
+            .filter(|p| p.is_live() && p.extension_id == caller.extension_id)
+            .map(|p| PairingInfo {
+                origin: p.origin.to_string(),
+                paired_at: p.approved_at.unwrap_or(p.created_at),
+                last_used: None,
+            })
+            .collect();
+        Ok(Response::PairingsList(PairingsListReply { pairings }))
+    }
+
+    fn pair_revoke(
+        &mut self,
+        _proof: onshi_core::protocol::FromExtensionUi,
+        caller: &Caller,
+        origin_text: &str,
+        out: &mut Vec<Out>,
+    ) -> Result<Response, ProtocolError> {
+        let origin =
+            Origin::new(origin_text).map_err(|_| ProtocolError::invalid_argument("origin", "not an origin"))?;
+        let now = self.now()?;
+        let n = self.store.revoke_pairings(&origin, &now).map_err(internal)?;
+        self.pending.retain(|_, p| p.origin != origin);
+        if n > 0 {
+            let actor = Origin::new(&format!("chrome-extension://{}", caller.extension_id))
+                .map(Actor::Origin)
+                .unwrap_or(Actor::Cli);
+            self.audit(&actor, Outcome::Ok, &AuditDetail::Pairing { action: PairingAction::Revoke, origin: origin.clone() });
+            out.push(Out::Event {
+                to: caller.extension_id.clone(),
+                frame: FromHelper::event(Event::PairingRevoked, Some(origin.to_string())),
+            });
+        }
+        Ok(Response::PairRevoke(PairRevokeReply { origin: origin.to_string(), revoked: n > 0 }))
+    }
+
+    fn today(&self) -> Result<Response, ProtocolError> {
+        let day = self.now()?.day();
+        let entries = self
+            .store
+            .results_for_day(&day)
+            .map_err(internal)?
+            .into_iter()
+            .filter_map(|r| {
+                // The store does not record PIN vs visual; card results are
+                // listed as card_pin until the card flow stores the mode.
+                let kind = match r.kind {
+                    ResultKind::CardConfirm => ConfirmKind::CardPin,
+                    ResultKind::InsuranceConfirm => ConfirmKind::Insurance,
+                    _ => return None,
+                };
+                Some(TodayEntry {
+                    entry_id: format!("t-{}", r.id.0),
+                    at: r.at,
+                    kind,
+                    xml: r.xml,
+                    // Reading the codes needs the XML model; left empty for now.
+                    summary: ResultSummary::default(),
+                })
+            })
+            .collect();
+        Ok(Response::Today(TodayReply { entries }))
+    }
+
+    fn audit_tail(&self, limit: u32) -> Result<Response, ProtocolError> {
+        let entries = self
+            .store
+            .audit_tail(limit.min(AUDIT_TAIL_CAP))
+            .map_err(internal)?
+            .into_iter()
+            .map(|e| WireAuditEntry {
+                seq: e.seq.max(0) as u64,
+                at: e.at,
+                origin: e.actor.strip_prefix("origin:").map(str::to_owned),
+                action: e.kind,
+                outcome: e.outcome,
+            })
+            .collect();
+        Ok(Response::AuditTail(AuditTailReply { entries }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onshi_core::protocol::{ErrorCode as C, FromHelper};
+    use std::cell::Cell;
+
+    struct FakeEnv(Cell<i64>);
+    impl Env for FakeEnv {
+        fn now_secs(&self) -> i64 {
+            self.0.get()
+        }
+        fn code(&self) -> Result<String, ProtocolError> {
+            Ok("K7QA9X".to_owned())
+        }
+    }
+
+    const EXT: &str = "lbhdjimbjnckfihbhjblgoboclngejdi";
+    const PAGE: &str = "https://clinic.example";
+
+    fn setup() -> (tempfile::TempDir, Dispatcher<FakeEnv>, Caller) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        let d = Dispatcher::new(store, None, FakeEnv(Cell::new(1_800_000_000)));
+        let caller = Caller { extension_id: ExtensionId::new(EXT).unwrap(), browser: Browser::Chromium };
+        (dir, d, caller)
+    }
+
+    fn send(d: &mut Dispatcher<FakeEnv>, c: &Caller, origin: &str, via: &str, body: &str) -> (Result<Response, ProtocolError>, Vec<Out>) {
+        let text = format!(r#"{{"v":1,"id":"9","origin":"{origin}","via":"{via}","body":{body}}}"#);
+        let mut outs = d.handle(c, &text);
+        let Out::Reply(FromHelper::Reply { id, result }) = outs.remove(0) else { panic!("no reply first") };
+        assert_eq!(id, "9");
+        (result, outs)
+    }
+
+    fn code(r: Result<Response, ProtocolError>) -> C {
+        r.expect_err("expected an error").code
+    }
+
+    fn pair(d: &mut Dispatcher<FakeEnv>, c: &Caller, origin: &str) {
+        let (r, _) = send(d, c, origin, "page", r#"{"type":"pair_begin"}"#);
+        let Ok(Response::PairBegin(b)) = r else { panic!("{r:?}") };
+        assert_eq!(b.code.len(), CODE_LEN);
+        let ext = format!("chrome-extension://{EXT}");
+        let (r, events) = send(d, c, &ext, "extension", &format!(r#"{{"type":"pair_approve","pairing_id":"{}","approve":true}}"#, b.pairing_id));
+        assert!(matches!(r, Ok(Response::PairApprove(PairApproveReply { approved: true, .. }))), "{r:?}");
+        assert!(matches!(&events[..], [Out::Event { frame: FromHelper::Event { event: Event::PairingDecided { approved: true, .. }, origin: Some(o) }, .. }] if o == origin));
+    }
+
+    #[test]
+    fn unpaired_origin_is_refused_and_audited() {
+        let (_t, mut d, c) = setup();
+        for body in [r#"{"type":"status"}"#, r#"{"type":"today"}"#, r#"{"type":"audit_tail"}"#, r#"{"type":"card_confirm","mode":"visual"}"#] {
+            assert_eq!(code(send(&mut d, &c, PAGE, "page", body).0), C::NotPaired, "{body}");
+        }
+        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"hello","page_version":"x"}"#);
+        assert!(matches!(r, Ok(Response::Hello(HelloReply { paired: false, .. }))));
+        let tail = d.store_mut().audit_tail(10).unwrap();
+        assert_eq!(tail.iter().filter(|e| e.kind == "access" && e.outcome == "refused").count(), 4);
+        assert!(tail[0].detail.contains("not_paired"));
+    }
+
+    #[test]
+    fn origin_in_body_is_ignored() {
+        let (_t, mut d, c) = setup();
+        pair(&mut d, &c, PAGE);
+        // An unpaired page names the paired origin in its body: still refused.
+        let body = format!(r#"{{"type":"status","origin":"{PAGE}","via":"extension"}}"#);
+        assert_eq!(code(send(&mut d, &c, "https://evil.example", "page", &body).0), C::NotPaired);
+        // And the paired origin's own status works.
+        assert!(matches!(send(&mut d, &c, PAGE, "page", r#"{"type":"status"}"#).0, Ok(Response::Status(StatusReply { paired: true, .. }))));
+    }
+
+    #[test]
+    fn approval_from_a_page_is_refused() {
+        let (_t, mut d, c) = setup();
+        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"pair_begin"}"#);
+        let Ok(Response::PairBegin(b)) = r else { panic!() };
+        let approve = format!(r#"{{"type":"pair_approve","pairing_id":"{}","approve":true}}"#, b.pairing_id);
+        assert_eq!(code(send(&mut d, &c, PAGE, "page", &approve).0), C::ExtensionOnly);
+        assert_eq!(code(send(&mut d, &c, PAGE, "page", r#"{"type":"pairings_list"}"#).0), C::ExtensionOnly);
+        assert_eq!(code(send(&mut d, &c, PAGE, "page", r#"{"type":"status"}"#).0), C::NotPaired);
+    }
+
+    #[test]
+    fn expired_code_cannot_be_approved() {
+        let (_t, mut d, c) = setup();
+        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"pair_begin"}"#);
+        let Ok(Response::PairBegin(b)) = r else { panic!() };
+        d.env.0.set(d.env.0.get() + i64::from(PAIRING_TTL_S) + 1);
+        let ext = format!("chrome-extension://{EXT}");
+        let approve = format!(r#"{{"type":"pair_approve","pairing_id":"{}","approve":true}}"#, b.pairing_id);
+        assert_eq!(code(send(&mut d, &c, &ext, "extension", &approve).0), C::InvalidArgument);
+    }
+
+    #[test]
+    fn revoke_works_and_later_features_are_honest() {
+        let (_t, mut d, c) = setup();
+        pair(&mut d, &c, PAGE);
+        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"card_confirm","mode":"visual"}"#);
+        let e = r.unwrap_err();
+        assert_eq!(e.code, C::UnsupportedRequest);
+        assert!(e.message.ja.contains("今後の更新") && e.message.en.contains("later update"));
+        let ext = format!("chrome-extension://{EXT}");
+        let (r, _) = send(&mut d, &c, &ext, "extension", r#"{"type":"pairings_list"}"#);
+        let Ok(Response::PairingsList(l)) = r else { panic!() };
+        assert_eq!(l.pairings.len(), 1);
+        let (r, ev) = send(&mut d, &c, &ext, "extension", &format!(r#"{{"type":"pair_revoke","origin":"{PAGE}"}}"#));
+        assert!(matches!(r, Ok(Response::PairRevoke(PairRevokeReply { revoked: true, .. }))));
+        assert!(matches!(&ev[..], [Out::Event { frame: FromHelper::Event { event: Event::PairingRevoked, .. }, .. }]));
+        assert_eq!(code(send(&mut d, &c, PAGE, "page", r#"{"type":"status"}"#).0), C::NotPaired);
+    }
+
+    #[test]
+    fn codes_are_unambiguous_and_unbiased_source() {
+        let mut n = 0u8;
+        let c = random_code(|b| {
+            for x in b.iter_mut() {
+                *x = n;
+                n = n.wrapping_add(1);
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(c.len(), CODE_LEN);
+        assert!(c.bytes().all(|b| CODE_ALPHABET.contains(&b)));
+        for bad in b"0O1IL2Z5S8B" {
+            assert!(!CODE_ALPHABET.contains(bad));
+        }
+        assert_ne!(SystemEnv.code().unwrap(), SystemEnv.code().unwrap());
+    }
+}
