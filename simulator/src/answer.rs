@@ -491,8 +491,9 @@ pub enum Answer {
     Reply(Message),
     /// A batch upload: the acknowledgement, and the batch the caller keeps
     /// under its reception number until the download.
-    Accepted { reply: Message, reception: String, batch: PendingBatch },
-    /// Refused: the `.err` reason, and the error result a gateway would send.
+    Accepted { reply: Message, reception: String, batch: Box<PendingBatch> },
+    /// Refused: the `.err` reason, and the error result a gateway would send
+    /// (an `OQSsiquc01res` with ProcessingResultStatus 2, whatever the request kind).
     Refused { refusal: Refusal, result: Message },
 }
 
@@ -540,7 +541,7 @@ pub fn answer(
             Ok(Answer::Accepted {
                 reply: Message::BatchUploadResult(batch_accepted(m, &reception, now, encoding)),
                 reception,
-                batch: PendingBatch { upload: m.clone() },
+                batch: Box::new(PendingBatch { upload: m.clone() }),
             })
         }
         Message::BatchDownloadRequest(m) => {

@@ -186,7 +186,7 @@ impl Responder {
         match outcome {
             Answer::Reply(msg) => write_atomic(&self.res, &result_name(name), &msg.write(self.encoding))?,
             Answer::Accepted { reply, reception, batch } => {
-                self.batches.insert(reception, batch);
+                self.batches.insert(reception, *batch);
                 write_atomic(&self.res, &result_name(name), &reply.write(self.encoding))?;
             }
             Answer::Refused { refusal, .. } => {
