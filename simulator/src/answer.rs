@@ -190,9 +190,16 @@ struct Verdict {
 
 fn lookup(conn: &Connection, search: &SearchInfo, date: &str) -> Result<Verdict, Refusal> {
     let birthdate = search.birthdate.as_deref().map(str::trim).unwrap_or_default();
-    let mut stmt = conn.prepare_cached(&format!("{ROW_SQL} WHERE p.birthdate = ?1 ORDER BY q.id"))?;
-    let found: Vec<Row> =
-        stmt.query_map(params![birthdate], read_row)?.collect::<Result<Vec<_>, _>>()?.into_iter().filter(|r| matches(search, r)).collect();
+    // The registry stores 番号 in the comparison form, so the index finds it;
+    // everything else is compared in Rust with core's normaliser.
+    let number = key(search.insured_identification_number.as_deref()).unwrap_or_default();
+    let mut stmt = conn.prepare_cached(&format!("{ROW_SQL} WHERE q.number = ?1 AND p.birthdate = ?2 ORDER BY q.id"))?;
+    let found: Vec<Row> = stmt
+        .query_map(params![number, birthdate], read_row)?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|r| matches(search, r))
+        .collect();
     let mut people: Vec<&str> = found.iter().map(|r| r.person_id.as_str()).collect();
     people.dedup();
     if found.is_empty() {
