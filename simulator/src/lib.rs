@@ -7,8 +7,10 @@
 //! in-process; its I/O lives in [`vpcd`] and [`apdu_log`].
 #![forbid(unsafe_code)]
 
+pub mod answer;
 pub mod apdu_log;
 pub mod card;
+pub mod folder;
 pub mod pki;
 pub mod registry;
 pub mod vpcd;

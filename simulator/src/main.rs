@@ -64,6 +64,30 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         connect_secs: u64,
     },
+    /// The official terminal's shared folder: answers req/ into res/ (and .err).
+    OqsFolder {
+        /// The shared folder; req/, res/ and face/ are created inside if missing.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The registry made by `registry seed`.
+        #[arg(long)]
+        db: PathBuf,
+        /// Encoding of the answers.
+        #[arg(long, value_enum, default_value = "sjis")]
+        encoding: EncodingArg,
+        /// How often req/ is scanned, in milliseconds.
+        #[arg(long, default_value_t = 200)]
+        poll_ms: u64,
+        /// How long a batch stays "still processing" (SegmentOfResult 2), in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        batch_delay_ms: u64,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum EncodingArg {
+    Sjis,
+    Utf8,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +151,26 @@ fn main() -> ExitCode {
         Command::Card { person, pki, pin, tries, vpcd, apdu_log, remove_after, delay_ms, connect_secs } => {
             let opts = CardArgs { person, pki, pin, tries, vpcd, apdu_log, remove_after, delay_ms, connect_secs };
             card(opts)
+        }
+        Command::OqsFolder { dir, db, encoding, poll_ms, batch_delay_ms } => {
+            let encoding = match encoding {
+                EncodingArg::Sjis => onshi_core::Encoding::ShiftJis,
+                EncodingArg::Utf8 => onshi_core::Encoding::Utf8,
+            };
+            let opts = onshi_sim::folder::FolderOptions {
+                dir,
+                db,
+                encoding,
+                poll: Duration::from_millis(poll_ms),
+                batch_delay: Duration::from_millis(batch_delay_ms),
+            };
+            match onshi_sim::folder::run(&opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    let m = e.explain();
+                    fail(&m.ja, &m.en)
+                }
+            }
         }
     }
 }

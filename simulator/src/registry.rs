@@ -70,6 +70,9 @@ CREATE TABLE qualifications(
   specific_disease TEXT,         -- 1 dialysis, 2 haemophilia, 3 HIV
   specific_disease_self_pay INTEGER
 );
+-- Lookups go by 番号 (stored in core's comparison form: ASCII, no spaces).
+CREATE INDEX qualifications_by_number ON qualifications(number);
+CREATE INDEX qualifications_by_person ON qualifications(person_id);
 CREATE TABLE public_assistance(
   person_id TEXT NOT NULL REFERENCES people, payer_number TEXT NOT NULL,
   recipient_number TEXT NOT NULL, valid_from TEXT NOT NULL, valid_to TEXT

@@ -1,7 +1,9 @@
 //! One integration-test binary for the simulator library (style.md).
 
+mod answer;
 mod card_script;
 mod fixture;
+mod folder;
 mod pki;
 mod registry;
 mod vpcd;

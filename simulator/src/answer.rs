@@ -1,0 +1,577 @@
+//! The registry's answer logic: what the national system returns for an
+//! individual check (`OQSsiquc01req` → `OQSsiquc01res`) and for a batch
+//! (`OQSmuquc01req` → reception number, `OQSmuquc02req` → units).
+//!
+//! Pure given a registry connection and `now` (`YYYYMMDDHHmmss`, passed in):
+//! the gateway and the OQS-folder responder share it, so both answer alike.
+//! Matching reuses core's comparison form (`onshi_core::diff::normalize`):
+//! width, spaces and hyphen variants do not matter for 記号/番号, and a
+//! 6-digit insurer number matches whether or not it is space-padded.
+
+use onshi_core::codes::*;
+use onshi_core::diag::{Diagnostic, Severity};
+use onshi_core::diff::normalize;
+use onshi_core::message::{
+    BatchResultBody, BatchUnit, BatchUploadBody, ElderlyCertificate, IndividualRequestBody, LimitCertificate,
+    MedicalTicket, MessageHeader, Msg, Qualification, QualificationResultBody, ReceptionBody, Rejection, SearchInfo,
+    SpecificDiseaseCertificate,
+};
+use onshi_core::numbers::check_insurer;
+use onshi_core::text::Bilingual;
+use onshi_core::{Encoding, Message};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Error codes this simulator puts in `.err` files and error results. The
+/// real codes are not public; these are stable so tests and vendors can match them.
+pub mod codes {
+    /// The file is empty or could not be read.
+    pub const UNREADABLE: &str = "EQ1001";
+    /// Not well-formed XML, wrong encoding, not an `XmlMsg`, unknown message.
+    pub const MALFORMED: &str = "EQ1002";
+    /// Well-formed but breaks a rule (missing field, wrong check digit, bad date).
+    pub const INVALID: &str = "EQ1003";
+    /// A message kind the terminal does not accept in `req/`.
+    pub const UNSUPPORTED: &str = "EQ1004";
+    /// A batch download for a reception number that was never issued.
+    pub const UNKNOWN_RECEPTION: &str = "EQ1005";
+    /// The registry could not be read.
+    pub const REGISTRY: &str = "EQ9001";
+}
+
+/// Why a request was refused: a stable code and a two-language reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {}", message.en)]
+#[non_exhaustive]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: Bilingual,
+}
+
+impl Refusal {
+    pub fn new(code: &'static str, ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Refusal { code, message: Bilingual::new(ja, en) }
+    }
+
+    /// The first Error diagnostic, as a refusal (`None` when there is none).
+    pub fn from_diagnostics(diagnostics: &[Diagnostic]) -> Option<Self> {
+        let d = diagnostics.iter().find(|d| d.severity == Severity::Error)?;
+        Some(Refusal::new(
+            codes::INVALID,
+            format!("要求に誤りがあります（{}）：{}", d.path, d.message.ja),
+            format!("the request breaks a rule ({}): {}", d.path, d.message.en),
+        ))
+    }
+
+    /// The `.err` file content (core's rejection type): `CODE,日本語 / English`.
+    pub fn rejection(&self) -> Rejection {
+        Rejection { code: self.code.to_string(), message: format!("{} / {}", self.message.ja, self.message.en) }
+    }
+}
+
+impl From<rusqlite::Error> for Refusal {
+    fn from(e: rusqlite::Error) -> Self {
+        Refusal::new(
+            codes::REGISTRY,
+            "資格情報のデータベースを読めませんでした。シミュレーターの --db を確認してください。",
+            format!("the registry could not be read ({e}); check the simulator's --db"),
+        )
+    }
+}
+
+/// The date a check is made for: the request's confirmation date when it is
+/// a date, else today's date from `now`.
+fn check_date<'a>(header: &'a MessageHeader, now: &'a str) -> &'a str {
+    match header.qualification_confirmation_date.as_deref() {
+        Some(d) if d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()) => d,
+        _ => now.get(..8).unwrap_or(now),
+    }
+}
+
+/// One qualification row joined with its person.
+#[derive(Debug, Clone)]
+struct Row {
+    person_id: String,
+    card_classification: String,
+    insurer_number: String,
+    insurer_name: String,
+    symbol: Option<String>,
+    number: String,
+    branch: Option<String>,
+    personal_family: String,
+    insured_name: String,
+    qualification_date: String,
+    disqualification_date: Option<String>,
+    reason_of_loss: Option<String>,
+    ratio: String,
+    elderly_ratio: Option<String>,
+    elderly_from: Option<String>,
+    elderly_to: Option<String>,
+    limit_flag: Option<String>,
+    specific_disease: Option<String>,
+    specific_disease_self_pay: Option<i64>,
+    name: String,
+    name_kana: String,
+    sex: String,
+    birthdate: String,
+    post_number: Option<String>,
+    address: Option<String>,
+}
+
+impl Row {
+    fn lost_on(&self, date: &str) -> bool {
+        self.disqualification_date.as_deref().is_some_and(|d| d <= date)
+    }
+}
+
+const ROW_SQL: &str = "SELECT q.person_id, q.card_classification, q.insurer_number, q.insurer_name, q.symbol, q.number,
+    q.branch, q.personal_family, q.insured_name, q.qualification_date, q.disqualification_date, q.reason_of_loss,
+    q.partial_contribution_ratio, q.elderly_ratio, q.elderly_valid_from, q.elderly_valid_to, q.limit_flag,
+    q.specific_disease, q.specific_disease_self_pay, p.name_returned, p.name_kana, p.sex, p.birthdate,
+    p.post_number, p.address
+  FROM qualifications q JOIN people p ON p.person_id = q.person_id";
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        person_id: r.get(0)?,
+        card_classification: r.get(1)?,
+        insurer_number: r.get(2)?,
+        insurer_name: r.get(3)?,
+        symbol: r.get(4)?,
+        number: r.get(5)?,
+        branch: r.get(6)?,
+        personal_family: r.get(7)?,
+        insured_name: r.get(8)?,
+        qualification_date: r.get(9)?,
+        disqualification_date: r.get(10)?,
+        reason_of_loss: r.get(11)?,
+        ratio: r.get(12)?,
+        elderly_ratio: r.get(13)?,
+        elderly_from: r.get(14)?,
+        elderly_to: r.get(15)?,
+        limit_flag: r.get(16)?,
+        specific_disease: r.get(17)?,
+        specific_disease_self_pay: r.get(18)?,
+        name: r.get(19)?,
+        name_kana: r.get(20)?,
+        sex: r.get(21)?,
+        birthdate: r.get(22)?,
+        post_number: r.get(23)?,
+        address: r.get(24)?,
+    })
+}
+
+/// Absent and blank are the same; otherwise core's comparison form.
+fn key(v: Option<&str>) -> Option<String> {
+    v.map(normalize).filter(|s| !s.is_empty())
+}
+
+/// A branch "1" equals "01".
+fn branch_key(v: Option<&str>) -> Option<String> {
+    key(v).map(|b| if b.len() == 1 { format!("0{b}") } else { b })
+}
+
+fn matches(search: &SearchInfo, row: &Row) -> bool {
+    let insurer_ok = key(search.insurer_number.as_deref()) == key(Some(&row.insurer_number));
+    let symbol_ok = key(search.insured_card_symbol.as_deref()) == key(row.symbol.as_deref());
+    let number_ok = key(search.insured_identification_number.as_deref()) == key(Some(&row.number));
+    // Without a branch number every family member on the card matches.
+    let branch_ok = match branch_key(search.insured_branch_number.as_deref()) {
+        None => true,
+        Some(b) => branch_key(row.branch.as_deref()).as_deref() == Some(b.as_str()),
+    };
+    insurer_ok && symbol_ok && number_ok && branch_ok
+}
+
+/// The verdict on one search and the rows behind it.
+struct Verdict {
+    validity: QualificationValidity,
+    rows: Vec<Row>,
+}
+
+fn lookup(conn: &Connection, search: &SearchInfo, date: &str) -> Result<Verdict, Refusal> {
+    let birthdate = search.birthdate.as_deref().map(str::trim).unwrap_or_default();
+    // The registry stores 番号 in the comparison form, so the index finds it;
+    // everything else is compared in Rust with core's normaliser.
+    let number = key(search.insured_identification_number.as_deref()).unwrap_or_default();
+    let mut stmt = conn.prepare_cached(&format!("{ROW_SQL} WHERE q.number = ?1 AND p.birthdate = ?2 ORDER BY q.id"))?;
+    let found: Vec<Row> = stmt
+        .query_map(params![number, birthdate], read_row)?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|r| matches(search, r))
+        .collect();
+    let mut people: Vec<&str> = found.iter().map(|r| r.person_id.as_str()).collect();
+    people.dedup();
+    if found.is_empty() {
+        return Ok(Verdict { validity: QualificationValidity::NoMatch, rows: found });
+    }
+    if people.len() > 1 {
+        return Ok(Verdict { validity: QualificationValidity::SeveralMatches, rows: found });
+    }
+    let active: Vec<Row> = found.iter().filter(|r| !r.lost_on(date)).cloned().collect();
+    match active.len() {
+        1 => {
+            let validity = if active[0].card_classification == "A1" {
+                QualificationValidity::ValidUnregistered
+            } else {
+                QualificationValidity::Valid
+            };
+            Ok(Verdict { validity, rows: active })
+        }
+        0 => {
+            // Lost: is there a newer, still-valid qualification for the same person?
+            let mut stmt = conn.prepare_cached(&format!("{ROW_SQL} WHERE q.person_id = ?1"))?;
+            let all = stmt.query_map(params![found[0].person_id], read_row)?.collect::<Result<Vec<_>, _>>()?;
+            let newer = all.iter().any(|r| !r.lost_on(date));
+            let validity = if newer { QualificationValidity::NewerExists } else { QualificationValidity::Invalid };
+            Ok(Verdict { validity, rows: found })
+        }
+        _ => Ok(Verdict { validity: QualificationValidity::SeveralMatches, rows: active }),
+    }
+}
+
+/// A registry date `YYYYMMDD` as a timestamp (end of that day).
+fn as_timestamp(v: Option<String>) -> Option<String> {
+    v.map(|s| if s.len() == 8 { format!("{s}235959") } else { s })
+}
+
+/// The clinic's patient id for a person, when one was registered (table
+/// `reference_numbers`, made by the registration flow; absent = none).
+fn reference_number(conn: &Connection, institution: &str, person: &str) -> Result<Option<String>, Refusal> {
+    let exists: Option<String> = conn
+        .query_row("SELECT name FROM sqlite_master WHERE type='table' AND name='reference_numbers'", [], |r| r.get(0))
+        .optional()?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    Ok(conn
+        .query_row(
+            "SELECT reference_number FROM reference_numbers WHERE institution = ?1 AND person_id = ?2",
+            params![institution, person],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn entry(conn: &Connection, row: &Row, search: &SearchInfo, header: &MessageHeader, now: &str) -> Result<Qualification, Refusal> {
+    let opt = |s: &str| Some(s.to_string());
+    let insurer = check_insurer(&row.insurer_number).map(|n| n.xml_form()).unwrap_or_else(|_| row.insurer_number.clone());
+    let mut q = Qualification {
+        card_classification: Some(InsuredCardClassification::from_code(&row.card_classification)),
+        insurer_number: Some(insurer),
+        insured_card_symbol: row.symbol.clone(),
+        insured_identification_number: opt(&row.number),
+        insured_branch_number: row.branch.clone(),
+        personal_family: Some(PersonalFamilyClassification::from_code(&row.personal_family)),
+        insured_name: opt(&row.insured_name),
+        name: opt(&row.name),
+        name_kana: opt(&row.name_kana),
+        sex1: Some(Sex::from_code(&row.sex)),
+        birthdate: opt(&row.birthdate),
+        address: row.address.clone(),
+        post_number: row.post_number.clone(),
+        qualification_date: opt(&row.qualification_date),
+        disqualification_date: row.disqualification_date.clone(),
+        certificate_issuance_date: opt(&row.qualification_date),
+        card_valid_date: opt(&row.qualification_date),
+        contribution_ratio: opt(&row.ratio),
+        reason_of_loss: row.reason_of_loss.as_deref().map(ReasonOfLoss::from_code),
+        insurer_name: opt(&row.insurer_name),
+        arbitrary_identifier: search.arbitrary_identifier.clone(),
+        ..Default::default()
+    };
+    if let Some(ratio) = &row.elderly_ratio {
+        q.elderly = Some(ElderlyCertificate {
+            certificate_date: row.elderly_from.clone(),
+            valid_start_date: row.elderly_from.clone(),
+            valid_end_date: row.elderly_to.clone(),
+            contribution_ratio: Some(ratio.clone()),
+        });
+    }
+    // The ceiling category is returned only when the patient agreed to it.
+    if search.limit_consent == Some(ConsentFlag::Given) {
+        q.limit_consent = Some(ConsentFlag::Given);
+        q.limit_consent_time = Some(now.to_string());
+        q.limit = row.limit_flag.as_deref().map(|flag| LimitCertificate {
+            classification: opt("01"),
+            classification_flag: Some(LimitClassificationFlag::from_code(flag)),
+            certificate_date: opt("20260801"),
+            valid_start_date: opt("20260801"),
+            valid_end_date: opt("20270731"),
+            long_term_date: None,
+        });
+    } else {
+        q.limit_consent = Some(ConsentFlag::None);
+    }
+    if let Some(cat) = &row.specific_disease {
+        q.specific_disease_consent = Some(ConsentFlag::Given);
+        q.specific_disease_consent_time = Some(now.to_string());
+        q.specific_diseases.push(SpecificDiseaseCertificate {
+            category: Some(SpecificDiseaseCategory::from_code(cat)),
+            certificate_date: opt(&row.qualification_date),
+            valid_start_date: opt(&row.qualification_date),
+            valid_end_date: None,
+            self_pay: row.specific_disease_self_pay.map(|n| n.to_string()),
+        });
+    }
+    if row.card_classification == "A1" {
+        let mut stmt = conn.prepare_cached(
+            "SELECT payer_number, recipient_number, valid_from, valid_to FROM public_assistance WHERE person_id = ?1",
+        )?;
+        let tickets = stmt.query_map(params![row.person_id], |r| {
+            Ok(MedicalTicket {
+                payer_number: r.get(0)?,
+                recipient_number: r.get(1)?,
+                valid_start_date: r.get(2)?,
+                valid_end_date: r.get(3)?,
+                ticket_type: None,
+            })
+        })?;
+        for t in tickets {
+            q.public_expense.push(t?);
+        }
+    }
+    let mut stmt = conn.prepare_cached("SELECT kind, flag, cons_time, available_time FROM consents WHERE person_id = ?1")?;
+    let consents = stmt.query_map(params![row.person_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, Option<String>>(3)?))
+    })?;
+    for c in consents {
+        let (kind, flag, time, until) = c?;
+        let (flag, until) = (Some(ConsentFlag::from_code(&flag)), as_timestamp(until));
+        match kind.as_str() {
+            "health_check" => (q.checkup_consent, q.checkup_consent_time, q.checkup_available_time) = (flag, time, until),
+            "pharmacist" => (q.pharmacists_consent, q.pharmacists_consent_time, q.pharmacists_available_time) = (flag, time, until),
+            "diagnosis" => (q.diagnosis_consent, q.diagnosis_consent_time, q.diagnosis_available_time) = (flag, time, until),
+            "operation" => (q.operation_consent, q.operation_consent_time, q.operation_available_time) = (flag, time, until),
+            _ => {}
+        }
+    }
+    let institution = header.medical_institution_code.as_deref().unwrap_or_default();
+    q.reference_number = reference_number(conn, institution, &row.person_id)?;
+    Ok(q)
+}
+
+fn character_code(encoding: Encoding) -> CharacterCodeIdentifier {
+    match encoding {
+        Encoding::Utf8 => CharacterCodeIdentifier::Utf8,
+        Encoding::ShiftJis => CharacterCodeIdentifier::ShiftJis,
+    }
+}
+
+/// The result header: the request's identifiers echoed, plus time and status.
+fn result_header(req: &MessageHeader, now: &str, encoding: Encoding, segment: SegmentOfResult) -> MessageHeader {
+    MessageHeader {
+        process_execution_time: Some(now.to_string()),
+        qualification_confirmation_date: req.qualification_confirmation_date.clone(),
+        medical_institution_code: req.medical_institution_code.clone(),
+        arbitrary_file_identifier: req.arbitrary_file_identifier.clone(),
+        reference_classification: Some(ReferenceClassification::InsuranceCard),
+        segment_of_result: Some(segment),
+        character_code_identifier: Some(character_code(encoding)),
+        ..Default::default()
+    }
+}
+
+/// Answers one search: validity and one entry per match.
+fn answer_search(
+    conn: &Connection,
+    header: &MessageHeader,
+    search: &SearchInfo,
+    now: &str,
+) -> Result<(QualificationValidity, Vec<Qualification>), Refusal> {
+    let verdict = lookup(conn, search, check_date(header, now))?;
+    let entries = verdict.rows.iter().map(|r| entry(conn, r, search, header, now)).collect::<Result<Vec<_>, _>>()?;
+    Ok((verdict.validity, entries))
+}
+
+/// `OQSsiquc01req` → `OQSsiquc01res`, as the national system answers it.
+/// The request must already have passed core validation ([`answer`] does both).
+pub fn individual(
+    conn: &Connection,
+    req: &Msg<IndividualRequestBody>,
+    now: &str,
+    encoding: Encoding,
+) -> Result<Msg<QualificationResultBody>, Refusal> {
+    let search = req.body.search.clone().unwrap_or_default();
+    let (validity, results) = answer_search(conn, &req.header, &search, now)?;
+    Ok(Msg {
+        header: result_header(&req.header, now, encoding, SegmentOfResult::Normal),
+        body: QualificationResultBody {
+            processing_result_status: Some(ProcessingResultStatus::Normal),
+            qualification_validity: Some(validity),
+            search: Some(search),
+            results,
+            ..Default::default()
+        },
+    })
+}
+
+/// The error result for a request that was refused: ProcessingResultStatus 2
+/// with the code and message (header ErrorCode/ErrorMessage too).
+pub fn error_result(req: Option<&MessageHeader>, refusal: &Refusal, now: &str, encoding: Encoding) -> Msg<QualificationResultBody> {
+    let empty = MessageHeader::default();
+    let mut header = result_header(req.unwrap_or(&empty), now, encoding, SegmentOfResult::Normal);
+    header.error_code = Some(refusal.code.to_string());
+    header.error_message = Some(refusal.message.ja.clone());
+    Msg {
+        header,
+        body: QualificationResultBody {
+            processing_result_status: Some(ProcessingResultStatus::Error),
+            processing_result_code: Some(refusal.code.to_string()),
+            processing_result_message: Some(format!("{} / {}", refusal.message.ja, refusal.message.en)),
+            ..Default::default()
+        },
+    }
+}
+
+/// `YYYYMMDD` + 5-digit sequence: `R2026112500001`.
+pub fn reception_number(now: &str, seq: u32) -> String {
+    format!("R{}{:05}", now.get(..8).unwrap_or("00000000"), seq % 100_000)
+}
+
+/// `OQSmuquc01req` → `OQSmuquc01res`: the batch is accepted under `reception`.
+pub fn batch_accepted(req: &Msg<BatchUploadBody>, reception: &str, now: &str, encoding: Encoding) -> Msg<ReceptionBody> {
+    let mut header = result_header(&req.header, now, encoding, SegmentOfResult::Normal);
+    header.reference_classification = None;
+    header.reception_number = Some(reception.to_string());
+    Msg {
+        header,
+        body: ReceptionBody {
+            reception_number: Some(reception.to_string()),
+            reception_date_time: Some(now.to_string()),
+            processing_result_status: Some(ProcessingResultStatus::Normal),
+            ..Default::default()
+        },
+    }
+}
+
+/// `OQSmuquc02req` → `OQSmuquc02res`. While `ready` is false (the caller's
+/// clock says the batch is still being processed) the answer is
+/// SegmentOfResult 2 and no units; then one unit per search.
+pub fn batch_result(
+    conn: &Connection,
+    upload: &Msg<BatchUploadBody>,
+    download: &MessageHeader,
+    reception: &str,
+    ready: bool,
+    now: &str,
+    encoding: Encoding,
+) -> Result<Msg<BatchResultBody>, Refusal> {
+    let mut header = result_header(download, now, encoding, SegmentOfResult::InProgress);
+    header.reference_classification = None;
+    header.qualification_confirmation_date = upload.header.qualification_confirmation_date.clone();
+    header.reception_number = Some(reception.to_string());
+    if !ready {
+        return Ok(Msg { header, body: BatchResultBody::default() });
+    }
+    let mut units = Vec::with_capacity(upload.body.searches.len());
+    for search in &upload.body.searches {
+        let (validity, results) = answer_search(conn, &upload.header, search, now)?;
+        let reference_number = results.first().and_then(|q| q.reference_number.clone());
+        units.push(BatchUnit {
+            search: Some(search.clone()),
+            processing_result_status: Some(ProcessingResultStatus::Normal),
+            qualification_validity: Some(validity),
+            results,
+            reference_number,
+            ..Default::default()
+        });
+    }
+    header.segment_of_result = Some(SegmentOfResult::Normal);
+    header.number_of_processing_result = Some(units.len().to_string());
+    header.number_of_normal_processing = Some(units.len().to_string());
+    header.number_of_error = Some("0".into());
+    Ok(Msg { header, body: BatchResultBody { processing_result_status: Some(ProcessingResultStatus::Normal), units, ..Default::default() } })
+}
+
+/// A batch accepted and not yet fully answered.
+#[derive(Debug, Clone)]
+pub struct PendingBatch {
+    pub upload: Msg<BatchUploadBody>,
+}
+
+/// What a request file gets.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Answer {
+    /// A result document (its kind decides the file name).
+    Reply(Message),
+    /// A batch upload: the acknowledgement, and the batch the caller keeps
+    /// under its reception number until the download.
+    Accepted { reply: Message, reception: String, batch: Box<PendingBatch> },
+    /// Refused: the `.err` reason, and the error result a gateway would send
+    /// (an `OQSsiquc01res` with ProcessingResultStatus 2, whatever the request kind).
+    Refused { refusal: Refusal, result: Message },
+}
+
+/// How the caller's batch book is consulted on a download.
+pub trait Batches {
+    /// The next reception number to issue.
+    fn next_reception(&mut self, now: &str) -> String;
+    /// The batch under `reception` and whether it is done processing.
+    fn lookup(&self, reception: &str) -> Option<(&PendingBatch, bool)>;
+}
+
+/// Reads, validates and answers one request document (bytes as the clinic
+/// wrote them, `file_name` as a hint for the kind).
+pub fn answer(
+    conn: &Connection,
+    file_name: &str,
+    bytes: &[u8],
+    now: &str,
+    encoding: Encoding,
+    batches: &mut dyn Batches,
+) -> Answer {
+    let refuse = |refusal: Refusal, header: Option<&MessageHeader>| Answer::Refused {
+        result: Message::IndividualResult(error_result(header, &refusal, now, encoding)),
+        refusal,
+    };
+    if bytes.is_empty() {
+        return refuse(Refusal::new(codes::UNREADABLE, "要求ファイルが空です。書き込みが終わってから req に置いてください。", "the request file is empty; move it into req/ only once it is fully written"), None);
+    }
+    let parsed = match onshi_core::parse_named(file_name, bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            return refuse(
+                Refusal::new(codes::MALFORMED, format!("要求ファイルを XML として読めません：{e}。ファイルを作り直してください。"), format!("the request is not a readable XmlMsg document: {e}; regenerate the file")),
+                None,
+            );
+        }
+    };
+    if let Some(refusal) = Refusal::from_diagnostics(&parsed.diagnostics) {
+        return refuse(refusal, parsed.message.header());
+    }
+    let outcome = match &parsed.message {
+        Message::IndividualRequest(m) => individual(conn, m, now, encoding).map(|r| Answer::Reply(Message::IndividualResult(r))),
+        Message::BatchUploadRequest(m) => {
+            let reception = batches.next_reception(now);
+            Ok(Answer::Accepted {
+                reply: Message::BatchUploadResult(batch_accepted(m, &reception, now, encoding)),
+                reception,
+                batch: Box::new(PendingBatch { upload: m.clone() }),
+            })
+        }
+        Message::BatchDownloadRequest(m) => {
+            let reception = m.header.reception_number.clone().or_else(|| m.body.reception_number.clone()).unwrap_or_default();
+            let reception = reception.trim();
+            match batches.lookup(reception) {
+                Some((batch, ready)) => batch_result(conn, &batch.upload, &m.header, reception, ready, now, encoding)
+                    .map(|r| Answer::Reply(Message::BatchDownloadResult(r))),
+                None => Err(Refusal::new(
+                    codes::UNKNOWN_RECEPTION,
+                    format!("受付番号 {reception} の一括照会はありません。一括照会の結果（OQSmuquc01res）の受付番号を確かめてください。"),
+                    format!("no batch has reception number {reception}; check the number in the batch acknowledgement (OQSmuquc01res)"),
+                )),
+            }
+        }
+        other => Err(Refusal::new(
+            codes::UNSUPPORTED,
+            format!("この種類の要求（{:?}）にはこの端末は答えません。", other.kind()),
+            format!("this terminal does not answer {:?} requests", other.kind()),
+        )),
+    };
+    match outcome {
+        Ok(a) => a,
+        Err(refusal) => refuse(refusal, parsed.message.header()),
+    }
+}

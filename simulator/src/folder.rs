@@ -1,0 +1,232 @@
+//! The OQS-folder responder: emulates the official terminal's linkage app on
+//! a shared folder (domain.md §2). Watches `req/` by polling, answers each
+//! request into `res/` under the matching name (`req` → `res`), writes a
+//! copy plus `<base>.err` for a refused request, then deletes the request.
+//!
+//! Every output is written to a dot-named temp file in `res/` and renamed,
+//! so a reader never sees half a file; for a refusal the copy is renamed
+//! first and the `.err` last, so whoever sees the `.err` finds the copy.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use onshi_core::Encoding;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::answer::{self, Answer, Batches, PendingBatch};
+
+/// Options of `onshi-sim oqs-folder`.
+#[derive(Debug, Clone)]
+pub struct FolderOptions {
+    pub dir: PathBuf,
+    pub db: PathBuf,
+    pub encoding: Encoding,
+    pub poll: Duration,
+    pub batch_delay: Duration,
+}
+
+/// Why the responder could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FolderError {
+    #[error("cannot prepare {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the registry {path}: {source}")]
+    Registry { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+impl FolderError {
+    pub fn explain(&self) -> onshi_core::text::Bilingual {
+        let ja = match self {
+            FolderError::Dir { path, .. } => format!("フォルダ {} を用意できません。場所と権限を確認してください。", path.display()),
+            FolderError::Registry { path, .. } => {
+                format!("資格情報データベース {} を開けません。`onshi-sim registry seed` で作ってください。", path.display())
+            }
+            FolderError::Write { path, .. } => format!("{} に書き込めません。空き容量と権限を確認してください。", path.display()),
+        };
+        onshi_core::text::Bilingual { ja, en: self.to_string() }
+    }
+}
+
+/// Accepted batches, in memory (a restart forgets them, as a reboot of the
+/// terminal would not — good enough for tests and training).
+#[derive(Default)]
+pub struct BatchBook {
+    next: u32,
+    delay: Duration,
+    batches: HashMap<String, (PendingBatch, Instant)>,
+}
+
+impl BatchBook {
+    pub fn new(delay: Duration) -> Self {
+        BatchBook { next: 1, delay, batches: HashMap::new() }
+    }
+
+    pub fn insert(&mut self, reception: String, batch: PendingBatch) {
+        self.batches.insert(reception, (batch, Instant::now() + self.delay));
+    }
+}
+
+impl Batches for BatchBook {
+    fn next_reception(&mut self, now: &str) -> String {
+        let n = answer::reception_number(now, self.next);
+        self.next += 1;
+        n
+    }
+
+    fn lookup(&self, reception: &str) -> Option<(&PendingBatch, bool)> {
+        self.batches.get(reception).map(|(b, ready_at)| (b, Instant::now() >= *ready_at))
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Now in Japan time (UTC+9, no daylight saving) as `YYYYMMDDHHmmss`.
+pub fn now_jst() -> String {
+    let secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0) + 9 * 3600;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", s / 3600, s % 3600 / 60, s % 60)
+}
+
+/// `OQSsiquc01req_202611250001.xml` → `OQSsiquc01res_202611250001.xml`.
+pub fn result_name(request: &str) -> String {
+    request.replacen("req", "res", 1)
+}
+
+/// `OQSsiquc01req_202611250001.xml` → `OQSsiquc01req_202611250001.err`.
+pub fn err_name(request: &str) -> String {
+    let base = request.rsplit_once('.').map_or(request, |(b, _)| b);
+    format!("{base}.err")
+}
+
+/// Whether a name in `req/` is a finished request (not a temp or hidden file).
+fn is_request(name: &str) -> bool {
+    !name.starts_with('.') && !name.ends_with(".tmp")
+}
+
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), FolderError> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let dest = dir.join(name);
+    std::fs::write(&tmp, bytes).map_err(|source| FolderError::Write { path: tmp.clone(), source })?;
+    std::fs::rename(&tmp, &dest).map_err(|source| FolderError::Write { path: dest, source })
+}
+
+/// The responder: folders, registry and batch book.
+pub struct Responder {
+    req: PathBuf,
+    res: PathBuf,
+    conn: Connection,
+    encoding: Encoding,
+    batches: BatchBook,
+}
+
+impl Responder {
+    /// Creates `req/ res/ face/` if missing and opens the registry read-only.
+    pub fn open(opts: &FolderOptions) -> Result<Self, FolderError> {
+        for sub in ["req", "res", "face"] {
+            let path = opts.dir.join(sub);
+            std::fs::create_dir_all(&path).map_err(|source| FolderError::Dir { path, source })?;
+        }
+        let conn = Connection::open_with_flags(&opts.db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|source| FolderError::Registry { path: opts.db.clone(), source })?;
+        // Opening is lazy; a query proves the file is a registry.
+        conn.query_row("SELECT count(*) FROM qualifications", [], |r| r.get::<_, i64>(0))
+            .map_err(|source| FolderError::Registry { path: opts.db.clone(), source })?;
+        Ok(Responder {
+            req: opts.dir.join("req"),
+            res: opts.dir.join("res"),
+            conn,
+            encoding: opts.encoding,
+            batches: BatchBook::new(opts.batch_delay),
+        })
+    }
+
+    /// Answers every finished request now in `req/` (in name order) and
+    /// returns how many were handled. A file that fails is reported on
+    /// stderr and the rest carry on.
+    pub fn poll_once(&mut self) -> Result<usize, FolderError> {
+        let entries = std::fs::read_dir(&self.req).map_err(|source| FolderError::Dir { path: self.req.clone(), source })?;
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| is_request(n))
+            .collect();
+        names.sort();
+        for name in &names {
+            if let Err(e) = self.handle(name) {
+                let m = e.explain();
+                eprintln!("{}\n{}", m.ja, m.en);
+            }
+        }
+        Ok(names.len())
+    }
+
+    fn handle(&mut self, name: &str) -> Result<(), FolderError> {
+        let path = self.req.join(name);
+        let now = now_jst();
+        // An unreadable file is answered like an empty one.
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        let outcome = answer::answer(&self.conn, name, &bytes, &now, self.encoding, &mut self.batches);
+        match outcome {
+            Answer::Reply(msg) => write_atomic(&self.res, &result_name(name), &msg.write(self.encoding))?,
+            Answer::Accepted { reply, reception, batch } => {
+                self.batches.insert(reception, *batch);
+                write_atomic(&self.res, &result_name(name), &reply.write(self.encoding))?;
+            }
+            Answer::Refused { refusal, .. } => {
+                eprintln!("refused {name}: {refusal}");
+                write_atomic(&self.res, name, &bytes)?;
+                write_atomic(&self.res, &err_name(name), &refusal.rejection().write(self.encoding))?;
+            }
+        }
+        // The request is deleted once answered (the answer or the copy is in res/).
+        std::fs::remove_file(&path).map_err(|source| FolderError::Write { path, source })
+    }
+}
+
+/// Runs the responder until the process ends; prints `oqs-folder ready: DIR` once watching.
+pub fn run(opts: &FolderOptions) -> Result<(), FolderError> {
+    let mut responder = Responder::open(opts)?;
+    println!("oqs-folder ready: {}", opts.dir.display());
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    loop {
+        responder.poll_once()?;
+        std::thread::sleep(opts.poll);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(result_name("OQSsiquc01req_202611250001.xml"), "OQSsiquc01res_202611250001.xml");
+        assert_eq!(err_name("OQSsiquc01req_202611250001.xml"), "OQSsiquc01req_202611250001.err");
+        assert!(!is_request(".x.xml") && !is_request("a.xml.tmp") && is_request("OQSsiquc01req_1.xml"));
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_417), (2025, 11, 25));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}
