@@ -30,6 +30,8 @@ pub fn chromium_flags() -> Vec<String> {
 
 pub struct Browser {
     pub client: Client,
+    /// chromedriver's port, for the Chromium-only `goog/cdp` endpoint.
+    pub driver_port: u16,
     _driver: Guarded,
     _profile: TempDir,
 }
@@ -84,7 +86,7 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .context("connecting to chromedriver")?;
-        Ok(Browser { client, _driver: driver, _profile: profile })
+        Ok(Browser { client, driver_port: port, _driver: driver, _profile: profile })
     }
 
     /// Waits for an element to appear (the wasm app renders after load).
@@ -112,5 +114,27 @@ impl Browser {
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, self.client.screenshot().await?)?;
         Ok(path)
+    }
+}
+
+impl Browser {
+    /// The browser's DevTools targets through chromedriver's CDP pass-through
+    /// (`Target.getTargets`). Extension popups are among them even though
+    /// chromedriver does not list them as windows.
+    pub async fn cdp_targets(&self) -> Result<Vec<serde_json::Value>> {
+        use std::io::{Read, Write};
+        let session = self.client.session_id().await?.context("no WebDriver session")?;
+        let body = serde_json::json!({ "cmd": "Target.getTargets", "params": {} }).to_string();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.driver_port))?;
+        write!(
+            s,
+            "POST /session/{session}/goog/cdp/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut text = String::new();
+        s.read_to_string(&mut text)?;
+        let json = text.split("\r\n\r\n").nth(1).with_context(|| format!("no HTTP body in {text:?}"))?;
+        let value: serde_json::Value = serde_json::from_str(json)?;
+        Ok(value["value"]["targetInfos"].as_array().cloned().unwrap_or_default())
     }
 }

@@ -4,8 +4,6 @@
 //! on a temp socket and store). Page → extension → helper → back; pairing
 //! through the extension's own window; revoking through the options page.
 
-use std::io::{Read, Write};
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -31,22 +29,9 @@ async fn ask(b: &Browser, body: &str) -> Result<Value> {
     Ok(b.client.execute_async(&js, vec![]).await?)
 }
 
-/// The DevTools targets of the browser (extension popups included, which
-/// chromedriver does not list as windows).
-fn targets(profile: &Path) -> Result<Vec<Value>> {
-    let port = std::fs::read_to_string(profile.join("DevToolsActivePort"))?;
-    let port = port.lines().next().context("DevToolsActivePort empty")?.trim().to_owned();
-    let mut s = std::net::TcpStream::connect(format!("127.0.0.1:{port}"))?;
-    write!(s, "GET /json/list HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-    let mut text = String::new();
-    s.read_to_string(&mut text)?;
-    let body = text.split("\r\n\r\n").nth(1).context("no HTTP body")?;
-    Ok(serde_json::from_str(body)?)
-}
-
-async fn find_popup(profile: &Path, part: &str) -> Result<String> {
+async fn find_popup(b: &Browser, part: &str) -> Result<String> {
     for _ in 0..100 {
-        if let Some(t) = targets(profile)?.into_iter().find(|t| t["url"].as_str().is_some_and(|u| u.contains(part))) {
+        if let Some(t) = b.cdp_targets().await?.into_iter().find(|t| t["url"].as_str().is_some_and(|u| u.contains(part))) {
             return Ok(t["url"].as_str().unwrap_or_default().to_owned());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -110,7 +95,7 @@ async fn page_extension_real_helper_round_trip_pairing_and_revoke() -> Result<()
     let pair = ask(&b, r#"{type:"pair_begin"}"#).await?;
     let code = pair["b"]["code"].as_str().context("no code")?.to_owned();
     let main = b.client.window().await?;
-    let popup = find_popup(&profile, "pair.html#").await?;
+    let popup = find_popup(&b, "pair.html#").await?;
     let tab = b.client.new_window(true).await?;
     b.client.switch_to_window(tab.handle).await?;
     b.client.goto(&popup).await?;
