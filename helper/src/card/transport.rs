@@ -60,7 +60,9 @@ impl TransportError {
             E::NoService | E::ServiceStopped => TransportError::ServiceNotRunning,
             E::NoReadersAvailable | E::UnknownReader | E::ReaderUnavailable => TransportError::NoReader { reader: None },
             E::NoSmartcard => TransportError::NoCard,
-            E::RemovedCard => TransportError::CardRemoved,
+            // pcscd drops a transaction whose card left the reader; the next
+            // transmit then reports "no such transaction" rather than removal.
+            E::RemovedCard | E::NotTransacted => TransportError::CardRemoved,
             E::UnpoweredCard | E::UnresponsiveCard | E::UnsupportedCard => TransportError::Unresponsive,
             E::SharingViolation => TransportError::Busy,
             other => TransportError::Pcsc { op, message: other.to_string() },
