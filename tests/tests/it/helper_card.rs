@@ -173,3 +173,4 @@ fn helper_card_bench() -> Result<()> {
     let _ = std::fs::remove_file(&vcard.log);
     Ok(())
 }
+
