@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod card;
 pub mod config;
 pub mod install;
 pub mod ipc;

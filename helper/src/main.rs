@@ -60,6 +60,21 @@ enum Command {
         #[arg(long)]
         socket: Option<PathBuf>,
     },
+    /// The My Number card on PC/SC: readers, PIN tries, certificate (never asks for the PIN).
+    #[command(subcommand)]
+    Card(CardCommand),
+}
+
+#[derive(Subcommand)]
+enum CardCommand {
+    /// List readers; for each card, whether it is a My Number card and its PIN tries left.
+    Status,
+    /// Print the user-authentication certificate's subject and validity (no PIN).
+    ReadCert {
+        /// The PC/SC reader (default: the first with a card).
+        #[arg(long)]
+        reader: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -292,6 +307,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             let config = ctx.config.clone();
             service_cmd(&ctx, config, socket)
         }
+        Command::Card(c) => card_cmd(c),
     }
 }
 
@@ -442,5 +458,48 @@ fn config_check(config: Option<PathBuf>, env: &Env, os: Os) -> Result<ExitCode, 
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::FAILURE)
+    }
+}
+
+fn card_cmd(c: CardCommand) -> Result<ExitCode, Fail> {
+    use onshi_helper::card::flows::{self, CardError};
+    use onshi_helper::card::jpki::PinTries;
+    use onshi_helper::card::transport::Pcsc;
+    let pcsc = Pcsc::establish().map_err(CardError::from)?;
+    match c {
+        CardCommand::Status => {
+            let readers = pcsc.readers().map_err(CardError::from)?;
+            if readers.is_empty() {
+                return Err(CardError::NoReader.into());
+            }
+            for r in readers {
+                if !r.card_present {
+                    println!("{}: カードなし / no card", r.name);
+                    continue;
+                }
+                let status = pcsc.connect(Some(&r.name)).map_err(CardError::from).and_then(|mut card| card.flow(|t| flows::pin_status(t)));
+                match status {
+                    Ok(PinTries::Left(n)) => println!("{}: マイナンバーカード、暗証番号の残り{n}回 / My Number card, {n} PIN tries left", r.name),
+                    Ok(PinTries::Locked) => println!("{}: マイナンバーカード、暗証番号ロック中 / My Number card, PIN locked", r.name),
+                    Err(e) => {
+                        let b = e.explain();
+                        println!("{}: {} / {}", r.name, b.ja, b.en);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CardCommand::ReadCert { reader } => {
+            let mut card = pcsc.connect(reader.as_deref()).map_err(CardError::from)?;
+            let der = card.flow(|t| flows::read_certificate(t))?;
+            let (_, cert) = x509_parser::parse_x509_certificate(&der)
+                .map_err(|_| Fail(Bilingual::new("カードの証明書を読み取れませんでした。", "The certificate on the card could not be parsed.")))?;
+            println!("reader: {}", card.reader());
+            println!("subject: {}", cert.subject());
+            println!("issuer: {}", cert.issuer());
+            println!("not_before: {}", cert.validity().not_before);
+            println!("not_after: {}", cert.validity().not_after);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -2,4 +2,5 @@
 
 mod card_pcsc;
 mod extension_helper;
+mod helper_card;
 mod web_slice;
