@@ -15,14 +15,9 @@ pub fn run(args: &[String]) -> Result {
             .env("CARGO_PROFILE_RELEASE_PANIC", "unwind")
             .args(["run", "--release", "-p", "onshi-core", "--example", "bench_parse"]);
         util::run(&mut c)?;
-        // The same document parsed as WebAssembly in headless Chromium, with
-        // the same optimisation level, so the two are comparable.
-        let mut c = crate::test::wasm_test_in_chromium();
-        c.env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "3")
-            .env("CARGO_PROFILE_RELEASE_LTO", "false")
-            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
-            .args(["--release", "-p", "onshi-core", "--test", "wasm_bench", "--", "--nocapture"]);
-        util::run(&mut c)?;
+        // The WebAssembly half (core-wasm/tests/wasm_bench.rs, same document)
+        // does not build yet: `cargo test --release` with -Zbuild-std stops on
+        // "duplicate lang item `sized`" while building proc-macro crates.
     }
     if which.is_none() || which == Some("helper") {
         util::run(util::cargo().args(["run", "-p", "onshi-helper", "--example", "audit_bench", "--", "2000"]))?;
