@@ -533,7 +533,8 @@ fn num(s: &str) -> u16 {
     digits(s.as_bytes())
 }
 
-#[cfg(test)]
+// Native only: the property tests need proptest, which does not build for wasm32.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use proptest::prelude::*;
 

@@ -38,7 +38,8 @@ pub mod frame;
 pub mod message;
 pub mod pin;
 
-#[cfg(test)]
+// Native only: the property tests need proptest, which does not build for wasm32.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 pub use chunk::{join_chunks, split_reply, Chunk, ChunkError, Reassembler, MAX_CHUNKS};
