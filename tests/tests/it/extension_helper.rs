@@ -40,7 +40,7 @@ async fn find_popup(b: &Browser, part: &str) -> Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "written but not yet seen passing (first run timed out at the deadline); run with --ignored"]
+#[ignore = "hangs after the service starts (not yet diagnosed); run with --ignored --test-threads=1"]
 async fn page_extension_real_helper_round_trip_pairing_and_revoke() -> Result<()> {
     let root = workspace_root();
     let helper = binary("onshi-helper")?;
