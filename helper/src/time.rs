@@ -126,10 +126,13 @@ impl Timestamp {
         let local = secs + i64::from(offset_minutes) * 60;
         let days = local.div_euclid(86_400);
         let sod = local.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        if !(0..=9999).contains(&y) {
+        // The calendar arithmetic lives once, in core; it clamps to years
+        // 1..=9999, so a clamped answer means the instant is out of range.
+        let date = onshi_core::wareki::Date::from_days(days);
+        if date.days() != days {
             return Err(TimeError::BadTimestamp);
         }
+        let (y, m, d) = (date.year(), date.month(), date.day());
         let off = if offset_minutes == 0 {
             "Z".to_owned()
         } else {
@@ -153,21 +156,6 @@ impl Timestamp {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm,
-/// exact for the whole proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 impl Day {

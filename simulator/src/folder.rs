@@ -82,23 +82,11 @@ impl Batches for BatchBook {
     }
 }
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// Now in Japan time (UTC+9, no daylight saving) as `YYYYMMDDHHmmss`.
 pub fn now_jst() -> String {
     let secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0) + 9 * 3600;
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let date = onshi_core::wareki::Date::from_days(secs.div_euclid(86_400));
+    let (y, m, d) = (date.year(), date.month(), date.day());
     let s = secs.rem_euclid(86_400);
     format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", s / 3600, s % 3600 / 60, s % 60)
 }
@@ -225,8 +213,13 @@ mod tests {
 
     #[test]
     fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_417), (2025, 11, 25));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        // The folder's timestamps use core's calendar; check the dates it relies on.
+        let civil = |days| {
+            let d = onshi_core::wareki::Date::from_days(days);
+            (d.year(), d.month(), d.day())
+        };
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(civil(20_417), (2025, 11, 25));
+        assert_eq!(civil(11_016), (2000, 2, 29));
     }
 }
