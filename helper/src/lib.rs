@@ -4,6 +4,7 @@
 //! This crate is built up in layers. What exists today is the foundation
 //! every mode stands on:
 //!
+//! - [`backend`]: the eligibility backends behind one trait;
 //! - [`store`]: the embedded SQLite store (pairings, the hash-chained audit
 //!   log, batch jobs, today's results, patient reference numbers) with
 //!   schema migrations;
@@ -26,6 +27,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod browser;
 pub mod card;
 pub mod config;
