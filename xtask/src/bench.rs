@@ -1,26 +1,128 @@
 //! `cargo xtask bench [core|helper]`: runs the benchmark binaries, which print
 //! their own figures. Benchmarks are measurements, never pass/fail tests.
+//!
+//! `core` runs the XML benchmark natively (`examples/bench_parse.rs`) and as
+//! WebAssembly in headless Chromium (`tests/wasm_bench.rs`), both over the
+//! same generated document, then prints the wasm/native ratios.
 
+use std::process::Command;
+
+use crate::test::wasm_test_in_chromium;
 use crate::util::{self, Result};
+
+/// The workspace release profile optimises for size (right for the page);
+/// a speed measurement wants speed. Both halves get these same settings, as
+/// a profile defined on the command line so neither the release artifacts
+/// nor `Cargo.toml` change. `panic` stays "abort" (wasm32 has no unwinding).
+const SPEED: [(&str, &str); 4] = [("inherits", "\"release\""), ("opt-level", "3"), ("lto", "false"), ("codegen-units", "16")];
+
+fn with_profile(c: &mut Command, name: &str) {
+    c.args(["--profile", name]);
+    for (key, value) in SPEED {
+        c.arg("--config").arg(format!("profile.{name}.{key}={value}"));
+    }
+}
 
 pub fn run(args: &[String]) -> Result {
     let which = args.first().map(String::as_str);
     if which.is_none() || which == Some("core") {
-        // The workspace release profile optimises for size (right for the
-        // page); a speed measurement wants speed, so override it here only.
-        let mut c = util::cargo();
-        c.env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "3")
-            .env("CARGO_PROFILE_RELEASE_LTO", "false")
-            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
-            .env("CARGO_PROFILE_RELEASE_PANIC", "unwind")
-            .args(["run", "--release", "-p", "onshi-core", "--example", "bench_parse"]);
-        util::run(&mut c)?;
-        // The WebAssembly half (core-wasm/tests/wasm_bench.rs, same document)
-        // does not build yet: `cargo test --release` with -Zbuild-std stops on
-        // "duplicate lang item `sized`" while building proc-macro crates.
+        core()?;
     }
     if which.is_none() || which == Some("helper") {
         util::run(util::cargo().args(["run", "-p", "onshi-helper", "--example", "audit_bench", "--", "2000"]))?;
     }
     Ok(())
+}
+
+fn core() -> Result {
+    let mut c = util::cargo();
+    c.args(["run", "-p", "onshi-core", "--example", "bench_parse"]);
+    with_profile(&mut c, "native-bench");
+    let native = lines(&mut c, "")?;
+
+    // `cargo test` ignores the profile's `panic = "abort"` for test crates
+    // unless told otherwise; with -Zbuild-std that builds std twice (abort
+    // and unwind) and stops on "duplicate lang item `sized`".
+    // -Zpanic-abort-tests keeps one std, built with panic=abort.
+    let mut c = wasm_test_in_chromium();
+    c.args(["-Zpanic-abort-tests", "-p", "onshi-core", "--test", "wasm_bench"]);
+    with_profile(&mut c, "wasm-bench");
+    c.args(["--", "--nocapture"]);
+    let wasm = lines(&mut c, "wasm-bench ")?;
+
+    println!("\nwasm32 in headless Chromium ÷ native (throughput: < 1 is slower; time: > 1 is slower):");
+    for n in &native {
+        let encoding = field(n, "encoding").unwrap_or_default();
+        let Some(w) = wasm.iter().find(|w| field(w, "encoding") == Some(encoding)) else {
+            return Err(format!("no WebAssembly figures for {encoding}"));
+        };
+        let ratio = |key: &str| -> String {
+            match (number(w, key), number(n, key)) {
+                (Some(w), Some(n)) if n > 0.0 => format!("{:.2}", w / n),
+                _ => "?".into(),
+            }
+        };
+        // The issue's target is "WebAssembly ≤ 2× native" in time, i.e.
+        // native typed MB/s ÷ wasm typed MB/s ≤ 2.
+        let slowdown = match (number(n, "typed_mb_s"), number(w, "typed_mb_s")) {
+            (Some(n), Some(w)) if w > 0.0 => format!("{:.2}", n / w),
+            _ => "?".into(),
+        };
+        println!(
+            "{{\"encoding\":\"{encoding}\",\"typed_time_wasm_over_native\":{slowdown},\"scan_mb_s\":{},\"typed_mb_s\":{},\"validate_ms\":{},\"diff_us_per_unit\":{},\"peak_heap_bytes\":{}}}",
+            ratio("scan_mb_s"),
+            ratio("typed_mb_s"),
+            ratio("validate_ms"),
+            ratio("diff_us_per_unit"),
+            ratio("peak_heap_bytes"),
+        );
+    }
+    Ok(())
+}
+
+/// Runs a command (output shown live) and returns its JSON figure lines:
+/// lines starting with `prefix` then `{`, prefix removed.
+fn lines(cmd: &mut Command, prefix: &str) -> Result<Vec<String>> {
+    let (ok, output, _) = util::run_capture(cmd);
+    if !ok {
+        return Err(format!("`{}` failed", util::describe(cmd)));
+    }
+    let found: Vec<String> = output
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(prefix))
+        .filter(|l| l.starts_with('{'))
+        .map(str::to_string)
+        .collect();
+    if found.is_empty() {
+        return Err(format!("`{}` printed no figures", util::describe(cmd)));
+    }
+    Ok(found)
+}
+
+/// The raw text of a top-level field in one of our flat JSON lines (no
+/// nesting, no commas inside values), quotes removed.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let at = line.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = &line[at..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(rest[..end].trim_matches('"'))
+}
+
+fn number(line: &str, key: &str) -> Option<f64> {
+    field(line, key)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{field, number};
+
+    #[test]
+    fn fields_are_read_by_name() {
+        let line = r#"{"target":"wasm32","encoding":"Shift_JIS","scan_mb_s":134.2,"typed_mb_s":75.7}"#;
+        assert_eq!(field(line, "encoding"), Some("Shift_JIS"));
+        assert_eq!(number(line, "typed_mb_s"), Some(75.7));
+        // "mb_s" is a suffix of other keys; only the exact key matches.
+        assert_eq!(field(line, "mb_s"), None);
+        assert_eq!(number(line, "encoding"), None);
+    }
 }
