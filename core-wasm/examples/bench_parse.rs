@@ -5,9 +5,10 @@
 //! heap, in UTF-8 and Shift_JIS. The WebAssembly twin is
 //! `tests/wasm_bench.rs`; both use `bench-support/`, so the figures compare.
 //!
-//! Run: `cargo xtask bench core` (it sets a speed-optimised profile; the
-//! workspace release profile optimises for size, right for the page only).
-//! By hand: `cargo run --profile bench -p onshi-core --example bench_parse [UNITS]`.
+//! Run: `cargo xtask bench core`. It builds with a speed-optimised profile
+//! given on the command line (see `xtask/src/bench.rs`): the workspace
+//! release profile optimises for size, which is right for the page only.
+//! An optional argument sets the number of units (default 10,000).
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -28,6 +29,6 @@ fn now() -> f64 {
 fn main() {
     let units: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
     for encoding in [Encoding::Utf8, Encoding::ShiftJis] {
-        println!("{}", measure::measure(units, encoding, 5, now).json("native"));
+        println!("{}", measure::measure(units, encoding, now).json("native"));
     }
 }
