@@ -693,7 +693,11 @@ mod tests {
     fn revoke_works_and_later_features_are_honest() {
         let (_t, mut d, c) = setup();
         pair(&mut d, &c, PAGE);
-        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"card_confirm","mode":"visual"}"#);
+        // Card work is handed out, not answered by the dispatcher.
+        let outs = d.handle(&c, &format!(r#"{{"v":1,"id":"9","origin":"{PAGE}","via":"page","body":{{"type":"card_confirm","mode":"visual"}}}}"#));
+        assert!(matches!(&outs[..], [Out::Work(Work { job: Job::Card { .. }, .. })]), "{outs:?}");
+        let med = r#"{"type":"checkup_fetch","insured":{"insurer_number":"39131156","number":"1","birth_date":"19600105"}}"#;
+        let (r, _) = send(&mut d, &c, PAGE, "page", med);
         let e = r.unwrap_err();
         assert_eq!(e.code, C::UnsupportedRequest);
         assert!(e.message.ja.contains("今後の更新") && e.message.en.contains("later update"));
