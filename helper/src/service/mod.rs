@@ -10,6 +10,8 @@
 pub mod dispatch;
 pub mod eligibility;
 pub mod runtime;
+#[cfg(test)]
+mod tests;
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
