@@ -165,9 +165,10 @@ fn service_and_native_host_end_to_end() {
     assert_eq!(t.entries.len(), 2);
     assert_eq!(t.entries[1].xml.chars().filter(|c| *c == 'あ').count(), 350_000);
 
-    // Paired, but the card flow is not built: an honest unsupported_request.
+    // Paired, but this service has no config: the card flow says what IT must do.
     let later = host.ask("7", PAGE, "page", json!({"type":"card_confirm","mode":"visual"}));
-    assert_eq!(later["error"]["code"], "unsupported_request");
+    assert_eq!(later["error"]["code"], "internal");
+    assert!(later["error"]["message"]["en"].as_str().unwrap().contains("config check"), "{later}");
 
     // stdin EOF ends the host cleanly.
     drop(host.stdin);
