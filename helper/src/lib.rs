@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+pub mod batch_csv;
 pub mod browser;
 pub mod card;
 pub mod config;

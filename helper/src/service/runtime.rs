@@ -268,14 +268,14 @@ impl Runtime {
         let reply = Reply::new(tx, w.id.clone());
         match w.job {
             Job::Insurance { request_xml } => {
-                let r = self.insurance(&w.origin, &request_xml).await;
+                let r = self.insurance(Some(&w.origin), &request_xml).await;
                 reply.send(r);
             }
             Job::Card { mode, consents, reader } => self.card_confirm(reply, &w.caller, &w.origin, mode, consents, reader).await,
             Job::PinEntry { confirm_id, pin, confirm_last_try } => self.pin_message(&w.caller, &confirm_id, reply, |reply| PinMsg::Entry { pin, confirm_last_try, reply }),
             Job::PinCancel { confirm_id } => self.pin_message(&w.caller, &confirm_id, reply, |reply| PinMsg::Cancel { reply }),
             Job::BatchSubmit { request_xml, count } => {
-                let r = self.batch_submit(&w.origin, &request_xml, count).await;
+                let r = self.batch_submit(Some(&w.origin), &request_xml, count).await;
                 reply.send(r);
             }
             Job::BatchPoll { job } => {
@@ -293,7 +293,9 @@ impl Runtime {
 
     // ----- insurance card ------------------------------------------------
 
-    async fn insurance(&self, origin: &Origin, request_xml: &[u8]) -> Result<Response, ProtocolError> {
+    /// Sends an `OQSsiquc01req`, stores and audits the answer. `origin` is
+    /// the asking page (absent for the command line).
+    pub async fn insurance(&self, origin: Option<&Origin>, request_xml: &[u8]) -> Result<Response, ProtocolError> {
         let answer = match self.backend() {
             Ok(b) => b.query(Query::Individual, request_xml).await.map_err(|e| backend_error(&e)),
             Err(e) => Err(e),
@@ -301,12 +303,12 @@ impl Runtime {
         let result = answer.and_then(|bytes| eligibility::read_answer(&bytes));
         let mut d = lock(&self.dispatcher);
         let reply = match result {
-            Ok(a) => store_eligibility(&mut d, ResultKind::InsuranceConfirm, Some(origin), &a),
+            Ok(a) => store_eligibility(&mut d, ResultKind::InsuranceConfirm, origin, &a),
             Err(e) => Err(e),
         };
         let error = reply.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
         let outcome = if reply.is_ok() { Outcome::Ok } else { Outcome::Failed };
-        d.audit(&Actor::Origin(origin.clone()), outcome, &AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error });
+        d.audit(&actor(origin), outcome, &AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error });
         reply.map(Response::InsuranceConfirm)
     }
 
@@ -515,7 +517,8 @@ impl Runtime {
 
     // ----- batches -------------------------------------------------------
 
-    async fn batch_submit(self: &Arc<Self>, origin: &Origin, request_xml: &[u8], count: u32) -> Result<Response, ProtocolError> {
+    /// Uploads a batch (`OQSmuquc01req`), records the job and starts polling it.
+    pub async fn batch_submit(self: &Arc<Self>, origin: Option<&Origin>, request_xml: &[u8], count: u32) -> Result<Response, ProtocolError> {
         let answer = match self.backend() {
             Ok(b) => b.query(Query::BatchUpload, request_xml).await.map_err(|e| backend_error(&e)),
             Err(e) => Err(e),
@@ -527,7 +530,7 @@ impl Runtime {
                 .ok_or_else(|| ProtocolError::gateway("NO_RECEPTION", "the batch acknowledgement has no reception number"))
         });
         let mut d = lock(&self.dispatcher);
-        let actor = Actor::Origin(origin.clone());
+        let actor = actor(origin);
         let reception = match reception {
             Ok(r) => r,
             Err(e) => {
@@ -572,7 +575,7 @@ impl Runtime {
     }
 
     /// One `OQSmuquc02req` for `job`; stores the result when it is done.
-    async fn poll_once(&self, job: JobId) -> Result<BatchAnswer, ProtocolError> {
+    pub async fn poll_once(&self, job: JobId) -> Result<BatchAnswer, ProtocolError> {
         let (institution, reception) = {
             let mut d = lock(&self.dispatcher);
             let j = d.store_mut().job(job).map_err(internal)?;
@@ -689,6 +692,17 @@ fn store_eligibility(
     match failure {
         Some(e) => Err(e),
         None => Ok(Eligibility { xml: a.xml.clone(), summary }),
+    }
+}
+
+fn actor(origin: Option<&Origin>) -> Actor {
+    origin.map_or(Actor::Cli, |o| Actor::Origin(o.clone()))
+}
+
+/// The dispatcher, briefly (the command line reads batch results through it).
+impl Runtime {
+    pub fn with_dispatcher<R>(&self, f: impl FnOnce(&mut Dispatcher<SystemEnv>) -> R) -> R {
+        f(&mut lock(&self.dispatcher))
     }
 }
 
