@@ -32,6 +32,7 @@ pub mod batch_csv;
 pub mod browser;
 pub mod card;
 pub mod config;
+pub mod doctor;
 pub mod install;
 pub mod ipc;
 pub mod launch;
