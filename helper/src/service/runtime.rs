@@ -699,8 +699,31 @@ fn actor(origin: Option<&Origin>) -> Actor {
     origin.map_or(Actor::Cli, |o| Actor::Origin(o.clone()))
 }
 
-/// The dispatcher, briefly (the command line reads batch results through it).
+/// For the command line: the same steps as a page's request, without the PIN window.
 impl Runtime {
+    /// A card nonce from the backend.
+    pub async fn backend_challenge(&self) -> Result<crate::backend::Challenge, ProtocolError> {
+        self.backend()?.card_challenge().await.map_err(|e| backend_error(&e))
+    }
+
+    /// Sends a card proof made on this terminal; stores and audits the answer.
+    pub async fn card_confirm_cli(&self, proof: &CardProof) -> Result<Eligibility, ProtocolError> {
+        let backend = self.backend()?;
+        let bytes = backend.card_confirm(proof).await.map_err(|e| backend_error(&e));
+        let mut d = lock(&self.dispatcher);
+        let r = bytes.and_then(|b| eligibility::read_answer(&b)).and_then(|a| store_eligibility(&mut d, ResultKind::CardConfirm, None, &a));
+        let error = r.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
+        let detail = AuditDetail::CardConfirm {
+            mode: if proof.mode == ConfirmMode::Pin { AuditMode::Pin } else { AuditMode::Visual },
+            consents: AuditConsents::default(),
+            tries_left: None,
+            error,
+        };
+        d.audit(&Actor::Cli, if r.is_ok() { Outcome::Ok } else { Outcome::Failed }, &detail);
+        r
+    }
+
+    /// The dispatcher, briefly (the command line reads batch results through it).
     pub fn with_dispatcher<R>(&self, f: impl FnOnce(&mut Dispatcher<SystemEnv>) -> R) -> R {
         f(&mut lock(&self.dispatcher))
     }
