@@ -2,6 +2,7 @@
 //! the store library against real SQLite files (including edits made
 //! behind its back, as an attacker with the file would).
 
+mod check;
 mod cli;
 mod host;
 mod install;
