@@ -85,6 +85,8 @@ pub enum Job {
     BatchSubmit { request_xml: Vec<u8>, count: u32 },
     /// `batch_results` of a job whose result is not stored yet: poll once now.
     BatchPoll { job: JobId },
+    /// `medication_fetch` / `checkup_fetch` / `reference_register`: one document, one answer.
+    Document { query: crate::backend::Query, request_xml: Vec<u8> },
 }
 
 /// A pairing attempt waiting for the pairing window.
@@ -296,6 +298,28 @@ impl<E: Env> Dispatcher<E> {
                 return later(Job::BatchSubmit { request_xml, count });
             }
             Request::BatchStatus(b) => return self.batch_status(b.batch_id.as_deref()).map(Routed::Now),
+            Request::MedicationFetch(m) => {
+                let (institution, _) = self.institution_and_today()?;
+                let info = eligibility::Info::Medication { diagnosis: m.include_diagnosis };
+                let months = Some((m.start_month.as_str(), m.end_month.as_str()));
+                let request_xml = eligibility::info_request(&institution, info, &m.insured, months, m.treatment)?;
+                return later(Job::Document { query: crate::backend::Query::Medication, request_xml });
+            }
+            Request::CheckupFetch(c) => {
+                let (institution, _) = self.institution_and_today()?;
+                let request_xml = eligibility::info_request(&institution, eligibility::Info::Checkup, &c.insured, None, c.treatment)?;
+                return later(Job::Document { query: crate::backend::Query::Checkup, request_xml });
+            }
+            Request::ReferenceRegister(r) => {
+                let (institution, today) = self.institution_and_today()?;
+                let entry = match &r.entries[..] {
+                    [one] => one,
+                    // The bulk form (OQSmuimm01req) is a job like a batch; not offered yet.
+                    _ => return Err(ProtocolError::invalid_argument("entries", "register one person per request")),
+                };
+                let request_xml = eligibility::registration_request(&institution, &today, entry)?;
+                return later(Job::Document { query: crate::backend::Query::ReferenceRegister, request_xml });
+            }
             Request::BatchResults(b) => {
                 let job = parse_batch_id(&b.batch_id)?;
                 return match self.batch_results(job)? {
@@ -699,8 +723,9 @@ mod tests {
         let med = r#"{"type":"checkup_fetch","insured":{"insurer_number":"39131156","number":"1","birth_date":"19600105"}}"#;
         let (r, _) = send(&mut d, &c, PAGE, "page", med);
         let e = r.unwrap_err();
-        assert_eq!(e.code, C::UnsupportedRequest);
-        assert!(e.message.ja.contains("今後の更新") && e.message.en.contains("later update"));
+        // Without a config the helper cannot build the request, and says who can fix it.
+        assert_eq!(e.code, C::Internal);
+        assert!(e.message.ja.contains("config check") && e.message.en.contains("config check"));
         let ext = format!("chrome-extension://{EXT}");
         let (r, _) = send(&mut d, &c, &ext, "extension", r#"{"type":"pairings_list"}"#);
         let Ok(Response::PairingsList(l)) = r else { panic!() };

@@ -96,6 +96,85 @@ pub fn batch_upload(institution: &str, date: &str, entries: &[BatchEntry]) -> Re
     Ok(Message::BatchUploadRequest(Msg { header, body: BatchUploadBody { searches } }).write(Encoding::Utf8))
 }
 
+/// Which consented history to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Info {
+    /// `YZKsiquc01req`; with diagnosis and procedures when `true`.
+    Medication { diagnosis: bool },
+    /// `TKKsiquc01req`.
+    Checkup,
+}
+
+/// `medication_fetch` / `checkup_fetch` → the request document. The
+/// patient's consent itself is held and enforced by the national system
+/// (it answers "no consent" in the result); the helper only asks.
+pub fn info_request(
+    institution: &str,
+    info: Info,
+    insured: &InsuredPerson,
+    months: Option<(&str, &str)>,
+    treatment: onshi_core::protocol::Treatment,
+) -> Result<Vec<u8>, ProtocolError> {
+    use onshi_core::codes::{FileCategory, MedicalTreatmentFlag};
+    use onshi_core::protocol::Treatment;
+    // The insurance key is checked by the same rules as an insurance-card search.
+    let (search, d) = validate_search_input(&search_input(insured));
+    let Some(search) = search else { return Err(diagnostics_error("insured.", &d)) };
+    let header = MessageHeader {
+        medical_institution_code: Some(institution.to_owned()),
+        insurer_number: search.insurer_number,
+        insurance_card_symbol: search.insured_card_symbol,
+        insured_person_identification_number: search.insured_identification_number,
+        branch_number: search.insured_branch_number,
+        birthdate: search.birthdate,
+        start_date: months.map(|m| m.0.to_owned()),
+        end_date: months.map(|m| m.1.to_owned()),
+        file_category: Some(match info {
+            Info::Medication { diagnosis: true } => FileCategory::MedicationDiagnosisXml,
+            _ => FileCategory::Xml,
+        }),
+        medical_treatment_flag: Some(match treatment {
+            Treatment::Outpatient => MedicalTreatmentFlag::Outpatient,
+            Treatment::HomeVisit => MedicalTreatmentFlag::HomeVisit,
+            Treatment::Online => MedicalTreatmentFlag::Online,
+            Treatment::Emergency => MedicalTreatmentFlag::Emergency,
+        }),
+        ..Default::default()
+    };
+    let msg = Msg { header, body: Default::default() };
+    let msg = match info {
+        Info::Medication { .. } => Message::MedicationRequest(msg),
+        Info::Checkup => Message::CheckupRequest(msg),
+    };
+    let diagnostics = onshi_core::validate::validate(&msg);
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(diagnostics_error("", &diagnostics));
+    }
+    Ok(msg.write(Encoding::Utf8))
+}
+
+/// `reference_register` with one entry → `OQSsiimm01req`.
+pub fn registration_request(institution: &str, today: &str, entry: &onshi_core::protocol::ReferenceEntry) -> Result<Vec<u8>, ProtocolError> {
+    let (search, d) = validate_search_input(&search_input(&entry.insured));
+    let Some(search) = search else { return Err(diagnostics_error("entries[0].insured.", &d)) };
+    let reference = entry.reference_number.trim();
+    if reference.is_empty() || reference.chars().count() > 20 {
+        return Err(ProtocolError::invalid_argument("entries[0].reference_number", "1 to 20 characters"));
+    }
+    let header = MessageHeader {
+        qualification_confirmation_date: Some(today.to_owned()),
+        medical_institution_code: Some(institution.to_owned()),
+        ..Default::default()
+    };
+    let body = onshi_core::message::Registration { search: Some(search), reference_number: Some(reference.to_owned()), ..Default::default() };
+    let msg = Message::RegistrationRequest(Msg { header, body });
+    let diagnostics = onshi_core::validate::validate(&msg);
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(diagnostics_error("", &diagnostics));
+    }
+    Ok(msg.write(Encoding::Utf8))
+}
+
 /// `OQSmuquc02req` for a reception number.
 pub fn batch_download(institution: &str, reception: &str) -> Vec<u8> {
     let header = MessageHeader {

@@ -278,6 +278,10 @@ impl Runtime {
                 let r = self.batch_submit(Some(&w.origin), &request_xml, count).await;
                 reply.send(r);
             }
+            Job::Document { query, request_xml } => {
+                let r = self.document(&w.origin, query, &request_xml).await;
+                reply.send(r);
+            }
             Job::BatchPoll { job } => {
                 let r = match self.poll_once(job).await {
                     Ok(BatchAnswer::Done { .. }) => lock(&self.dispatcher)
@@ -310,6 +314,41 @@ impl Runtime {
         let outcome = if reply.is_ok() { Outcome::Ok } else { Outcome::Failed };
         d.audit(&actor(origin), outcome, &AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error });
         reply.map(Response::InsuranceConfirm)
+    }
+
+    /// Medication / health-check history, or a reference-number registration.
+    async fn document(&self, origin: &Origin, query: Query, request_xml: &[u8]) -> Result<Response, ProtocolError> {
+        let answer = match self.backend() {
+            Ok(b) => b.query(query, request_xml).await.map_err(|e| backend_error(&e)),
+            Err(e) => Err(e),
+        };
+        let result = answer.and_then(|bytes| eligibility::read_answer(&bytes)).and_then(|a| match eligibility::error_of(&a.message) {
+            Some(e) => Err(e),
+            None => Ok(a),
+        });
+        let mut d = lock(&self.dispatcher);
+        let error = result.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
+        let outcome = if result.is_ok() { Outcome::Ok } else { Outcome::Failed };
+        let actor = Actor::Origin(origin.clone());
+        let (kind, detail) = match query {
+            Query::Medication => (Some(ResultKind::Medication), AuditDetail::EligibilityQuery { query: QueryKind::Medication, error }),
+            Query::Checkup => (Some(ResultKind::HealthCheckup), AuditDetail::EligibilityQuery { query: QueryKind::HealthCheckup, error }),
+            _ => (None, AuditDetail::Reference { action: crate::store::ReferenceAction::Register }),
+        };
+        d.audit(&actor, outcome, &detail);
+        let a = result?;
+        if let Some(kind) = kind {
+            let now = d.now()?;
+            let xml = ResultXml::new(a.xml.clone()).map_err(|_| ProtocolError::new(Code::Internal))?;
+            let r = NewResult { at: now, kind, origin: Some(origin.clone()), job: None, status: crate::store::ResultStatus::Valid, insurer_number: None, name_kana: None, error: None, xml };
+            d.store_mut().insert_result(&r).map_err(internal)?;
+        }
+        let reply = onshi_core::protocol::XmlReply { xml: a.xml };
+        Ok(match query {
+            Query::Medication => Response::MedicationFetch(reply),
+            Query::Checkup => Response::CheckupFetch(reply),
+            _ => Response::ReferenceRegister(reply),
+        })
     }
 
     // ----- My Number card ------------------------------------------------

@@ -360,3 +360,28 @@ fn batch_resumes_after_the_service_state_is_dropped_and_reopened() {
         assert!(r.xml.contains("BulkConfirmUnit"), "{}", r.xml);
     });
 }
+
+#[tokio::test]
+async fn history_and_reference_requests_reach_the_backend_and_are_audited() {
+    let mut h = harness(3);
+    // The simulator's terminal does not answer these kinds: its refusal comes back as gateway_error.
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"medication_fetch","insured":{},"start_month":"202601","end_month":"202610"}}"#, insured_json(0)));
+    let e = h.reply(&id).await.unwrap_err();
+    assert_eq!((e.code, e.detail.code.as_deref()), (C::GatewayError, Some("EQ1004")), "{e:?}");
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"checkup_fetch","insured":{}}}"#, insured_json(0)));
+    assert_eq!(err_code(h.reply(&id).await).0, C::GatewayError);
+    // Months in the wrong order are caught by the core before anything is sent.
+    let before = h.backend.queries.load(std::sync::atomic::Ordering::Relaxed);
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"medication_fetch","insured":{},"start_month":"202610","end_month":"202601"}}"#, insured_json(0)));
+    assert_eq!(err_code(h.reply(&id).await).0, C::InvalidArgument);
+    let two = format!(r#"{{"type":"reference_register","entries":[{{"insured":{0},"reference_number":"P1"}},{{"insured":{0},"reference_number":"P2"}}]}}"#, insured_json(0));
+    let id = h.send(PAGE, "page", &two);
+    assert_eq!(err_code(h.reply(&id).await).0, C::InvalidArgument);
+    assert_eq!(h.backend.queries.load(std::sync::atomic::Ordering::Relaxed), before);
+    let one = format!(r#"{{"type":"reference_register","entries":[{{"insured":{},"reference_number":"P1"}}]}}"#, insured_json(0));
+    let id = h.send(PAGE, "page", &one);
+    assert_eq!(err_code(h.reply(&id).await).0, C::GatewayError);
+    let tail = h.rt.with_store(|s| s.audit_tail(10).unwrap());
+    assert_eq!(tail.iter().filter(|e| e.kind == "eligibility_query" && e.outcome == "failed").count(), 2, "{tail:?}");
+    assert!(tail.iter().any(|e| e.kind == "reference"), "{tail:?}");
+}
