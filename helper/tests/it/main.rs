@@ -4,6 +4,7 @@
 
 mod check;
 mod cli;
+mod events;
 mod host;
 mod install;
 mod pin;
