@@ -124,7 +124,10 @@ pub fn read(bytes: &[u8]) -> Result<Vec<BatchEntry>, CsvError> {
 mod tests {
     use super::*;
 
-    fn check(input: &str, expected: Result<Vec<(&str, Option<&str>, &str, Option<&str>, &str, Option<&str>)>, CsvError>) {
+    /// insurer, symbol, number, branch, birth, name.
+    type Row<'a> = (&'a str, Option<&'a str>, &'a str, Option<&'a str>, &'a str, Option<&'a str>);
+
+    fn check(input: &str, expected: Result<Vec<Row<'_>>, CsvError>) {
         let got = read(input.as_bytes()).map(|v| {
             v.into_iter()
                 .map(|e| (e.insured.insurer_number, e.insured.symbol, e.insured.number, e.insured.branch, e.insured.birth_date, e.arbitrary_id))

@@ -4,6 +4,8 @@
 //! starts the binary as a native-messaging host (see `launch`), nothing may
 //! be written to stdout, so that case is decided before argument parsing.
 #![forbid(unsafe_code)]
+// ProtocolError is large; see the note in `service`.
+#![allow(clippy::result_large_err)]
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -7,6 +7,11 @@
 //! on the connection that asked, already split into chunk frames when over
 //! 1 MiB; events go to every connection of the same extension id.
 
+// `ProtocolError` is a few hundred bytes (bilingual text plus detail); errors
+// are rare and leave the process as JSON at once (same reasoning as the core's
+// protocol module), so boxing them would only make every handler noisier.
+#![allow(clippy::result_large_err)]
+
 pub mod dispatch;
 pub mod eligibility;
 pub mod runtime;

@@ -26,7 +26,10 @@ impl Drop for Sim {
 }
 
 /// A seeded registry, a responder on `dir/oqs`, and a config naming it.
-fn setup(dir: &Path) -> (Sim, PathBuf, (String, Option<String>, String, Option<String>, String)) {
+/// insurer, symbol, number, branch, birth of a person the registry knows.
+type Probe = (String, Option<String>, String, Option<String>, String);
+
+fn setup(dir: &Path) -> (Sim, PathBuf, Probe) {
     let db = dir.join("registry.sqlite");
     onshi_sim::registry::seed(&db, 41, 11).unwrap();
     let probe = {
