@@ -4,7 +4,13 @@
 //! This crate is built up in layers. What exists today is the foundation
 //! every mode stands on:
 //!
-//! - [`backend`]: the eligibility backends behind one trait;
+//! - [`backend`]: the eligibility backends behind one trait (`folder`: the
+//!   OQS terminal's req/res/face folders; the gateway lands separately);
+//! - [`service`]: the resident process — dispatcher (sync routing), runtime
+//!   (card, network and batch work off the lock), eligibility documents;
+//! - [`card`]: transport → apdu → jpki → flows, reader events, card access;
+//! - [`doctor`]: the link-by-link check behind `onshi-helper doctor`;
+//! - [`batch_csv`]: the batch CSV of `batch submit` (until the core reads CSV);
 //! - [`store`]: the embedded SQLite store (pairings, the hash-chained audit
 //!   log, batch jobs, today's results, patient reference numbers) with
 //!   schema migrations;
@@ -28,9 +34,11 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+pub mod batch_csv;
 pub mod browser;
 pub mod card;
 pub mod config;
+pub mod doctor;
 pub mod install;
 pub mod ipc;
 pub mod launch;

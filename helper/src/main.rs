@@ -4,6 +4,8 @@
 //! starts the binary as a native-messaging host (see `launch`), nothing may
 //! be written to stdout, so that case is decided before argument parsing.
 #![forbid(unsafe_code)]
+// ProtocolError is large; see the note in `service`.
+#![allow(clippy::result_large_err)]
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -63,6 +65,73 @@ enum Command {
     /// The My Number card on PC/SC: readers, PIN tries, certificate (never asks for the PIN).
     #[command(subcommand)]
     Card(CardCommand),
+    /// One eligibility check from the command line (uses the configured backend; audited).
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// 一括照会 (batch pre-check) from a CSV file.
+    #[command(subcommand)]
+    Batch(BatchCommand),
+    /// Walk every link (config, service, manifests, pcscd, reader, card, backend, clock);
+    /// one Japanese and one English line per problem; exit 1 on any.
+    Doctor {
+        /// The service's socket (default: $ONSHI_HELPER_SOCKET, then the per-user place).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// By the numbers on an insurance card / 資格確認書. Prints the result XML on stdout.
+    Insurance {
+        /// 保険者番号 (6 or 8 digits).
+        #[arg(long)]
+        insurer: String,
+        /// 記号 (omit when the card has none).
+        #[arg(long)]
+        symbol: Option<String>,
+        /// 番号.
+        #[arg(long)]
+        number: String,
+        /// 枝番 (2 digits).
+        #[arg(long)]
+        branch: Option<String>,
+        /// 生年月日, YYYYMMDD.
+        #[arg(long)]
+        birth: String,
+        /// Also ask for 限度額適用認定証 information (the patient agreed).
+        #[arg(long)]
+        limit: bool,
+    },
+    /// With the My Number card on the reader. Asks for the PIN on this terminal
+    /// (not echoed; refused when stdin is not a terminal). Prints the result XML.
+    Card {
+        /// 目視確認: no PIN; staff checked the photo.
+        #[arg(long)]
+        visual: bool,
+        /// The PC/SC reader (default: the first with a card).
+        #[arg(long)]
+        reader: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BatchCommand {
+    /// Upload FILE.csv. Columns, one person per line (header line optional):
+    ///   insurer,symbol,number,branch,birth,name
+    /// insurer = 保険者番号, symbol = 記号 (may be empty), number = 番号,
+    /// branch = 枝番 (may be empty), birth = 生年月日 YYYYMMDD, name = echoed back
+    /// to match results (may be empty). UTF-8 or Shift_JIS; "quoted" fields allowed.
+    Submit {
+        file: PathBuf,
+        /// The day the check is for, YYYYMMDD (default: tomorrow).
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// The state of batch ID (from `submit`, e.g. b-3).
+    Status { id: String },
+    /// Ask for batch ID's result now; prints the result XML when it is ready.
+    Fetch { id: String },
 }
 
 #[derive(Subcommand)]
@@ -308,7 +377,240 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             service_cmd(&ctx, config, socket)
         }
         Command::Card(c) => card_cmd(c),
+        Command::Check(c) => {
+            let ctx = Context::new(cli.config, cli.store, &env, os)?;
+            check_cmd(&ctx, c)
+        }
+        Command::Batch(c) => {
+            let ctx = Context::new(cli.config, cli.store, &env, os)?;
+            batch_cmd(&ctx, c)
+        }
+        Command::Doctor { socket } => doctor_cmd(cli.config, socket, &env, os),
     }
+}
+
+/// The service's runtime, in this process, for one command-line operation:
+/// the same code paths (and the same audit log) as requests from a page.
+fn cli_runtime(ctx: &Context) -> Result<std::sync::Arc<service::runtime::Runtime>, Fail> {
+    if let Some(dir) = ctx.store_path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let store = Store::open(&ctx.store_path)?;
+    let backend = service::backend_from_config(ctx.config.as_ref());
+    if let Err(e) = &backend {
+        return Err(Fail(e.message.clone()));
+    }
+    Ok(service::runtime::Runtime::new(
+        store,
+        ctx.config.clone(),
+        backend,
+        std::sync::Arc::new(onshi_helper::card::access::PcscAccess),
+        service::runtime::Settings::default(),
+    ))
+}
+
+fn print_eligibility(e: &onshi_core::protocol::Eligibility) {
+    let s = &e.summary;
+    eprintln!(
+        "資格有効性 / validity: {}  件数 / entries: {}",
+        s.qualification_validity.as_deref().unwrap_or("-"),
+        s.result_count
+    );
+    println!("{}", e.xml);
+}
+
+fn check_cmd(ctx: &Context, c: CheckCommand) -> Result<ExitCode, Fail> {
+    use onshi_core::protocol::{InsuranceConfirm, InsuredPerson, Response};
+    let rt = runtime()?;
+    let service = cli_runtime(ctx)?;
+    match c {
+        CheckCommand::Insurance { insurer, symbol, number, branch, birth, limit } => {
+            let body = InsuranceConfirm {
+                insured: InsuredPerson { insurer_number: insurer, symbol, number, branch, birth_date: birth },
+                limit_certificate: limit,
+                arbitrary_id: None,
+            };
+            let (institution, today) = service.with_dispatcher(|d| d.institution_and_today())?;
+            let xml = service::eligibility::individual_request(&institution, &today, &body)?;
+            match rt.block_on(service.insurance(None, &xml))? {
+                Response::InsuranceConfirm(e) => print_eligibility(&e),
+                _ => return Err(Fail(Bilingual::new("予期しない応答です。", "Unexpected answer."))),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CheckCommand::Card { visual, reader } => {
+            let e = rt.block_on(card_check(&service, visual, reader))?;
+            print_eligibility(&e);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Reads the PIN from the terminal with echo off (`stty`), never from a pipe:
+/// a PIN in a file or a shell history is a leaked PIN.
+fn read_pin() -> Result<onshi_core::protocol::Pin, Fail> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(Fail(Bilingual::new(
+            "暗証番号は端末から直接入力してください（パイプやファイルからは受け付けません）。",
+            "Type the PIN at a terminal; it is not accepted from a pipe or a file.",
+        )));
+    }
+    let stty = |arg: &str| std::process::Command::new("stty").arg(arg).stdin(std::process::Stdio::inherit()).status();
+    let echo_off = stty("-echo").is_ok_and(|s| s.success());
+    if !echo_off {
+        return Err(Fail(Bilingual::new(
+            "入力を隠せないため、暗証番号を受け付けません（stty が使えません）。",
+            "Cannot hide the input (stty is not available), so the PIN is not asked.",
+        )));
+    }
+    eprint!("暗証番号（4桁） / PIN (4 digits): ");
+    let _ = std::io::stderr().flush();
+    let mut line = zeroize::Zeroizing::new(String::new());
+    let read = std::io::stdin().lock().read_line(&mut line);
+    let _ = stty("echo");
+    eprintln!();
+    read.map_err(|_| Fail(Bilingual::new("暗証番号を読み取れませんでした。", "Could not read the PIN.")))?;
+    Ok(onshi_core::protocol::Pin::new(line.trim_end_matches(['\r', '\n']))?)
+}
+
+async fn card_check(
+    service: &service::runtime::Runtime,
+    visual: bool,
+    reader: Option<String>,
+) -> Result<onshi_core::protocol::Eligibility, Fail> {
+    use onshi_helper::card::flows;
+    use onshi_helper::card::jpki::PinTries;
+    use onshi_helper::card::transport::Pcsc;
+    let pcsc = Pcsc::establish().map_err(flows::CardError::from)?;
+    let mut card = pcsc.connect(reader.as_deref()).map_err(flows::CardError::from)?;
+    let mode = if visual { onshi_core::protocol::ConfirmMode::Visual } else { onshi_core::protocol::ConfirmMode::Pin };
+    let (certificate_der, signature, nonce) = if visual {
+        let cert = card.flow(|t| flows::read_certificate(t))?;
+        let ch = service.backend_challenge().await?;
+        (cert, Vec::new(), ch.nonce)
+    } else {
+        let tries = match card.flow(|t| flows::pin_status(t))? {
+            PinTries::Locked => return Err(flows::CardError::PinLocked.into()),
+            PinTries::Left(n) => n,
+        };
+        eprintln!("暗証番号の残り回数 / PIN tries left: {tries}");
+        let pin = read_pin()?;
+        let mut last = false;
+        if tries == 1 {
+            eprint!("残り1回です。間違えるとロックされます。続けますか? (yes) / Last try; a wrong PIN locks the card. Continue? (yes): ");
+            let mut answer = String::new();
+            let _ = std::io::stdin().read_line(&mut answer);
+            last = answer.trim() == "yes";
+        }
+        let ch = service.backend_challenge().await?;
+        let nonce = ch.nonce.clone();
+        let proof = card.flow(move |t| flows::confirm_with_pin(t, &pin, &nonce, last))?;
+        (proof.cert_der, proof.signature, ch.nonce)
+    };
+    let proof = onshi_helper::backend::CardProof { certificate_der, signature, nonce, mode, consents: Default::default() };
+    Ok(service.card_confirm_cli(&proof).await?)
+}
+
+fn batch_cmd(ctx: &Context, c: BatchCommand) -> Result<ExitCode, Fail> {
+    use onshi_core::protocol::Response;
+    use service::dispatch::parse_batch_id;
+    let rt = runtime()?;
+    let service = cli_runtime(ctx)?;
+    match c {
+        BatchCommand::Submit { file, date } => {
+            let bytes = std::fs::read(&file).map_err(|e| {
+                Fail(Bilingual::new(
+                    format!("ファイル {} を読めません（{e}）。", file.display()),
+                    format!("Cannot read {} ({e}).", file.display()),
+                ))
+            })?;
+            let entries = onshi_helper::batch_csv::read(&bytes)?;
+            let date = match date {
+                Some(d) => d,
+                None => ctx.tomorrow()?,
+            };
+            let (institution, _) = service.with_dispatcher(|d| d.institution_and_today())?;
+            let xml = service::eligibility::batch_upload(&institution, &date, &entries)?;
+            let count = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+            let r = rt.block_on(async { service.batch_submit(None, &xml, count).await })?;
+            if let Response::BatchSubmit(b) = r {
+                say(&Bilingual::new(
+                    format!("{} 人分の一括照会を送りました。番号: {}（「onshi-helper batch status {}」で確認）", b.accepted, b.batch_id, b.batch_id),
+                    format!("Submitted a batch of {} people as {} (check with \"onshi-helper batch status {}\").", b.accepted, b.batch_id, b.batch_id),
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BatchCommand::Status { id } => {
+            let job = parse_batch_id(&id)?;
+            let j = service.with_store(|s| s.job(job))?;
+            let c = j.counts.unwrap_or_default();
+            println!(
+                "{id}: {} submitted={} reception={} polls={} total={} normal={} errors={}{}",
+                j.state.as_str(),
+                j.submitted_at,
+                j.reception_number.as_ref().map(|r| r.as_str()).unwrap_or("-"),
+                j.attempts,
+                c.total,
+                c.succeeded,
+                c.failed,
+                j.error.as_ref().map(|e| format!(" error={}", e.as_str())).unwrap_or_default(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        BatchCommand::Fetch { id } => {
+            let job = parse_batch_id(&id)?;
+            if let Some(Response::BatchResults(r)) = service.with_dispatcher(|d| d.batch_results(job))? {
+                println!("{}", r.xml);
+                return Ok(ExitCode::SUCCESS);
+            }
+            match rt.block_on(service.poll_once(job))? {
+                service::eligibility::BatchAnswer::Processing => {
+                    problem(&Bilingual::new(
+                        format!("{id} はまだ処理中です。しばらくしてからもう一度実行してください。"),
+                        format!("{id} is still being processed. Try again shortly."),
+                    ));
+                    Ok(ExitCode::from(2))
+                }
+                service::eligibility::BatchAnswer::Done { .. } => {
+                    if let Some(Response::BatchResults(r)) = service.with_dispatcher(|d| d.batch_results(job))? {
+                        println!("{}", r.xml);
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+    }
+}
+
+fn doctor_cmd(config: Option<PathBuf>, socket: Option<PathBuf>, env: &Env, os: Os) -> Result<ExitCode, Fail> {
+    let config_path = match config {
+        Some(p) => p,
+        None => paths::config_file(env, os)?,
+    };
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("onshi-helper"));
+    let now_secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let inputs = onshi_helper::doctor::Inputs {
+        config: Config::load(&config_path),
+        socket: ipc::socket_path(socket.as_deref(), env).ok(),
+        env,
+        os,
+        exe,
+        card: &onshi_helper::card::access::PcscAccess,
+        now_secs,
+    };
+    let findings = runtime()?.block_on(onshi_helper::doctor::examine(inputs));
+    let mut bad = 0;
+    for f in &findings {
+        if f.problem {
+            bad += 1;
+            println!("NG [{}] {}\n   {}", f.link, f.text.ja, f.text.en);
+        } else {
+            println!("OK [{}] {} / {}", f.link, f.text.ja, f.text.en);
+        }
+    }
+    Ok(if bad > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Where the config and the store are, and the clinic's UTC offset.
@@ -358,6 +660,15 @@ impl Context {
             )));
         }
         Ok(Store::open(&self.store_path)?)
+    }
+
+    /// Tomorrow in the clinic's time, `YYYYMMDD` (the usual batch date).
+    fn tomorrow(&self) -> Result<String, Fail> {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        Ok(Timestamp::from_unix(secs + 86_400, self.offset_minutes)?.day().as_str().replace('-', ""))
     }
 
     fn now(&self) -> Result<Timestamp, Fail> {

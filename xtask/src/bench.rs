@@ -30,6 +30,9 @@ pub fn run(args: &[String]) -> Result {
     }
     if which.is_none() || which == Some("helper") {
         util::run(util::cargo().args(["run", "-p", "onshi-helper", "--example", "audit_bench", "--", "2000"]))?;
+        // The service bench starts the real binary next to it, so build both first.
+        util::run(util::cargo().args(["build", "--release", "-p", "onshi-helper", "--bins", "--examples"]))?;
+        util::run(util::cargo().args(["run", "--release", "-p", "onshi-helper", "--example", "service_bench", "--", "1000"]))?;
     }
     Ok(())
 }

@@ -9,6 +9,10 @@
 //! Retrying is the backend's business, but only for idempotent queries:
 //! a card confirm carries a single-use nonce and is never replayed.
 
+#[cfg(test)]
+pub mod fake;
+pub mod folder;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;

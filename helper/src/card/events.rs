@@ -2,9 +2,19 @@
 //! away) from one dedicated thread that blocks in `SCardGetStatusChange`,
 //! including the `\\?PnP?\Notification` pseudo-reader for hot-plug. It never
 //! polls in a loop and never talks to a card.
+//!
+//! Why an earlier version could hang on stop: `SCardCancel` only interrupts a
+//! `SCardGetStatusChange` that is *in progress*. When `stop` came while the
+//! thread was elsewhere (listing readers, sending an event, or in the pause
+//! after a pcscd error), the cancel was lost, the next wait had no timeout,
+//! and `join` waited forever. Now a stop flag is checked before every wait
+//! and each wait is bounded by [`WAIT`], so stop returns within that time
+//! even when the cancel is lost (and at once when it is not).
 
 use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -13,9 +23,14 @@ use pcsc::{Context, ReaderState, Scope, State};
 
 use super::transport::{TransportError, pnp_notification};
 
+/// The longest single wait in PC/SC: bounds how long a lost cancel can
+/// delay `stop`. One wake-up per 5 s is no measurable idle CPU.
+pub const WAIT: Duration = Duration::from_secs(5);
+
 /// The running watcher. Dropping it (or [`Watcher::stop`]) ends the thread.
 pub struct Watcher {
     ctx: Context,
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -26,11 +41,13 @@ pub fn watch() -> Result<(Watcher, Receiver<Event>), TransportError> {
     let ctx = Context::establish(Scope::User).map_err(|e| TransportError::from_pcsc("establish", e))?;
     let (tx, rx) = channel();
     let thread_ctx = ctx.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread_stop = stop.clone();
     let thread = std::thread::Builder::new()
         .name("card-events".into())
-        .spawn(move || run(&thread_ctx, &tx))
+        .spawn(move || run(&thread_ctx, &tx, &thread_stop))
         .map_err(|e| TransportError::Pcsc { op: "spawn", message: e.to_string() })?;
-    Ok((Watcher { ctx, thread: Some(thread) }, rx))
+    Ok((Watcher { ctx, stop, thread: Some(thread) }, rx))
 }
 
 impl Watcher {
@@ -40,6 +57,7 @@ impl Watcher {
     }
 
     fn stop_inner(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
         let _ = self.ctx.cancel();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -53,14 +71,17 @@ impl Drop for Watcher {
     }
 }
 
-fn run(ctx: &Context, tx: &Sender<Event>) {
+fn run(ctx: &Context, tx: &Sender<Event>, stop: &AtomicBool) {
     // Index 0 is the PnP pseudo-reader; the rest are real readers.
     let mut states = vec![ReaderState::new(pnp_notification(), State::UNAWARE)];
     if !sync_readers(ctx, &mut states, tx) {
         return;
     }
     loop {
-        match ctx.get_status_change(None, &mut states) {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        match ctx.get_status_change(Some(WAIT), &mut states) {
             Ok(()) => {}
             Err(pcsc::Error::Timeout) => continue,
             Err(pcsc::Error::Cancelled) => return,
@@ -68,7 +89,7 @@ fn run(ctx: &Context, tx: &Sender<Event>) {
             Err(pcsc::Error::UnknownReader | pcsc::Error::ReaderUnavailable) => {}
             Err(_) => {
                 // pcscd stopped or hiccuped: wait a little (not a busy loop),
-                // then re-list. `cancel` still ends us because the context is shared.
+                // then re-list; the stop flag is checked before the next wait.
                 std::thread::sleep(Duration::from_secs(1));
             }
         }

@@ -5,6 +5,7 @@
 //! cards on its own thread. Only the JPKI user-authentication applet is
 //! ever selected; the card-face applets have no code path in this crate.
 
+pub mod access;
 pub mod apdu;
 pub mod events;
 pub mod flows;

@@ -110,3 +110,30 @@ impl CardTransport for FileCard {
         Ok(())
     }
 }
+
+/// A [`SimTransport`] behind the service's card trait; `present = false`
+/// means the reader is empty.
+pub struct SimAccess {
+    pub card: std::sync::Mutex<SimTransport>,
+    pub present: std::sync::atomic::AtomicBool,
+}
+
+impl SimAccess {
+    pub fn new(tries: u8) -> Self {
+        SimAccess { card: std::sync::Mutex::new(SimTransport::new(tries)), present: std::sync::atomic::AtomicBool::new(true) }
+    }
+}
+
+impl super::access::CardAccess for SimAccess {
+    fn with_card(&self, _reader: Option<&str>, flow: super::access::FlowFn<'_>) -> Result<(), super::flows::CardError> {
+        if !self.present.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(super::flows::CardError::NoCard);
+        }
+        let mut t = self.card.lock().map_err(|_| super::flows::CardError::Busy)?;
+        flow(&mut *t)
+    }
+
+    fn readers(&self) -> Result<Vec<super::transport::Reader>, super::flows::CardError> {
+        Ok(vec![super::transport::Reader { name: "Sim Reader 0".into(), card_present: self.present.load(std::sync::atomic::Ordering::SeqCst) }])
+    }
+}

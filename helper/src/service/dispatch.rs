@@ -4,12 +4,16 @@
 //! sender information), never a body field. Every refusal is audited.
 //!
 //! Synchronous on purpose: the store is SQLite and each handler is a few
-//! short statements; the service calls it from its connection tasks.
+//! short statements; the service calls it from its connection tasks. Slow
+//! work (the card, the network) is only *checked and prepared* here and
+//! handed out as an [`Out::Work`]; the service runs it without holding the
+//! dispatcher's lock and replies later on the same connection.
 
 use std::collections::HashMap;
 
 use onshi_core::protocol::{
-    AuditEntry as WireAuditEntry, AuditTailReply, Backend as WireBackend, ConfirmKind, ErrorCode as Code,
+    AuditEntry as WireAuditEntry, AuditTailReply, Backend as WireBackend, BatchInfo, BatchResultsReply, BatchState,
+    BatchStatusReply, ConfirmKind, ErrorCode as Code,
     ErrorDetail, Event, FromHelper, HelloReply, PairApproveReply, PairBeginReply, PairRevokeReply, PairingInfo,
     PairingsListReply, ProtocolError, Request, Response, ResultSummary, StatusReply, ToHelper, TodayEntry,
     TodayReply, Via, require_extension, PROTOCOL_VERSION,
@@ -19,9 +23,10 @@ use onshi_core::text::Bilingual;
 use crate::browser::Browser;
 use crate::config::{Backend, Config};
 use crate::store::{
-    Actor, AuditDetail, ErrorCode, ExtensionId, Origin, Outcome, PairingAction, PairingId, RequestType, ResultKind,
-    Store, StoreError,
+    Actor, AuditDetail, ErrorCode, ExtensionId, JobId, JobState, Origin, Outcome, PairingAction, PairingId,
+    RequestType, ResultKind, Store, StoreError,
 };
+use super::eligibility;
 use crate::time::Timestamp;
 
 /// How long a pairing code stays valid.
@@ -42,12 +47,46 @@ pub struct Caller {
 }
 
 /// Where an outgoing frame goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Out {
     /// Back to the connection that asked.
     Reply(FromHelper),
     /// To every connection of this extension id (the extension filters by origin).
     Event { to: ExtensionId, frame: FromHelper },
+    /// Slow work, already authorized and validated; its reply comes later.
+    Work(Work),
+}
+
+/// A request that passed every check and now needs the card or the network.
+#[derive(Debug)]
+pub struct Work {
+    /// The frame id to reply to.
+    pub id: String,
+    /// The browser-given origin of the page (or the extension) that asked.
+    pub origin: Origin,
+    pub caller: Caller,
+    pub job: Job,
+}
+
+/// What the slow work is.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Job {
+    /// `insurance_confirm`: send this `OQSsiquc01req`.
+    Insurance { request_xml: Vec<u8> },
+    /// `card_confirm`.
+    Card { mode: onshi_core::protocol::ConfirmMode, consents: onshi_core::protocol::Consents, reader: Option<String> },
+    /// `pin_entry` (already checked to come from the extension's own window).
+    /// The PIN moves into the waiting card confirm and is wiped when dropped.
+    PinEntry { confirm_id: String, pin: onshi_core::protocol::Pin, confirm_last_try: bool },
+    /// `pin_cancel`.
+    PinCancel { confirm_id: String },
+    /// `batch_submit`: send this `OQSmuquc01req` with `count` people.
+    BatchSubmit { request_xml: Vec<u8>, count: u32 },
+    /// `batch_results` of a job whose result is not stored yet: poll once now.
+    BatchPoll { job: JobId },
+    /// `medication_fetch` / `checkup_fetch` / `reference_register`: one document, one answer.
+    Document { query: crate::backend::Query, request_xml: Vec<u8> },
 }
 
 /// A pairing attempt waiting for the pairing window.
@@ -98,6 +137,35 @@ pub fn random_code(mut fill: impl FnMut(&mut [u8]) -> Result<(), ProtocolError>)
     Ok(out)
 }
 
+/// A request answered at once, or handed to the service as slow work.
+enum Routed {
+    Now(Response),
+    Later(Job),
+}
+
+/// `b-17` → job 17.
+pub fn parse_batch_id(text: &str) -> Result<JobId, ProtocolError> {
+    text.strip_prefix("b-")
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .map(JobId)
+        .ok_or_else(|| ProtocolError::invalid_argument("batch_id", "not a batch id from batch_submit"))
+}
+
+/// Job 17 → `b-17`.
+pub fn batch_id(job: JobId) -> String {
+    format!("b-{}", job.0)
+}
+
+fn not_configured() -> ProtocolError {
+    let mut e = ProtocolError::new(Code::Internal);
+    e.message = Bilingual::new(
+        "ヘルパーの設定ファイル（医療機関コード・接続方式）がありません。IT担当者に「onshi-helper config check」を実行してもらってください。",
+        "The helper has no configuration (institution code, backend). Ask IT to run \"onshi-helper config check\".",
+    );
+    e
+}
+
 /// The dispatcher's state: the store, the configuration, pending pairings.
 pub struct Dispatcher<E: Env> {
     store: Store,
@@ -105,9 +173,10 @@ pub struct Dispatcher<E: Env> {
     offset_minutes: i32,
     env: E,
     pending: HashMap<String, Pending>,
+    readers: Vec<onshi_core::protocol::ReaderInfo>,
 }
 
-fn internal(e: StoreError) -> ProtocolError {
+pub(crate) fn internal(e: StoreError) -> ProtocolError {
     eprintln!("onshi-helper service: store: {e}");
     ProtocolError::new(Code::Internal)
 }
@@ -125,7 +194,7 @@ fn later(request_type: &str) -> ProtocolError {
 impl<E: Env> Dispatcher<E> {
     pub fn new(store: Store, config: Option<Config>, env: E) -> Self {
         let offset_minutes = config.as_ref().and_then(Config::offset_minutes).unwrap_or(9 * 60);
-        Dispatcher { store, config, offset_minutes, env, pending: HashMap::new() }
+        Dispatcher { store, config, offset_minutes, env, pending: HashMap::new(), readers: Vec::new() }
     }
 
     /// The store (tests and the service's own bookkeeping).
@@ -133,11 +202,23 @@ impl<E: Env> Dispatcher<E> {
         &mut self.store
     }
 
-    fn now(&self) -> Result<Timestamp, ProtocolError> {
+    /// The readers the card watcher reports (for `status`).
+    pub fn set_readers(&mut self, readers: Vec<onshi_core::protocol::ReaderInfo>) {
+        self.readers = readers;
+    }
+
+    /// The configuration the service started with.
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_ref()
+    }
+
+    /// Now, in the clinic's offset.
+    pub fn now(&self) -> Result<Timestamp, ProtocolError> {
         Timestamp::from_unix(self.env.now_secs(), self.offset_minutes).map_err(|_| ProtocolError::new(Code::Internal))
     }
 
-    fn audit(&mut self, actor: &Actor, outcome: Outcome, detail: &AuditDetail) {
+    /// Appends to the audit log; a failure is logged, never turned into a different reply.
+    pub fn audit(&mut self, actor: &Actor, outcome: Outcome, detail: &AuditDetail) {
         // A failed audit write must not turn into a different reply; it is
         // reported on stderr, where the service log keeps it.
         let result = self.now().ok().map(|now| self.store.append_audit(&now, actor, outcome, detail));
@@ -155,12 +236,26 @@ impl<E: Env> Dispatcher<E> {
                 return vec![Out::Reply(FromHelper::err(id, e.to_protocol_error()))];
             }
         };
+        if matches!(frame.body, Request::PinEntry(_)) {
+            return self.pin_entry(caller, frame);
+        }
         let mut out = Vec::new();
+        let id = frame.id.clone();
         let result = self.route(caller, &frame, &mut out);
         if let Err(err) = &result {
             self.audit_refusal(&frame, err);
         }
-        out.insert(0, Out::Reply(FromHelper::Reply { id: frame.id.clone(), result }));
+        match result {
+            Ok(Routed::Now(r)) => out.insert(0, Out::Reply(FromHelper::Reply { id, result: Ok(r) })),
+            Err(e) => out.insert(0, Out::Reply(FromHelper::Reply { id, result: Err(e) })),
+            Ok(Routed::Later(job)) => match Origin::new(&frame.origin) {
+                Ok(origin) => out.insert(0, Out::Work(Work { id, origin, caller: caller.clone(), job })),
+                Err(_) => out.insert(
+                    0,
+                    Out::Reply(FromHelper::err(id, ProtocolError::invalid_argument("origin", "the sender's origin is not usable"))),
+                ),
+            },
+        }
         out
     }
 
@@ -181,9 +276,63 @@ impl<E: Env> Dispatcher<E> {
         Ok(self.store.live_pairing(&origin, &caller.extension_id).map_err(internal)?.is_some())
     }
 
-    fn route(&mut self, caller: &Caller, frame: &ToHelper, out: &mut Vec<Out>) -> Result<Response, ProtocolError> {
+    fn route(&mut self, caller: &Caller, frame: &ToHelper, out: &mut Vec<Out>) -> Result<Routed, ProtocolError> {
         let paired = self.paired(caller, &frame.origin)?;
         frame.authorize(paired)?;
+        let later = |job| Ok(Routed::Later(job));
+        let now = match &frame.body {
+            Request::InsuranceConfirm(b) => {
+                let (institution, today) = self.institution_and_today()?;
+                return later(Job::Insurance { request_xml: eligibility::individual_request(&institution, &today, b)? });
+            }
+            Request::CardConfirm(c) => {
+                return later(Job::Card { mode: c.mode, consents: c.consents, reader: c.reader.clone() });
+            }
+            // Handled before routing, because the PIN is moved out of the frame.
+            Request::PinEntry(_) => return Err(ProtocolError::new(Code::Internal)),
+            Request::PinCancel(p) => return later(Job::PinCancel { confirm_id: p.confirm_id.clone() }),
+            Request::BatchSubmit(b) => {
+                let (institution, _) = self.institution_and_today()?;
+                let request_xml = eligibility::batch_upload(&institution, &b.confirmation_date, &b.entries)?;
+                let count = u32::try_from(b.entries.len()).unwrap_or(u32::MAX);
+                return later(Job::BatchSubmit { request_xml, count });
+            }
+            Request::BatchStatus(b) => return self.batch_status(b.batch_id.as_deref()).map(Routed::Now),
+            Request::MedicationFetch(m) => {
+                let (institution, _) = self.institution_and_today()?;
+                let info = eligibility::Info::Medication { diagnosis: m.include_diagnosis };
+                let months = Some((m.start_month.as_str(), m.end_month.as_str()));
+                let request_xml = eligibility::info_request(&institution, info, &m.insured, months, m.treatment)?;
+                return later(Job::Document { query: crate::backend::Query::Medication, request_xml });
+            }
+            Request::CheckupFetch(c) => {
+                let (institution, _) = self.institution_and_today()?;
+                let request_xml = eligibility::info_request(&institution, eligibility::Info::Checkup, &c.insured, None, c.treatment)?;
+                return later(Job::Document { query: crate::backend::Query::Checkup, request_xml });
+            }
+            Request::ReferenceRegister(r) => {
+                let (institution, today) = self.institution_and_today()?;
+                let entry = match &r.entries[..] {
+                    [one] => one,
+                    // The bulk form (OQSmuimm01req) is a job like a batch; not offered yet.
+                    _ => return Err(ProtocolError::invalid_argument("entries", "register one person per request")),
+                };
+                let request_xml = eligibility::registration_request(&institution, &today, entry)?;
+                return later(Job::Document { query: crate::backend::Query::ReferenceRegister, request_xml });
+            }
+            Request::BatchResults(b) => {
+                let job = parse_batch_id(&b.batch_id)?;
+                return match self.batch_results(job)? {
+                    Some(r) => Ok(Routed::Now(r)),
+                    None => later(Job::BatchPoll { job }),
+                };
+            }
+            _ => self.route_now(caller, frame, paired, out)?,
+        };
+        Ok(Routed::Now(now))
+    }
+
+    fn route_now(&mut self, caller: &Caller, frame: &ToHelper, paired: bool, out: &mut Vec<Out>) -> Result<Response, ProtocolError> {
         match &frame.body {
             Request::Hello(_) => Ok(Response::Hello(HelloReply {
                 protocol_version: PROTOCOL_VERSION,
@@ -211,6 +360,94 @@ impl<E: Env> Dispatcher<E> {
         }
     }
 
+    /// `pin_entry`: the same checks as every request, then the PIN moves (not
+    /// copies) out of the frame into the work item.
+    fn pin_entry(&mut self, caller: &Caller, frame: ToHelper) -> Vec<Out> {
+        let checked = self
+            .paired(caller, &frame.origin)
+            .and_then(|paired| frame.authorize(paired).map(|_| ()))
+            .and_then(|()| require_extension(&frame).map(|_| ()))
+            .and_then(|()| Origin::new(&frame.origin).map_err(|_| ProtocolError::invalid_argument("origin", "not an origin")));
+        let origin = match checked {
+            Ok(o) => o,
+            Err(e) => {
+                self.audit_refusal(&frame, &e);
+                return vec![Out::Reply(FromHelper::err(frame.id, e))];
+            }
+        };
+        let ToHelper { id, body, .. } = frame;
+        let Request::PinEntry(p) = body else { return vec![Out::Reply(FromHelper::err(id, ProtocolError::new(Code::Internal)))] };
+        let job = Job::PinEntry { confirm_id: p.confirm_id, pin: p.pin, confirm_last_try: p.confirm_last_try };
+        vec![Out::Work(Work { id, origin, caller: caller.clone(), job })]
+    }
+
+    /// The configured institution code and today's date (`YYYYMMDD`, clinic time).
+    pub fn institution_and_today(&self) -> Result<(String, String), ProtocolError> {
+        let config = self.config.as_ref().ok_or_else(not_configured)?;
+        let day = self.now()?.day();
+        Ok((config.institution_code.clone(), day.as_str().replace('-', "")))
+    }
+
+    fn batch_info(&self, job: &crate::store::BatchJob) -> BatchInfo {
+        BatchInfo {
+            batch_id: batch_id(job.id),
+            state: match job.state {
+                JobState::Submitted => BatchState::Queued,
+                JobState::Polling => BatchState::Processing,
+                JobState::Done => BatchState::Done,
+                JobState::Failed => BatchState::Failed,
+            },
+            submitted_at: job.submitted_at.clone(),
+            reception_number: job.reception_number.as_ref().map(|r| r.as_str().to_owned()),
+            total: job.counts.map(|c| c.total).unwrap_or(0),
+            error: job.error.as_ref().map(|c| {
+                let mut e = ProtocolError::new(Code::GatewayError);
+                e.detail.code = Some(c.as_str().to_owned());
+                e
+            }),
+        }
+    }
+
+    fn batch_status(&self, id: Option<&str>) -> Result<Response, ProtocolError> {
+        let jobs = match id {
+            Some(text) => vec![self.store.job(parse_batch_id(text)?).map_err(|e| match e {
+                StoreError::NotFound { .. } => ProtocolError::invalid_argument("batch_id", "no such batch"),
+                other => internal(other),
+            })?],
+            None => {
+                let mut v = self.store.jobs().map_err(internal)?;
+                v.reverse();
+                v
+            }
+        };
+        Ok(Response::BatchStatus(BatchStatusReply { batches: jobs.iter().map(|j| self.batch_info(j)).collect() }))
+    }
+
+    /// The stored result of a finished batch; `None` when it must be polled first.
+    pub fn batch_results(&self, job: JobId) -> Result<Option<Response>, ProtocolError> {
+        let j = self.store.job(job).map_err(|e| match e {
+            StoreError::NotFound { .. } => ProtocolError::invalid_argument("batch_id", "no such batch"),
+            other => internal(other),
+        })?;
+        match j.state {
+            JobState::Done => {
+                let Some(stored) = self.store.result_for_job(job).map_err(internal)? else {
+                    return Err(ProtocolError::new(Code::Internal));
+                };
+                let c = j.counts.unwrap_or_default();
+                Ok(Some(Response::BatchResults(BatchResultsReply {
+                    batch_id: batch_id(job),
+                    xml: stored.xml,
+                    total: c.total,
+                    normal: c.succeeded,
+                    errors: c.failed,
+                })))
+            }
+            JobState::Failed => Err(self.batch_info(&j).error.unwrap_or_else(|| ProtocolError::new(Code::GatewayError))),
+            JobState::Submitted | JobState::Polling => Ok(None),
+        }
+    }
+
     fn status(&self, paired: bool) -> StatusReply {
         let (backend, institution_code) = match &self.config {
             Some(c) => (
@@ -229,9 +466,8 @@ impl<E: Env> Dispatcher<E> {
             paired,
             backend,
             institution_code,
-            // The card reader layer is not built yet: no readers are reported.
-            readers: Vec::new(),
-            pending_batches: 0,
+            readers: self.readers.clone(),
+            pending_batches: self.store.pending_jobs().map(|j| j.len() as u32).unwrap_or(0),
         }
     }
 
@@ -481,10 +717,15 @@ mod tests {
     fn revoke_works_and_later_features_are_honest() {
         let (_t, mut d, c) = setup();
         pair(&mut d, &c, PAGE);
-        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"card_confirm","mode":"visual"}"#);
+        // Card work is handed out, not answered by the dispatcher.
+        let outs = d.handle(&c, &format!(r#"{{"v":1,"id":"9","origin":"{PAGE}","via":"page","body":{{"type":"card_confirm","mode":"visual"}}}}"#));
+        assert!(matches!(&outs[..], [Out::Work(Work { job: Job::Card { .. }, .. })]), "{outs:?}");
+        let med = r#"{"type":"checkup_fetch","insured":{"insurer_number":"39131156","number":"1","birth_date":"19600105"}}"#;
+        let (r, _) = send(&mut d, &c, PAGE, "page", med);
         let e = r.unwrap_err();
-        assert_eq!(e.code, C::UnsupportedRequest);
-        assert!(e.message.ja.contains("今後の更新") && e.message.en.contains("later update"));
+        // Without a config the helper cannot build the request, and says who can fix it.
+        assert_eq!(e.code, C::Internal);
+        assert!(e.message.ja.contains("config check") && e.message.en.contains("config check"));
         let ext = format!("chrome-extension://{EXT}");
         let (r, _) = send(&mut d, &c, &ext, "extension", r#"{"type":"pairings_list"}"#);
         let Ok(Response::PairingsList(l)) = r else { panic!() };

@@ -7,23 +7,33 @@
 //! on the connection that asked, already split into chunk frames when over
 //! 1 MiB; events go to every connection of the same extension id.
 
-pub mod dispatch;
+// `ProtocolError` is a few hundred bytes (bilingual text plus detail); errors
+// are rare and leave the process as JSON at once (same reasoning as the core's
+// protocol module), so boxing them would only make every handler noisier.
+#![allow(clippy::result_large_err)]
 
-use std::collections::HashMap;
+pub mod dispatch;
+pub mod eligibility;
+pub mod runtime;
+#[cfg(test)]
+mod tests;
+
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use onshi_core::protocol::frame::encode_from_helper;
 use onshi_core::protocol::{ErrorCode, FromHelper, ProtocolError};
+use zeroize::Zeroize;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use crate::browser::Browser;
-use crate::config::Config;
+use crate::card::access::PcscAccess;
+use crate::config::{Backend, Config};
 use crate::ipc::{self, IpcError, Preamble, MAX_DOWN, MAX_UP};
 use crate::store::{ExtensionId, Store};
-use dispatch::{Caller, Dispatcher, Out, SystemEnv};
+use dispatch::Caller;
+use runtime::{encode, Runtime, Settings};
 
 /// Whether this process became the service.
 #[derive(Debug)]
@@ -58,9 +68,37 @@ impl InstanceLock {
     }
 }
 
-type Shared = Arc<Mutex<Dispatcher<SystemEnv>>>;
-/// Connection id → (extension id, frame sender).
-type Conns = Arc<Mutex<HashMap<u64, (ExtensionId, mpsc::UnboundedSender<Vec<u8>>)>>>;
+/// The backend the config names. The gateway backend is built elsewhere
+/// (`backend::gateway`); until it is wired in, this is its one call site.
+pub fn backend_from_config(config: Option<&Config>) -> Result<Arc<dyn crate::backend::Backend>, ProtocolError> {
+    let Some(config) = config else {
+        let mut e = ProtocolError::new(ErrorCode::Internal);
+        e.message = onshi_core::text::Bilingual::new(
+            "ヘルパーの設定ファイルがないため、資格確認の接続先がわかりません。IT担当者に「onshi-helper config check」を実行してもらってください。",
+            "The helper has no config file, so it does not know how to reach the eligibility system. Ask IT to run \"onshi-helper config check\".",
+        );
+        return Err(e);
+    };
+    match &config.backend {
+        Backend::OqsFolder { path } => Ok(Arc::new(crate::backend::folder::FolderBackend::new(
+            path.clone(),
+            std::time::Duration::from_secs(config.timeouts.folder_response_secs),
+        ))),
+        Backend::Gateway { .. } => gateway_backend(config),
+    }
+}
+
+/// INTEGRATOR: replace the body with
+/// `crate::backend::gateway::GatewayBackend::from_config(config).map(|b| Arc::new(b) as Arc<dyn crate::backend::Backend>)`
+/// (mapping its error to a ProtocolError) once `backend/gateway.rs` lands.
+fn gateway_backend(_config: &Config) -> Result<Arc<dyn crate::backend::Backend>, ProtocolError> {
+    let mut e = ProtocolError::new(ErrorCode::Internal);
+    e.message = onshi_core::text::Bilingual::new(
+        "このヘルパーにはゲートウェイ接続がまだ組み込まれていません。IT担当者に更新を依頼するか、設定で oqs-folder を使ってください。",
+        "This helper build does not include the gateway connection yet. Ask IT for an update, or use the oqs-folder backend in the config.",
+    );
+    Err(e)
+}
 
 /// Runs the service until SIGTERM/SIGINT. Returns `Started::AlreadyRunning`
 /// at once when another instance has the lock.
@@ -75,8 +113,43 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
     }
     let uid = ipc::own_uid()?;
     eprintln!("onshi-helper service: listening on {}", socket.display());
-    let shared: Shared = Arc::new(Mutex::new(Dispatcher::new(store, config, SystemEnv)));
-    let conns: Conns = Arc::new(Mutex::new(HashMap::new()));
+    let backend = backend_from_config(config.as_ref());
+    if let Err(e) = &backend {
+        eprintln!("onshi-helper service: no backend: {}", e.message.en);
+    }
+    let folder = match config.as_ref().map(|c| &c.backend) {
+        Some(Backend::OqsFolder { path }) => Some(path.clone()),
+        _ => None,
+    };
+    let rt = Runtime::new(store, config, backend, Arc::new(PcscAccess), Settings::default());
+    rt.resume_batches();
+    if let Some(path) = folder {
+        let mut faces = crate::backend::folder::FaceWatcher::new(&path).spawn();
+        let rt = rt.clone();
+        tokio::spawn(async move {
+            while let Some(f) = faces.recv().await {
+                rt.face_result(&f.bytes);
+            }
+        });
+    }
+    // Reader and card events: the watcher blocks in PC/SC on its own thread;
+    // a forwarding thread hands them to the runtime. Without pcscd there are
+    // simply no events (status shows no readers; doctor explains).
+    let _watcher = match crate::card::events::watch() {
+        Ok((watcher, events)) => {
+            let rt = rt.clone();
+            let _ = std::thread::Builder::new().name("card-events-forward".into()).spawn(move || {
+                while let Ok(e) = events.recv() {
+                    rt.card_event(e);
+                }
+            });
+            Some(watcher)
+        }
+        Err(e) => {
+            eprintln!("onshi-helper service: no reader events: {e}");
+            None
+        }
+    };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut next_id = 0u64;
     loop {
@@ -90,7 +163,7 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
                     continue;
                 }
                 next_id += 1;
-                tokio::spawn(connection(next_id, stream, shared.clone(), conns.clone()));
+                tokio::spawn(connection(next_id, stream, rt.clone()));
             }
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
@@ -101,25 +174,7 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
     Ok(Started::Stopped)
 }
 
-fn encode(frame: &FromHelper) -> Vec<Vec<u8>> {
-    // encode_from_helper adds the browser's native-endian header; the socket
-    // carries the JSON only (its own big-endian header is added on write).
-    match encode_from_helper(frame) {
-        Ok(frames) => frames.into_iter().map(|mut f| f.split_off(4)).collect(),
-        Err(e) => {
-            eprintln!("onshi-helper service: cannot encode a frame: {e}");
-            match frame {
-                FromHelper::Reply { id, .. } => {
-                    let err = FromHelper::err(id.clone(), ProtocolError::too_large(onshi_core::protocol::MAX_REPLY));
-                    vec![err.to_json().into_bytes()]
-                }
-                _ => Vec::new(),
-            }
-        }
-    }
-}
-
-async fn connection(id: u64, stream: UnixStream, shared: Shared, conns: Conns) {
+async fn connection(id: u64, stream: UnixStream, rt: Arc<Runtime>) {
     let (mut rd, mut wr) = stream.into_split();
     let caller = match ipc::read_frame(&mut rd, 64 * 1024).await {
         Ok(Some(bytes)) => match serde_json::from_slice::<Preamble>(&bytes) {
@@ -141,9 +196,7 @@ async fn connection(id: u64, stream: UnixStream, shared: Shared, conns: Conns) {
         _ => return,
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    if let Ok(mut c) = conns.lock() {
-        c.insert(id, (caller.extension_id.clone(), tx.clone()));
-    }
+    rt.connect(id, caller.extension_id.clone(), tx.clone());
     let writer = tokio::spawn(async move {
         while let Some(bytes) = rx.recv().await {
             if ipc::write_frame(&mut wr, &bytes, MAX_DOWN).await.is_err() {
@@ -152,7 +205,7 @@ async fn connection(id: u64, stream: UnixStream, shared: Shared, conns: Conns) {
         }
     });
     loop {
-        let bytes = match ipc::read_frame(&mut rd, MAX_UP).await {
+        let mut bytes = match ipc::read_frame(&mut rd, MAX_UP).await {
             Ok(Some(b)) => b,
             Ok(None) => break,
             Err(e) => {
@@ -160,37 +213,18 @@ async fn connection(id: u64, stream: UnixStream, shared: Shared, conns: Conns) {
                 break;
             }
         };
-        let outs = match std::str::from_utf8(&bytes) {
-            Ok(text) => match shared.lock() {
-                Ok(mut d) => d.handle(&caller, text),
-                Err(_) => vec![Out::Reply(FromHelper::err("", ProtocolError::new(ErrorCode::Internal)))],
-            },
-            Err(_) => vec![Out::Reply(FromHelper::err("", ProtocolError::new(ErrorCode::BadRequest)))],
-        };
-        for out in outs {
-            match out {
-                Out::Reply(frame) => {
-                    for f in encode(&frame) {
-                        let _ = tx.send(f);
-                    }
-                }
-                Out::Event { to, frame } => {
-                    let targets: Vec<_> = conns
-                        .lock()
-                        .map(|c| c.values().filter(|(ext, _)| *ext == to).map(|(_, s)| s.clone()).collect())
-                        .unwrap_or_default();
-                    for f in encode(&frame) {
-                        for t in &targets {
-                            let _ = t.send(f.clone());
-                        }
-                    }
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => rt.handle(&caller, &tx, text),
+            Err(_) => {
+                for f in encode(&FromHelper::err("", ProtocolError::new(ErrorCode::BadRequest))) {
+                    let _ = tx.send(f);
                 }
             }
         }
+        // The frame may have carried a PIN: wipe our copy of the bytes.
+        bytes.zeroize();
     }
-    if let Ok(mut c) = conns.lock() {
-        c.remove(&id);
-    }
+    rt.disconnect(id);
     drop(tx);
     let _ = writer.await;
 }

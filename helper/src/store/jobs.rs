@@ -182,6 +182,20 @@ impl Store {
         self.job(id)
     }
 
+    /// Every job, oldest first.
+    pub fn jobs(&self) -> Result<Vec<BatchJob>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM batch_jobs ORDER BY id"))
+            .map_err(StoreError::sql("list jobs"))?;
+        let rows = stmt.query_map([], row_to_job).map_err(StoreError::sql("list jobs"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(StoreError::sql("list jobs"))??);
+        }
+        Ok(out)
+    }
+
     /// Jobs still waiting for their result, oldest first: what the service
     /// resumes polling after a restart.
     pub fn pending_jobs(&self) -> Result<Vec<BatchJob>, StoreError> {

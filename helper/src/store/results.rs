@@ -142,6 +142,21 @@ impl Store {
         Ok(ResultId(self.conn.last_insert_rowid()))
     }
 
+    /// The newest stored result of a batch job (its `OQSmuquc02res`).
+    pub fn result_for_job(&self, job: JobId) -> Result<Option<StoredResult>, StoreError> {
+        let id: Option<i64> = self
+            .conn
+            .query_row("SELECT max(id) FROM results WHERE job_id = ?1", [job.0], |r| r.get(0))
+            .map_err(StoreError::sql("read batch result"))?;
+        let Some(id) = id else { return Ok(None) };
+        let day: String = self
+            .conn
+            .query_row("SELECT day FROM results WHERE id = ?1", [id], |r| r.get(0))
+            .map_err(StoreError::sql("read batch result"))?;
+        let day = Day::parse(&day).map_err(|_| StoreError::Corrupt { table: "results", row: id, column: "day" })?;
+        Ok(self.results_for_day(&day)?.into_iter().find(|r| r.id.0 == id))
+    }
+
     /// All results of one local day, in the order they arrived.
     pub fn results_for_day(&self, day: &Day) -> Result<Vec<StoredResult>, StoreError> {
         let mut stmt = self

@@ -2,7 +2,9 @@
 //! the store library against real SQLite files (including edits made
 //! behind its back, as an attacker with the file would).
 
+mod check;
 mod cli;
+mod events;
 mod host;
 mod install;
 mod pin;

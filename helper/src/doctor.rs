@@ -1,0 +1,222 @@
+//! `onshi-helper doctor`: walks every link a confirmation needs — config,
+//! service and socket, browser manifests, pcscd, readers and the card's
+//! applet, the backend, the clock — and returns one finding per link. A
+//! problem says in Japanese and English what to do; the command exits
+//! non-zero when there is any. Read-only: it never changes a file, never
+//! asks for a PIN and never sends a VERIFY.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use onshi_core::text::{Bilingual, Explain};
+
+use crate::browser::Browser;
+use crate::card::access::CardAccess;
+use crate::card::flows::{self, CardError};
+use crate::card::jpki::PinTries;
+use crate::config::{Config, ConfigError};
+use crate::install::{self, Scope};
+use crate::paths::{Env, Os};
+
+/// One checked link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Short name of the link, e.g. `service`.
+    pub link: &'static str,
+    /// `true` when this is a problem.
+    pub problem: bool,
+    pub text: Bilingual,
+}
+
+impl Finding {
+    fn ok(link: &'static str, ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Finding { link, problem: false, text: Bilingual::new(ja, en) }
+    }
+    fn bad(link: &'static str, text: Bilingual) -> Self {
+        Finding { link, problem: true, text }
+    }
+}
+
+/// What the doctor looks at.
+pub struct Inputs<'a> {
+    pub config: Result<Config, ConfigError>,
+    pub socket: Option<PathBuf>,
+    pub env: &'a Env,
+    pub os: Os,
+    pub exe: PathBuf,
+    pub card: &'a dyn CardAccess,
+    /// Seconds since the Unix epoch, as the system clock says.
+    pub now_secs: i64,
+}
+
+/// Runs every check. Must be called inside a tokio runtime (the backend probe is async).
+pub async fn examine(i: Inputs<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let config = match i.config {
+        Ok(c) => {
+            let problems = c.check();
+            if problems.is_empty() {
+                out.push(Finding::ok("config", "設定ファイルに問題はありません。", "The config file is fine."));
+            }
+            out.extend(problems.iter().map(|p| Finding::bad("config", p.explain())));
+            Some(c)
+        }
+        Err(e) => {
+            out.push(Finding::bad("config", e.explain()));
+            None
+        }
+    };
+    out.push(service(i.socket.as_deref()).await);
+    out.extend(manifests(i.env, i.os, &i.exe));
+    out.extend(card(i.card));
+    out.push(backend(config.as_ref()).await);
+    out.push(clock(i.now_secs));
+    out
+}
+
+async fn service(socket: Option<&Path>) -> Finding {
+    let Some(socket) = socket else {
+        return Finding::bad("service", Bilingual::new(
+            "ヘルパーの通信用ソケットの場所を決められません。HOME または XDG_RUNTIME_DIR を確認してください。",
+            "Cannot decide where the helper's socket is; check HOME or XDG_RUNTIME_DIR.",
+        ));
+    };
+    let connect = tokio::time::timeout(Duration::from_secs(2), tokio::net::UnixStream::connect(socket)).await;
+    match connect {
+        Ok(Ok(_)) => Finding::ok("service", format!("ヘルパーのサービスが動いています（{}）。", socket.display()), format!("The helper service is running ({}).", socket.display())),
+        _ => Finding::bad("service", Bilingual::new(
+            format!("ヘルパーのサービスが動いていません（{} に接続できません）。「onshi-helper service」を起動するか、いったんログアウトしてログインし直してください。", socket.display()),
+            format!("The helper service is not running (cannot connect to {}). Start \"onshi-helper service\", or log out and in again.", socket.display()),
+        )),
+    }
+}
+
+/// A browser counts as set up when its user-level manifest names this binary.
+/// Browsers with no manifest at all are listed as a problem only when none has one.
+fn manifests(env: &Env, os: Os, exe: &Path) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let mut wrong = Vec::new();
+    for b in Browser::ALL {
+        let Ok(dir) = install::manifest_dir(b, &Scope::User, os, env, exe) else { continue };
+        let path = dir.join(install::MANIFEST_FILE);
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let names_exe = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("path").and_then(|p| p.as_str()).map(|p| Path::new(p).exists()))
+            .unwrap_or(false);
+        if names_exe {
+            found.push(b);
+        } else {
+            wrong.push((b, path));
+        }
+    }
+    let mut out: Vec<Finding> = wrong
+        .into_iter()
+        .map(|(b, path)| Finding::bad("manifest", Bilingual::new(
+            format!("{} 用の設定ファイル {} が壊れているか、存在しないプログラムを指しています。「onshi-helper install」をやり直してください。", b.as_str(), path.display()),
+            format!("The {} host manifest {} is broken or points to a missing program. Run \"onshi-helper install\" again.", b.as_str(), path.display()),
+        )))
+        .collect();
+    if found.is_empty() && out.is_empty() {
+        out.push(Finding::bad("manifest", Bilingual::new(
+            "どのブラウザーにもヘルパーが登録されていません。「onshi-helper install」を実行してください（拡張機能からヘルパーが見つからない原因になります）。",
+            "The helper is registered with no browser. Run \"onshi-helper install\" (otherwise the extension cannot find the helper).",
+        )));
+    }
+    for b in found {
+        out.push(Finding::ok("manifest", format!("{} にヘルパーが登録されています。", b.as_str()), format!("The helper is registered with {}.", b.as_str())));
+    }
+    out
+}
+
+fn card(card: &dyn CardAccess) -> Vec<Finding> {
+    let readers = match card.readers() {
+        Ok(r) => r,
+        Err(e) => return vec![Finding::bad("pcsc", e.explain())],
+    };
+    if readers.is_empty() {
+        return vec![Finding::bad("reader", CardError::NoReader.explain())];
+    }
+    let mut out = Vec::new();
+    for r in readers {
+        if !r.card_present {
+            out.push(Finding::ok("reader", format!("カードリーダー「{}」: カードなし", r.name), format!("Reader {:?}: no card", r.name)));
+            continue;
+        }
+        let mut tries = None;
+        let status = card.with_card(Some(&r.name), &mut |t| {
+            tries = Some(flows::pin_status(t)?);
+            Ok(())
+        });
+        out.push(match (status, tries) {
+            (Ok(()), Some(PinTries::Left(n))) => Finding::ok(
+                "card",
+                format!("カードリーダー「{}」: マイナンバーカード（暗証番号の残り{n}回）", r.name),
+                format!("Reader {:?}: My Number card ({n} PIN tries left)", r.name),
+            ),
+            (Ok(()), _) => Finding::bad("card", CardError::PinLocked.explain()),
+            (Err(e), _) => Finding::bad("card", e.explain()),
+        });
+    }
+    out
+}
+
+async fn backend(config: Option<&Config>) -> Finding {
+    let b = match crate::service::backend_from_config(config) {
+        Ok(b) => b,
+        Err(e) => return Finding::bad("backend", e.message),
+    };
+    match tokio::time::timeout(Duration::from_secs(15), b.probe()).await {
+        Ok(Ok(())) => Finding::ok("backend", "資格確認の接続先に届きます。", "The eligibility backend is reachable."),
+        Ok(Err(e)) => Finding::bad("backend", e.explain()),
+        Err(_) => Finding::bad("backend", crate::backend::BackendError::Timeout { after: Duration::from_secs(15) }.explain()),
+    }
+}
+
+/// 2025-01-01 and 2100-01-01 as Unix seconds: a clock outside this range is
+/// certainly wrong, and TLS certificates and "today" would be wrong with it.
+const CLOCK_MIN: i64 = 1_735_689_600;
+const CLOCK_MAX: i64 = 4_102_444_800;
+
+fn clock(now: i64) -> Finding {
+    if (CLOCK_MIN..CLOCK_MAX).contains(&now) {
+        Finding::ok("clock", "PCの時計は妥当な範囲です。", "The PC clock is plausible.")
+    } else {
+        Finding::bad("clock", Bilingual::new(
+            "PCの時計が大きくずれています。日付と時刻を正しく設定してください（証明書の確認と「今日」の判定に必要です）。",
+            "The PC clock is far off. Set the correct date and time (needed for certificate checks and for \"today\").",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::card::testing::SimAccess;
+
+    #[tokio::test]
+    async fn every_broken_link_is_one_actionable_problem() {
+        let home = tempfile::tempdir().unwrap();
+        let env = Env::with_home(home.path());
+        let card = SimAccess::new(3);
+        let findings = examine(Inputs {
+            config: Err(ConfigError::NotFound { path: home.path().join("helper.toml") }),
+            socket: Some(home.path().join("nobody.sock")),
+            env: &env,
+            os: Os::Linux,
+            exe: home.path().join("onshi-helper"),
+            card: &card,
+            now_secs: 0,
+        })
+        .await;
+        let problems: Vec<_> = findings.iter().filter(|f| f.problem).map(|f| f.link).collect();
+        assert_eq!(problems, ["config", "service", "manifest", "backend", "clock"], "{findings:#?}");
+        for f in &findings {
+            assert!(!f.text.ja.is_empty() && !f.text.en.is_empty());
+        }
+        // The card link is fine: a My Number card with 3 tries, and doctor sent no PIN.
+        assert!(findings.iter().any(|f| f.link == "card" && !f.problem && f.text.en.contains("3 PIN tries")));
+        assert!(!card.card.lock().unwrap().sent_pin());
+        assert!(!clock(1_800_000_000).problem);
+    }
+}

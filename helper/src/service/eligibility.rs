@@ -1,0 +1,321 @@
+//! Eligibility documents on the service's side: building the request
+//! documents from protocol bodies (through the core's validation, so the
+//! rules live in one place) and reading the few codes the service needs from
+//! answers. No I/O; "today" and the institution code are passed in.
+
+use onshi_core::codes::{CodeValue, ProcessingResultStatus, QualificationValidity, SegmentOfResult};
+use onshi_core::message::{BatchUploadBody, MessageHeader, Msg, ReceptionBody};
+use onshi_core::protocol::{BatchEntry, InsuranceConfirm, InsuredPerson, ProtocolError, ResultSummary};
+use onshi_core::validate::{build_individual_request, validate_search_input, IndividualRequestInput, SearchInput};
+use onshi_core::{Diagnostic, Encoding, Message, Severity};
+
+use crate::store::ResultStatus;
+
+/// The most entries one batch may carry (the national system's limit is
+/// higher; this keeps one upload well under the reply and file caps).
+pub const MAX_BATCH: usize = 10_000;
+
+fn search_input(p: &InsuredPerson) -> SearchInput {
+    SearchInput {
+        insurer_number: p.insurer_number.clone(),
+        symbol: p.symbol.clone().unwrap_or_default(),
+        number: p.number.clone(),
+        branch: p.branch.clone().unwrap_or_default(),
+        birthdate: p.birth_date.clone(),
+    }
+}
+
+/// The first error diagnostic as an `invalid_argument`, keeping the core's
+/// bilingual text (it already says what to fix).
+pub fn diagnostics_error(prefix: &str, diagnostics: &[Diagnostic]) -> ProtocolError {
+    let d = diagnostics.iter().find(|d| d.severity == Severity::Error).or(diagnostics.first());
+    match d {
+        Some(d) => {
+            let field = if prefix.is_empty() { d.path.clone() } else { format!("{prefix}{}", d.path) };
+            let mut e = ProtocolError::invalid_argument(field, d.code.clone());
+            e.message = d.message.clone();
+            e
+        }
+        None => ProtocolError::invalid_argument(prefix, "invalid"),
+    }
+}
+
+/// `insurance_confirm` → `OQSsiquc01req` (UTF-8 bytes).
+pub fn individual_request(institution: &str, today: &str, body: &InsuranceConfirm) -> Result<Vec<u8>, ProtocolError> {
+    let input = IndividualRequestInput {
+        institution: institution.to_owned(),
+        date: today.to_owned(),
+        search: search_input(&body.insured),
+        arbitrary_file_identifier: None,
+        limit_consent: body.limit_certificate,
+    };
+    let mut msg = build_individual_request(&input).map_err(|d| diagnostics_error("insured.", &d))?;
+    if let (Some(id), Message::IndividualRequest(m)) = (&body.arbitrary_id, &mut msg)
+        && let Some(s) = m.body.search.as_mut()
+    {
+        s.arbitrary_identifier = Some(id.clone());
+    }
+    Ok(msg.write(Encoding::Utf8))
+}
+
+/// `batch_submit` → `OQSmuquc01req`. Every entry is checked; the first bad
+/// one is named by its index.
+pub fn batch_upload(institution: &str, date: &str, entries: &[BatchEntry]) -> Result<Vec<u8>, ProtocolError> {
+    if entries.is_empty() {
+        return Err(ProtocolError::invalid_argument("entries", "a batch needs at least one person"));
+    }
+    if entries.len() > MAX_BATCH {
+        return Err(ProtocolError::invalid_argument("entries", format!("at most {MAX_BATCH} people per batch")));
+    }
+    // The header rules (institution, date) are the individual request's; build one to check them.
+    let probe = IndividualRequestInput {
+        institution: institution.to_owned(),
+        date: date.to_owned(),
+        search: search_input(&entries[0].insured),
+        ..Default::default()
+    };
+    let header = match build_individual_request(&probe) {
+        Ok(m) => m.header().cloned().unwrap_or_default(),
+        Err(d) => return Err(diagnostics_error("entries[0].insured.", &d)),
+    };
+    let mut searches = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        match validate_search_input(&search_input(&e.insured)) {
+            (Some(mut s), _) => {
+                s.arbitrary_identifier = e.arbitrary_id.clone();
+                searches.push(s);
+            }
+            (None, d) => return Err(diagnostics_error(&format!("entries[{i}].insured."), &d)),
+        }
+    }
+    let header = MessageHeader {
+        qualification_confirmation_date: header.qualification_confirmation_date,
+        medical_institution_code: header.medical_institution_code,
+        ..Default::default()
+    };
+    Ok(Message::BatchUploadRequest(Msg { header, body: BatchUploadBody { searches } }).write(Encoding::Utf8))
+}
+
+/// Which consented history to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Info {
+    /// `YZKsiquc01req`; with diagnosis and procedures when `true`.
+    Medication { diagnosis: bool },
+    /// `TKKsiquc01req`.
+    Checkup,
+}
+
+/// `medication_fetch` / `checkup_fetch` → the request document. The
+/// patient's consent itself is held and enforced by the national system
+/// (it answers "no consent" in the result); the helper only asks.
+pub fn info_request(
+    institution: &str,
+    info: Info,
+    insured: &InsuredPerson,
+    months: Option<(&str, &str)>,
+    treatment: onshi_core::protocol::Treatment,
+) -> Result<Vec<u8>, ProtocolError> {
+    use onshi_core::codes::{FileCategory, MedicalTreatmentFlag};
+    use onshi_core::protocol::Treatment;
+    // The insurance key is checked by the same rules as an insurance-card search.
+    let (search, d) = validate_search_input(&search_input(insured));
+    let Some(search) = search else { return Err(diagnostics_error("insured.", &d)) };
+    let header = MessageHeader {
+        medical_institution_code: Some(institution.to_owned()),
+        insurer_number: search.insurer_number,
+        insurance_card_symbol: search.insured_card_symbol,
+        insured_person_identification_number: search.insured_identification_number,
+        branch_number: search.insured_branch_number,
+        birthdate: search.birthdate,
+        start_date: months.map(|m| m.0.to_owned()),
+        end_date: months.map(|m| m.1.to_owned()),
+        file_category: Some(match info {
+            Info::Medication { diagnosis: true } => FileCategory::MedicationDiagnosisXml,
+            _ => FileCategory::Xml,
+        }),
+        medical_treatment_flag: Some(match treatment {
+            Treatment::Outpatient => MedicalTreatmentFlag::Outpatient,
+            Treatment::HomeVisit => MedicalTreatmentFlag::HomeVisit,
+            Treatment::Online => MedicalTreatmentFlag::Online,
+            Treatment::Emergency => MedicalTreatmentFlag::Emergency,
+        }),
+        ..Default::default()
+    };
+    let msg = Msg { header, body: Default::default() };
+    let msg = match info {
+        Info::Medication { .. } => Message::MedicationRequest(msg),
+        Info::Checkup => Message::CheckupRequest(msg),
+    };
+    let diagnostics = onshi_core::validate::validate(&msg);
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(diagnostics_error("", &diagnostics));
+    }
+    Ok(msg.write(Encoding::Utf8))
+}
+
+/// `reference_register` with one entry → `OQSsiimm01req`.
+pub fn registration_request(institution: &str, today: &str, entry: &onshi_core::protocol::ReferenceEntry) -> Result<Vec<u8>, ProtocolError> {
+    let (search, d) = validate_search_input(&search_input(&entry.insured));
+    let Some(search) = search else { return Err(diagnostics_error("entries[0].insured.", &d)) };
+    let reference = entry.reference_number.trim();
+    if reference.is_empty() || reference.chars().count() > 20 {
+        return Err(ProtocolError::invalid_argument("entries[0].reference_number", "1 to 20 characters"));
+    }
+    let header = MessageHeader {
+        qualification_confirmation_date: Some(today.to_owned()),
+        medical_institution_code: Some(institution.to_owned()),
+        ..Default::default()
+    };
+    let body = onshi_core::message::Registration { search: Some(search), reference_number: Some(reference.to_owned()), ..Default::default() };
+    let msg = Message::RegistrationRequest(Msg { header, body });
+    let diagnostics = onshi_core::validate::validate(&msg);
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(diagnostics_error("", &diagnostics));
+    }
+    Ok(msg.write(Encoding::Utf8))
+}
+
+/// `OQSmuquc02req` for a reception number.
+pub fn batch_download(institution: &str, reception: &str) -> Vec<u8> {
+    let header = MessageHeader {
+        medical_institution_code: Some(institution.to_owned()),
+        reception_number: Some(reception.to_owned()),
+        ..Default::default()
+    };
+    let body = ReceptionBody { reception_number: Some(reception.to_owned()), ..Default::default() };
+    Message::BatchDownloadRequest(Msg { header, body }).write(Encoding::Utf8)
+}
+
+/// An answer document, read.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The document as UTF-8 text with a matching declaration (the page
+    /// parses it again with the core).
+    pub xml: String,
+    pub message: Message,
+}
+
+/// Reads an answer's bytes (UTF-8 or Shift_JIS).
+pub fn read_answer(bytes: &[u8]) -> Result<Answer, ProtocolError> {
+    let bad = |detail: String| {
+        eprintln!("onshi-helper service: unusable answer: {detail}");
+        let mut e = ProtocolError::gateway("BAD_ANSWER", "the answer is not a readable result document");
+        e.retryable = false;
+        e
+    };
+    let parsed = onshi_core::parse(bytes).map_err(|e| bad(e.to_string()))?;
+    let (text, encoding, _) = onshi_core::xml::decode(bytes, 64 << 20).map_err(|e| bad(e.to_string()))?;
+    let xml = if encoding == Encoding::Utf8 { text.into_owned() } else { utf8_declaration(&text) };
+    Ok(Answer { xml, message: parsed.message })
+}
+
+/// Text decoded from Shift_JIS still declares Shift_JIS; the page would read
+/// the UTF-8 text wrongly, so the declaration is rewritten.
+fn utf8_declaration(text: &str) -> String {
+    let body = text.trim_start_matches('\u{feff}');
+    match body.strip_prefix("<?xml").and_then(|rest| rest.find("?>").map(|end| &rest[end + 2..])) {
+        Some(rest) => format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{rest}"),
+        None => body.to_owned(),
+    }
+}
+
+/// The codes the page and the today list want, and the stored status.
+pub fn summary(message: &Message) -> (ResultSummary, ResultStatus) {
+    let mut s = ResultSummary::default();
+    let mut status = ResultStatus::Error;
+    if let Message::IndividualResult(m) | Message::FaceResult(m) = message {
+        s.segment_of_result = m.header.segment_of_result.as_ref().map(|c| c.code().to_owned());
+        s.processing_result_status = m.body.processing_result_status.as_ref().map(|c| c.code().to_owned());
+        s.qualification_validity = m.body.qualification_validity.as_ref().map(|c| c.code().to_owned());
+        s.result_count = u32::try_from(m.body.results.len()).unwrap_or(u32::MAX);
+        status = match (&m.body.processing_result_status, &m.body.qualification_validity) {
+            (Some(ProcessingResultStatus::Error), _) => ResultStatus::Error,
+            (_, Some(QualificationValidity::Valid | QualificationValidity::ValidUnregistered)) => ResultStatus::Valid,
+            (_, Some(QualificationValidity::NoMatch)) => ResultStatus::NotFound,
+            (_, Some(_)) => ResultStatus::Invalid,
+            (_, None) => ResultStatus::Error,
+        };
+    }
+    (s, status)
+}
+
+/// An error result document (ProcessingResultStatus 2) as `gateway_error`.
+pub fn error_of(message: &Message) -> Option<ProtocolError> {
+    let (Message::IndividualResult(m) | Message::FaceResult(m)) = message else { return None };
+    (m.body.processing_result_status == Some(ProcessingResultStatus::Error)).then(|| {
+        ProtocolError::gateway(
+            m.body.processing_result_code.clone().or(m.header.error_code.clone()).unwrap_or_default(),
+            m.body.processing_result_message.clone().or(m.header.error_message.clone()).unwrap_or_default(),
+        )
+    })
+}
+
+/// The insurer number of the first entry, digits only (for the today list).
+pub fn insurer_of(message: &Message) -> Option<String> {
+    let (Message::IndividualResult(m) | Message::FaceResult(m)) = message else { return None };
+    let n = m.body.search.as_ref().and_then(|s| s.insurer_number.clone())?;
+    let n = n.trim().to_owned();
+    (matches!(n.len(), 6 | 8) && n.bytes().all(|b| b.is_ascii_digit())).then_some(n)
+}
+
+/// A batch download answer: still processing, or done with counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchAnswer {
+    Processing,
+    Done { total: u32, normal: u32, errors: u32 },
+}
+
+/// Reads an `OQSmuquc02res` (SegmentOfResult 2 = still processing).
+pub fn batch_answer(message: &Message) -> Option<BatchAnswer> {
+    let Message::BatchDownloadResult(m) = message else { return None };
+    if m.header.segment_of_result == Some(SegmentOfResult::InProgress) {
+        return Some(BatchAnswer::Processing);
+    }
+    let n = |v: &Option<String>| v.as_deref().and_then(|s| s.trim().parse::<u32>().ok());
+    let units = u32::try_from(m.body.units.len()).unwrap_or(u32::MAX);
+    let total = n(&m.header.number_of_processing_result).unwrap_or(units);
+    let errors = n(&m.header.number_of_error).unwrap_or(0);
+    let normal = n(&m.header.number_of_normal_processing).unwrap_or(total.saturating_sub(errors));
+    Some(BatchAnswer::Done { total, normal, errors })
+}
+
+/// The reception number from an `OQSmuquc01res`.
+pub fn reception_of(message: &Message) -> Option<String> {
+    let Message::BatchUploadResult(m) = message else { return None };
+    m.header.reception_number.clone().or(m.body.reception_number.clone()).map(|s| s.trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(insurer: &str, birth: &str) -> InsuredPerson {
+        InsuredPerson { insurer_number: insurer.into(), symbol: None, number: "1234".into(), branch: None, birth_date: birth.into() }
+    }
+
+    #[test]
+    fn bad_numbers_become_invalid_argument_with_the_cores_text() {
+        let body = InsuranceConfirm { insured: person("39131157", "19600105"), limit_certificate: false, arbitrary_id: None };
+        let e = individual_request("0110113719", "20261125", &body).unwrap_err();
+        assert_eq!(e.code, onshi_core::protocol::ErrorCode::InvalidArgument);
+        assert_eq!(e.detail.field.as_deref(), Some("insured.insurer_number"));
+        assert!(e.message.ja.contains("保険者番号") || !e.message.ja.is_empty());
+        let entries = vec![
+            BatchEntry { insured: person("39131156", "19600105"), arbitrary_id: None },
+            BatchEntry { insured: person("39131156", "19600230"), arbitrary_id: None },
+        ];
+        let e = batch_upload("0110113719", "20261126", &entries).unwrap_err();
+        assert_eq!(e.detail.field.as_deref(), Some("entries[1].insured.birthdate"));
+        assert!(batch_upload("0110113719", "20261126", &entries[..1]).is_ok());
+    }
+
+    #[test]
+    fn shift_jis_answers_are_handed_on_as_utf8_text() {
+        let doc = "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><XmlMsg><MessageHeader/><MessageBody><ProcessingResultStatus>1</ProcessingResultStatus><QualificationValidity>1</QualificationValidity></MessageBody></XmlMsg>";
+        let bytes = onshi_core::xml::encode_text(doc, Encoding::ShiftJis);
+        let a = read_answer(&bytes).unwrap();
+        assert!(a.xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "{}", a.xml);
+        assert!(onshi_core::parse(a.xml.as_bytes()).is_ok());
+        assert!(read_answer(b"not xml").is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! `check insurance`, `batch submit | status | fetch` and `doctor` through
+//! the real binary, against the simulator's OQS-folder responder (run
+//! in-process on a thread, on a real folder).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use onshi_sim::folder::{FolderOptions, Responder};
+
+use super::{helper, run};
+
+struct Sim {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A seeded registry, a responder on `dir/oqs`, and a config naming it.
+/// insurer, symbol, number, branch, birth of a person the registry knows.
+type Probe = (String, Option<String>, String, Option<String>, String);
+
+fn setup(dir: &Path) -> (Sim, PathBuf, Probe) {
+    let db = dir.join("registry.sqlite");
+    onshi_sim::registry::seed(&db, 41, 11).unwrap();
+    let probe = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row(
+            "SELECT insurer_number, symbol, number, branch, birthdate FROM probes WHERE expected_validity = 1 AND expected_people = 1 ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap()
+    };
+    let opts = FolderOptions {
+        dir: dir.join("oqs"),
+        db,
+        encoding: onshi_core::Encoding::ShiftJis,
+        poll: Duration::from_millis(10),
+        batch_delay: Duration::from_millis(0),
+    };
+    let mut r = Responder::open(&opts).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let thread = std::thread::spawn(move || {
+        while !s.load(Ordering::Relaxed) {
+            let _ = r.poll_once();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let cfg = dir.join("helper.toml");
+    std::fs::write(&cfg, "institution_code = \"0110113719\"\n[backend]\nkind = \"oqs-folder\"\npath = \"oqs\"\n[timeouts]\nfolder_response_secs = 20\n").unwrap();
+    (Sim { stop, thread: Some(thread) }, cfg, probe)
+}
+
+#[test]
+fn check_insurance_and_a_batch_through_the_oqs_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let (_sim, cfg, (insurer, symbol, number, branch, birth)) = setup(home.path());
+    let store = home.path().join("helper.sqlite");
+    let mut c = helper(home.path());
+    c.arg("--config").arg(&cfg).arg("--store").arg(&store);
+    c.args(["check", "insurance", "--insurer", insurer.trim(), "--number", &number, "--birth", &birth]);
+    if let Some(s) = &symbol {
+        c.args(["--symbol", s]);
+    }
+    if let Some(b) = &branch {
+        c.args(["--branch", b]);
+    }
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "Shift_JIS answers are handed on as UTF-8: {out}");
+    assert!(err.contains("validity: 1"), "{err}");
+
+    // A wrong check digit is refused before anything is sent, with the core's text.
+    let mut c = helper(home.path());
+    c.arg("--config").arg(&cfg).arg("--store").arg(&store);
+    c.args(["check", "insurance", "--insurer", "39131157", "--number", "1", "--birth", "19600105"]);
+    let (code, _, err) = run(c);
+    assert_eq!(code, 1);
+    assert!(err.contains("保険者番号") || err.contains("insurer"), "{err}");
+
+    // Batch: submit from CSV, then fetch (the responder answers at once).
+    let csv = home.path().join("tomorrow.csv");
+    std::fs::write(&csv, format!("insurer,symbol,number,branch,birth,name\n{},{},{number},{},{birth},山田\n", insurer.trim(), symbol.unwrap_or_default(), branch.unwrap_or_default())).unwrap();
+    let mut c = helper(home.path());
+    c.arg("--config").arg(&cfg).arg("--store").arg(&store).args(["batch", "submit"]).arg(&csv);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("b-1"), "{out}");
+    let mut c = helper(home.path());
+    c.arg("--config").arg(&cfg).arg("--store").arg(&store).args(["batch", "fetch", "b-1"]);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("BulkConfirmUnit"), "{out}");
+    let mut c = helper(home.path());
+    c.arg("--config").arg(&cfg).arg("--store").arg(&store).args(["batch", "status", "b-1"]);
+    let (code, out, _) = run(c);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("b-1: done") && out.contains("total=1"), "{out}");
+
+    // Everything above is in the audit log, and the chain is intact.
+    let s = onshi_helper::store::Store::open(&store).unwrap();
+    let kinds: Vec<String> = s.audit_tail(20).unwrap().into_iter().map(|e| format!("{}:{}", e.kind, e.outcome)).collect();
+    assert!(kinds.contains(&"eligibility_query:ok".to_string()), "{kinds:?}");
+    assert!(kinds.iter().filter(|k| k.starts_with("batch:ok")).count() >= 2, "{kinds:?}");
+    assert!(s.verify_audit().unwrap().is_intact());
+}
+
+#[test]
+fn doctor_names_each_problem_and_fails() {
+    let home = tempfile::tempdir().unwrap();
+    let mut c = helper(home.path());
+    c.args(["doctor", "--socket"]).arg(home.path().join("none.sock"));
+    let (code, out, _) = run(c);
+    assert_eq!(code, 1, "{out}");
+    for link in ["[config]", "[service]", "[manifest]", "[backend]"] {
+        assert!(out.lines().any(|l| l.starts_with("NG ") && l.contains(link)), "{link} missing in {out}");
+    }
+    // Each problem is a Japanese line followed by an English one.
+    let ng: Vec<&str> = out.lines().filter(|l| l.starts_with("NG ")).collect();
+    assert!(ng.iter().all(|l| !l.is_ascii()), "{out}");
+}
