@@ -8,7 +8,9 @@
 //! first and the `.err` last, so whoever sees the `.err` finds the copy.
 
 use std::collections::HashMap;
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use onshi_core::Encoding;
@@ -52,12 +54,13 @@ impl FolderError {
 }
 
 /// Accepted batches, in memory (a restart forgets them, as a reboot of the
-/// terminal would not — good enough for tests and training).
+/// terminal would not — good enough for tests and training). Shared by the
+/// OQS-folder responder and the gateway (through [`SharedBatches`]).
 #[derive(Default)]
 pub struct BatchBook {
     next: u32,
     delay: Duration,
-    batches: HashMap<String, (PendingBatch, Instant)>,
+    batches: HashMap<String, (Arc<PendingBatch>, Instant)>,
 }
 
 impl BatchBook {
@@ -65,8 +68,14 @@ impl BatchBook {
         BatchBook { next: 1, delay, batches: HashMap::new() }
     }
 
+    /// Keeps an accepted batch; it is "still processing" until the delay has passed.
     pub fn insert(&mut self, reception: String, batch: PendingBatch) {
-        self.batches.insert(reception, (batch, Instant::now() + self.delay));
+        self.batches.insert(reception, (Arc::new(batch), Instant::now() + self.delay));
+    }
+
+    /// The batch under `reception` and whether it is done processing.
+    pub fn get(&self, reception: &str) -> Option<(Arc<PendingBatch>, bool)> {
+        self.batches.get(reception).map(|(b, ready_at)| (Arc::clone(b), Instant::now() >= *ready_at))
     }
 }
 
@@ -78,7 +87,37 @@ impl Batches for BatchBook {
     }
 
     fn lookup(&self, reception: &str) -> Option<(&PendingBatch, bool)> {
-        self.batches.get(reception).map(|(b, ready_at)| (b, Instant::now() >= *ready_at))
+        self.batches.get(reception).map(|(b, ready_at)| (&**b, Instant::now() >= *ready_at))
+    }
+}
+
+/// A [`BatchBook`] behind a mutex, seen by one request: the lock is held only
+/// to issue a number or to fetch a batch, never while a batch is answered,
+/// so concurrent requests (the gateway) do not wait on each other.
+/// One request looks up at most one reception number (what [`answer::answer`] does).
+pub struct SharedBatches<'a> {
+    book: &'a Mutex<BatchBook>,
+    found: OnceCell<Option<(Arc<PendingBatch>, bool)>>,
+}
+
+impl<'a> SharedBatches<'a> {
+    pub fn new(book: &'a Mutex<BatchBook>) -> Self {
+        SharedBatches { book, found: OnceCell::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'a, BatchBook> {
+        // A panic elsewhere while holding the lock leaves a usable book.
+        self.book.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Batches for SharedBatches<'_> {
+    fn next_reception(&mut self, now: &str) -> String {
+        self.lock().next_reception(now)
+    }
+
+    fn lookup(&self, reception: &str) -> Option<(&PendingBatch, bool)> {
+        self.found.get_or_init(|| self.lock().get(reception)).as_ref().map(|(b, ready)| (&**b, *ready))
     }
 }
 
