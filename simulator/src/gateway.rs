@@ -644,3 +644,31 @@ impl Body for GwBody {
         SizeHint::with_exact(self.len)
     }
 }
+
+/// A TLS client setup for talking to a gateway from tests and the benchmark
+/// (the helper has its own, production one): trusts only `ca` and presents
+/// `identity` (certificate PEM, key PEM) when given.
+pub fn client_tls(ca: &Path, identity: Option<(&Path, &Path)>) -> Result<rustls::ClientConfig, GatewayError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).map_err(|e| pki_err(ca, e))? {
+        roots.add(cert.map_err(|e| pki_err(ca, e))?).map_err(|e| pki_err(ca, e))?;
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| GatewayError::Tls(e.to_string()))?
+        .with_root_certificates(roots);
+    let mut config = match identity {
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .map_err(|e| pki_err(cert, e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| pki_err(cert, e))?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| pki_err(key, e))?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| GatewayError::Tls(e.to_string()))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
