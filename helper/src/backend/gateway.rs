@@ -233,19 +233,20 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// A rustls error anywhere in the chain (possibly inside an io::Error).
+/// A rustls error anywhere in the chain. An `io::Error` hides the error it
+/// wraps from `source()` (it returns the inner error's source), and the
+/// connectors nest them, so each one is opened with `get_ref`.
 fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(t) = err.downcast_ref::<rustls::Error>() {
-            return Some(t.to_string());
-        }
-        if let Some(t) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            return Some(t.to_string());
-        }
-        cur = err.source();
+    if let Some(t) = e.downcast_ref::<rustls::Error>() {
+        return Some(t.to_string());
     }
-    None
+    if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        let inner: &(dyn std::error::Error + 'static) = inner;
+        if let Some(t) = tls_cause(inner) {
+            return Some(t);
+        }
+    }
+    e.source().and_then(tls_cause)
 }
 
 /// A non-2xx answer as a backend error.

@@ -3,6 +3,7 @@
 //! behind its back, as an attacker with the file would).
 
 mod cli;
+mod gateway;
 mod host;
 mod install;
 mod pin;
