@@ -82,6 +82,27 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         batch_delay_ms: u64,
     },
+    /// The terminal read a My Number card: push its result into DIR/face/.
+    Face {
+        /// The shared folder (as for `oqs-folder`); face/ is created if missing.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The registry made by `registry seed`.
+        #[arg(long)]
+        db: PathBuf,
+        /// Whose card (person id; its card must be registered for insurance use).
+        #[arg(long)]
+        person: String,
+        /// 医療機関コード in the result header and the file name.
+        #[arg(long, default_value = pki::DEFAULT_INSTITUTION)]
+        institution: String,
+        /// The patient agreed to share the ceiling category (限度額).
+        #[arg(long)]
+        limit_consent: bool,
+        /// Encoding of the result.
+        #[arg(long, value_enum, default_value = "sjis")]
+        encoding: EncodingArg,
+    },
     /// The closed network's gateway: HTTPS with mutual TLS (see README).
     Gateway {
         /// The registry made by `registry seed` (opened read-write: card registration).
@@ -199,6 +220,18 @@ fn main() -> ExitCode {
             };
             match onshi_sim::folder::run(&opts) {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    let m = e.explain();
+                    fail(&m.ja, &m.en)
+                }
+            }
+        }
+        Command::Face { dir, db, person, institution, limit_consent, encoding } => {
+            match onshi_sim::folder::push_face(&dir, &db, &person, &institution, limit_consent, encoding.into()) {
+                Ok(path) => {
+                    println!("{}", path.display());
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
                     let m = e.explain();
                     fail(&m.ja, &m.en)
