@@ -144,10 +144,12 @@ fn main() {
         })
         .write(Encoding::ShiftJis);
         let mut polls = 0;
+        let (mut received, mut result_size) = (Duration::ZERO, 0);
         let units = loop {
             polls += 1;
             let r = c.post(format!("{url}/oqs/v1/OQSmuquc02req")).body(download.clone()).send().await.expect("download");
             let bytes = r.bytes().await.expect("result");
+            (received, result_size) = (t.elapsed(), bytes.len());
             let Message::BatchDownloadResult(m) = parse(&bytes).expect("result parses").message else { panic!("not a batch result") };
             if m.header.segment_of_result == Some(SegmentOfResult::Normal) {
                 break m.body.units.len();
@@ -155,6 +157,12 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
         let total = t.elapsed();
+        println!(
+            "  of which: result ({:.1} MB) received at {:.2} s (gateway answers + writes + sends), client-side parse {:.2} s",
+            result_size as f64 / 1e6,
+            received.as_secs_f64(),
+            (total - received).as_secs_f64()
+        );
         assert_eq!(units, all.len(), "one unit per search");
         println!(
             "gateway batch of {} ({:.1} MB upload): upload answered in {:.2} s, all results downloaded and parsed in {:.2} s ({polls} download(s))",
