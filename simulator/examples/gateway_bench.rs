@@ -6,7 +6,7 @@
 //! from a 10,000-person batch upload to all results downloaded (batch delay 0).
 //! Client and server share the machine's cores, as they would in the demo.
 //!
-//! Usage: `gateway_bench [SECONDS (default 5)] [BATCH (default 10000)]`.
+//! Usage: `gateway_bench [SECONDS (default 5)] [BATCH (default 10000)] [sjis|utf8 (answers; default sjis)]`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -57,6 +57,17 @@ fn client(pki_dir: &Path) -> reqwest::Client {
     reqwest::Client::builder().use_preconfigured_tls(tls).pool_max_idle_per_host(1).build().expect("client")
 }
 
+/// CPU time this process has used (user + system), from /proc (Linux); on a
+/// shared machine it tells how much of the wall time was our own work.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the ")" that closes the command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10)) // USER_HZ is 100 on Linux
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -68,6 +79,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let batch_size: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    // The gateway's answer encoding: Shift_JIS (the interface default) unless "utf8".
+    let encoding = if args.next().as_deref() == Some("utf8") { Encoding::Utf8 } else { Encoding::ShiftJis };
 
     let dir = std::env::temp_dir().join(format!("onshi-gateway-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -83,6 +96,7 @@ fn main() {
     rt.block_on(async move {
         let mut opts = GatewayOptions::new(&db, &pki_dir);
         opts.batch_delay = Duration::ZERO;
+        opts.encoding = encoding;
         let gw = Gateway::start(&opts).await.expect("gateway");
         let url = gw.url();
 
@@ -132,6 +146,7 @@ fn main() {
         let c = client(&pki_dir);
         let upload = Message::BatchUploadRequest(Msg { header: header(), body: BatchUploadBody { searches: all.clone() } }).write(Encoding::ShiftJis);
         let size = upload.len();
+        let cpu0 = cpu_time();
         let t = Instant::now();
         let r = c.post(format!("{url}/oqs/v1/OQSmuquc01req")).body(upload).send().await.expect("upload");
         let ack = r.bytes().await.expect("ack");
@@ -157,6 +172,9 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
         let total = t.elapsed();
+        if let (Some(a), Some(b)) = (cpu0, cpu_time()) {
+            println!("  CPU time used by client + gateway during the batch: {:.2} s (wall {:.2} s)", (b - a).as_secs_f64(), total.as_secs_f64());
+        }
         println!(
             "  of which: result ({:.1} MB) received at {:.2} s (gateway answers + writes + sends), client-side parse {:.2} s",
             result_size as f64 / 1e6,
@@ -165,7 +183,7 @@ fn main() {
         );
         assert_eq!(units, all.len(), "one unit per search");
         println!(
-            "gateway batch of {} ({:.1} MB upload): upload answered in {:.2} s, all results downloaded and parsed in {:.2} s ({polls} download(s))",
+            "gateway batch of {} ({:.1} MB upload, answers in {encoding:?}): upload answered in {:.2} s, all results downloaded and parsed in {:.2} s ({polls} download(s))",
             all.len(),
             size as f64 / 1e6,
             uploaded.as_secs_f64(),
