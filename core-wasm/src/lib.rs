@@ -17,6 +17,7 @@
 pub mod codes;
 pub mod diag;
 pub mod diff;
+pub mod gateway_wire;
 pub mod message;
 pub mod numbers;
 pub mod protocol;

@@ -8,7 +8,9 @@
 //! first and the `.err` last, so whoever sees the `.err` finds the copy.
 
 use std::collections::HashMap;
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use onshi_core::Encoding;
@@ -36,6 +38,10 @@ pub enum FolderError {
     Registry { path: PathBuf, source: rusqlite::Error },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
+    /// A face result cannot be pushed for this person (unknown, card not
+    /// registered, registry unreadable); the message says which.
+    #[error("no face result for {person}: {}", message.en)]
+    Card { person: String, message: onshi_core::text::Bilingual },
 }
 
 impl FolderError {
@@ -46,18 +52,20 @@ impl FolderError {
                 format!("資格情報データベース {} を開けません。`onshi-sim registry seed` で作ってください。", path.display())
             }
             FolderError::Write { path, .. } => format!("{} に書き込めません。空き容量と権限を確認してください。", path.display()),
+            FolderError::Card { message, .. } => message.ja.clone(),
         };
         onshi_core::text::Bilingual { ja, en: self.to_string() }
     }
 }
 
 /// Accepted batches, in memory (a restart forgets them, as a reboot of the
-/// terminal would not — good enough for tests and training).
+/// terminal would not — good enough for tests and training). Shared by the
+/// OQS-folder responder and the gateway (through [`SharedBatches`]).
 #[derive(Default)]
 pub struct BatchBook {
     next: u32,
     delay: Duration,
-    batches: HashMap<String, (PendingBatch, Instant)>,
+    batches: HashMap<String, (Arc<PendingBatch>, Instant)>,
 }
 
 impl BatchBook {
@@ -65,8 +73,14 @@ impl BatchBook {
         BatchBook { next: 1, delay, batches: HashMap::new() }
     }
 
+    /// Keeps an accepted batch; it is "still processing" until the delay has passed.
     pub fn insert(&mut self, reception: String, batch: PendingBatch) {
-        self.batches.insert(reception, (batch, Instant::now() + self.delay));
+        self.batches.insert(reception, (Arc::new(batch), Instant::now() + self.delay));
+    }
+
+    /// The batch under `reception` and whether it is done processing.
+    pub fn get(&self, reception: &str) -> Option<(Arc<PendingBatch>, bool)> {
+        self.batches.get(reception).map(|(b, ready_at)| (Arc::clone(b), Instant::now() >= *ready_at))
     }
 }
 
@@ -78,7 +92,37 @@ impl Batches for BatchBook {
     }
 
     fn lookup(&self, reception: &str) -> Option<(&PendingBatch, bool)> {
-        self.batches.get(reception).map(|(b, ready_at)| (b, Instant::now() >= *ready_at))
+        self.batches.get(reception).map(|(b, ready_at)| (&**b, Instant::now() >= *ready_at))
+    }
+}
+
+/// A [`BatchBook`] behind a mutex, seen by one request: the lock is held only
+/// to issue a number or to fetch a batch, never while a batch is answered,
+/// so concurrent requests (the gateway) do not wait on each other.
+/// One request looks up at most one reception number (what [`answer::answer`] does).
+pub struct SharedBatches<'a> {
+    book: &'a Mutex<BatchBook>,
+    found: OnceCell<Option<(Arc<PendingBatch>, bool)>>,
+}
+
+impl<'a> SharedBatches<'a> {
+    pub fn new(book: &'a Mutex<BatchBook>) -> Self {
+        SharedBatches { book, found: OnceCell::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'a, BatchBook> {
+        // A panic elsewhere while holding the lock leaves a usable book.
+        self.book.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Batches for SharedBatches<'_> {
+    fn next_reception(&mut self, now: &str) -> String {
+        self.lock().next_reception(now)
+    }
+
+    fn lookup(&self, reception: &str) -> Option<(&PendingBatch, bool)> {
+        self.found.get_or_init(|| self.lock().get(reception)).as_ref().map(|(b, ready)| (&**b, *ready))
     }
 }
 
@@ -186,6 +230,45 @@ impl Responder {
         // The request is deleted once answered (the answer or the copy is in res/).
         std::fs::remove_file(&path).map_err(|source| FolderError::Write { path, source })
     }
+}
+
+/// The terminal read a My Number card: writes its face-style result
+/// (`OQSsiquc01res_face_<institution>_<yyyyMMddHHmmss>.xml`, the name pattern
+/// of domain.md §2) into `dir/face/`, atomically, and returns its path. The
+/// person must exist and have a card registered for insurance use. Two pushes
+/// in one second would share a name, so the second waits for the next second.
+pub fn push_face(
+    dir: &Path,
+    db: &Path,
+    person: &str,
+    institution: &str,
+    limit_consent: bool,
+    encoding: Encoding,
+) -> Result<PathBuf, FolderError> {
+    let face = dir.join("face");
+    std::fs::create_dir_all(&face).map_err(|source| FolderError::Dir { path: face.clone(), source })?;
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|source| FolderError::Registry { path: db.to_path_buf(), source })?;
+    let card_error = |message: onshi_core::text::Bilingual| FolderError::Card { person: person.to_string(), message };
+    match answer::card_registered(&conn, person) {
+        Ok(Some(true)) => {}
+        Ok(Some(false)) => {
+            return Err(card_error(onshi_core::gateway_wire::ErrorCode::CardNotRegistered.message()));
+        }
+        Ok(None) => return Err(card_error(onshi_core::gateway_wire::ErrorCode::UnknownCertificate.message())),
+        Err(r) => return Err(card_error(r.message)),
+    }
+    let (name, now) = loop {
+        let now = now_jst();
+        let name = format!("OQSsiquc01res_face_{institution}_{now}.xml");
+        if !face.join(&name).exists() {
+            break (name, now);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let msg = answer::card_result(&conn, person, institution, limit_consent, &now, encoding).map_err(|r| card_error(r.message))?;
+    write_atomic(&face, &name, &onshi_core::Message::FaceResult(msg).write(encoding))?;
+    Ok(face.join(name))
 }
 
 /// Runs the responder until the process ends; prints `oqs-folder ready: DIR` once watching.

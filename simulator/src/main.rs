@@ -82,6 +82,63 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         batch_delay_ms: u64,
     },
+    /// The terminal read a My Number card: push its result into DIR/face/.
+    Face {
+        /// The shared folder (as for `oqs-folder`); face/ is created if missing.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The registry made by `registry seed`.
+        #[arg(long)]
+        db: PathBuf,
+        /// Whose card (person id; its card must be registered for insurance use).
+        #[arg(long)]
+        person: String,
+        /// 医療機関コード in the result header and the file name.
+        #[arg(long, default_value = pki::DEFAULT_INSTITUTION)]
+        institution: String,
+        /// The patient agreed to share the ceiling category (限度額).
+        #[arg(long)]
+        limit_consent: bool,
+        /// Encoding of the result.
+        #[arg(long, value_enum, default_value = "sjis")]
+        encoding: EncodingArg,
+    },
+    /// The closed network's gateway: HTTPS with mutual TLS (see README).
+    Gateway {
+        /// The registry made by `registry seed` (opened read-write: card registration).
+        #[arg(long)]
+        db: PathBuf,
+        /// The test PKI folder made by `pki init`.
+        #[arg(long)]
+        pki: PathBuf,
+        /// Address to listen on; port 0 picks a free one (printed on stdout).
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: String,
+        /// Encoding of the XML answers.
+        #[arg(long, value_enum, default_value = "sjis")]
+        encoding: EncodingArg,
+        /// How long a batch stays "still processing" (SegmentOfResult 2), in milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        batch_delay_ms: u64,
+        /// How long a card challenge nonce is accepted, in seconds.
+        #[arg(long, default_value_t = 120)]
+        nonce_ttl_secs: u64,
+        /// Fault: wait this long before every answer.
+        #[arg(long, default_value_t = 0)]
+        fault_latency_ms: u64,
+        /// Fault: answer this percentage of requests with HTTP 503.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+        fault_5xx_percent: u8,
+        /// Fault: close the connection without an answer for this percentage of requests.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+        fault_drop_percent: u8,
+        /// Fault: stall every answer's body halfway for this long.
+        #[arg(long, default_value_t = 0)]
+        fault_slow_body_ms: u64,
+        /// Append one JSON line per request (never bodies) to this file.
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -153,10 +210,7 @@ fn main() -> ExitCode {
             card(opts)
         }
         Command::OqsFolder { dir, db, encoding, poll_ms, batch_delay_ms } => {
-            let encoding = match encoding {
-                EncodingArg::Sjis => onshi_core::Encoding::ShiftJis,
-                EncodingArg::Utf8 => onshi_core::Encoding::Utf8,
-            };
+            let encoding = encoding.into();
             let opts = onshi_sim::folder::FolderOptions {
                 dir,
                 db,
@@ -171,6 +225,60 @@ fn main() -> ExitCode {
                     fail(&m.ja, &m.en)
                 }
             }
+        }
+        Command::Face { dir, db, person, institution, limit_consent, encoding } => {
+            match onshi_sim::folder::push_face(&dir, &db, &person, &institution, limit_consent, encoding.into()) {
+                Ok(path) => {
+                    println!("{}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    let m = e.explain();
+                    fail(&m.ja, &m.en)
+                }
+            }
+        }
+        Command::Gateway {
+            db,
+            pki,
+            listen,
+            encoding,
+            batch_delay_ms,
+            nonce_ttl_secs,
+            fault_latency_ms,
+            fault_5xx_percent,
+            fault_drop_percent,
+            fault_slow_body_ms,
+            log,
+        } => {
+            let mut opts = onshi_sim::gateway::GatewayOptions::new(db, pki);
+            opts.listen = listen;
+            opts.encoding = encoding.into();
+            opts.batch_delay = Duration::from_millis(batch_delay_ms);
+            opts.nonce_ttl = Duration::from_secs(nonce_ttl_secs);
+            opts.log = log;
+            opts.faults = onshi_sim::gateway::Faults {
+                latency: Duration::from_millis(fault_latency_ms),
+                error_percent: fault_5xx_percent,
+                drop_percent: fault_drop_percent,
+                slow_body: Duration::from_millis(fault_slow_body_ms),
+            };
+            match onshi_sim::gateway::run(&opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    let m = e.explain();
+                    fail(&m.ja, &m.en)
+                }
+            }
+        }
+    }
+}
+
+impl From<EncodingArg> for onshi_core::Encoding {
+    fn from(e: EncodingArg) -> Self {
+        match e {
+            EncodingArg::Sjis => onshi_core::Encoding::ShiftJis,
+            EncodingArg::Utf8 => onshi_core::Encoding::Utf8,
         }
     }
 }

@@ -308,30 +308,9 @@ pub fn pem_der(path: &Path) -> Result<Vec<u8>, PkiError> {
     base64_decode(&b64).ok_or_else(|| PkiError::BadFile { path: path.to_path_buf(), reason: "bad base64".into() })
 }
 
+/// The one base64 codec of the project (core's, shared with the gateway wire).
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    fn val(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    }
-    let bytes = s.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &c in bytes {
-        acc = (acc << 6) | val(c)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    onshi_core::gateway_wire::base64::decode(s)
 }
 
 fn read(path: &Path) -> Result<String, PkiError> {

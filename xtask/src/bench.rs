@@ -1,4 +1,4 @@
-//! `cargo xtask bench [core|helper]`: runs the benchmark binaries, which print
+//! `cargo xtask bench [core|helper|sim]`: runs the benchmark binaries, which print
 //! their own figures. Benchmarks are measurements, never pass/fail tests.
 //!
 //! `core` runs the XML benchmark natively (`examples/bench_parse.rs`) and as
@@ -33,6 +33,16 @@ pub fn run(args: &[String]) -> Result {
         // The service bench starts the real binary next to it, so build both first.
         util::run(util::cargo().args(["build", "--release", "-p", "onshi-helper", "--bins", "--examples"]))?;
         util::run(util::cargo().args(["run", "--release", "-p", "onshi-helper", "--example", "service_bench", "--", "1000"]))?;
+    }
+    if which.is_none() || which == Some("sim") {
+        // The gateway under load: 8 mTLS clients for 5 s, then a 10,000-person batch.
+        let mut c = util::cargo();
+        c.env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "3")
+            .env("CARGO_PROFILE_RELEASE_LTO", "false")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+            .env("CARGO_PROFILE_RELEASE_PANIC", "unwind")
+            .args(["run", "--release", "-p", "onshi-sim", "--example", "gateway_bench", "--", "5", "10000"]);
+        util::run(&mut c)?;
     }
     Ok(())
 }

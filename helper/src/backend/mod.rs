@@ -12,6 +12,7 @@
 #[cfg(test)]
 pub mod fake;
 pub mod folder;
+pub mod gateway;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -190,6 +191,14 @@ pub trait Backend: Send + Sync {
     /// Sends the card's proof; returns the face-style result document.
     /// Never retried: the nonce is single-use.
     fn card_confirm<'a>(&'a self, proof: &'a CardProof) -> BoxFuture<'a, Result<Vec<u8>, BackendError>>;
+
+    /// Registers an unregistered card for insurance use (the patient agreed
+    /// after a `card_not_registered` refusal) and returns the face-style
+    /// result. A fresh challenge and signature; never retried.
+    fn card_register<'a>(&'a self, proof: &'a CardProof) -> BoxFuture<'a, Result<Vec<u8>, BackendError>> {
+        let _ = proof;
+        Box::pin(async { Err(BackendError::Unsupported { backend: "oqs-folder", what: "card registration" }) })
+    }
 
     /// A cheap reachability check for `status` and `doctor`.
     fn probe(&self) -> BoxFuture<'_, Result<(), BackendError>>;

@@ -88,16 +88,19 @@ pub fn backend_from_config(config: Option<&Config>) -> Result<Arc<dyn crate::bac
     }
 }
 
-/// INTEGRATOR: replace the body with
-/// `crate::backend::gateway::GatewayBackend::from_config(config).map(|b| Arc::new(b) as Arc<dyn crate::backend::Backend>)`
-/// (mapping its error to a ProtocolError) once `backend/gateway.rs` lands.
-fn gateway_backend(_config: &Config) -> Result<Arc<dyn crate::backend::Backend>, ProtocolError> {
-    let mut e = ProtocolError::new(ErrorCode::Internal);
-    e.message = onshi_core::text::Bilingual::new(
-        "このヘルパーにはゲートウェイ接続がまだ組み込まれていません。IT担当者に更新を依頼するか、設定で oqs-folder を使ってください。",
-        "This helper build does not include the gateway connection yet. Ask IT for an update, or use the oqs-folder backend in the config.",
-    );
-    Err(e)
+/// The gateway backend from the config; a setup failure (unreadable PEM,
+/// key not matching the certificate) becomes an `internal` error whose text
+/// tells IT which file to fix.
+fn gateway_backend(config: &Config) -> Result<Arc<dyn crate::backend::Backend>, ProtocolError> {
+    use onshi_core::text::Explain;
+    match crate::backend::gateway::GatewayBackend::from_config(config) {
+        Ok(b) => Ok(Arc::new(b)),
+        Err(err) => {
+            let mut e = ProtocolError::new(ErrorCode::Internal);
+            e.message = err.explain();
+            Err(e)
+        }
+    }
 }
 
 /// Runs the service until SIGTERM/SIGINT. Returns `Started::AlreadyRunning`

@@ -5,6 +5,7 @@
 mod check;
 mod cli;
 mod events;
+mod gateway;
 mod host;
 mod install;
 mod pin;

@@ -171,3 +171,37 @@ fn batch_upload_then_download_in_progress_then_done() {
     let v: Vec<_> = done.body.units.iter().map(|u| u.qualification_validity.clone()).collect();
     assert_eq!(v, [Some(QualificationValidity::Valid), Some(QualificationValidity::NoMatch), Some(QualificationValidity::Invalid)]);
 }
+
+#[test]
+fn face_pushes_a_card_result_into_face_and_refuses_unregistered_cards() {
+    let (dir, db) = setup("face");
+    let face = |person: &str| {
+        Command::new(env!("CARGO_BIN_EXE_onshi-sim"))
+            .args(["face", "--person", person, "--limit-consent", "--dir"])
+            .arg(&dir)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .unwrap()
+    };
+    let out = face("P0001");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let name = path.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(name.starts_with("OQSsiquc01res_face_0110113719_") && name.ends_with(".xml"), "{name}");
+    assert_eq!(name.len(), "OQSsiquc01res_face_0110113719_".len() + 14 + 4, "{name}");
+    let Message::FaceResult(m) = parse_named(&name, &std::fs::read(&path).unwrap()).unwrap().message else { panic!("not a face result") };
+    assert_eq!(m.header.reference_classification, Some(ReferenceClassification::Card));
+    assert_eq!(m.body.qualification_validity, Some(QualificationValidity::Valid));
+    assert_eq!(m.body.results.len(), 1);
+    // Nothing else (no temp file) is left in face/.
+    assert_eq!(std::fs::read_dir(dir.join("face")).unwrap().count(), 1);
+
+    // Card not registered for insurance use, and nobody: refused with a message saying so.
+    for (person, ja) in [("P0003", "利用登録"), ("Z9999", "該当する資格情報がありません")] {
+        let out = face(person);
+        assert!(!out.status.success(), "{person}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(ja), "{person}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(std::fs::read_dir(dir.join("face")).unwrap().count(), 1);
+}

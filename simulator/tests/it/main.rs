@@ -4,6 +4,7 @@ mod answer;
 mod card_script;
 mod fixture;
 mod folder;
+mod gateway;
 mod pki;
 mod registry;
 mod vpcd;

@@ -1,0 +1,335 @@
+//! The mTLS gateway on loopback, driven by a plain reqwest client: who may
+//! connect, every XML prefix, a batch going from "processing" to done, each
+//! card refusal with its code and status, fault injection and the log.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use onshi_core::codes::*;
+use onshi_core::gateway_wire::{CardProofRequest, ChallengeResponse, ErrorBody, ErrorCode, base64};
+use onshi_core::message::{BatchUploadBody, MessageHeader, Msg, ReceptionBody, SearchInfo};
+use onshi_core::protocol::{ConfirmMode, Consents};
+use onshi_core::{Encoding, Message, parse};
+use onshi_sim::gateway::{self, Faults, Gateway, GatewayOptions, PREFIXES};
+use onshi_sim::pki::{self, PersonCard, PkiLayout, PkiOptions};
+use rsa::pkcs1v15::SigningKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use rusqlite::Connection;
+use sha2::Sha256;
+
+use crate::answer::request;
+
+/// P0001/P0002 registered, P0003 card not registered (registry scenarios);
+/// Z9999 has a valid certificate but is nobody in the registry.
+const PEOPLE: [&str; 4] = ["P0001", "P0002", "P0003", "Z9999"];
+
+fn tmp(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+/// The gateway's PKI (kept between runs: RSA keygen is slow in debug).
+pub fn gw_pki() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tmp("onshi-sim-gateway-pki");
+        let opts = PkiOptions { people: PEOPLE.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+        pki::init(&dir, &opts).expect("gateway PKI");
+        dir
+    })
+}
+
+/// A second, unrelated PKI (other seed, so other CA keys): its clinic
+/// certificate and its cards must be refused.
+fn other_pki() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tmp("onshi-sim-other-pki");
+        let opts = PkiOptions { people: vec!["P0001".into()], seed: 99, ..Default::default() };
+        pki::init(&dir, &opts).expect("other PKI");
+        dir
+    })
+}
+
+/// A fresh registry per gateway (card registration writes to it).
+fn fresh_db(tag: &str) -> PathBuf {
+    let p = tmp(&format!("gw-{tag}-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&p);
+    onshi_sim::registry::seed(&p, 120, 7).expect("seed");
+    p
+}
+
+async fn start(tag: &str, tweak: impl FnOnce(&mut GatewayOptions)) -> Gateway {
+    let mut opts = GatewayOptions::new(fresh_db(tag), gw_pki());
+    opts.encoding = Encoding::Utf8;
+    tweak(&mut opts);
+    Gateway::start(&opts).await.expect("gateway starts")
+}
+
+fn client_for(pki_dir: &Path, identity: bool) -> reqwest::Client {
+    let ours = PkiLayout::new(gw_pki());
+    let theirs = PkiLayout::new(pki_dir);
+    let (cert, key) = (theirs.clinic_client(), theirs.clinic_client_key());
+    let tls = gateway::client_tls(&ours.gateway_ca(), identity.then_some((cert.as_path(), key.as_path()))).unwrap();
+    reqwest::Client::builder().use_preconfigured_tls(tls).timeout(Duration::from_secs(20)).build().unwrap()
+}
+
+pub fn client() -> reqwest::Client {
+    client_for(gw_pki(), true)
+}
+
+async fn post(c: &reqwest::Client, gw: &Gateway, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
+    let r = c.post(format!("{}{path}", gw.url())).body(body).send().await.expect("answered");
+    let status = r.status().as_u16();
+    (status, r.bytes().await.expect("body").to_vec())
+}
+
+fn probe(db: &Path, tag: &str) -> SearchInfo {
+    let conn = Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT insurer_number, symbol, number, branch, birthdate FROM probes WHERE case_tag = ?1 LIMIT 1",
+        [tag],
+        |r| {
+            Ok(SearchInfo {
+                insurer_number: r.get(0)?,
+                insured_card_symbol: r.get(1)?,
+                insured_identification_number: r.get(2)?,
+                insured_branch_number: r.get(3)?,
+                birthdate: r.get(4)?,
+                ..Default::default()
+            })
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn only_clients_of_the_clinic_ca_get_through() {
+    let gw = start("who", |_| {}).await;
+    let (status, body) = post(&client(), &gw, "/oqs/v1/card/challenge", b"{}".to_vec()).await;
+    assert_eq!(status, 200);
+    let c: ChallengeResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(base64::decode(&c.nonce).map(|n| n.len()), Some(32));
+    assert_eq!(c.expires_in_secs, 120);
+
+    for (label, client) in [("no certificate", client_for(gw_pki(), false)), ("other CA", client_for(other_pki(), true))] {
+        let r = client.post(format!("{}/oqs/v1/card/challenge", gw.url())).body("{}").send().await;
+        assert!(r.is_err(), "{label}: the handshake must be refused, got {r:?}");
+    }
+}
+
+#[tokio::test]
+async fn every_prefix_answers_and_a_batch_goes_from_processing_to_done() {
+    let gw = start("xml", |o| o.batch_delay = Duration::from_millis(400)).await;
+    let c = client();
+    let db = fresh_db("xml-probes");
+
+    // Individual: a valid person.
+    let req = Message::IndividualRequest(request(probe(&db, "valid"))).write(Encoding::ShiftJis);
+    let (status, body) = post(&c, &gw, "/oqs/v1/OQSsiquc01req", req).await;
+    assert_eq!(status, 200);
+    let Message::IndividualResult(m) = parse(&body).unwrap().message else { panic!("not a result") };
+    assert_eq!(m.body.qualification_validity, Some(QualificationValidity::Valid));
+
+    // Every prefix answers a broken document with HTTP 400 and an error result.
+    for prefix in PREFIXES {
+        let (status, body) = post(&c, &gw, &format!("/oqs/v1/{prefix}"), b"<XmlMsg><oops".to_vec()).await;
+        assert_eq!(status, 400, "{prefix}");
+        let Message::IndividualResult(m) = parse(&body).unwrap().message else { panic!("{prefix}: not an error result") };
+        assert_eq!(m.body.processing_result_status, Some(ProcessingResultStatus::Error), "{prefix}");
+        assert_eq!(m.body.processing_result_code.as_deref(), Some("EQ1002"), "{prefix}");
+    }
+    // An unknown prefix or method is a JSON not_found.
+    let (status, body) = post(&c, &gw, "/oqs/v1/XYZsiquc01req", b"x".to_vec()).await;
+    assert_eq!((status, serde_json::from_slice::<ErrorBody>(&body).unwrap().code), (404, ErrorCode::NotFound));
+
+    // Batch: upload, download while processing (2), then done (1) with units.
+    let searches = vec![probe(&db, "valid"), probe(&db, "no_match"), probe(&db, "lost_death")];
+    let upload = Message::BatchUploadRequest(Msg { header: request(SearchInfo::default()).header, body: BatchUploadBody { searches } });
+    let (status, body) = post(&c, &gw, "/oqs/v1/OQSmuquc01req", upload.write(Encoding::ShiftJis)).await;
+    assert_eq!(status, 200);
+    let Message::BatchUploadResult(ack) = parse(&body).unwrap().message else { panic!("not an ack") };
+    let reception = ack.body.reception_number.expect("reception number");
+    let download = Message::BatchDownloadRequest(Msg {
+        header: MessageHeader {
+            medical_institution_code: Some("0110113719".into()),
+            reception_number: Some(reception.clone()),
+            ..Default::default()
+        },
+        body: ReceptionBody::default(),
+    })
+    .write(Encoding::ShiftJis);
+    let fetch = |body: Vec<u8>| {
+        let c = c.clone();
+        let gw = &gw;
+        async move {
+            let (status, bytes) = post(&c, gw, "/oqs/v1/OQSmuquc02req", body).await;
+            assert_eq!(status, 200);
+            let Message::BatchDownloadResult(m) = parse(&bytes).unwrap().message else { panic!("not a batch result") };
+            m
+        }
+    };
+    let first = fetch(download.clone()).await;
+    assert_eq!(first.header.segment_of_result, Some(SegmentOfResult::InProgress));
+    assert!(first.body.units.is_empty());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let done = fetch(download).await;
+    assert_eq!(done.header.segment_of_result, Some(SegmentOfResult::Normal));
+    let v: Vec<_> = done.body.units.iter().map(|u| u.qualification_validity.clone()).collect();
+    assert_eq!(v, [Some(QualificationValidity::Valid), Some(QualificationValidity::NoMatch), Some(QualificationValidity::Invalid)]);
+}
+
+async fn challenge(c: &reqwest::Client, gw: &Gateway) -> Vec<u8> {
+    let (status, body) = post(c, gw, "/oqs/v1/card/challenge", b"{}".to_vec()).await;
+    assert_eq!(status, 200);
+    let r: ChallengeResponse = serde_json::from_slice(&body).unwrap();
+    base64::decode(&r.nonce).unwrap()
+}
+
+fn person(dir: &Path, id: &str) -> PersonCard {
+    pki::load_person(dir, id).unwrap()
+}
+
+/// The proof a card holding `signer`'s key would produce for `cert_of`'s certificate.
+fn proof(cert_of: &PersonCard, signer: &PersonCard, nonce: &[u8]) -> Vec<u8> {
+    let sig = SigningKey::<Sha256>::new(signer.auth_key.clone()).sign(nonce).to_vec();
+    serde_json::to_vec(&CardProofRequest {
+        certificate: base64::encode(&cert_of.auth_cert_der),
+        signature: base64::encode(&sig),
+        nonce: base64::encode(nonce),
+        mode: ConfirmMode::Pin,
+        consents: Consents { limit_certificate: true, ..Default::default() },
+    })
+    .unwrap()
+}
+
+fn refusal(status: u16, body: &[u8]) -> (u16, ErrorCode) {
+    let e: ErrorBody = serde_json::from_slice(body).unwrap_or_else(|_| panic!("not an error body: {}", String::from_utf8_lossy(body)));
+    assert!(!e.message.ja.is_empty() && !e.message.en.is_empty());
+    (status, e.code)
+}
+
+fn face(status: u16, body: &[u8]) -> QualificationValidity {
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(body));
+    let Message::FaceResult(m) = parse(body).unwrap().message else { panic!("not a face result") };
+    assert_eq!(m.header.reference_classification, Some(ReferenceClassification::Card));
+    assert!(!m.body.results.is_empty());
+    m.body.qualification_validity.unwrap()
+}
+
+#[tokio::test]
+async fn card_confirm_checks_nonce_chain_signature_and_person() {
+    let gw = start("card", |_| {}).await;
+    let c = client();
+    let p1 = person(gw_pki(), "P0001");
+    let p2 = person(gw_pki(), "P0002");
+
+    // The good path, then the same proof again.
+    let nonce = challenge(&c, &gw).await;
+    let good = proof(&p1, &p1, &nonce);
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", good.clone()).await;
+    assert_eq!(face(s, &b), QualificationValidity::Valid);
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", good).await;
+    assert_eq!(refusal(s, &b), (409, ErrorCode::ReplayedNonce));
+
+    // Refusals, each on a fresh nonce so only one thing is wrong.
+    let other_card = person(other_pki(), "P0001");
+    let unknown = person(gw_pki(), "Z9999");
+    let cases: [(&str, &PersonCard, &PersonCard, (u16, ErrorCode)); 3] = [
+        ("wrong key", &p1, &p2, (401, ErrorCode::BadSignature)),
+        ("other JPKI CA", &other_card, &other_card, (401, ErrorCode::UntrustedCertificate)),
+        ("nobody in the registry", &unknown, &unknown, (404, ErrorCode::UnknownCertificate)),
+    ];
+    for (label, cert_of, signer, want) in cases {
+        let nonce = challenge(&c, &gw).await;
+        let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", proof(cert_of, signer, &nonce)).await;
+        assert_eq!(refusal(s, &b), want, "{label}");
+    }
+    // A nonce the gateway never issued; a body that is not a proof.
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", proof(&p1, &p1, &[7u8; 32])).await;
+    assert_eq!(refusal(s, &b), (401, ErrorCode::UnknownNonce));
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", b"{\"certificate\":1}".to_vec()).await;
+    assert_eq!(refusal(s, &b), (400, ErrorCode::BadRequest));
+}
+
+#[tokio::test]
+async fn an_expired_nonce_is_refused() {
+    let gw = start("expiry", |o| o.nonce_ttl = Duration::from_millis(300)).await;
+    let c = client();
+    let p1 = person(gw_pki(), "P0001");
+    let nonce = challenge(&c, &gw).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", proof(&p1, &p1, &nonce)).await;
+    assert_eq!(refusal(s, &b), (410, ErrorCode::ExpiredNonce));
+    // In time, the same person is fine.
+    let nonce = challenge(&c, &gw).await;
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", proof(&p1, &p1, &nonce)).await;
+    assert_eq!(face(s, &b), QualificationValidity::Valid);
+}
+
+#[tokio::test]
+async fn an_unregistered_card_can_be_registered_then_confirmed() {
+    let gw = start("register", |_| {}).await;
+    let c = client();
+    let p3 = person(gw_pki(), "P0003");
+    let nonce = challenge(&c, &gw).await;
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", proof(&p3, &p3, &nonce)).await;
+    assert_eq!(refusal(s, &b), (409, ErrorCode::CardNotRegistered));
+    // The spent nonce cannot be reused for the registration.
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/register", proof(&p3, &p3, &nonce)).await;
+    assert_eq!(refusal(s, &b), (409, ErrorCode::ReplayedNonce));
+    let nonce = challenge(&c, &gw).await;
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/register", proof(&p3, &p3, &nonce)).await;
+    assert_eq!(face(s, &b), QualificationValidity::Valid);
+    let nonce = challenge(&c, &gw).await;
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", proof(&p3, &p3, &nonce)).await;
+    assert_eq!(face(s, &b), QualificationValidity::Valid);
+    let nonce = challenge(&c, &gw).await;
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/register", proof(&p3, &p3, &nonce)).await;
+    assert_eq!(refusal(s, &b), (409, ErrorCode::AlreadyRegistered));
+}
+
+#[tokio::test]
+async fn faults_are_injected_and_requests_logged_without_bodies() {
+    let log = tmp(&format!("gw-faults-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let c = client();
+
+    let gw = start("f5xx", |o| o.faults = Faults { error_percent: 100, ..Default::default() }).await;
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/challenge", b"{}".to_vec()).await;
+    assert_eq!(refusal(s, &b), (503, ErrorCode::Unavailable));
+
+    let gw = start("fdrop", |o| o.faults = Faults { drop_percent: 100, ..Default::default() }).await;
+    let r = c.post(format!("{}/oqs/v1/card/challenge", gw.url())).body("{}").send().await;
+    assert!(r.is_err(), "a dropped connection gives no answer: {r:?}");
+
+    let gw = start("fslow", |o| {
+        o.faults = Faults { latency: Duration::from_millis(200), slow_body: Duration::from_millis(300), ..Default::default() };
+        o.log = Some(log.clone());
+    })
+    .await;
+    let t = Instant::now();
+    let r = c.post(format!("{}/oqs/v1/card/challenge", gw.url())).body("{}").send().await.unwrap();
+    let headers_after = t.elapsed();
+    let body = r.bytes().await.unwrap();
+    assert!(headers_after >= Duration::from_millis(200), "latency: {headers_after:?}");
+    assert!(t.elapsed() >= Duration::from_millis(500), "slow body: {:?}", t.elapsed());
+    assert!(serde_json::from_slice::<ChallengeResponse>(&body).is_ok(), "the stalled body still arrives whole");
+    let nonce = base64::decode(&serde_json::from_slice::<ChallengeResponse>(&body).unwrap().nonce).unwrap();
+    let p1 = person(gw_pki(), "P0001");
+    let (s, _) = post(&c, &gw, "/oqs/v1/card/confirm", proof(&p1, &p1, &nonce)).await;
+    assert_eq!(s, 200);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["path"], "/oqs/v1/card/challenge");
+    assert_eq!(lines[1]["path"], "/oqs/v1/card/confirm");
+    for l in &lines {
+        assert_eq!(l["institution"], "0110113719");
+        assert_eq!(l["status"], 200);
+        assert!(l["duration_ms"].as_u64().unwrap() >= 200);
+    }
+    // Nothing of the proof (certificate, signature, nonce) is in the log.
+    assert!(!text.contains(&base64::encode(&nonce)) && !text.contains("signature") && !text.contains("MII"));
+}
