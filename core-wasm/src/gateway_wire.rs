@@ -206,7 +206,7 @@ pub mod base64 {
         }
         let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
         let body = clean.strip_suffix(b"==").or_else(|| clean.strip_suffix(b"=")).unwrap_or(&clean);
-        if body.len() % 4 == 1 || (clean.len() != body.len() && clean.len() % 4 != 0) {
+        if body.len() % 4 == 1 || (clean.len() != body.len() && !clean.len().is_multiple_of(4)) {
             return None;
         }
         let mut out = Vec::with_capacity(body.len() * 3 / 4);

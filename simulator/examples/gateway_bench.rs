@@ -159,15 +159,14 @@ fn main() {
         })
         .write(Encoding::ShiftJis);
         let mut polls = 0;
-        let (mut received, mut result_size) = (Duration::ZERO, 0);
-        let units = loop {
+        let (received, result_size, units) = loop {
             polls += 1;
             let r = c.post(format!("{url}/oqs/v1/OQSmuquc02req")).body(download.clone()).send().await.expect("download");
             let bytes = r.bytes().await.expect("result");
-            (received, result_size) = (t.elapsed(), bytes.len());
+            let (received, result_size) = (t.elapsed(), bytes.len());
             let Message::BatchDownloadResult(m) = parse(&bytes).expect("result parses").message else { panic!("not a batch result") };
             if m.header.segment_of_result == Some(SegmentOfResult::Normal) {
-                break m.body.units.len();
+                break (received, result_size, m.body.units.len());
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         };

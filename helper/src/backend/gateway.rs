@@ -255,19 +255,16 @@ fn refusal(status: u16, is_json: bool, body: &[u8]) -> BackendError {
     if status >= 500 {
         return BackendError::Http { status, body_excerpt: excerpt() };
     }
-    if is_json {
-        if let Ok(e) = serde_json::from_slice::<ErrorBody>(body) {
-            return BackendError::Rejected { code: e.code.as_str().to_string(), message: format!("{} / {}", e.message.ja, e.message.en) };
-        }
+    if is_json && let Ok(e) = serde_json::from_slice::<ErrorBody>(body) {
+        return BackendError::Rejected { code: e.code.as_str().to_string(), message: format!("{} / {}", e.message.ja, e.message.en) };
     }
     // A refused XML request: the error result document carries the code.
-    if let Ok(parsed) = onshi_core::parse(body) {
-        if let onshi_core::Message::IndividualResult(m) = parsed.message {
-            if let Some(code) = m.body.processing_result_code.or(m.header.error_code) {
-                let message = m.body.processing_result_message.or(m.header.error_message).unwrap_or_default();
-                return BackendError::Rejected { code, message };
-            }
-        }
+    if let Ok(parsed) = onshi_core::parse(body)
+        && let onshi_core::Message::IndividualResult(m) = parsed.message
+        && let Some(code) = m.body.processing_result_code.or(m.header.error_code)
+    {
+        let message = m.body.processing_result_message.or(m.header.error_message).unwrap_or_default();
+        return BackendError::Rejected { code, message };
     }
     BackendError::Http { status, body_excerpt: excerpt() }
 }
