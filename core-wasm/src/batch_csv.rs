@@ -263,7 +263,7 @@ fn records(text: &str, max_records: usize) -> Result<Vec<(usize, Vec<String>)>, 
     let mut quote_line = 1usize;
     let mut chars = text.chars().peekable();
     // A record of only empty fields is a blank line (spreadsheets write ",,,").
-    let mut push = |fields: &mut Vec<String>, start: usize, out: &mut Vec<(usize, Vec<String>)>| -> Result<(), CsvError> {
+    let push = |fields: &mut Vec<String>, start: usize, out: &mut Vec<(usize, Vec<String>)>| -> Result<(), CsvError> {
         let record = std::mem::take(fields);
         if record.iter().any(|f| !f.trim().is_empty()) {
             // +1: the header is a record too.

@@ -127,9 +127,10 @@ pub mod pages {
         let on_submit = {
             let (status, xml) = (status.clone(), xml.clone());
             Callback::from(move |submit: BatchSubmit| {
-                let info = |state| BatchInfo {
+                let total = submit.entries.len() as u32;
+                let info = move |state| BatchInfo {
                     batch_id: "demo".into(), state, submitted_at: "2025-04-01T18:00:00+09:00".into(),
-                    reception_number: None, total: submit.entries.len() as u32, error: None,
+                    reception_number: None, total, error: None,
                 };
                 status.set(Some(info(BatchState::Queued)));
                 let (status, xml, n) = (status.clone(), xml.clone(), submit.entries.len());
