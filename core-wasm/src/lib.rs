@@ -14,9 +14,11 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod batch_csv;
 pub mod codes;
 pub mod diag;
 pub mod diff;
+pub mod export;
 pub mod gateway_wire;
 pub mod message;
 pub mod numbers;

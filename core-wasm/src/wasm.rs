@@ -9,7 +9,9 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use crate::batch_csv;
 use crate::diff::{self, StoredRecord};
+use crate::export;
 use crate::message::{self, Message, Qualification};
 use crate::numbers::{self, NumberError};
 use crate::summary;
@@ -52,6 +54,9 @@ export interface StoredRecord {
   elderly_ratio?: string; elderly_valid_start?: string; elderly_valid_end?: string;
   limit_category?: string; public_expense_numbers?: string[];
 }
+export interface RowDiagnostic { line: number; column: string | null; severity: "info" | "warning" | "error"; code: string; message: Bilingual; }
+export interface BatchEntry { insured: { insurer_number: string; symbol?: string; number: string; branch?: string; birth_date: string }; arbitrary_id?: string; }
+export interface BatchCsv { encoding: "shift_jis" | "utf8"; rows: { line: number; entry: BatchEntry | null; name: string; date: string | null; cells: string[] }[]; diagnostics: RowDiagnostic[]; confirmation_date: string | null; entries: BatchEntry[]; }
 export interface Change { field: string; before?: string; after?: string; severity: "notice" | "important" | "critical"; message: Bilingual; }
 "#;
 
@@ -186,6 +191,30 @@ pub fn diff_record(
     let stored: StoredRecord = from_js(stored, "保存済みの保険情報 / stored record")?;
     let entry: Qualification = from_js(entry, "資格情報 / result entry")?;
     Ok(to_js(&diff::diff(&stored, &entry)))
+}
+
+/// Reads an appointments CSV (UTF-8 or Shift_JIS) into batch entries and
+/// per-row findings (docs/batch-csv.md); throws `OnshiError` when the file
+/// as a whole cannot be read.
+#[wasm_bindgen(js_name = readBatchCsv, unchecked_return_type = "BatchCsv")]
+pub fn read_batch_csv(bytes: &[u8]) -> Result<JsValue, JsValue> {
+    let csv = batch_csv::read(bytes, &batch_csv::CsvLimits::default()).map_err(|e| fail(e.code(), e.explain()))?;
+    #[derive(Serialize)]
+    struct Out<'a> {
+        #[serde(flatten)]
+        csv: &'a batch_csv::BatchCsv,
+        entries: Vec<crate::protocol::BatchEntry>,
+    }
+    Ok(to_js(&Out { entries: csv.entries(), csv: &csv }))
+}
+
+/// A result document (batch or individual) → CSV bytes for receipt software
+/// (UTF-8 with BOM, or Shift_JIS when `shift_jis`).
+#[wasm_bindgen(js_name = exportResultsCsv)]
+pub fn export_results_csv(bytes: &[u8], shift_jis: bool) -> Result<Vec<u8>, JsValue> {
+    let parsed = message::parse(bytes).map_err(|e| fail(e.code(), e.explain()))?;
+    let rows = export::result_rows(&parsed.message).map_err(|e| fail("not_a_result", e.explain()))?;
+    Ok(export::results_csv(&rows, if shift_jis { export::CsvEncoding::ShiftJis } else { export::CsvEncoding::Utf8Bom }))
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ fn wasm_bindgen(wasm: &Path, out_dir: &Path, out_name: &str, typescript: bool) -
     util::run(&mut c)
 }
 
-fn build_web() -> Result {
+pub fn build_web() -> Result {
     util::run(wasm_cargo("build").args(["--release", "-p", "onshi-web", "--bin", "onshi-web"]))?;
     let out = util::root().join("dist/web");
     let _ = std::fs::remove_dir_all(&out);

@@ -17,8 +17,9 @@ usage: cargo xtask <command>
   setup   install what is missing (Debian packages, wasm-bindgen CLI)
   build   native crates, the WebAssembly page, dist/web and dist/extension
   test    every test: native, WebAssembly in Chromium, extension, cross-process
-  bench   benchmarks that print their figures (core: XML parse; helper: audit log;
-          sim: gateway load)
+  bench   benchmarks that print their figures (core: XML parse, native and wasm;
+          helper: audit log, service round trip, idle; sim: gateway load;
+          web: page size, form ready, 10,000-row table filter — only when named)
   demo    build, serve the page on 127.0.0.1 and open it
           (--smoke: take the screenshot and exit instead of serving)";
 

@@ -1,5 +1,6 @@
 //! One integration-test binary for all cross-process tests (style.md).
 
+mod batch_page;
 mod card_pcsc;
 mod extension_helper;
 mod helper_card;

@@ -1,0 +1,177 @@
+//! Demo data for `?page=batch` / `?page=history` (screenshots, benchmarks,
+//! browser tests) and the native reducer tests. Deterministic; invented
+//! people only. Not used by the real flows, which get data from the helper.
+
+use std::fmt::Write;
+
+use onshi_core::codes::ConsentFlag;
+use onshi_core::message::Qualification;
+
+/// Six appointments: four good rows, one wrong check digit, one 平成 date
+/// after the era ended.
+pub const APPOINTMENTS_CSV: &str = "\u{FEFF}保険者番号,記号,番号,枝番,生年月日,氏名,予約日,患者ID\r\n\
+39131156,,10000001,,S15.1.1,山田 太郎,2025/4/2,P00001\r\n\
+138057,記号1,0012,01,1960-01-05,\"佐藤, 花子\",2025/4/2,P00002\r\n\
+39131157,,10000003,,S20.3.3,鈴木 一郎,2025/4/2,P00003\r\n\
+39131156,,10000004,,H31.5.1,高橋 美咲,2025/4/2,P00004\r\n\
+138057,記号2,0099,02,昭和55年7月7日,田中 健,2025/4/2,P00005\r\n\
+39131156,,10000006,,19451231,伊藤 さくら,2025/4/2,P00006\r\n";
+
+const FAMILY: [&str; 10] = ["山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤"];
+const GIVEN: [&str; 10] = ["太郎", "花子", "一郎", "美咲", "健", "さくら", "翔", "結衣", "大輔", "陽菜"];
+
+/// A batch result (`OQSmuquc02res`) with `n` units: mostly valid, with every
+/// problem kind spread through (1 in 20 no match, invalid, error, newer).
+pub fn batch_results_xml(n: usize) -> String {
+    let mut x = String::with_capacity(n * 700 + 512);
+    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader>\
+<ProcessExecutionTime>20250401180000</ProcessExecutionTime><QualificationConfirmationDate>20250402</QualificationConfirmationDate>\
+<MedicalInstitutionCode>0110113719</MedicalInstitutionCode><SegmentOfResult>1</SegmentOfResult>\
+<ReceptionNumber>R0000001</ReceptionNumber>");
+    let _ = write!(x, "<NumberOfProcessingResult>{n}</NumberOfProcessingResult>");
+    x.push_str("</MessageHeader><MessageBody><ProcessingResultStatus>1</ProcessingResultStatus>");
+    for i in 1..=n {
+        let id = format!("P{i:05}");
+        let number = format!("{:08}", 10_000_000 + i);
+        let birth = format!("19{:02}{:02}{:02}", 30 + i % 60, 1 + i % 12, 1 + i % 28);
+        let name = format!("{} {}", FAMILY[i % 10], GIVEN[(i / 10) % 10]);
+        let _ = write!(x, "<BulkConfirmUnit><QualificationConfirmSearchInfo><InsurerNumber>39131156</InsurerNumber>\
+<InsuredIdentificationNumber>{number}</InsuredIdentificationNumber><Birthdate>{birth}</Birthdate>\
+<ArbitraryIdentifier>{id}</ArbitraryIdentifier></QualificationConfirmSearchInfo>");
+        let found = |validity: &str, extra: &str| format!(
+            "<ProcessingResultStatus>1</ProcessingResultStatus><QualificationValidity>{validity}</QualificationValidity>\
+<ResultOfQualificationConfirmation><InsurerNumber>39131156</InsurerNumber><InsuredIdentificationNumber>{number}</InsuredIdentificationNumber>\
+<Name>{name}</Name><Birthdate>{birth}</Birthdate><InsuredPartialContributionRatio>010</InsuredPartialContributionRatio>\
+<InsurerName>東京都後期高齢者医療広域連合</InsurerName><QualificationDate>20200401</QualificationDate>{extra}\
+<ArbitraryIdentifier>{id}</ArbitraryIdentifier></ResultOfQualificationConfirmation>");
+        match i % 20 {
+            3 => x.push_str("<ProcessingResultStatus>1</ProcessingResultStatus><QualificationValidity>4</QualificationValidity>"),
+            7 => x.push_str(&found("2", "<DisqualificationDate>20250331</DisqualificationDate><ReasonOfLoss>2</ReasonOfLoss>")),
+            11 => x.push_str("<ProcessingResultStatus>2</ProcessingResultStatus><ProcessingResultCode>EMUQ0102</ProcessingResultCode>\
+<ProcessingResultMessage>生年月日の形式に誤りがあります</ProcessingResultMessage>"),
+            17 => x.push_str(&found("3", "")),
+            _ => x.push_str(&found("1", "")),
+        }
+        x.push_str("</BulkConfirmUnit>");
+    }
+    x.push_str("</MessageBody></XmlMsg>");
+    x
+}
+
+/// A qualification whose medication and health-check consents are given
+/// until `until` (`YYYYMMDDHHmmss`).
+pub fn consenting(until: &str) -> Qualification {
+    Qualification {
+        name: Some("山田 太郎".into()),
+        pharmacists_consent: Some(ConsentFlag::Given),
+        pharmacists_available_time: Some(until.into()),
+        checkup_consent: Some(ConsentFlag::Given),
+        checkup_available_time: Some(until.into()),
+        ..Default::default()
+    }
+}
+
+/// A medication result (`YZKsiquc01res`): two months, three dispensing days
+/// (two of them on the same date at different pharmacies).
+pub const MEDICATION_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><XmlMsg><MessageHeader>
+<ProcessExecutionTime>20250401100000</ProcessExecutionTime></MessageHeader><MessageBody>
+<ResultCode>1</ResultCode><MedicationInfoList>
+<MonthlyMedicationInfo><DispensingYearMonth>202502</DispensingYearMonth>
+ <DispensingDateInfo><DispensingDate>20250210</DispensingDate><DispensingInstitutionName>さくら薬局</DispensingInstitutionName>
+  <DrugInfo><DrugName>アムロジピン錠5mg</DrugName><Quantity>1</Quantity><Unit>錠</Unit><Usage>1日1回朝食後</Usage><DosageDays>28</DosageDays></DrugInfo></DispensingDateInfo>
+</MonthlyMedicationInfo>
+<MonthlyMedicationInfo><DispensingYearMonth>202503</DispensingYearMonth>
+ <DispensingDateInfo><DispensingDate>20250310</DispensingDate><DispensingInstitutionName>さくら薬局</DispensingInstitutionName>
+  <DrugInfo><DrugName>アムロジピン錠5mg</DrugName><Quantity>1</Quantity><Unit>錠</Unit><Usage>1日1回朝食後</Usage><DosageDays>28</DosageDays></DrugInfo>
+  <DrugInfo><DrugName>ロキソプロフェンNa錠60mg</DrugName><Quantity>3</Quantity><Unit>錠</Unit><Usage>1日3回毎食後</Usage><DosageDays>5</DosageDays></DrugInfo></DispensingDateInfo>
+ <DispensingDateInfo><DispensingDate>20250310</DispensingDate><DispensingInstitutionName>みどり薬局</DispensingInstitutionName>
+  <DrugInfo><DrugName>レバミピド錠100mg</DrugName><Quantity>3</Quantity><Unit>錠</Unit><Usage>1日3回毎食後</Usage><DosageDays>5</DosageDays></DrugInfo></DispensingDateInfo>
+</MonthlyMedicationInfo>
+</MedicationInfoList></MessageBody></XmlMsg>"#;
+
+/// A specific health-check result (`TKKsiquc01res`) with one check.
+pub const CHECKUP_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><XmlMsg><MessageHeader>
+<ProcessExecutionTime>20250401100000</ProcessExecutionTime></MessageHeader><MessageBody>
+<ResultCode>1</ResultCode><SpecificHealthCheckupInfoList><SpecificHealthCheckupInfo>
+<ImplementationDate>20240615</ImplementationDate><ImplementingInstitutionName>中央健診センター</ImplementingInstitutionName>
+<CheckupItemInfo><ItemCode>9N001000000000001</ItemCode><ItemName>身長</ItemName><ResultValue>168.2</ResultValue><Unit>cm</Unit></CheckupItemInfo>
+<CheckupItemInfo><ItemCode>9N006000000000001</ItemCode><ItemName>腹囲</ItemName><ResultValue>91.0</ResultValue><Unit>cm</Unit><Judgement>要注意</Judgement></CheckupItemInfo>
+<CheckupItemInfo><ItemCode>9A751000000000001</ItemCode><ItemName>収縮期血圧</ItemName><ResultValue>142</ResultValue><Unit>mmHg</Unit><Judgement>要注意</Judgement></CheckupItemInfo>
+<CheckupItemInfo><ItemCode>3D045000001906202</ItemCode><ItemName>HbA1c</ItemName><ResultValue>5.8</ResultValue><Unit>%</Unit></CheckupItemInfo>
+</SpecificHealthCheckupInfo></SpecificHealthCheckupInfoList></MessageBody></XmlMsg>"#;
+
+/// Pages with demo data for `?page=…`, standing in for the shell: they
+/// answer `on_submit` with a simulated queue → processing → done.
+pub mod pages {
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use onshi_core::protocol::{BatchInfo, BatchState, BatchSubmit};
+    use yew::prelude::*;
+
+    use crate::batch::BatchPage;
+    use crate::history::HistoryPage;
+
+    /// `?page=batch` (add `&results=N` to start with N result rows, as the
+    /// benchmark does).
+    #[derive(Properties, PartialEq)]
+    pub struct BatchDemoProps {
+        #[prop_or_default]
+        pub results: Option<usize>,
+    }
+
+    #[function_component(BatchDemo)]
+    pub fn batch_demo(p: &BatchDemoProps) -> Html {
+        let status = use_state(|| None::<BatchInfo>);
+        let xml = use_state(|| p.results.map(|n| AttrValue::from(super::batch_results_xml(n))));
+        let on_submit = {
+            let (status, xml) = (status.clone(), xml.clone());
+            Callback::from(move |submit: BatchSubmit| {
+                let total = submit.entries.len() as u32;
+                let info = move |state| BatchInfo {
+                    batch_id: "demo".into(), state, submitted_at: "2025-04-01T18:00:00+09:00".into(),
+                    reception_number: None, total, error: None,
+                };
+                status.set(Some(info(BatchState::Queued)));
+                let (status, xml, n) = (status.clone(), xml.clone(), submit.entries.len());
+                yew::platform::spawn_local(async move {
+                    yew::platform::time::sleep(Duration::from_millis(600)).await;
+                    status.set(Some(info(BatchState::Processing)));
+                    yew::platform::time::sleep(Duration::from_millis(1200)).await;
+                    status.set(Some(info(BatchState::Done)));
+                    xml.set(Some(AttrValue::from(super::batch_results_xml(n.max(1)))));
+                });
+            })
+        };
+        html! { <BatchPage on_submit={on_submit} status={(*status).clone()} results_xml={(*xml).clone()} /> }
+    }
+
+    /// `?page=history` (`&consent=expired` or `none` for the blocked views).
+    #[derive(Properties, PartialEq)]
+    pub struct HistoryDemoProps {
+        pub consent: AttrValue,
+    }
+
+    #[function_component(HistoryDemo)]
+    pub fn history_demo(p: &HistoryDemoProps) -> Html {
+        let mut q = super::consenting("20250501000000");
+        match p.consent.as_str() {
+            "expired" => q.pharmacists_available_time = Some("20250301000000".into()),
+            "none" => {
+                q.pharmacists_consent = Some(onshi_core::codes::ConsentFlag::None);
+                q.checkup_consent = Some(onshi_core::codes::ConsentFlag::None);
+            }
+            _ => {}
+        }
+        let medication = use_state(|| None::<AttrValue>);
+        let on_fetch = {
+            let medication = medication.clone();
+            Callback::from(move |()| medication.set(Some(AttrValue::Static(super::MEDICATION_XML))))
+        };
+        html! {
+            <HistoryPage qualification={Rc::new(q)} now="20250401120000"
+                medication_xml={(*medication).clone()} checkup_xml={AttrValue::Static(super::CHECKUP_XML)}
+                on_fetch_medication={on_fetch} />
+        }
+    }
+}
