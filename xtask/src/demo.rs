@@ -306,6 +306,9 @@ pub fn run(args: &[String]) -> Result {
     );
 
     step(11, "reception page (onshi-sim web, dist/web)");
+    if !root.join("dist/web/index.html").exists() {
+        return Err(format!("{} is not built; run `cargo xtask build` (or the demo without --no-build)", root.join("dist/web").display()));
+    }
     let port = pick_web_port()?;
     let url = format!("http://127.0.0.1:{port}/");
     let mut c = Command::new(&sim);
@@ -426,7 +429,13 @@ fn next_steps(url: &str, state: &Path, headless_flags: Option<&[String]>) {
         None => eprintln!("Chromium is open on {url} with the extension loaded."),
         Some(flags) => {
             eprintln!("No display: Chromium runs headless on {url} (screenshot in {}).", state.join("reception.png").display());
-            eprintln!("On a machine with a display, the same browser is:\n  {CHROMIUM} {} {url}", flags.iter().filter(|f| !f.starts_with("--headless")).cloned().collect::<Vec<_>>().join(" "));
+            let flags: Vec<&str> =
+                flags.iter().map(String::as_str).filter(|f| !f.starts_with("--headless") && *f != "--disable-gpu").collect();
+            eprintln!(
+                "With a display (e.g. `ssh -X`), the same browser is:\n  ONSHI_HELPER_SOCKET={} {CHROMIUM} {} {url}",
+                state.join("run/helper.sock").display(),
+                flags.join(" ")
+            );
         }
     }
     eprintln!("What you can do now:");
