@@ -368,8 +368,8 @@ pub fn run(args: &[String]) -> Result {
     if o.smoke {
         wd.quit();
         eprintln!("\ndemo smoke: every part started and the page reached the helper through the extension");
-        // The closing line `cargo xtask test` counts: the two checks of prove_path.
-        println!("demo-smoke: 2 passed, 0 failed");
+        // The closing line `cargo xtask test` counts: the checks of prove_path.
+        println!("demo-smoke: {CHECKS} passed, 0 failed");
         return Ok(());
     }
     next_steps(&url, &state, Some(&flags));
@@ -378,48 +378,92 @@ pub fn run(args: &[String]) -> Result {
     r
 }
 
-/// The real path once: a raw envelope-v1 `hello` and `status` from the
-/// page, answered by the helper through the extension.
-fn prove_path(wd: &WebDriver, url: &str, _state: &Path) -> Result {
+/// The page side of envelope v1 in one script: posts `body` with `id` and
+/// resolves `{acked, reply}` once the helper's reply comes back (15 s cap).
+const ASK_JS: &str = r#"
+    const done = arguments[arguments.length - 1];
+    const [id, body] = [arguments[0], arguments[1]];
+    const t0 = performance.now();
+    let acked = false;
+    const on = (e) => {
+      const m = e.data;
+      if (e.source !== window || !m || m.onshi !== 1 || m.id !== id) return;
+      if (m.dir === "ack") acked = true;
+      if (m.dir === "from-helper") {
+        removeEventListener("message", on);
+        done({ acked, reply: m.reply, ms: Math.round(performance.now() - t0) });
+      }
+    };
+    addEventListener("message", on);
+    window.postMessage({ onshi: 1, dir: "to-helper", id, body }, location.origin);
+    setTimeout(() => done({ acked, reply: null }), 15000);"#;
+
+/// How many checks [`prove_path`] makes (the smoke's closing line counts them).
+const CHECKS: u32 = 4;
+
+/// The real path, as a receptionist's first minute: the page says hello
+/// (answered by the helper through the extension), is refused while unpaired,
+/// asks to pair, staff approve in the extension's own window (screenshot),
+/// and the page is then paired.
+fn prove_path(wd: &WebDriver, url: &str, state: &Path) -> Result {
     wd.goto(url)?;
-    let script = r#"
-        const done = arguments[arguments.length - 1];
-        const t0 = performance.now();
-        const ask = (id, body) => new Promise((resolve) => {
-          let acked = false;
-          const on = (e) => {
-            const m = e.data;
-            if (e.source !== window || !m || m.onshi !== 1 || m.id !== id) return;
-            if (m.dir === "ack") acked = true;
-            if (m.dir === "from-helper") { removeEventListener("message", on); resolve({ acked, reply: m.reply }); }
-          };
-          addEventListener("message", on);
-          window.postMessage({ onshi: 1, dir: "to-helper", id, body }, location.origin);
-          setTimeout(() => resolve({ acked, reply: null }), 15000);
-        });
-        (async () => {
-          const hello = await ask("demo-hello", { type: "hello", page_version: "xtask-demo" });
-          const status = await ask("demo-status", { type: "status" });
-          done({ hello, status, ms: Math.round(performance.now() - t0) });
-        })();"#;
-    let v = wd.execute_async(script)?;
-    let hello = &v["hello"];
+    let ask = |id: &str, body: Value| wd.execute_async_args(ASK_JS, json!([id, body]));
+    let hello = ask("demo-hello", json!({ "type": "hello", "page_version": "xtask-demo" }))?;
     if hello["acked"] != true {
-        return Err(format!("the extension did not acknowledge the page (is it loaded?): {v}"));
+        return Err(format!("the extension did not acknowledge the page (is it loaded?): {hello}"));
     }
     if hello["reply"]["ok"] != true {
         return Err(format!("the helper did not answer hello through the extension: {}", hello["reply"]));
     }
     eprintln!(
-        "page → extension → helper: hello answered by helper {} ({} ms for hello + status)",
+        "✓ page → extension → helper: hello answered by helper {} in {} ms",
         hello["reply"]["body"]["helper_version"].as_str().unwrap_or("?"),
-        v["ms"]
+        hello["ms"]
     );
-    let code = &v["status"]["reply"]["error"]["code"];
-    if code != "not_paired" {
-        return Err(format!("an unpaired page should get not_paired for status, got {}", v["status"]));
+    let status = ask("demo-status-1", json!({ "type": "status" }))?;
+    if status["reply"]["error"]["code"] != "not_paired" {
+        return Err(format!("an unpaired page should get not_paired for status, got {status}"));
     }
-    eprintln!("unpaired page: status refused with not_paired, as it should be");
+    eprintln!("✓ unpaired page: status refused with not_paired");
+
+    let pair = ask("demo-pair", json!({ "type": "pair_begin" }))?;
+    let code = pair["reply"]["body"]["code"].as_str().ok_or_else(|| format!("pair_begin gave no code: {pair}"))?.to_owned();
+    // chromedriver does not list extension popups as windows; the CDP targets do.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let popup = loop {
+        let targets = wd.cmd("POST", "/goog/cdp/execute", Some(&json!({ "cmd": "Target.getTargets", "params": {} })))?;
+        let found = targets["targetInfos"].as_array().and_then(|ts| {
+            ts.iter().find_map(|t| t["url"].as_str().filter(|u| u.contains("/pair.html#")).map(str::to_owned))
+        });
+        if let Some(u) = found {
+            break u;
+        }
+        if Instant::now() > deadline {
+            return Err("the extension did not open its pairing window within 15 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let main = wd.cmd("GET", "/window", None)?;
+    let tab = wd.cmd("POST", "/window/new", Some(&json!({ "type": "tab" })))?;
+    wd.cmd("POST", "/window", Some(&json!({ "handle": tab["handle"] })))?;
+    wd.cmd("POST", "/window/rect", Some(&json!({ "width": 480, "height": 900 })))?;
+    wd.goto(&popup)?;
+    let shown = wd.wait_text("#code", Duration::from_secs(10))?;
+    if shown != code {
+        return Err(format!("the pairing window shows code {shown:?}, the page got {code:?}"));
+    }
+    let shot = state.join("pairing.png");
+    wd.screenshot(&shot)?;
+    wd.click("#approve")?;
+    let verdict = wd.wait_text("#status", Duration::from_secs(10))?;
+    wd.cmd("DELETE", "/window", None)?;
+    wd.cmd("POST", "/window", Some(&json!({ "handle": main })))?;
+    eprintln!("✓ pairing window showed the code {code} (screenshot {}); approved: {}", shot.display(), verdict.replace('\n', " / "));
+    let status = ask("demo-status-2", json!({ "type": "status" }))?;
+    if status["reply"]["body"]["paired"] != true {
+        return Err(format!("after approval the page should be paired, got {status}"));
+    }
+    eprintln!("✓ paired page: status answered (backend {})", status["reply"]["body"]["backend"]);
     Ok(())
 }
 
@@ -494,8 +538,39 @@ impl WebDriver {
         self.cmd("POST", "/url", Some(&json!({ "url": url }))).map(|_| ())
     }
 
-    fn execute_async(&self, script: &str) -> Result<Value> {
-        self.cmd("POST", "/execute/async", Some(&json!({ "script": script, "args": [] })))
+    fn execute_async_args(&self, script: &str, args: Value) -> Result<Value> {
+        self.cmd("POST", "/execute/async", Some(&json!({ "script": script, "args": args })))
+    }
+
+    fn element(&self, css: &str) -> Result<String> {
+        let v = self.cmd("POST", "/element", Some(&json!({ "using": "css selector", "value": css })))?;
+        // The W3C element key; its value is the element id.
+        v.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| format!("no element {css}"))
+    }
+
+    fn click(&self, css: &str) -> Result {
+        let id = self.element(css)?;
+        self.cmd("POST", &format!("/element/{id}/click"), Some(&json!({}))).map(|_| ())
+    }
+
+    /// The element's text once it is non-empty.
+    fn wait_text(&self, css: &str, timeout: Duration) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self
+                .element(css)
+                .and_then(|id| self.cmd("GET", &format!("/element/{id}/text"), None))
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if !text.trim().is_empty() {
+                return Ok(text);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{css} stayed empty for {timeout:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn screenshot(&self, to: &Path) -> Result {
