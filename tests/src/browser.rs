@@ -159,10 +159,10 @@ fn post_json(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
         if line.is_empty() {
             break;
         }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(value.trim().parse::<usize>().with_context(|| format!("bad Content-Length {value:?}"))?);
-            }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = Some(value.trim().parse::<usize>().with_context(|| format!("bad Content-Length {value:?}"))?);
         }
     }
     let length = length.with_context(|| format!("no Content-Length in chromedriver's answer ({})", status.trim()))?;

@@ -610,10 +610,10 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Val
         if h.is_empty() {
             break;
         }
-        if let Some((name, value)) = h.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().map_err(|_| format!("bad Content-Length {value:?}"))?;
-            }
+        if let Some((name, value)) = h.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().map_err(|_| format!("bad Content-Length {value:?}"))?;
         }
     }
     let mut buf = vec![0u8; length];
