@@ -12,10 +12,13 @@
 //! Chromium with the unpacked extension: a window when there is a display,
 //! else headless through chromedriver (screenshots to target/demo/).
 //!
-//! `--smoke` (CI) goes through every step, then proves the real path once —
-//! page → content script → service worker → `connectNative` → helper native
-//! host → service and back (`hello` answered by the helper, `status`
-//! refused with `not_paired`) — saves a screenshot and stops.
+//! `--smoke` (CI; `cargo xtask test` runs it with `--no-build`) goes through
+//! every step, then proves the real path once — page → content script →
+//! service worker → `connectNative` → helper native host → service and back:
+//! `hello` answered by the helper, `status` refused with `not_paired`,
+//! `pair_begin` → the extension's pairing window shows the code → 承認 →
+//! `status` paired — saves screenshots (target/demo/pairing.png,
+//! reception.png) and stops. It starts from an empty target/demo/.
 //!
 //! Everything started here is stopped by process id when the demo ends:
 //! Ctrl-C, SIGTERM, an error, or (with a window) closing Chromium. The
