@@ -461,6 +461,8 @@ fn prove_path(wd: &WebDriver, url: &str, state: &Path) -> Result {
     let verdict = wd.wait_text("#status", Duration::from_secs(10))?;
     wd.cmd("DELETE", "/window", None)?;
     wd.cmd("POST", "/window", Some(&json!({ "handle": main })))?;
+    // Tabs share the headless window: back to the page's size for its screenshot.
+    wd.cmd("POST", "/window/rect", Some(&json!({ "width": 1280, "height": 900 })))?;
     eprintln!("✓ pairing window showed the code {code} (screenshot {}); approved: {}", shot.display(), verdict.replace('\n', " / "));
     let status = ask("demo-status-2", json!({ "type": "status" }))?;
     if status["reply"]["body"]["paired"] != true {
