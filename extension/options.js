@@ -1,20 +1,9 @@
 //! Options page: shows the native link's state and the paired origins the helper
 //! holds (`pairings_list`), and revokes them (`pair_revoke`), both via extension.
-import { errorText, openChannel } from "./lib/channel.js";
+import { errorText } from "./lib/channel.js";
+import { extensionPage, showLines as lines } from "./lib/page.js";
 
-const api = globalThis.browser ?? globalThis.chrome;
-const ch = openChannel(api);
-const $ = (id) => document.getElementById(id);
-
-function lines(el, kind, ja, en) {
-  el.className = `status ${kind}`;
-  el.textContent = "";
-  el.append(ja);
-  const e = document.createElement("span");
-  e.className = "en";
-  e.textContent = en;
-  el.append(e);
-}
+const { ch, $ } = extensionPage();
 
 const STATE_TEXT = {
   ready: ["接続しています。", "Connected."],

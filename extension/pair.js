@@ -1,24 +1,11 @@
 //! Pairing window: shows the origin the browser reported for the asking page and the
 //! helper's short code; staff approve or deny. Its frames carry `via: "extension"`
 //! because the background sees this page's own extension URL.
-import { errorText, openChannel } from "./lib/channel.js";
+import { errorText } from "./lib/channel.js";
+import { extensionPage } from "./lib/page.js";
 
-const api = globalThis.browser ?? globalThis.chrome;
-const ch = openChannel(api);
-const token = location.hash.slice(1);
-const $ = (id) => document.getElementById(id);
+const { ch, token, $, show } = extensionPage();
 let info = null;
-
-function show(kind, ja, en) {
-  const s = $("status");
-  s.className = `status ${kind}`;
-  s.textContent = "";
-  s.append(ja);
-  const e = document.createElement("span");
-  e.className = "en";
-  e.textContent = en;
-  s.append(e);
-}
 
 ch.on("pair_info", (msg) => {
   info = msg.info;

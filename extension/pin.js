@@ -2,28 +2,15 @@
 //! PIN goes from this keypad to the background to the helper (`pin_entry`, via
 //! extension) and nowhere else; it is dropped right after sending. Cancel or
 //! closing the window sends `pin_cancel` (closing: the background does it).
-import { errorText, openChannel } from "./lib/channel.js";
+import { errorText } from "./lib/channel.js";
+import { extensionPage } from "./lib/page.js";
 import { PinPad, canSubmit, warningLevel } from "./lib/pinpad.js";
 
-const api = globalThis.browser ?? globalThis.chrome;
-const ch = openChannel(api);
-const token = location.hash.slice(1);
-const $ = (id) => document.getElementById(id);
+const { ch, token, $, show } = extensionPage();
 const pad = new PinPad();
 let info = null;
 let lastTryConfirmed = false;
 let busy = false;
-
-function show(kind, ja, en) {
-  const s = $("status");
-  s.className = `status ${kind}`;
-  s.textContent = "";
-  s.append(ja);
-  const e = document.createElement("span");
-  e.className = "en";
-  e.textContent = en;
-  s.append(e);
-}
 
 function render() {
   $("display").textContent = pad.masked();

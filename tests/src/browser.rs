@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::process::{free_port, wait_for_port, Guarded};
@@ -122,19 +122,55 @@ impl Browser {
     /// (`Target.getTargets`). Extension popups are among them even though
     /// chromedriver does not list them as windows.
     pub async fn cdp_targets(&self) -> Result<Vec<serde_json::Value>> {
-        use std::io::{Read, Write};
         let session = self.client.session_id().await?.context("no WebDriver session")?;
+        let port = self.driver_port;
         let body = serde_json::json!({ "cmd": "Target.getTargets", "params": {} }).to_string();
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.driver_port))?;
-        write!(
-            s,
-            "POST /session/{session}/goog/cdp/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )?;
-        let mut text = String::new();
-        s.read_to_string(&mut text)?;
-        let json = text.split("\r\n\r\n").nth(1).with_context(|| format!("no HTTP body in {text:?}"))?;
-        let value: serde_json::Value = serde_json::from_str(json)?;
+        let path = format!("/session/{session}/goog/cdp/execute");
+        // Blocking socket I/O stays off the async workers.
+        let value = tokio::task::spawn_blocking(move || post_json(port, &path, &body)).await??;
         Ok(value["value"]["targetInfos"].as_array().cloned().unwrap_or_default())
     }
+}
+
+/// One HTTP/1.1 POST to chromedriver on loopback. chromedriver keeps the
+/// connection open whatever `Connection: close` says, so the body is read by
+/// its Content-Length (reading to EOF would wait forever), and every read has
+/// a deadline.
+fn post_json(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.set_write_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut r = BufReader::new(s);
+    let mut status = String::new();
+    r.read_line(&mut status).context("chromedriver sent no status line")?;
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            bail!("chromedriver closed the connection inside the headers");
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = Some(value.trim().parse::<usize>().with_context(|| format!("bad Content-Length {value:?}"))?);
+        }
+    }
+    let length = length.with_context(|| format!("no Content-Length in chromedriver's answer ({})", status.trim()))?;
+    let mut buf = vec![0u8; length];
+    r.read_exact(&mut buf).context("reading chromedriver's answer")?;
+    let value: serde_json::Value = serde_json::from_slice(&buf)?;
+    if !status.contains(" 200 ") {
+        bail!("chromedriver answered {}: {value}", status.trim());
+    }
+    Ok(value)
 }

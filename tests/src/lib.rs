@@ -8,5 +8,6 @@
 pub mod browser;
 pub mod paths;
 pub mod pcscd;
+pub mod pcscd_daemon;
 pub mod process;
 pub mod web;

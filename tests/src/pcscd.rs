@@ -13,19 +13,18 @@
 //! root (pcscd creates /run/pcscd).
 
 use std::fs::{File, OpenOptions};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use pcsc::{Context, Scope};
 
-pub const PCSCD: &str = "/usr/sbin/pcscd";
-/// The socket pcscd creates once it listens.
-pub const COMM_SOCKET: &str = "/run/pcscd/pcscd.comm";
-/// vpcd's first slot; a virtual card connects to 127.0.0.1:35963 for it.
+pub use crate::pcscd_daemon::{COMM_SOCKET, PCSCD, VPCD_ADDR};
+use crate::pcscd_daemon;
+
+/// vpcd's first slot; a virtual card connects to [`VPCD_ADDR`] for it.
 pub const VPCD_READER: &std::ffi::CStr = c"Virtual PCD 00 00";
-pub const VPCD_ADDR: &str = "127.0.0.1:35963";
 const LOCK_FILE: &str = "/tmp/onshi-pcscd.lock";
 
 static IN_PROCESS: Mutex<()> = Mutex::new(());
@@ -45,7 +44,7 @@ impl Pcscd {
         let in_process = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
         let file = OpenOptions::new().create(true).truncate(false).write(true).open(LOCK_FILE)?;
         file.lock().with_context(|| format!("locking {LOCK_FILE}"))?;
-        let started = if Context::establish(Scope::User).is_ok() { None } else { Some(start()?) };
+        let started = if Context::establish(Scope::User).is_ok() { None } else { Some(pcscd_daemon::start().map_err(|e| anyhow!(e))?) };
         let me = Pcscd { started, _file_lock: file, _in_process: in_process };
         me.wait_for_reader(Duration::from_secs(15))?;
         Ok(me)
@@ -74,39 +73,9 @@ impl Pcscd {
     }
 }
 
-fn start() -> Result<Child> {
-    if !std::path::Path::new(PCSCD).exists() {
-        bail!("{PCSCD} is missing; install the Debian packages pcscd and vsmartcard-vpcd");
-    }
-    let child = Command::new(PCSCD)
-        .arg("--foreground")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {PCSCD}"))?;
-    // The socket appears once pcscd listens; readiness proper is checked by listing readers.
-    let start = Instant::now();
-    while !std::path::Path::new(COMM_SOCKET).exists() && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(child)
-}
-
 impl Drop for Pcscd {
     fn drop(&mut self) {
         let Some(mut child) = self.started.take() else { return };
-        // SIGTERM lets pcscd remove its socket and pid file; a SIGKILLed pcscd
-        // leaves them behind for the next start to trip over.
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        pcscd_daemon::stop(&mut child, Duration::from_secs(3));
     }
 }

@@ -5,10 +5,15 @@
 
 mod bench;
 mod build;
+mod card;
 mod demo;
 mod setup;
 mod test;
 mod util;
+
+// One copy of the pcscd start/stop logic, shared with the tests crate (std only).
+#[path = "../../tests/src/pcscd_daemon.rs"]
+mod pcscd_daemon;
 
 use std::process::ExitCode;
 
@@ -16,12 +21,16 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
   setup   install what is missing (Debian packages, wasm-bindgen CLI)
   build   native crates, the WebAssembly page, dist/web and dist/extension
-  test    every test: native, WebAssembly in Chromium, extension, cross-process
+  test    every test: native, WebAssembly in Chromium, extension, cross-process, demo smoke
+          (or one step: native|wasm|extension|cross|demo)
   bench   benchmarks that print their figures (core: XML parse, native and wasm;
           helper: audit log, service round trip, idle; sim: gateway load;
           web: page size, form ready, 10,000-row table filter — only when named)
-  demo    build, serve the page on 127.0.0.1 and open it
-          (--smoke: take the screenshot and exit instead of serving)";
+  demo    the whole system on this machine: PKI, registry, pcscd + virtual card,
+          simulated backend, helper service, page, Chromium with the extension
+          [--backend gateway|oqs-folder] [--person P0001]
+          (--smoke: prove page → extension → helper once, screenshot, stop)
+  card    insert|remove [--person P0002]: the demo's virtual card on the reader";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,6 +41,7 @@ fn main() -> ExitCode {
         Some("test") => setup::run().and_then(|_| test::run(rest)),
         Some("bench") => setup::run().and_then(|_| bench::run(rest)),
         Some("demo") => setup::run().and_then(|_| demo::run(rest)),
+        Some("card") => card::run(rest),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -106,6 +106,13 @@ pub fn run(args: &[String]) -> Result {
             util::cargo().args(["test", "-p", "onshi-tests", "--", "--test-threads=1"]),
         ));
     }
+    if only.is_none() || only == Some("demo") {
+        // Everything the demo starts, for real, then page → extension → helper once.
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut c = Command::new(exe);
+        c.args(["demo", "--smoke", "--no-build", "--backend", "oqs-folder"]);
+        steps.push(step("demo smoke (all processes, extension → helper)", &mut c));
+    }
 
     eprintln!("\n━━ summary ━━");
     let (mut passed, mut failed, mut all_ok) = (0, 0, true);
