@@ -174,8 +174,20 @@ pub fn app() -> Html {
                     }
                 })
             };
+            let on_cancel = {
+                let (state, client) = (state.clone(), (*client).clone());
+                Callback::from(move |()| {
+                    if let Some(c) = state.card.cancel_request() {
+                        // The card_confirm itself then fails with `cancelled`; this reply needs no handling.
+                        let client = client.clone();
+                        yew::platform::spawn_local(async move {
+                            let _ = client.request(Request::PinCancel(c)).await;
+                        });
+                    }
+                })
+            };
             html! {
-                <CardPanel lang={lang} card={state.card.clone()} reader={lamps[2].clone()} card_lamp={lamps[3].clone()}
+                <CardPanel on_cancel={on_cancel} lang={lang} card={state.card.clone()} reader={lamps[2].clone()} card_lamp={lamps[3].clone()}
                     on_mode={act.reform(Action::CardMode)} on_toggle={act.reform(Action::ToggleConsent)}
                     on_start={on_start} on_entry={act.reform(|()| Action::Go(Route::Entry))} />
             }

@@ -19,6 +19,8 @@ pub struct Props {
     pub on_mode: Callback<ConfirmMode>,
     pub on_toggle: Callback<Consent>,
     pub on_start: Callback<()>,
+    /// Stop waiting for the PIN (sends `pin_cancel`).
+    pub on_cancel: Callback<()>,
     /// Go to the insurance-card entry instead.
     pub on_entry: Callback<()>,
 }
@@ -49,8 +51,8 @@ pub fn card_panel(p: &Props) -> Html {
     let step = match &c.step {
         CardStep::Idle => None,
         CardStep::Reading => Some(("info", t::STEP_WAIT_CARD.bi())),
-        CardStep::WaitingPin { tries_left } if *tries_left <= 1 => Some(("bad", t::LAST_TRY.bi())),
-        CardStep::WaitingPin { tries_left } => Some(("info", onshi_core::text::Bilingual::new(
+        CardStep::WaitingPin { tries_left, .. } if *tries_left <= 1 => Some(("bad", t::LAST_TRY.bi())),
+        CardStep::WaitingPin { tries_left, .. } => Some(("info", onshi_core::text::Bilingual::new(
             format!("{}（残り{tries_left}回）", t::STEP_PIN.ja), format!("{} ({tries_left} tries left)", t::STEP_PIN.en)))),
         CardStep::Querying => Some(("info", t::STEP_QUERY.bi())),
         CardStep::Done => None,
@@ -89,6 +91,9 @@ pub fn card_panel(p: &Props) -> Html {
                 <button id="card-start" type="button" class="primary" disabled={c.step.busy()} onclick={p.on_start.reform(|_| ())}>
                     {one(lang, t::CARD_START)}
                 </button>
+                if c.cancel_request().is_some() {
+                    <button id="card-cancel" type="button" onclick={p.on_cancel.reform(|_| ())}>{one(lang, t::CARD_CANCEL)}</button>
+                }
             </div>
         </section>
     }

@@ -1,7 +1,7 @@
 //! The My Number card check as data: verification mode, the patient's five
 //! consent choices, and where the flow is. Pure.
 
-use onshi_core::protocol::{CardConfirm, ConfirmMode, Consents, ProtocolError};
+use onshi_core::protocol::{CardConfirm, ConfirmMode, Consents, PinCancel, ProtocolError};
 
 use crate::i18n::{t, Tx};
 
@@ -68,7 +68,7 @@ pub enum CardStep {
     /// `card_confirm` sent; reading the card.
     Reading,
     /// The helper waits for the PIN in the extension's window.
-    WaitingPin { tries_left: u8 },
+    WaitingPin { tries_left: u8, confirm_id: String },
     /// Querying the eligibility system (after the PIN, or in visual mode).
     Querying,
     /// A result arrived (shown in the result view).
@@ -112,6 +112,14 @@ impl CardFlow {
     pub fn toggle(&mut self, c: Consent) {
         let slot = c.slot(&mut self.consents);
         *slot = !*slot;
+    }
+
+    /// Give up waiting for the PIN (the page's cancel button).
+    pub fn cancel_request(&self) -> Option<PinCancel> {
+        match &self.step {
+            CardStep::WaitingPin { confirm_id, .. } => Some(PinCancel { confirm_id: confirm_id.clone() }),
+            _ => None,
+        }
     }
 
     /// The request the start button sends.

@@ -405,7 +405,7 @@ impl AppState {
             Event::CardRemoved { reader } => self.set_readers(|r| {
                 r.iter_mut().filter(|x| x.name == reader).for_each(|x| x.card_present = false)
             }),
-            Event::PinNeeded { tries_left, .. } => self.card.step = CardStep::WaitingPin { tries_left },
+            Event::PinNeeded { tries_left, confirm_id, .. } => self.card.step = CardStep::WaitingPin { tries_left, confirm_id },
             Event::PairingDecided { approved, .. } => {
                 self.pairing = if approved { Pairing::Approved } else { Pairing::Denied };
                 if approved {

@@ -201,7 +201,8 @@ fn unregistered_card_offers_registration() {
     s.apply(Action::Sent(Op::Card));
     assert_eq!(s.card.step, CardStep::Reading);
     s.apply(Action::Event(Event::PinNeeded { confirm_id: "c".into(), request_id: "r".into(), tries_left: 1, origin: "o".into() }));
-    assert_eq!(s.card.step, CardStep::WaitingPin { tries_left: 1 });
+    assert_eq!(s.card.step, CardStep::WaitingPin { tries_left: 1, confirm_id: "c".into() });
+    assert_eq!(s.card.cancel_request(), Some(PinCancel { confirm_id: "c".into() }));
     s.apply(Action::Reply(Op::Card, Response::CardConfirm(eligibility(&xml))));
     assert_eq!(s.card.step, CardStep::Done);
     assert!(s.card.offer_registration);
