@@ -56,7 +56,7 @@ pub fn desk(p: &Props) -> Html {
                         <tr>
                             <td>{r.time().to_string()}</td>
                             <td>{one(lang, how(r.kind))}</td>
-                            <td><button type="button" class="link" onclick={open}>{r.name.clone()}</button>
+                            <td><button type="button" class="link" onclick={open}>{if r.name.is_empty() { "—".to_string() } else { r.name.clone() }}</button>
                                 <div class="kana">{r.kana.clone()}</div></td>
                             <td class="mono">{format!("{} / {}", r.insurer, r.number)}</td>
                             <td>{ for outcome }</td>

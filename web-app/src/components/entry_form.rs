@@ -46,7 +46,8 @@ pub fn entry_form(p: &Props) -> Html {
     let onkeydown = {
         let (submit, clear) = (p.on_submit.clone(), p.on_clear.clone());
         Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
-            "Enter" => {
+            // Enter on a button activates that button (e.g. 消去), not submit.
+            "Enter" if e.target_dyn_into::<web_sys::HtmlInputElement>().is_some() => {
                 e.prevent_default();
                 submit.emit(());
             }
