@@ -96,6 +96,12 @@ pub fn app() -> Html {
                 }
             });
             let keys = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
+                // Esc clears the entry form wherever the focus is (the reducer
+                // ignores it on other screens).
+                if e.key() == "Escape" && !e.alt_key() {
+                    d.dispatch(Action::Escape);
+                    return;
+                }
                 if !e.alt_key() || e.ctrl_key() || e.meta_key() {
                     return;
                 }
@@ -123,8 +129,15 @@ pub fn app() -> Html {
         if let Some(w) = web_sys::window() {
             let _ = w.location().set_hash(r.slug());
         }
-        browser::focus(first_focus(*r));
+        // After this frame's layout, so the new screen's fields exist.
+        let id = first_focus(*r);
+        yew::platform::spawn_local(async move {
+            yew::platform::time::sleep(std::time::Duration::from_millis(0)).await;
+            browser::focus(id);
+        });
     });
+    // Esc on the entry form: the focus goes back to the first field.
+    use_effect_with(state.cleared, |_| browser::focus("insurer-number"));
     use_effect_with(state.lang, |l| {
         browser::save(STORAGE_KEY, l.code());
         browser::set_document_lang(l.code());

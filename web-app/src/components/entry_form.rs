@@ -41,19 +41,15 @@ fn placeholder(f: Field) -> &'static str {
 
 #[function_component(EntryFormView)]
 pub fn entry_form(p: &Props) -> Html {
-    // Enter submits and Esc clears from any field: a form-level key handler,
-    // so the order of fields never matters.
+    // Enter submits from any field: a form-level key handler, so the order
+    // of fields never matters. (Esc is the shell's: it works wherever the focus is.)
     let onkeydown = {
-        let (submit, clear) = (p.on_submit.clone(), p.on_clear.clone());
+        let submit = p.on_submit.clone();
         Callback::from(move |e: KeyboardEvent| match e.key().as_str() {
             // Enter on a button activates that button (e.g. 消去), not submit.
             "Enter" if e.target_dyn_into::<web_sys::HtmlInputElement>().is_some() => {
                 e.prevent_default();
                 submit.emit(());
-            }
-            "Escape" => {
-                e.prevent_default();
-                clear.emit(());
             }
             _ => {}
         })

@@ -157,6 +157,8 @@ pub struct AppState {
     pub status: Option<StatusReply>,
     /// `YYYYMMDDHHmmss`, local time, from the app shell's clock.
     pub now: String,
+    /// Counts clears, so the shell can put the focus back on the first field.
+    pub cleared: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +183,8 @@ pub enum Action {
     /// The clinic's stored record loaded from a file.
     LoadStored(String),
     ForgetStored,
+    /// Esc: clears the entry form when it is on screen.
+    Escape,
     OpenToday(String),
     Search(String),
 }
@@ -238,6 +242,12 @@ impl AppState {
         self.today.push(TodayRow::from_entry(&TodayEntry { entry_id: format!("local-{n}"), at, kind, xml: e.xml, summary: e.summary }));
     }
 
+    fn clear_entry(&mut self) {
+        self.entry = EntryForm::default();
+        self.notice = None;
+        self.cleared += 1;
+    }
+
     fn set_readers(&mut self, f: impl FnOnce(&mut Vec<ReaderInfo>)) {
         let mut r = match &self.links.readers {
             links::Readers::Known(r) => r.clone(),
@@ -278,9 +288,11 @@ impl AppState {
                 }
             }
             Action::SetLimitConsent(b) => self.entry.limit_consent = b,
-            Action::ClearEntry => {
-                self.entry = EntryForm::default();
-                self.notice = None;
+            Action::ClearEntry => self.clear_entry(),
+            Action::Escape => {
+                if self.route == Route::Entry {
+                    self.clear_entry();
+                }
             }
             Action::SubmitRefused(n) => {
                 if n == Notice::FixFields {

@@ -100,7 +100,11 @@ fn submit_without_helper_explains_and_with_errors_marks_fields() {
     s.apply(Action::SubmitRefused(n));
     assert_eq!(s.entry.verdict(Field::Number).tone, Tone::Invalid, "empty required turns red after submit");
     assert_eq!(s.entry.verdict(Field::Symbol).tone, Tone::Empty, "optional stays calm");
-    s.apply(Action::ClearEntry);
+    s.apply(Action::Go(Route::Desk));
+    s.apply(Action::Escape);
+    assert_ne!(s.entry, EntryForm::default(), "Esc elsewhere keeps the form");
+    s.apply(Action::Go(Route::Entry));
+    s.apply(Action::Escape);
     assert_eq!(s.entry, EntryForm::default());
     assert_eq!(s.notice, None);
 }
