@@ -236,6 +236,8 @@ async fn result_view_with_a_stand_in_extension() -> Result<()> {
     for _ in 0..2 {
         b.wait_for("#nav-entry").await?.click().await?;
         b.wait_for("#insurer-number").await.context("entry form")?.click().await?;
+        // Esc first: the form keeps what was typed for the previous patient.
+        keys(&b, ESCAPE).await?;
         keys(&b, &format!("06132013{TAB}記号01{TAB}0012{TAB}01{TAB}S35.1.5{ENTER}")).await?;
         wait_text(&b, "#result-banner", "有効").await?;
     }
