@@ -32,6 +32,10 @@ pub fn bi(lang: Lang, text: &Bilingual) -> Html {
         Lang::Ja => ("ja", "en"),
         Lang::En => ("en", "ja"),
     };
+    // Verbatim values (names, numbers) are the same in both languages: show them once.
+    if p == s {
+        return html! { <span class="pri">{p.to_string()}</span> };
+    }
     html! { <><span class="pri" lang={pl}>{p.to_string()}</span>{" "}<span class="sec" lang={sl}>{s.to_string()}</span></> }
 }
 
