@@ -7,6 +7,9 @@
 //! Number rules, 和暦, verdicts, diffs and texts come from `onshi-core`,
 //! never re-implemented here.
 #![forbid(unsafe_code)]
+// `ProtocolError` (bilingual text + detail) is a few hundred bytes; errors are
+// rare and shown at once, so boxing them would only add noise (as in core).
+#![allow(clippy::result_large_err, clippy::large_enum_variant)]
 
 mod app;
 pub mod components;
