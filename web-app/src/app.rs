@@ -1,12 +1,20 @@
-//! The root component: holds the state reducer and lays out the page.
+//! The app shell: holds the reducer and the helper client, turns clicks,
+//! keys and helper replies into actions, and lays out header (status strip,
+//! language), nav and the current screen. The only place services are called.
 
+use onshi_core::protocol::{Hello, Request};
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::components::InsurerField;
-use crate::state::{Action, EntryState};
+use crate::components::{CardPanel, Desk, EntryFormView, Nav, Placeholder, ResultView, Settings, StatusStrip};
+use crate::i18n::{t, Lang, STORAGE_KEY};
+use crate::services::{browser, helper::HelperClient};
+use crate::state::{Action, AppState, Op, Route, SubmitPlan};
 
-/// `?page=batch` / `?page=history` show those pages with demo data until the
-/// shell mounts them (tests, screenshots and `cargo xtask bench web`).
+type Dispatch = UseReducerDispatcher<AppState>;
+
+/// `?page=batch[&results=N]` / `?page=history[&consent=…]` show those pages
+/// with demo data (screenshots and `cargo xtask bench web`).
 fn query(key: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     search.trim_start_matches('?').split('&').find_map(|kv| {
@@ -15,9 +23,117 @@ fn query(key: &str) -> Option<String> {
     })
 }
 
+/// The dispatcher as a callback, so components' callbacks can be `reform`ed from it.
+fn to_callback(d: &Dispatch) -> Callback<Action> {
+    let d = d.clone();
+    Callback::from(move |a| d.dispatch(a))
+}
+
+/// Sends one request and turns its outcome into an action.
+fn call(client: &HelperClient, d: &Dispatch, op: Op, req: Request) {
+    let (client, d) = (client.clone(), d.clone());
+    d.dispatch(Action::Sent(op));
+    yew::platform::spawn_local(async move {
+        let r = client.request(req).await;
+        d.dispatch(Action::Now(browser::now()));
+        match r {
+            Ok(body) => d.dispatch(Action::Reply(op, body)),
+            Err(e) => d.dispatch(Action::Failed(op, e)),
+        }
+    });
+}
+
+/// On load (and "check again"): hello, then status and today's list.
+fn handshake(client: &HelperClient, d: &Dispatch) {
+    let (client, d) = (client.clone(), d.clone());
+    yew::platform::spawn_local(async move {
+        let hello = Request::Hello(Hello { page_version: env!("CARGO_PKG_VERSION").to_string() });
+        match client.request(hello).await {
+            Ok(body) => d.dispatch(Action::Reply(Op::Hello, body)),
+            Err(e) => {
+                d.dispatch(Action::Failed(Op::Hello, e));
+                return;
+            }
+        }
+        for (op, req) in [(Op::Status, Request::Status), (Op::Today, Request::Today)] {
+            match client.request(req).await {
+                Ok(body) => d.dispatch(Action::Reply(op, body)),
+                Err(e) => d.dispatch(Action::Failed(op, e)),
+            }
+        }
+    });
+}
+
+/// The element that gets focus when a screen opens (keyboard-first).
+fn first_focus(r: Route) -> &'static str {
+    match r {
+        Route::Entry => "insurer-number",
+        Route::Desk => "desk-search",
+        Route::Card => "card-start",
+        Route::Result => "print",
+        Route::Settings => "recheck",
+        Route::Batch | Route::History => "main",
+    }
+}
+
+fn initial_state() -> AppState {
+    let lang = browser::load(STORAGE_KEY).map(|c| Lang::from_code(&c)).unwrap_or_default();
+    let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+    let route = Route::from_slug(hash.trim_start_matches('#')).unwrap_or_default();
+    AppState { lang, route, now: browser::now(), ..AppState::default() }
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
-    let state = use_reducer(EntryState::default);
+    let state = use_reducer(initial_state);
+    let d = state.dispatcher();
+    let act = to_callback(&d);
+    let client = {
+        let d = d.clone();
+        use_memo((), move |_| HelperClient::new(Callback::from(move |e| d.dispatch(Action::Event(e)))))
+    };
+
+    // Once: handshake, a clock tick, and Alt+1…7 for the nav.
+    {
+        let (client, d) = ((*client).clone(), d.clone());
+        use_effect_with((), move |_| {
+            handshake(&client, &d);
+            let tick = d.clone();
+            yew::platform::spawn_local(async move {
+                loop {
+                    yew::platform::time::sleep(std::time::Duration::from_secs(30)).await;
+                    tick.dispatch(Action::Now(browser::now()));
+                }
+            });
+            let keys = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
+                // Esc clears the entry form wherever the focus is (the reducer
+                // ignores it on other screens).
+                if e.key() == "Escape" && !e.alt_key() {
+                    d.dispatch(Action::Escape);
+                    return;
+                }
+                if !e.alt_key() || e.ctrl_key() || e.meta_key() {
+                    return;
+                }
+                // `code` is layout-independent (Digit1…), so it works with a Japanese IME on.
+                let digit = e.code().strip_prefix("Digit").and_then(|s| s.parse::<u32>().ok());
+                if let Some(r) = digit.and_then(Route::from_digit) {
+                    e.prevent_default();
+                    d.dispatch(Action::Go(r));
+                }
+            });
+            let doc = web_sys::window().and_then(|w| w.document());
+            if let Some(doc) = &doc {
+                let _ = doc.add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(doc) = doc {
+                    let _ = doc.remove_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
+                }
+            }
+        });
+    }
+
     // The benchmark's "entry form is interactive" mark (performance.mark),
     // set after the first render has reached the DOM.
     use_effect_with((), |_| {
@@ -25,28 +141,154 @@ pub fn app() -> Html {
             let _ = p.mark("onshi-form-ready");
         }
     });
-    let on_insurer = {
-        let state = state.clone();
-        Callback::from(move |text: String| state.dispatch(Action::SetInsurer(text)))
+
+    // Route change: remember it in the URL and put the focus where work starts.
+    use_effect_with(state.route, |r| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().set_hash(r.slug());
+        }
+        // After this frame's layout, so the new screen's fields exist.
+        let id = first_focus(*r);
+        yew::platform::spawn_local(async move {
+            yew::platform::time::sleep(std::time::Duration::from_millis(0)).await;
+            browser::focus(id);
+        });
+    });
+    // Esc on the entry form: the focus goes back to the first field.
+    use_effect_with(state.cleared, |_| browser::focus("insurer-number"));
+    use_effect_with(state.lang, |l| {
+        browser::save(STORAGE_KEY, l.code());
+        browser::set_document_lang(l.code());
+    });
+
+    let lang = state.lang;
+    let lamps = state.links.lamps();
+    let go = act.reform(Action::Go);
+    let on_lang = act.reform(Action::SetLang);
+
+    let demo = match query("page").as_deref() {
+        Some("batch") => Some(html! { <crate::demo::pages::BatchDemo results={query("results").and_then(|n| n.parse().ok())} /> }),
+        Some("history") => Some(html! { <crate::demo::pages::HistoryDemo consent={query("consent").unwrap_or_default()} /> }),
+        _ => None,
     };
-    let page = match query("page").as_deref() {
-        Some("batch") => html! { <crate::demo::pages::BatchDemo results={query("results").and_then(|n| n.parse().ok())} /> },
-        Some("history") => html! { <crate::demo::pages::HistoryDemo consent={query("consent").unwrap_or_default()} /> },
-        _ => html! {
-            <section class="card" aria-labelledby="entry-title">
-                <h2 id="entry-title"><span class="ja">{"保険証・資格確認書の入力"}</span>
-                    <span class="en">{"Insurance card / eligibility certificate"}</span></h2>
-                <InsurerField value={AttrValue::from(state.insurer.clone())} on_input={on_insurer} />
-            </section>
-        },
-    };
+    let screen = if let Some(demo) = demo { demo } else { match state.route {
+        Route::Entry => {
+            let on_submit = {
+                let (state, client, d) = (state.clone(), (*client).clone(), d.clone());
+                Callback::from(move |()| {
+                    if state.sending {
+                        return;
+                    }
+                    match state.submit_plan() {
+                        SubmitPlan::Send(req) => call(&client, &d, Op::Insurance, Request::InsuranceConfirm(req)),
+                        SubmitPlan::Refuse(n) => d.dispatch(Action::SubmitRefused(n)),
+                    }
+                })
+            };
+            let on_clear = {
+                let d = d.clone();
+                Callback::from(move |()| {
+                    d.dispatch(Action::ClearEntry);
+                    browser::focus("insurer-number");
+                })
+            };
+            html! {
+                <EntryFormView lang={lang} form={state.entry.clone()} notice={state.notice.clone()} sending={state.sending}
+                    on_type={act.reform(|(f, v)| Action::Type(f, v))} on_limit={act.reform(Action::SetLimitConsent)}
+                    on_submit={on_submit} on_clear={on_clear} />
+            }
+        }
+        Route::Card => {
+            let on_start = {
+                let (state, client, d) = (state.clone(), (*client).clone(), d.clone());
+                Callback::from(move |()| {
+                    if state.links.can_query() {
+                        call(&client, &d, Op::Card, Request::CardConfirm(state.card.request()));
+                    } else {
+                        d.dispatch(Action::Failed(Op::Card, onshi_core::protocol::ProtocolError::new(
+                            onshi_core::protocol::ErrorCode::ExtensionMissing)));
+                    }
+                })
+            };
+            let on_cancel = {
+                let (state, client) = (state.clone(), (*client).clone());
+                Callback::from(move |()| {
+                    if let Some(c) = state.card.cancel_request() {
+                        // The card_confirm itself then fails with `cancelled`; this reply needs no handling.
+                        let client = client.clone();
+                        yew::platform::spawn_local(async move {
+                            let _ = client.request(Request::PinCancel(c)).await;
+                        });
+                    }
+                })
+            };
+            html! {
+                <CardPanel on_cancel={on_cancel} lang={lang} card={state.card.clone()} reader={lamps[2].clone()} card_lamp={lamps[3].clone()}
+                    on_mode={act.reform(Action::CardMode)} on_toggle={act.reform(Action::ToggleConsent)}
+                    on_start={on_start} on_entry={act.reform(|()| Action::Go(Route::Entry))} />
+            }
+        }
+        Route::Result => {
+            let read = |make: fn(String) -> Action| {
+                let d = d.clone();
+                Callback::from(move |input: web_sys::HtmlInputElement| {
+                    let d = d.clone();
+                    yew::platform::spawn_local(async move {
+                        if let Some(text) = browser::read_chosen_file(input).await {
+                            d.dispatch(make(text));
+                        }
+                    });
+                })
+            };
+            html! {
+                <ResultView lang={lang} shown={state.shown.clone()} has_loaded_record={state.loaded_record.is_some()}
+                    on_result_file={read(Action::LoadResult)} on_stored_file={read(Action::LoadStored)}
+                    on_forget_stored={act.reform(|()| Action::ForgetStored)} on_print={Callback::from(|()| browser::print())} />
+            }
+        }
+        Route::Desk => {
+            let on_reload = {
+                let (client, d) = ((*client).clone(), d.clone());
+                Callback::from(move |()| call(&client, &d, Op::Today, Request::Today))
+            };
+            html! {
+                <Desk lang={lang} rows={state.today.clone()} loaded={state.today_loaded} query={AttrValue::from(state.search.clone())}
+                    on_search={act.reform(Action::Search)} on_open={act.reform(Action::OpenToday)} on_reload={on_reload} />
+            }
+        }
+        Route::Settings => {
+            let on_pair = {
+                let (client, d) = ((*client).clone(), d.clone());
+                Callback::from(move |()| call(&client, &d, Op::Pair, Request::PairBegin))
+            };
+            let on_recheck = {
+                let (client, d) = ((*client).clone(), d.clone());
+                Callback::from(move |()| handshake(&client, &d))
+            };
+            html! {
+                <Settings lang={lang} lamps={lamps.clone()} pairing={state.pairing.clone()} status={state.status.clone()}
+                    on_pair={on_pair} on_recheck={on_recheck} on_lang={on_lang.clone()} />
+            }
+        }
+        // Mount points for the batch pre-check and consented-history pages
+        // (web-app/src/batch/, web-app/src/history/, built separately):
+        // replace these placeholders with their root components.
+        Route::Batch => html! { <Placeholder lang={lang} title={t::NAV_BATCH} text={t::PLACEHOLDER_BATCH} mount="batch" /> },
+        Route::History => html! { <Placeholder lang={lang} title={t::NAV_HISTORY} text={t::PLACEHOLDER_HISTORY} mount="history" /> },
+    } };
+
+    let other = lang.other();
     html! {
         <>
             <header class="topbar">
-                <h1><span class="ja">{"オンライン資格確認 受付"}</span>
-                    <span class="en">{"Onshi reception"}</span></h1>
+                <h1><span class="pri">{crate::components::one(lang, t::APP_TITLE)}</span></h1>
+                <StatusStrip lang={lang} lamps={lamps.clone()} />
+                <button id="lang-toggle" type="button" class="lang" onclick={on_lang.reform(move |_: MouseEvent| other)}>
+                    {crate::components::one(lang, t::LANG_SWITCH)}
+                </button>
             </header>
-            <main>{page}</main>
+            <Nav lang={lang} route={state.route} on_go={go} />
+            <main id="main" tabindex="-1" data-route={state.route.slug()}>{screen}</main>
         </>
     }
 }

@@ -1,0 +1,211 @@
+//! The five links a check depends on (extension, helper, reader, card,
+//! network), what each one's state means, and what to do about it. Pure:
+//! the state changes only through helper replies, errors and events.
+
+use onshi_core::protocol::{ErrorCode, ProtocolError, ReaderInfo};
+use onshi_core::text::Bilingual;
+
+use crate::i18n::{t, Tx};
+
+/// Whether the browser extension answered (the ack within 1 s).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Extension {
+    #[default]
+    Unknown,
+    Present,
+    Missing,
+}
+
+/// The helper behind the extension.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Helper {
+    #[default]
+    Unknown,
+    /// Answered `hello`/`status` and this origin is paired.
+    Ready { version: String },
+    /// Answered, but this page's origin is not paired yet.
+    NotPaired,
+    /// The extension answered for it with an error (not found, crashed, version).
+    Down(ProtocolError),
+}
+
+/// Readers and cards, from `status` and reader/card events.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Readers {
+    #[default]
+    Unknown,
+    Known(Vec<ReaderInfo>),
+}
+
+/// The line to the eligibility system, as seen from the last query.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Network {
+    #[default]
+    Unknown,
+    Ok,
+    Failed(ProtocolError),
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Links {
+    pub extension: Extension,
+    pub helper: Helper,
+    pub readers: Readers,
+    pub network: Network,
+}
+
+/// How a light looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Light {
+    /// Not known yet.
+    Grey,
+    Green,
+    /// Works, but something needs doing first (pair, place the card).
+    Amber,
+    Red,
+}
+
+impl Light {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Light::Grey => "grey",
+            Light::Green => "green",
+            Light::Amber => "amber",
+            Light::Red => "red",
+        }
+    }
+}
+
+/// One light of the status strip: what it is, its colour, its state in a
+/// few words, and what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lamp {
+    pub id: &'static str,
+    pub label: Tx,
+    pub light: Light,
+    pub state: Bilingual,
+    pub todo: Bilingual,
+}
+
+fn lamp(id: &'static str, label: Tx, light: Light, state: (&str, &str), todo: (&str, &str)) -> Lamp {
+    Lamp { id, label, light, state: Bilingual::new(state.0, state.1), todo: Bilingual::new(todo.0, todo.1) }
+}
+
+impl Links {
+    /// Online checks can be sent (the extension answered and the helper is
+    /// not known to be down). `Unknown` is allowed: the request itself finds out.
+    pub fn can_query(&self) -> bool {
+        !matches!(self.extension, Extension::Missing)
+            && matches!(self.helper, Helper::Ready { .. } | Helper::Unknown)
+    }
+
+    pub fn card_present(&self) -> bool {
+        matches!(&self.readers, Readers::Known(r) if r.iter().any(|r| r.card_present))
+    }
+
+    /// Learn from an error reply which link is at fault.
+    pub fn note_error(&mut self, e: &ProtocolError) {
+        match e.code {
+            ErrorCode::ExtensionMissing => self.extension = Extension::Missing,
+            ErrorCode::HostNotFound | ErrorCode::HostCrashed | ErrorCode::VersionMismatch | ErrorCode::ExtensionTimeout => {
+                self.extension = Extension::Present;
+                self.helper = Helper::Down(e.clone());
+            }
+            ErrorCode::NotPaired => {
+                self.extension = Extension::Present;
+                self.helper = Helper::NotPaired;
+            }
+            ErrorCode::NoReader => self.readers = Readers::Known(Vec::new()),
+            ErrorCode::NoCard | ErrorCode::CardRemoved => {
+                if let Readers::Known(r) = &mut self.readers {
+                    r.iter_mut().for_each(|r| r.card_present = false);
+                }
+            }
+            ErrorCode::Network | ErrorCode::GatewayError | ErrorCode::Timeout => {
+                self.network = Network::Failed(e.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// Any good reply proves extension and helper are there.
+    pub fn note_reply(&mut self) {
+        self.extension = Extension::Present;
+        if !matches!(self.helper, Helper::Ready { .. }) {
+            self.helper = Helper::Ready { version: String::new() };
+        }
+    }
+
+    /// The five lamps of the status strip, left to right.
+    pub fn lamps(&self) -> Vec<Lamp> {
+        let ext = match self.extension {
+            Extension::Unknown => lamp("extension", t::LINK_EXTENSION, Light::Grey, ("確認中", "checking"),
+                ("しばらくお待ちください。", "Please wait a moment.")),
+            Extension::Present => lamp("extension", t::LINK_EXTENSION, Light::Green, ("動作中", "working"),
+                ("対応は不要です。", "Nothing to do.")),
+            Extension::Missing => lamp("extension", t::LINK_EXTENSION, Light::Red, ("応答なし", "not answering"),
+                ("拡張機能「Onshi」を入れて有効にし、このページを再読み込みしてください。", "Install and enable the Onshi extension, then reload this page.")),
+        };
+        let helper = match &self.helper {
+            Helper::Unknown if self.extension == Extension::Missing => lamp("helper", t::LINK_HELPER, Light::Grey, ("不明", "unknown"),
+                ("先に拡張機能を入れてください。", "Install the extension first.")),
+            Helper::Unknown => lamp("helper", t::LINK_HELPER, Light::Grey, ("確認中", "checking"),
+                ("しばらくお待ちください。", "Please wait a moment.")),
+            Helper::Ready { .. } => lamp("helper", t::LINK_HELPER, Light::Green, ("接続済み", "connected"),
+                ("対応は不要です。", "Nothing to do.")),
+            Helper::NotPaired => lamp("helper", t::LINK_HELPER, Light::Amber, ("未ペアリング", "not paired"),
+                ("「設定・診断」でペアリングを始めてください。", "Start pairing in Settings.")),
+            Helper::Down(e) => {
+                let m = e.message.clone();
+                Lamp { id: "helper", label: t::LINK_HELPER, light: Light::Red, state: e.code.explain_short(), todo: m }
+            }
+        };
+        let (reader, card) = match &self.readers {
+            Readers::Unknown => (
+                lamp("reader", t::LINK_READER, Light::Grey, ("不明", "unknown"), ("ヘルパーにつながると分かります。", "Known once the helper is connected.")),
+                lamp("card", t::LINK_CARD, Light::Grey, ("不明", "unknown"), ("ヘルパーにつながると分かります。", "Known once the helper is connected.")),
+            ),
+            Readers::Known(r) if r.is_empty() => (
+                lamp("reader", t::LINK_READER, Light::Red, ("見つかりません", "none found"), ("カードリーダーのUSBを差し直してください。", "Re-plug the card reader's USB cable.")),
+                lamp("card", t::LINK_CARD, Light::Grey, ("—", "—"), ("先にリーダーをつないでください。", "Connect a reader first.")),
+            ),
+            Readers::Known(r) => {
+                let with_card = r.iter().any(|r| r.card_present);
+                (
+                    lamp("reader", t::LINK_READER, Light::Green, ("接続済み", "connected"), ("対応は不要です。", "Nothing to do.")),
+                    if with_card {
+                        lamp("card", t::LINK_CARD, Light::Green, ("置かれています", "on the reader"), ("「マイナ保険証」で確認できます。", "Ready for the card check."))
+                    } else {
+                        lamp("card", t::LINK_CARD, Light::Amber, ("ありません", "no card"), ("患者さんにカードをリーダーに置いていただいてください。", "Ask the patient to place the card on the reader."))
+                    },
+                )
+            }
+        };
+        let net = match &self.network {
+            Network::Unknown => lamp("network", t::LINK_NETWORK, Light::Grey, ("未使用", "not used yet"), ("最初の照会で分かります。", "Known after the first check.")),
+            Network::Ok => lamp("network", t::LINK_NETWORK, Light::Green, ("正常", "working"), ("対応は不要です。", "Nothing to do.")),
+            Network::Failed(e) => Lamp { id: "network", label: t::LINK_NETWORK, light: Light::Red, state: e.code.explain_short(), todo: e.message.clone() },
+        };
+        vec![ext, helper, reader, card, net]
+    }
+}
+
+/// A few words naming an error, for the lamp (the full message is the "what to do").
+trait Short {
+    fn explain_short(&self) -> Bilingual;
+}
+
+impl Short for ErrorCode {
+    fn explain_short(&self) -> Bilingual {
+        let (ja, en) = match self {
+            ErrorCode::HostNotFound => ("未インストール", "not installed"),
+            ErrorCode::HostCrashed => ("停止", "stopped"),
+            ErrorCode::VersionMismatch => ("版が不一致", "version mismatch"),
+            ErrorCode::ExtensionTimeout | ErrorCode::Timeout => ("応答なし", "no answer"),
+            ErrorCode::Network => ("つながりません", "unreachable"),
+            ErrorCode::GatewayError => ("エラー応答", "error answer"),
+            _ => ("エラー", "error"),
+        };
+        Bilingual::new(ja, en)
+    }
+}

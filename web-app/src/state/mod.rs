@@ -1,0 +1,436 @@
+//! The page's state as plain data, the actions that change it, and the
+//! reducer. Pure: no DOM, no helper calls, no clock ("now" arrives as an
+//! action). Components read it; the app shell turns clicks and helper
+//! replies into [`Action`]s.
+
+use std::rc::Rc;
+
+use onshi_core::protocol::{
+    ConfirmKind, ConfirmMode, Eligibility, ErrorCode, Event, InsuranceConfirm, ProtocolError, ReaderInfo, Response,
+    StatusReply, TodayEntry,
+};
+use onshi_core::text::Bilingual;
+use yew::Reducible;
+
+use crate::i18n::{t, Lang, Tx};
+
+pub mod card;
+pub mod desk;
+pub mod entry;
+pub mod links;
+pub mod result;
+
+#[cfg(test)]
+mod tests;
+
+pub use card::{CardFlow, CardStep, Consent};
+pub use desk::TodayRow;
+pub use entry::{EntryForm, Field, FieldVerdict, Tone};
+pub use links::{Lamp, Light, Links};
+pub use result::{RecordSource, ResultModel, Stored};
+
+/// The screens. `Batch` and `History` are mounted by the batch/history
+/// pages (another part of the tree); the shell shows placeholders for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Route {
+    #[default]
+    Entry,
+    Desk,
+    Card,
+    Result,
+    Batch,
+    History,
+    Settings,
+}
+
+impl Route {
+    /// Nav order; Alt+1… selects them in this order.
+    pub const NAV: [Route; 7] = [Route::Desk, Route::Entry, Route::Card, Route::Result, Route::Batch, Route::History, Route::Settings];
+
+    pub fn label(self) -> Tx {
+        match self {
+            Route::Desk => t::NAV_DESK,
+            Route::Entry => t::NAV_ENTRY,
+            Route::Card => t::NAV_CARD,
+            Route::Result => t::NAV_RESULT,
+            Route::Batch => t::NAV_BATCH,
+            Route::History => t::NAV_HISTORY,
+            Route::Settings => t::NAV_SETTINGS,
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Route::Desk => "desk",
+            Route::Entry => "entry",
+            Route::Card => "card",
+            Route::Result => "result",
+            Route::Batch => "batch",
+            Route::History => "history",
+            Route::Settings => "settings",
+        }
+    }
+
+    /// The route for Alt+`digit` (1-based), if any.
+    pub fn from_digit(d: u32) -> Option<Route> {
+        (d as usize).checked_sub(1).and_then(|i| Route::NAV.get(i)).copied()
+    }
+
+    pub fn from_slug(s: &str) -> Option<Route> {
+        Route::NAV.into_iter().find(|r| r.slug() == s)
+    }
+}
+
+/// Which request a reply or error belongs to, so the error lands where the
+/// person is looking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Hello,
+    Status,
+    Today,
+    Insurance,
+    Card,
+    Pair,
+}
+
+/// A message under the entry form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// Online checks need the extension and the helper.
+    NeedHelper,
+    /// Some fields stop the submit.
+    FixFields,
+    /// The helper (or the extension for it) refused.
+    Failed(ProtocolError),
+}
+
+impl Notice {
+    pub fn text(&self) -> Bilingual {
+        match self {
+            Notice::NeedHelper => t::NEED_HELPER.bi(),
+            Notice::FixFields => t::FIX_FIELDS.bi(),
+            Notice::Failed(e) if matches!(e.code, ErrorCode::ExtensionMissing | ErrorCode::HostNotFound | ErrorCode::HostCrashed) => {
+                Bilingual::new(format!("{} {}", e.message.ja, t::NEED_HELPER.ja), format!("{} {}", e.message.en, t::NEED_HELPER.en))
+            }
+            Notice::Failed(e) => e.message.clone(),
+        }
+    }
+}
+
+/// The pairing panel.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Pairing {
+    #[default]
+    Idle,
+    Waiting,
+    Code { code: String, pairing_id: String },
+    Approved,
+    Denied,
+    Failed(ProtocolError),
+}
+
+/// The result on screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub xml: String,
+    pub kind: Option<ConfirmKind>,
+    /// `Err` when the document could not be read (the message says why).
+    pub model: Result<ResultModel, Bilingual>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AppState {
+    pub lang: Lang,
+    pub route: Route,
+    pub links: Links,
+    pub entry: EntryForm,
+    pub notice: Option<Notice>,
+    pub sending: bool,
+    pub card: CardFlow,
+    pub shown: Option<Shown>,
+    /// A record the user loaded from a file to compare against.
+    pub loaded_record: Option<Stored>,
+    pub today: Vec<TodayRow>,
+    pub today_loaded: bool,
+    pub search: String,
+    pub pairing: Pairing,
+    pub status: Option<StatusReply>,
+    /// `YYYYMMDDHHmmss`, local time, from the app shell's clock.
+    pub now: String,
+    /// Counts clears, so the shell can put the focus back on the first field.
+    pub cleared: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    SetLang(Lang),
+    Go(Route),
+    Now(String),
+    Type(Field, String),
+    SetLimitConsent(bool),
+    ClearEntry,
+    /// Submit pressed: the reducer records why nothing was sent, if so.
+    SubmitRefused(Notice),
+    /// A request went out.
+    Sent(Op),
+    Reply(Op, Response),
+    Failed(Op, ProtocolError),
+    Event(Event),
+    CardMode(ConfirmMode),
+    ToggleConsent(Consent),
+    /// A result document loaded from a file.
+    LoadResult(String),
+    /// The clinic's stored record loaded from a file.
+    LoadStored(String),
+    ForgetStored,
+    /// Esc: clears the entry form when it is on screen.
+    Escape,
+    OpenToday(String),
+    Search(String),
+}
+
+/// What pressing submit should do, decided from the state alone.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubmitPlan {
+    Send(InsuranceConfirm),
+    Refuse(Notice),
+}
+
+impl AppState {
+    pub fn submit_plan(&self) -> SubmitPlan {
+        match self.entry.request() {
+            Err(_) => SubmitPlan::Refuse(Notice::FixFields),
+            Ok(_) if !self.links.can_query() => SubmitPlan::Refuse(Notice::NeedHelper),
+            Ok(req) => SubmitPlan::Send(req),
+        }
+    }
+
+    /// The record to compare a new result with: one the user loaded, else
+    /// the newest earlier result for the same person today.
+    fn stored_for(&self, xml: &str) -> Option<Stored> {
+        if let Some(s) = &self.loaded_record {
+            return Some(s.clone());
+        }
+        let key = result::first_entry(xml).map(|q| result::person_key(&q))?;
+        self.today
+            .iter()
+            .rev()
+            .filter(|r| r.xml != xml && r.person.as_deref() == Some(key.as_str()))
+            .find_map(|r| result::first_entry(&r.xml))
+            .map(|q| Stored { record: onshi_core::diff::record_from(&q), source: RecordSource::Today })
+    }
+
+    fn show(&mut self, xml: String, kind: Option<ConfirmKind>) {
+        let stored = self.stored_for(&xml);
+        let model = result::read_result(&xml, &self.now, stored.as_ref());
+        self.shown = Some(Shown { xml, kind, model });
+        self.route = Route::Result;
+    }
+
+    /// A fresh eligibility result from the helper: shown, and added to
+    /// today's list (the helper keeps its own copy for reloads).
+    fn eligibility(&mut self, e: Eligibility, kind: ConfirmKind) {
+        self.links.network = links::Network::Ok;
+        self.show(e.xml.clone(), Some(kind));
+        let registration = matches!(&self.shown, Some(Shown { model: Ok(m), .. }) if m.registration_needed);
+        if matches!(kind, ConfirmKind::CardPin | ConfirmKind::CardVisual) {
+            self.card.offer_registration = registration;
+            self.card.step = CardStep::Done;
+        }
+        let n = self.today.len() + 1;
+        let at = rfc3339_of(&self.now);
+        self.today.push(TodayRow::from_entry(&TodayEntry { entry_id: format!("local-{n}"), at, kind, xml: e.xml, summary: e.summary }));
+    }
+
+    fn clear_entry(&mut self) {
+        self.entry = EntryForm::default();
+        self.notice = None;
+        self.cleared += 1;
+    }
+
+    fn set_readers(&mut self, f: impl FnOnce(&mut Vec<ReaderInfo>)) {
+        let mut r = match &self.links.readers {
+            links::Readers::Known(r) => r.clone(),
+            links::Readers::Unknown => Vec::new(),
+        };
+        f(&mut r);
+        self.links.readers = links::Readers::Known(r);
+    }
+}
+
+/// `20250401091502` → `2025-04-01T09:15:02` (for rows added locally).
+fn rfc3339_of(now: &str) -> String {
+    let g = |a: usize, b: usize| now.get(a..b).unwrap_or("00");
+    format!("{}-{}-{}T{}:{}:{}", g(0, 4), g(4, 6), g(6, 8), g(8, 10), g(10, 12), g(12, 14))
+}
+
+impl Reducible for AppState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = (*self).clone();
+        s.apply(action);
+        Rc::new(s)
+    }
+}
+
+impl AppState {
+    /// The reducer proper, on a plain `&mut` so tests read naturally.
+    pub fn apply(&mut self, action: Action) {
+        match action {
+            Action::SetLang(l) => self.lang = l,
+            Action::Go(r) => self.route = r,
+            Action::Now(n) => self.now = n,
+            Action::Type(f, v) => {
+                self.entry.set(f, v);
+                if self.notice == Some(Notice::FixFields) && self.entry.request().is_ok() {
+                    self.notice = None;
+                }
+            }
+            Action::SetLimitConsent(b) => self.entry.limit_consent = b,
+            Action::ClearEntry => self.clear_entry(),
+            Action::Escape => {
+                if self.route == Route::Entry {
+                    self.clear_entry();
+                }
+            }
+            Action::SubmitRefused(n) => {
+                if n == Notice::FixFields {
+                    self.entry.attempted = true;
+                }
+                self.notice = Some(n);
+            }
+            Action::Sent(op) => match op {
+                Op::Insurance => {
+                    self.sending = true;
+                    self.notice = None;
+                }
+                Op::Card => {
+                    self.card.step = CardStep::Reading;
+                    self.card.offer_registration = false;
+                }
+                Op::Pair => self.pairing = Pairing::Waiting,
+                Op::Hello | Op::Status | Op::Today => {}
+            },
+            Action::Reply(op, r) => {
+                self.links.note_reply();
+                self.reply(op, r);
+            }
+            Action::Failed(op, e) => {
+                self.links.note_error(&e);
+                match op {
+                    Op::Insurance => {
+                        self.sending = false;
+                        self.notice = Some(Notice::Failed(e));
+                    }
+                    Op::Card => self.card.step = CardStep::Failed(e),
+                    Op::Pair => self.pairing = Pairing::Failed(e),
+                    Op::Hello | Op::Status | Op::Today => {}
+                }
+            }
+            Action::Event(e) => self.event(e),
+            Action::CardMode(m) => self.card.mode = m,
+            Action::ToggleConsent(c) => self.card.toggle(c),
+            Action::LoadResult(xml) => self.show(xml, None),
+            Action::LoadStored(xml) => {
+                match result::stored_from_file(&xml) {
+                    Ok(s) => self.loaded_record = Some(s),
+                    Err(_) => self.loaded_record = None,
+                }
+                // Re-draw the result on screen against the new record.
+                if let Some(sh) = self.shown.take() {
+                    self.show(sh.xml, sh.kind);
+                }
+            }
+            Action::ForgetStored => {
+                self.loaded_record = None;
+                if let Some(sh) = self.shown.take() {
+                    self.show(sh.xml, sh.kind);
+                }
+            }
+            Action::OpenToday(id) => {
+                if let Some(r) = self.today.iter().find(|r| r.entry_id == id).cloned() {
+                    // Compare with what came before this row, not after it.
+                    let upto: Vec<TodayRow> = self.today.iter().take_while(|x| x.entry_id != id).cloned().collect();
+                    let all = std::mem::replace(&mut self.today, upto);
+                    self.show(r.xml.clone(), Some(r.kind));
+                    self.today = all;
+                }
+            }
+            Action::Search(q) => self.search = q,
+        }
+    }
+
+    fn reply(&mut self, op: Op, r: Response) {
+        match r {
+            Response::Hello(h) => {
+                self.links.helper = if h.paired {
+                    links::Helper::Ready { version: h.helper_version }
+                } else {
+                    links::Helper::NotPaired
+                };
+            }
+            Response::Status(st) => {
+                self.links.helper = if st.paired {
+                    links::Helper::Ready { version: st.helper_version.clone() }
+                } else {
+                    links::Helper::NotPaired
+                };
+                self.links.readers = links::Readers::Known(st.readers.clone());
+                self.status = Some(st);
+            }
+            Response::Today(t) => {
+                self.today = t.entries.iter().map(TodayRow::from_entry).collect();
+                self.today_loaded = true;
+            }
+            Response::InsuranceConfirm(e) => {
+                self.sending = false;
+                self.eligibility(e, ConfirmKind::Insurance);
+            }
+            Response::CardConfirm(e) => {
+                let kind = match self.card.mode {
+                    ConfirmMode::Pin => ConfirmKind::CardPin,
+                    ConfirmMode::Visual => ConfirmKind::CardVisual,
+                };
+                self.eligibility(e, kind);
+            }
+            Response::PairBegin(p) => self.pairing = Pairing::Code { code: p.code, pairing_id: p.pairing_id },
+            other => {
+                // Replies this page never asks for are ignored; `op` says who asked.
+                let _ = (op, other);
+            }
+        }
+    }
+
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::ReaderAdded { reader } => self.set_readers(|r| {
+                if !r.iter().any(|x| x.name == reader) {
+                    r.push(ReaderInfo { name: reader, card_present: false });
+                }
+            }),
+            Event::ReaderRemoved { reader } => self.set_readers(|r| r.retain(|x| x.name != reader)),
+            Event::CardInserted { reader } => self.set_readers(|r| match r.iter_mut().find(|x| x.name == reader) {
+                Some(x) => x.card_present = true,
+                None => r.push(ReaderInfo { name: reader, card_present: true }),
+            }),
+            Event::CardRemoved { reader } => self.set_readers(|r| {
+                r.iter_mut().filter(|x| x.name == reader).for_each(|x| x.card_present = false)
+            }),
+            Event::PinNeeded { tries_left, confirm_id, .. } => self.card.step = CardStep::WaitingPin { tries_left, confirm_id },
+            Event::PairingDecided { approved, .. } => {
+                self.pairing = if approved { Pairing::Approved } else { Pairing::Denied };
+                if approved {
+                    self.links.helper = links::Helper::Ready { version: String::new() };
+                }
+            }
+            Event::PairingRevoked => {
+                self.links.helper = links::Helper::NotPaired;
+                self.pairing = Pairing::Idle;
+            }
+            Event::FaceResult { xml, summary } => self.eligibility(Eligibility { xml, summary }, ConfirmKind::Face),
+            Event::BatchProgress { .. } => {}
+            _ => {}
+        }
+    }
+}

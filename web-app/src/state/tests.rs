@@ -1,0 +1,308 @@
+//! Reducer and form tests, natively (no browser): one `check` helper per
+//! table where the cases are data.
+
+use onshi_core::protocol::*;
+
+use super::*;
+use crate::i18n::Lang;
+
+const VALID_XML: &str = include_str!("../../../core-wasm/tests/fixtures/messages/OQSsiquc01res_202504010001.utf8.xml");
+
+fn state() -> AppState {
+    AppState { now: "20250401100000".into(), ..AppState::default() }
+}
+
+fn typed(pairs: &[(Field, &str)]) -> AppState {
+    let mut s = state();
+    for (f, v) in pairs {
+        s.apply(Action::Type(*f, v.to_string()));
+    }
+    s
+}
+
+fn good_form() -> AppState {
+    typed(&[
+        (Field::Insurer, "06132013"),
+        (Field::Symbol, "記号01"),
+        (Field::Number, "0012"),
+        (Field::Branch, "01"),
+        (Field::Birth, "S35.1.5"),
+    ])
+}
+
+/// (field, typed, expected tone, a piece of the Japanese message)
+#[test]
+fn field_verdicts() {
+    let rows: &[(Field, &str, Tone, &str)] = &[
+        (Field::Insurer, "", Tone::Empty, ""),
+        (Field::Insurer, "391", Tone::Incomplete, ""),
+        (Field::Insurer, "39131156", Tone::Valid, "後期高齢者医療"),
+        (Field::Insurer, "39131157", Tone::Invalid, "検証番号"),
+        (Field::Symbol, "", Tone::Empty, "空欄"),
+        (Field::Symbol, "記号01", Tone::Valid, "記号01"),
+        (Field::Symbol, "あいうえおかきくけこさしすせそたちつてとな", Tone::Invalid, "20文字"),
+        (Field::Number, "", Tone::Empty, "番号を入力"),
+        (Field::Number, "12-34", Tone::Valid, "12-34"),
+        (Field::Branch, "", Tone::Empty, "枝番"),
+        (Field::Branch, "1", Tone::Invalid, "2桁"),
+        (Field::Branch, "０１", Tone::Valid, ""),
+        (Field::Birth, "", Tone::Empty, "日付を入力"),
+        (Field::Birth, "R1.5.1", Tone::Valid, "2019年5月1日（令和元年5月1日）"),
+        (Field::Birth, "令和元年5月1日", Tone::Valid, "2019年5月1日"),
+        (Field::Birth, "H2.3.4", Tone::Valid, "1990年3月4日"),
+        (Field::Birth, "19900304", Tone::Valid, "平成2年3月4日"),
+        (Field::Birth, "1990-03-04", Tone::Valid, "1990年3月4日"),
+        (Field::Birth, "R1.5", Tone::Incomplete, ""),
+        (Field::Birth, "H32.1.1", Tone::Invalid, "令和2年1月1日のことではありませんか"),
+        (Field::Birth, "2019-02-29", Tone::Invalid, "うるう年"),
+    ];
+    for (f, input, tone, piece) in rows {
+        let s = typed(&[(*f, input)]);
+        let v = s.entry.verdict(*f);
+        assert_eq!(v.tone, *tone, "{f:?} {input:?}: {}", v.message.ja);
+        assert!(v.message.ja.contains(piece), "{f:?} {input:?}: {}", v.message.ja);
+        assert!(!v.message.en.is_empty());
+    }
+}
+
+#[test]
+fn a_good_form_builds_the_request_with_the_western_birth_date() {
+    let s = good_form();
+    let req = s.entry.request().expect("valid form");
+    assert_eq!(req.insured.insurer_number, "06132013");
+    assert_eq!(req.insured.symbol.as_deref(), Some("記号01"));
+    assert_eq!(req.insured.number, "0012");
+    assert_eq!(req.insured.branch.as_deref(), Some("01"));
+    assert_eq!(req.insured.birth_date, "19600105");
+    // Optional fields left empty are absent, not empty strings.
+    let mut s = s;
+    s.apply(Action::Type(Field::Symbol, String::new()));
+    s.apply(Action::Type(Field::Branch, String::new()));
+    let req = s.entry.request().expect("symbol and branch are optional");
+    assert_eq!((req.insured.symbol, req.insured.branch), (None, None));
+}
+
+#[test]
+fn submit_without_helper_explains_and_with_errors_marks_fields() {
+    let mut s = good_form();
+    // Nothing known yet: try sending (the request itself finds out).
+    assert!(matches!(s.submit_plan(), SubmitPlan::Send(_)));
+    s.apply(Action::Failed(Op::Insurance, ProtocolError::new(ErrorCode::ExtensionMissing)));
+    assert_eq!(s.links.extension, links::Extension::Missing);
+    let text = s.notice.as_ref().map(Notice::text).expect("a notice");
+    assert!(text.ja.contains("拡張機能とヘルパー"), "{}", text.ja);
+    // Now the shell knows: the next submit is refused without a round trip.
+    assert_eq!(s.submit_plan(), SubmitPlan::Refuse(Notice::NeedHelper));
+
+    let mut s = typed(&[(Field::Insurer, "39131156")]);
+    assert_eq!(s.entry.verdict(Field::Number).tone, Tone::Empty);
+    let SubmitPlan::Refuse(n) = s.submit_plan() else { panic!("must refuse") };
+    s.apply(Action::SubmitRefused(n));
+    assert_eq!(s.entry.verdict(Field::Number).tone, Tone::Invalid, "empty required turns red after submit");
+    assert_eq!(s.entry.verdict(Field::Symbol).tone, Tone::Empty, "optional stays calm");
+    s.apply(Action::Go(Route::Desk));
+    s.apply(Action::Escape);
+    assert_ne!(s.entry, EntryForm::default(), "Esc elsewhere keeps the form");
+    s.apply(Action::Go(Route::Entry));
+    s.apply(Action::Escape);
+    assert_eq!(s.entry, EntryForm::default());
+    assert_eq!(s.notice, None);
+}
+
+fn eligibility(xml: &str) -> Eligibility {
+    Eligibility { xml: xml.into(), summary: ResultSummary::default() }
+}
+
+#[test]
+fn a_result_is_shown_with_details_and_consents() {
+    let mut s = good_form();
+    s.apply(Action::Sent(Op::Insurance));
+    assert!(s.sending);
+    s.apply(Action::Reply(Op::Insurance, Response::InsuranceConfirm(eligibility(VALID_XML))));
+    assert!(!s.sending);
+    assert_eq!(s.route, Route::Result);
+    assert_eq!(s.links.extension, links::Extension::Present);
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    assert_eq!(m.summary.outcome, onshi_core::summary::Outcome::Valid);
+    let rows = &m.entries[0].rows;
+    let value = |tx: crate::i18n::Tx| rows.iter().find(|r| r.label == tx).map(|r| r.value.ja.clone()).unwrap_or_default();
+    assert_eq!(value(t::D_RATIO), "3割");
+    assert!(value(t::D_CEILING).contains("2026年3月31日"), "{}", value(t::D_CEILING));
+    assert!(value(t::D_ELDERLY).starts_with("2割"), "{}", value(t::D_ELDERLY));
+    let med = &m.entries[0].consents[0];
+    assert!(med.text.ja.contains("同意あり"), "{}", med.text.ja);
+    assert_eq!(m.diff, result::DiffView::NoRecord);
+    assert_eq!(s.today.len(), 1);
+}
+
+#[test]
+fn a_second_result_for_the_same_person_is_diffed_against_the_first() {
+    let mut s = state();
+    s.apply(Action::Reply(Op::Insurance, Response::InsuranceConfirm(eligibility(VALID_XML))));
+    let changed = VALID_XML.replace("<InsuredPartialContributionRatio>030", "<InsuredPartialContributionRatio>020");
+    s.apply(Action::Reply(Op::Insurance, Response::InsuranceConfirm(eligibility(&changed))));
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    let result::DiffView::Compared { source, changes } = &m.diff else { panic!("expected a diff: {:?}", m.diff) };
+    assert_eq!(*source, RecordSource::Today);
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let ratio = m.entries[0].rows.iter().find(|r| r.label == t::D_RATIO).expect("ratio row");
+    assert!(ratio.changed.is_some(), "the changed row is highlighted");
+    let name = m.entries[0].rows.iter().find(|r| r.label == t::D_NAME).expect("name row");
+    assert!(name.changed.is_none());
+    // Opening the first row from today's list compares with nothing earlier.
+    let first = s.today[0].entry_id.clone();
+    s.apply(Action::OpenToday(first));
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    assert_eq!(m.diff, result::DiffView::NoRecord);
+    assert_eq!(s.today.len(), 2, "opening a row keeps the list");
+}
+
+#[test]
+fn a_loaded_record_wins_and_can_be_forgotten() {
+    let mut s = state();
+    let stored = VALID_XML.replace("<InsurerNumber>06132013</InsurerNumber>", "<InsurerNumber>01010016</InsurerNumber>");
+    s.apply(Action::LoadStored(stored));
+    assert!(s.loaded_record.is_some());
+    s.apply(Action::LoadResult(VALID_XML.into()));
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    let result::DiffView::Compared { source, changes } = &m.diff else { panic!("diff") };
+    assert_eq!(*source, RecordSource::File);
+    assert!(changes.iter().any(|c| c.field == onshi_core::diff::ChangeField::InsurerNumber), "{changes:?}");
+    s.apply(Action::ForgetStored);
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    assert_eq!(m.diff, result::DiffView::NoRecord);
+}
+
+#[test]
+fn bad_files_give_a_message_not_a_panic() {
+    let mut s = state();
+    for bad in ["", "not xml", "<XmlMsg><MessageHeader/></XmlMsg>", "<?xml version=\"1.0\"?><XmlMsg><MessageBody><ReceptionNumber>1</ReceptionNumber></MessageBody></XmlMsg>"] {
+        s.apply(Action::LoadResult(bad.into()));
+        let sh = s.shown.as_ref().expect("shown");
+        if let Err(e) = &sh.model {
+            assert!(!e.ja.is_empty() && !e.en.is_empty());
+        }
+    }
+    s.apply(Action::LoadStored("garbage".into()));
+    assert!(s.loaded_record.is_none());
+}
+
+#[test]
+fn expiring_card_warns() {
+    let xml = VALID_XML.replace("<InsurerName>", "<InsuredCardExpirationDate>20250420</InsuredCardExpirationDate><InsurerName>");
+    let m = result::read_result(&xml, "20250401100000", None).expect("model");
+    assert!(m.warnings.iter().any(|w| w.ja.contains("あと19日")), "{:?}", m.warnings);
+    let m = result::read_result(&xml, "20250301100000", None).expect("model");
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+}
+
+#[test]
+fn unregistered_card_offers_registration() {
+    let xml = VALID_XML
+        .replace("<ProcessingResultStatus>1", "<ProcessingResultStatus>2")
+        .replace("<ProcessingResultMessage/>", "<ProcessingResultMessage>保険証利用登録がされていません</ProcessingResultMessage>");
+    let mut s = state();
+    s.apply(Action::Sent(Op::Card));
+    assert_eq!(s.card.step, CardStep::Reading);
+    s.apply(Action::Event(Event::PinNeeded { confirm_id: "c".into(), request_id: "r".into(), tries_left: 1, origin: "o".into() }));
+    assert_eq!(s.card.step, CardStep::WaitingPin { tries_left: 1, confirm_id: "c".into() });
+    assert_eq!(s.card.cancel_request(), Some(PinCancel { confirm_id: "c".into() }));
+    s.apply(Action::Reply(Op::Card, Response::CardConfirm(eligibility(&xml))));
+    assert_eq!(s.card.step, CardStep::Done);
+    assert!(s.card.offer_registration);
+    assert_eq!(s.today[0].kind, ConfirmKind::CardPin);
+}
+
+#[test]
+fn card_request_carries_mode_and_consents() {
+    let mut s = state();
+    s.apply(Action::CardMode(ConfirmMode::Visual));
+    s.apply(Action::ToggleConsent(Consent::Medication));
+    s.apply(Action::ToggleConsent(Consent::LimitCertificate));
+    s.apply(Action::ToggleConsent(Consent::LimitCertificate));
+    let r = s.card.request();
+    assert_eq!(r.mode, ConfirmMode::Visual);
+    assert_eq!(r.consents, Consents { medication: true, ..Consents::default() });
+    s.apply(Action::Failed(Op::Card, ProtocolError::new(ErrorCode::NoCard)));
+    assert!(matches!(s.card.step, CardStep::Failed(_)));
+}
+
+/// (error code, expected lamp colours left to right)
+#[test]
+fn lamps_follow_errors_and_events() {
+    use Light::*;
+    let check = |s: &AppState, expected: [Light; 5]| {
+        let lamps = s.links.lamps();
+        let got: Vec<Light> = lamps.iter().map(|l| l.light).collect();
+        assert_eq!(got, expected, "{lamps:#?}");
+        for l in &lamps {
+            assert!(!l.todo.ja.is_empty() && !l.todo.en.is_empty(), "{l:?}");
+        }
+    };
+    let mut s = state();
+    check(&s, [Grey, Grey, Grey, Grey, Grey]);
+    s.apply(Action::Failed(Op::Hello, ProtocolError::new(ErrorCode::HostNotFound)));
+    check(&s, [Green, Red, Grey, Grey, Grey]);
+    s.apply(Action::Failed(Op::Hello, ProtocolError::new(ErrorCode::NotPaired)));
+    check(&s, [Green, Amber, Grey, Grey, Grey]);
+    let status = StatusReply {
+        protocol_version: 1, helper_version: "0.1.0".into(), core_version: "0.1.0".into(), paired: true,
+        backend: Backend::Gateway, institution_code: None, readers: vec![], pending_batches: 0,
+    };
+    s.apply(Action::Reply(Op::Status, Response::Status(status)));
+    check(&s, [Green, Green, Red, Grey, Grey]);
+    s.apply(Action::Event(Event::CardInserted { reader: "Virtual PCD 00 00".into() }));
+    check(&s, [Green, Green, Green, Green, Grey]);
+    s.apply(Action::Event(Event::CardRemoved { reader: "Virtual PCD 00 00".into() }));
+    check(&s, [Green, Green, Green, Amber, Grey]);
+    s.apply(Action::Failed(Op::Insurance, ProtocolError::network(true)));
+    check(&s, [Green, Green, Green, Amber, Red]);
+    s.apply(Action::Event(Event::PairingRevoked));
+    check(&s, [Green, Amber, Green, Amber, Red]);
+}
+
+#[test]
+fn today_rows_search_by_name_kana_and_number() {
+    let entry = |id: &str, xml: &str| TodayEntry {
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, xml: xml.into(), summary: ResultSummary::default(),
+    };
+    let other = VALID_XML.replace("髙橋　一郎", "佐藤　花子").replace("ﾀｶﾊｼ ｲﾁﾛｳ", "ｻﾄｳ ﾊﾅｺ").replace(">0012<", ">0099<");
+    let mut s = state();
+    s.apply(Action::Reply(Op::Today, Response::Today(TodayReply { entries: vec![entry("a", VALID_XML), entry("b", &other)] })));
+    assert!(s.today_loaded);
+    assert_eq!(s.today[0].time(), "09:15");
+    let ids = |q: &str| desk::search(&s.today, q).iter().map(|r| r.entry_id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(""), ["b", "a"], "newest first");
+    assert_eq!(ids("髙橋"), ["a"]);
+    assert_eq!(ids("ｻﾄｳ"), ["b"]);
+    assert_eq!(ids("００９９"), ["b"], "full-width digits match");
+    assert_eq!(ids("zzz"), Vec::<String>::new());
+}
+
+#[test]
+fn pairing_shows_the_code_then_the_decision() {
+    let mut s = state();
+    s.apply(Action::Sent(Op::Pair));
+    assert_eq!(s.pairing, Pairing::Waiting);
+    s.apply(Action::Reply(Op::Pair, Response::PairBegin(PairBeginReply { pairing_id: "p1".into(), code: "K7Q2".into(), expires_in_s: 120 })));
+    assert_eq!(s.pairing, Pairing::Code { code: "K7Q2".into(), pairing_id: "p1".into() });
+    s.apply(Action::Event(Event::PairingDecided { pairing_id: "p1".into(), approved: true }));
+    assert_eq!(s.pairing, Pairing::Approved);
+    assert!(matches!(s.links.helper, links::Helper::Ready { .. }));
+}
+
+#[test]
+fn routes_and_language() {
+    assert_eq!(Route::from_digit(1), Some(Route::Desk));
+    assert_eq!(Route::from_digit(2), Some(Route::Entry));
+    assert_eq!(Route::from_digit(7), Some(Route::Settings));
+    assert_eq!(Route::from_digit(8), None);
+    assert_eq!(Route::from_digit(0), None);
+    for r in Route::NAV {
+        assert_eq!(Route::from_slug(r.slug()), Some(r));
+    }
+    let mut s = state();
+    assert_eq!(s.lang, Lang::Ja, "Japanese by default");
+    s.apply(Action::SetLang(Lang::En));
+    assert_eq!(s.lang, Lang::En);
+}
