@@ -2,14 +2,19 @@
 //! keys and helper replies into actions, and lays out header (status strip,
 //! language), nav and the current screen. The only place services are called.
 
-use onshi_core::protocol::{Hello, Request};
+use onshi_core::protocol::{
+    BatchResults, BatchState, BatchStatus as BatchStatusReq, BatchSubmit, CheckupFetch, ErrorCode, Hello, MedicationFetch,
+    ProtocolError, Request, Response,
+};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::components::{CardPanel, Desk, EntryFormView, Nav, Placeholder, ResultView, Settings, StatusStrip};
+use crate::batch::BatchPage;
+use crate::components::{CardPanel, Desk, EntryFormView, Nav, PageError, Placeholder, ResultView, Settings, StatusStrip};
+use crate::history::HistoryPage;
 use crate::i18n::{t, Lang, STORAGE_KEY};
 use crate::services::{browser, helper::HelperClient};
-use crate::state::{Action, AppState, Op, Route, SubmitPlan};
+use crate::state::{insured_of, last_year_months, Action, AppState, Op, Route, SubmitPlan};
 
 type Dispatch = UseReducerDispatcher<AppState>;
 
@@ -39,6 +44,56 @@ fn call(client: &HelperClient, d: &Dispatch, op: Op, req: Request) {
         match r {
             Ok(body) => d.dispatch(Action::Reply(op, body)),
             Err(e) => d.dispatch(Action::Failed(op, e)),
+        }
+    });
+}
+
+/// Submits a batch, then polls `batch_status` every two seconds (events
+/// may arrive sooner) until it is done or failed, then fetches the results.
+/// The helper keeps polling the system on its own; this only follows it,
+/// so closing the page loses nothing.
+fn run_batch(client: &HelperClient, d: &Dispatch, submit: BatchSubmit) {
+    let (client, d) = (client.clone(), d.clone());
+    yew::platform::spawn_local(async move {
+        d.dispatch(Action::Sent(Op::BatchSubmit));
+        let batch_id = match client.request(Request::BatchSubmit(submit)).await {
+            Ok(Response::BatchSubmit(b)) => {
+                let id = b.batch_id.clone();
+                d.dispatch(Action::Reply(Op::BatchSubmit, Response::BatchSubmit(b)));
+                id
+            }
+            Ok(other) => {
+                d.dispatch(Action::Reply(Op::BatchSubmit, other));
+                return;
+            }
+            Err(e) => {
+                d.dispatch(Action::Failed(Op::BatchSubmit, e));
+                return;
+            }
+        };
+        loop {
+            yew::platform::time::sleep(std::time::Duration::from_secs(2)).await;
+            let status = client.request(Request::BatchStatus(BatchStatusReq { batch_id: Some(batch_id.clone()) })).await;
+            let state = match &status {
+                Ok(Response::BatchStatus(st)) => st.batches.iter().find(|b| b.batch_id == batch_id).map(|b| b.state),
+                _ => None,
+            };
+            match status {
+                Ok(body) => d.dispatch(Action::Reply(Op::BatchStatus, body)),
+                Err(e) => {
+                    d.dispatch(Action::Failed(Op::BatchStatus, e));
+                    return;
+                }
+            }
+            match state {
+                Some(BatchState::Done) => break,
+                Some(BatchState::Failed) | None => return,
+                Some(BatchState::Queued | BatchState::Processing) => {}
+            }
+        }
+        match client.request(Request::BatchResults(BatchResults { batch_id })).await {
+            Ok(body) => d.dispatch(Action::Reply(Op::BatchResults, body)),
+            Err(e) => d.dispatch(Action::Failed(Op::BatchResults, e)),
         }
     });
 }
@@ -270,11 +325,50 @@ pub fn app() -> Html {
                     on_pair={on_pair} on_recheck={on_recheck} on_lang={on_lang.clone()} />
             }
         }
-        // Mount points for the batch pre-check and consented-history pages
-        // (web-app/src/batch/, web-app/src/history/, built separately):
-        // replace these placeholders with their root components.
-        Route::Batch => html! { <Placeholder lang={lang} title={t::NAV_BATCH} text={t::PLACEHOLDER_BATCH} mount="batch" /> },
-        Route::History => html! { <Placeholder lang={lang} title={t::NAV_HISTORY} text={t::PLACEHOLDER_HISTORY} mount="history" /> },
+        Route::Batch => {
+            let on_submit = {
+                let (client, d) = ((*client).clone(), d.clone());
+                Callback::from(move |submit| run_batch(&client, &d, submit))
+            };
+            html! {
+                <>
+                    <PageError lang={lang} error={state.page_error.clone()} />
+                    <BatchPage on_submit={on_submit} status={state.batch.info.clone()}
+                        results_xml={state.batch.results_xml.clone().map(AttrValue::from)} />
+                </>
+            }
+        }
+        Route::History => match state.history_subject() {
+            Some(q) => {
+                let fetch = |op: Op| {
+                    let (client, d, q, now) = ((*client).clone(), d.clone(), q.clone(), state.now.clone());
+                    Callback::from(move |()| {
+                        let Some(insured) = insured_of(&q) else {
+                            d.dispatch(Action::Failed(op, ProtocolError::new(ErrorCode::InvalidArgument)));
+                            return;
+                        };
+                        let req = match op {
+                            Op::Medication => {
+                                let Some((start_month, end_month)) = last_year_months(&now) else { return };
+                                Request::MedicationFetch(MedicationFetch { insured, start_month, end_month, include_diagnosis: false, treatment: Default::default() })
+                            }
+                            _ => Request::CheckupFetch(CheckupFetch { insured, treatment: Default::default() }),
+                        };
+                        call(&client, &d, op, req);
+                    })
+                };
+                html! {
+                    <>
+                        <PageError lang={lang} error={state.page_error.clone()} />
+                        <HistoryPage qualification={std::rc::Rc::new(q.clone())} now={AttrValue::from(state.now.clone())}
+                            medication_xml={state.history.medication_xml.clone().map(AttrValue::from)}
+                            checkup_xml={state.history.checkup_xml.clone().map(AttrValue::from)}
+                            on_fetch_medication={fetch(Op::Medication)} on_fetch_checkup={fetch(Op::Checkup)} />
+                    </>
+                }
+            }
+            None => html! { <Placeholder lang={lang} title={t::NAV_HISTORY} text={t::HISTORY_NEEDS_RESULT} mount="history" /> },
+        },
     } };
 
     let other = lang.other();

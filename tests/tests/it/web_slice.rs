@@ -269,15 +269,14 @@ async fn result_view_with_a_stand_in_extension() -> Result<()> {
     b.wait_for("#card-start").await?.click().await?;
     wait_text(&b, "#card-step", "カードがリーダーに置かれていません").await?;
 
-    // English on demand; the batch and history mount points.
+    // English on demand; the batch page and the history of the result on screen.
     b.wait_for("#lang-toggle").await?.click().await?;
     wait_text(&b, "#main", "Check with the My Number card").await?;
     shot(&b, "card-english").await?;
     b.wait_for("#lang-toggle").await?.click().await?;
     b.wait_for("#nav-batch").await?.click().await?;
-    b.wait_for("[data-mount=batch]").await?;
-    shot(&b, "batch-placeholder").await?;
+    b.wait_for("#batch-file").await?;
     b.wait_for("#nav-history").await?.click().await?;
-    b.wait_for("[data-mount=history]").await?;
+    b.wait_for("#history-title").await?;
     b.close().await
 }

@@ -91,6 +91,11 @@ pub enum Op {
     Insurance,
     Card,
     Pair,
+    BatchSubmit,
+    BatchStatus,
+    BatchResults,
+    Medication,
+    Checkup,
 }
 
 /// A message under the entry form.
@@ -159,6 +164,31 @@ pub struct AppState {
     pub now: String,
     /// Counts clears, so the shell can put the focus back on the first field.
     pub cleared: u32,
+    /// The batch pre-check this page submitted (batch/ draws it).
+    pub batch: BatchRun,
+    /// Consented history of the person on screen (history/ draws it).
+    pub history: HistoryDocs,
+    /// The last refusal on the batch or history screen.
+    pub page_error: Option<ProtocolError>,
+}
+
+/// The shell's view of one submitted batch.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BatchRun {
+    pub batch_id: Option<String>,
+    /// The latest `batch_status` entry for it.
+    pub info: Option<onshi_core::protocol::BatchInfo>,
+    /// The `OQSmuquc02res` document once the batch is done.
+    pub results_xml: Option<String>,
+}
+
+/// Fetched history documents for the person on screen; cleared when
+/// another result is shown, so one patient's history never sits under
+/// another's name.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HistoryDocs {
+    pub medication_xml: Option<String>,
+    pub checkup_xml: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -231,6 +261,7 @@ impl AppState {
     /// today's list (the helper keeps its own copy for reloads).
     fn eligibility(&mut self, e: Eligibility, kind: ConfirmKind) {
         self.links.network = links::Network::Ok;
+        self.history = HistoryDocs::default();
         self.show(e.xml.clone(), Some(kind));
         let registration = matches!(&self.shown, Some(Shown { model: Ok(m), .. }) if m.registration_needed);
         if matches!(kind, ConfirmKind::CardPin | ConfirmKind::CardVisual) {
@@ -310,7 +341,8 @@ impl AppState {
                     self.card.offer_registration = false;
                 }
                 Op::Pair => self.pairing = Pairing::Waiting,
-                Op::Hello | Op::Status | Op::Today => {}
+                Op::BatchSubmit | Op::Medication | Op::Checkup => self.page_error = None,
+                Op::Hello | Op::Status | Op::Today | Op::BatchStatus | Op::BatchResults => {}
             },
             Action::Reply(op, r) => {
                 self.links.note_reply();
@@ -326,6 +358,9 @@ impl AppState {
                     Op::Card => self.card.step = CardStep::Failed(e),
                     Op::Pair => self.pairing = Pairing::Failed(e),
                     Op::Hello | Op::Status | Op::Today => {}
+                    Op::BatchSubmit | Op::BatchStatus | Op::BatchResults | Op::Medication | Op::Checkup => {
+                        self.page_error = Some(e);
+                    }
                 }
             }
             Action::Event(e) => self.event(e),
@@ -395,6 +430,30 @@ impl AppState {
                 self.eligibility(e, kind);
             }
             Response::PairBegin(p) => self.pairing = Pairing::Code { code: p.code, pairing_id: p.pairing_id },
+            Response::BatchSubmit(b) => {
+                self.page_error = None;
+                self.batch = BatchRun { batch_id: Some(b.batch_id), info: None, results_xml: None };
+            }
+            Response::BatchStatus(st) => {
+                if let Some(id) = &self.batch.batch_id {
+                    if let Some(info) = st.batches.into_iter().find(|b| &b.batch_id == id) {
+                        self.batch.info = Some(info);
+                    }
+                }
+            }
+            Response::BatchResults(r) => {
+                if self.batch.batch_id.as_deref() == Some(r.batch_id.as_str()) {
+                    self.batch.results_xml = Some(r.xml);
+                }
+            }
+            Response::MedicationFetch(x) => {
+                self.page_error = None;
+                self.history.medication_xml = Some(x.xml);
+            }
+            Response::CheckupFetch(x) => {
+                self.page_error = None;
+                self.history.checkup_xml = Some(x.xml);
+            }
             other => {
                 // Replies this page never asks for are ignored; `op` says who asked.
                 let _ = (op, other);
@@ -429,8 +488,52 @@ impl AppState {
                 self.pairing = Pairing::Idle;
             }
             Event::FaceResult { xml, summary } => self.eligibility(Eligibility { xml, summary }, ConfirmKind::Face),
-            Event::BatchProgress { .. } => {}
+            Event::BatchProgress { batch_id, state } => {
+                if let Some(info) = self.batch.info.as_mut().filter(|i| i.batch_id == batch_id) {
+                    info.state = state;
+                }
+            }
             _ => {}
         }
     }
+}
+
+impl AppState {
+    /// The person whose history the history screen offers: the first entry
+    /// of the result on screen.
+    pub fn history_subject(&self) -> Option<onshi_core::message::Qualification> {
+        self.shown.as_ref().and_then(|sh| result::first_entry(&sh.xml))
+    }
+
+    /// The batch is still running (the shell keeps polling).
+    pub fn batch_running(&self) -> bool {
+        use onshi_core::protocol::BatchState as S;
+        self.batch.batch_id.is_some()
+            && self.batch.results_xml.is_none()
+            && !matches!(self.batch.info.as_ref().map(|i| i.state), Some(S::Failed))
+    }
+}
+
+/// The numbers a history request names, from a result entry; `None` when
+/// the entry lacks the insurer, number or birth date.
+pub fn insured_of(q: &onshi_core::message::Qualification) -> Option<onshi_core::protocol::InsuredPerson> {
+    let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    Some(onshi_core::protocol::InsuredPerson {
+        insurer_number: clean(&q.insurer_number)?,
+        symbol: clean(&q.insured_card_symbol),
+        number: clean(&q.insured_identification_number)?,
+        branch: clean(&q.insured_branch_number),
+        birth_date: clean(&q.birthdate)?,
+    })
+}
+
+/// The twelve months up to `now` (`YYYYMMDD…`), as `(start, end)` `YYYYMM`.
+pub fn last_year_months(now: &str) -> Option<(String, String)> {
+    let year: u32 = now.get(0..4)?.parse().ok()?;
+    let month: u32 = now.get(4..6)?.parse().ok()?;
+    if !(1..=12).contains(&month) || year < 1 {
+        return None;
+    }
+    let (sy, sm) = if month == 12 { (year, 1) } else { (year - 1, month + 1) };
+    Some((format!("{sy:04}{sm:02}"), format!("{year:04}{month:02}")))
 }

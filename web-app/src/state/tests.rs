@@ -306,3 +306,69 @@ fn routes_and_language() {
     s.apply(Action::SetLang(Lang::En));
     assert_eq!(s.lang, Lang::En);
 }
+
+fn info(id: &str, state: BatchState) -> BatchInfo {
+    BatchInfo { batch_id: id.into(), state, submitted_at: "2025-04-01T10:00:00+09:00".into(), reception_number: None, total: 3, error: None }
+}
+
+#[test]
+fn a_batch_runs_from_submit_to_results_and_ignores_other_batches() {
+    let mut s = state();
+    assert!(!s.batch_running());
+    s.apply(Action::Reply(Op::BatchSubmit, Response::BatchSubmit(BatchSubmitted { batch_id: "b1".into(), accepted: 3 })));
+    assert!(s.batch_running());
+    s.apply(Action::Reply(Op::BatchStatus, Response::BatchStatus(BatchStatusReply {
+        batches: vec![info("b0", BatchState::Done), info("b1", BatchState::Processing)],
+    })));
+    assert_eq!(s.batch.info.as_ref().map(|i| i.state), Some(BatchState::Processing));
+    s.apply(Action::Event(Event::BatchProgress { batch_id: "b0".into(), state: BatchState::Failed }));
+    assert_eq!(s.batch.info.as_ref().map(|i| i.state), Some(BatchState::Processing), "another batch's event");
+    s.apply(Action::Event(Event::BatchProgress { batch_id: "b1".into(), state: BatchState::Done }));
+    assert_eq!(s.batch.info.as_ref().map(|i| i.state), Some(BatchState::Done));
+    let other = BatchResultsReply { batch_id: "b0".into(), xml: "<x/>".into(), total: 1, normal: 1, errors: 0 };
+    s.apply(Action::Reply(Op::BatchResults, Response::BatchResults(other)));
+    assert!(s.batch.results_xml.is_none(), "results of another batch are not shown as this one's");
+    let mine = BatchResultsReply { batch_id: "b1".into(), xml: "<ok/>".into(), total: 3, normal: 3, errors: 0 };
+    s.apply(Action::Reply(Op::BatchResults, Response::BatchResults(mine)));
+    assert_eq!(s.batch.results_xml.as_deref(), Some("<ok/>"));
+    assert!(!s.batch_running());
+}
+
+#[test]
+fn a_failed_batch_stops_running_and_errors_reach_the_page() {
+    let mut s = state();
+    s.apply(Action::Reply(Op::BatchSubmit, Response::BatchSubmit(BatchSubmitted { batch_id: "b1".into(), accepted: 3 })));
+    s.apply(Action::Reply(Op::BatchStatus, Response::BatchStatus(BatchStatusReply { batches: vec![info("b1", BatchState::Failed)] })));
+    assert!(!s.batch_running());
+    s.apply(Action::Failed(Op::Medication, ProtocolError::new(ErrorCode::NotPaired)));
+    assert_eq!(s.page_error.as_ref().map(|e| e.code), Some(ErrorCode::NotPaired));
+}
+
+#[test]
+fn history_belongs_to_the_result_on_screen() {
+    let mut s = state();
+    assert!(s.history_subject().is_none());
+    s.apply(Action::Reply(Op::Insurance, Response::InsuranceConfirm(eligibility(VALID_XML))));
+    let q = s.history_subject().expect("the result's first entry");
+    let who = insured_of(&q).expect("a result entry names the person");
+    assert_eq!(who.insurer_number, q.insurer_number.clone().unwrap().trim());
+    s.apply(Action::Reply(Op::Medication, Response::MedicationFetch(XmlReply { xml: "<m/>".into() })));
+    assert_eq!(s.history.medication_xml.as_deref(), Some("<m/>"));
+    // A new result (maybe another patient) drops the fetched history.
+    s.apply(Action::Reply(Op::Insurance, Response::InsuranceConfirm(eligibility(VALID_XML))));
+    assert!(s.history.medication_xml.is_none());
+}
+
+#[test]
+fn history_months_cover_the_last_year() {
+    for (now, want) in [
+        ("20250401120000", Some(("202405", "202504"))),
+        ("20251215", Some(("202501", "202512"))),
+        ("20250101", Some(("202402", "202501"))),
+        ("2025", None),
+        ("20251301", None),
+    ] {
+        let got = last_year_months(now);
+        assert_eq!(got.as_ref().map(|(a, b)| (a.as_str(), b.as_str())), want, "{now}");
+    }
+}
