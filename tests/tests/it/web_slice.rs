@@ -15,6 +15,8 @@ const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 const ESCAPE: &str = "\u{E00C}";
 const ALT: &str = "\u{E00A}";
+const CTRL: &str = "\u{E009}";
+const BACKSPACE: &str = "\u{E003}";
 /// WebDriver: the NULL key releases held modifiers.
 const RELEASE: &str = "\u{E000}";
 
@@ -37,8 +39,19 @@ async fn settle() {
 /// Clears the field, types `text`, and returns (data-state, verdict text).
 async fn type_into(b: &Browser, field: &str, text: &str) -> Result<(String, String)> {
     let input = b.wait_for(&format!("#{field}")).await?;
-    input.clear().await?;
+    // Clearing through the keyboard fires `input` like a person's Backspace
+    // does, so the page's state follows; WebDriver's clear() would not, and a
+    // late re-render could put the old value back under load.
+    let field_css = format!("#{field}");
+    for _ in 0..3 {
+        input.click().await?;
+        input.send_keys(&format!("{CTRL}a{RELEASE}{BACKSPACE}")).await?;
+        if wait_value(b, &field_css, "").await.is_ok() {
+            break;
+        }
+    }
     input.send_keys(text).await?;
+    wait_value(b, &field_css, text).await?;
     settle().await;
     let verdict = b.wait_for(&format!("#{field}-verdict")).await?;
     let state = verdict.attr("data-state").await?.unwrap_or_default();
@@ -61,8 +74,24 @@ async fn keys(b: &Browser, k: &str) -> Result<()> {
     Ok(())
 }
 
+/// Waits (up to 10 s) until the input's value is `want`.
+async fn wait_value(b: &Browser, css: &str, want: &str) -> Result<()> {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(el) = b.client.find(fantoccini::Locator::Css(css)).await {
+            last = el.prop("value").await.ok().flatten().unwrap_or_default();
+            if last == want {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{css} holds {last:?}, not {want:?}")
+}
+
+/// Waits (up to 15 s: a loaded CI machine renders slowly) until `css` contains `piece`.
 async fn wait_text(b: &Browser, css: &str, piece: &str) -> Result<String> {
-    for _ in 0..50 {
+    for _ in 0..150 {
         if let Ok(el) = b.client.find(fantoccini::Locator::Css(css)).await {
             let t = el.text().await.unwrap_or_default();
             if t.contains(piece) {
@@ -238,7 +267,13 @@ async fn result_view_with_a_stand_in_extension() -> Result<()> {
         b.wait_for("#insurer-number").await.context("entry form")?.click().await?;
         // Esc first: the form keeps what was typed for the previous patient.
         keys(&b, ESCAPE).await?;
-        keys(&b, &format!("06132013{TAB}記号01{TAB}0012{TAB}01{TAB}S35.1.5{ENTER}")).await?;
+        keys(&b, &format!("06132013{TAB}記号01{TAB}0012{TAB}01{TAB}S35.1.5")).await?;
+        // Enter only once every field holds what was typed (keystrokes are
+        // not lost, but a slow machine may still be rendering them).
+        for (id, v) in [("insurer-number", "06132013"), ("card-symbol", "記号01"), ("card-number", "0012"), ("card-branch", "01"), ("birth-date", "S35.1.5")] {
+            wait_value(&b, &format!("#{id}"), v).await?;
+        }
+        keys(&b, ENTER).await?;
         wait_text(&b, "#result-banner", "有効").await?;
     }
     let banner = b.wait_for("#result-banner").await?;
