@@ -17,6 +17,7 @@ use crate::numbers::{self, NumberError};
 use crate::summary;
 use crate::text::{Bilingual, Explain};
 use crate::validate::{self, IndividualRequestInput, SearchInput};
+use crate::wareki;
 use crate::xml::Encoding;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -57,6 +58,18 @@ export interface StoredRecord {
 export interface RowDiagnostic { line: number; column: string | null; severity: "info" | "warning" | "error"; code: string; message: Bilingual; }
 export interface BatchEntry { insured: { insurer_number: string; symbol?: string; number: string; branch?: string; birth_date: string }; arbitrary_id?: string; }
 export interface BatchCsv { encoding: "shift_jis" | "utf8"; rows: { line: number; entry: BatchEntry | null; name: string; date: string | null; cells: string[] }[]; diagnostics: RowDiagnostic[]; confirmation_date: string | null; entries: BatchEntry[]; }
+/** A date as typed, read: 西暦 digits and the 和暦 forms, or the refusal's stable `code`. */
+export interface DateVerdict {
+  ok: boolean;
+  /** `YYYYMMDD` when ok. */
+  yyyymmdd?: string;
+  /** e.g. "令和元年5月1日" (absent before the Meiji era). */
+  wareki?: string;
+  /** e.g. "R1.5.1". */
+  short?: string;
+  code?: string;
+  message: Bilingual;
+}
 export interface Change { field: string; before?: string; after?: string; severity: "notice" | "important" | "critical"; message: Bilingual; }
 "#;
 
@@ -217,6 +230,46 @@ pub fn export_results_csv(bytes: &[u8], shift_jis: bool) -> Result<Vec<u8>, JsVa
     Ok(export::results_csv(&rows, if shift_jis { export::CsvEncoding::ShiftJis } else { export::CsvEncoding::Utf8Bom }))
 }
 
+#[derive(Serialize)]
+struct DateVerdict {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    yyyymmdd: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wareki: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    short: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    message: Bilingual,
+}
+
+/// Reads a date as a receptionist types it — 和暦 (`R1.5.1`, `令和元年5月1日`,
+/// `H2.3.4`) or 西暦 (`2019-05-01`, `20190501`) — with the core's one
+/// parser; returns a `DateVerdict` with both calendars.
+#[wasm_bindgen(js_name = readDate, unchecked_return_type = "DateVerdict")]
+pub fn read_date(input: &str) -> JsValue {
+    let verdict = match wareki::parse(input) {
+        Ok(date) => {
+            let w = date.to_wareki().ok();
+            let message = match &w {
+                Some(w) => Bilingual::new(w.kanji(), date.yyyymmdd()),
+                None => Bilingual::new(date.yyyymmdd(), date.yyyymmdd()),
+            };
+            DateVerdict {
+                ok: true,
+                yyyymmdd: Some(date.yyyymmdd()),
+                wareki: w.as_ref().map(|w| w.kanji()),
+                short: w.as_ref().map(|w| w.letter()),
+                code: None,
+                message,
+            }
+        }
+        Err(e) => DateVerdict { ok: false, yyyymmdd: None, wareki: None, short: None, code: Some(e.code()), message: e.explain() },
+    };
+    to_js(&verdict)
+}
+
 #[cfg(test)]
 mod tests {
     use wasm_bindgen::JsValue;
@@ -225,6 +278,16 @@ mod tests {
 
     fn get(v: &JsValue, key: &str) -> JsValue {
         js_sys::Reflect::get(v, &key.into()).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn dates_are_read_in_both_calendars() {
+        let v = super::read_date("R1.5.1");
+        assert_eq!(get(&v, "yyyymmdd").as_string().as_deref(), Some("20190501"));
+        assert_eq!(get(&v, "wareki").as_string().as_deref(), Some("令和元年5月1日"));
+        let bad = super::read_date("H31.5.1");
+        assert_eq!(get(&bad, "ok").as_bool(), Some(false));
+        assert!(get(&bad, "code").as_string().is_some());
     }
 
     #[wasm_bindgen_test]

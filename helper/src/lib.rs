@@ -10,7 +10,6 @@
 //!   (card, network and batch work off the lock), eligibility documents;
 //! - [`card`]: transport → apdu → jpki → flows, reader events, card access;
 //! - [`doctor`]: the link-by-link check behind `onshi-helper doctor`;
-//! - [`batch_csv`]: the batch CSV of `batch submit` (until the core reads CSV);
 //! - [`store`]: the embedded SQLite store (pairings, the hash-chained audit
 //!   log, batch jobs, today's results, patient reference numbers) with
 //!   schema migrations;
@@ -34,7 +33,6 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
-pub mod batch_csv;
 pub mod browser;
 pub mod card;
 pub mod config;

@@ -117,14 +117,15 @@ enum CheckCommand {
 
 #[derive(Subcommand)]
 enum BatchCommand {
-    /// Upload FILE.csv. Columns, one person per line (header line optional):
-    ///   insurer,symbol,number,branch,birth,name
-    /// insurer = 保険者番号, symbol = 記号 (may be empty), number = 番号,
-    /// branch = 枝番 (may be empty), birth = 生年月日 YYYYMMDD, name = echoed back
-    /// to match results (may be empty). UTF-8 or Shift_JIS; "quoted" fields allowed.
+    /// Upload FILE.csv: a header row naming the columns, then one person per
+    /// row. Columns (ja or en names, any order): 保険者番号/insurer, 記号/symbol,
+    /// 番号/number, 枝番/branch, 生年月日/birth (和暦 or 西暦), 氏名/name,
+    /// 予約日/date, 患者ID/patient_id. UTF-8 or Shift_JIS; "quoted" fields
+    /// allowed. Every row is checked first; a file with errors is not sent.
+    /// The full rules: docs/batch-csv.md.
     Submit {
         file: PathBuf,
-        /// The day the check is for, YYYYMMDD (default: tomorrow).
+        /// The day the check is for, YYYYMMDD (default: the CSV's 予約日, else tomorrow).
         #[arg(long)]
         date: Option<String>,
     },
@@ -525,10 +526,32 @@ fn batch_cmd(ctx: &Context, c: BatchCommand) -> Result<ExitCode, Fail> {
                     format!("Cannot read {} ({e}).", file.display()),
                 ))
             })?;
-            let entries = onshi_helper::batch_csv::read(&bytes)?;
-            let date = match date {
-                Some(d) => d,
-                None => ctx.tomorrow()?,
+            // One CSV reader for the page and this command (docs/batch-csv.md).
+            let csv = onshi_core::batch_csv::read(&bytes, &onshi_core::batch_csv::CsvLimits::default())?;
+            for d in &csv.diagnostics {
+                let level = match d.severity {
+                    onshi_core::Severity::Error => "ERROR",
+                    onshi_core::Severity::Warning => "WARN",
+                    onshi_core::Severity::Info => "INFO",
+                };
+                eprintln!("{}:{}: {level} {} / {}", file.display(), d.line, d.message.ja, d.message.en);
+            }
+            let bad = csv.error_rows();
+            if bad > 0 {
+                // Submitting part of a day's list silently would leave patients
+                // unchecked; the person fixes the file and submits it whole.
+                return Err(Fail(Bilingual::new(
+                    format!("{bad} 行に誤りがあるため送信しませんでした。上の行番号を見てCSVを直してください。"),
+                    format!("Not submitted: {bad} rows have errors. Fix the CSV at the lines listed above."),
+                )));
+            }
+            let entries = csv.entries();
+            if entries.is_empty() {
+                return Err(Fail(Bilingual::new("CSVに患者の行がありません。", "The CSV has no patient rows.")));
+            }
+            let date = match (date, csv.confirmation_date.clone()) {
+                (Some(d), _) | (None, Some(d)) => d,
+                (None, None) => ctx.tomorrow()?,
             };
             let (institution, _) = service.with_dispatcher(|d| d.institution_and_today())?;
             let xml = service::eligibility::batch_upload(&institution, &date, &entries)?;

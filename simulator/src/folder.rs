@@ -271,6 +271,39 @@ pub fn push_face(
     Ok(face.join(name))
 }
 
+/// A responder polling on its own thread until this guard drops — how tests
+/// and the demo-less tools run "the terminal" in-process.
+pub struct Background {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Opens the responder (errors surface here, not on the thread) and polls it
+/// every `opts.poll` until the returned guard drops.
+pub fn spawn(opts: &FolderOptions) -> Result<Background, FolderError> {
+    let mut r = Responder::open(opts)?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    let poll = opts.poll;
+    let thread = std::thread::spawn(move || {
+        while !s.load(std::sync::atomic::Ordering::Relaxed) {
+            // A failed round (a file vanished mid-read) is retried next round.
+            let _ = r.poll_once();
+            std::thread::sleep(poll);
+        }
+    });
+    Ok(Background { stop, thread: Some(thread) })
+}
+
 /// Runs the responder until the process ends; prints `oqs-folder ready: DIR` once watching.
 pub fn run(opts: &FolderOptions) -> Result<(), FolderError> {
     let mut responder = Responder::open(opts)?;

@@ -19,6 +19,7 @@ use std::path::Path;
 use onshi_core::numbers::check_digit;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
+use onshi_core::message::SearchInfo;
 use rusqlite::{Connection, params};
 
 /// Bumped whenever the generator's output changes for a given seed.
@@ -630,4 +631,36 @@ pub fn fingerprint(db: &Path) -> Result<String, RegistryError> {
         }
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Which seeded probes to read back.
+#[derive(Debug, Clone, Copy)]
+pub enum Probes<'a> {
+    /// Every probe of one case (`valid`, `no_match`, `several_matches` …).
+    Tag(&'a str),
+    /// Probes that expect exactly one valid person.
+    ValidSingle,
+}
+
+/// The search keys of the chosen probes in seeding order, as a request's
+/// `SearchInfo` — what tests, benchmarks and the demo send to the system.
+pub fn probe_searches(conn: &Connection, which: Probes<'_>) -> Result<Vec<SearchInfo>, rusqlite::Error> {
+    const COLUMNS: &str = "SELECT insurer_number, symbol, number, branch, birthdate FROM probes";
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok(SearchInfo {
+            insurer_number: r.get(0)?,
+            insured_card_symbol: r.get(1)?,
+            insured_identification_number: r.get(2)?,
+            insured_branch_number: r.get(3)?,
+            birthdate: r.get(4)?,
+            ..Default::default()
+        })
+    };
+    match which {
+        Probes::Tag(tag) => conn.prepare(&format!("{COLUMNS} WHERE case_tag = ?1 ORDER BY id"))?.query_map([tag], row)?.collect(),
+        Probes::ValidSingle => conn
+            .prepare(&format!("{COLUMNS} WHERE expected_validity = 1 AND expected_people = 1 ORDER BY id"))?
+            .query_map([], row)?
+            .collect(),
+    }
 }

@@ -234,31 +234,15 @@ fn list(dir: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use onshi_sim::folder::{FolderOptions, Responder};
-    use std::sync::atomic::AtomicBool;
-    use std::sync::Arc;
+    use onshi_sim::folder::FolderOptions;
 
     /// A registry seeded once per test process (seeding takes a moment).
     pub(crate) fn registry() -> PathBuf {
         crate::backend::fake::registry_path()
     }
 
-    /// Runs the simulator's responder on its own thread until the guard drops.
-    struct Sim {
-        stop: Arc<AtomicBool>,
-        thread: Option<std::thread::JoinHandle<()>>,
-    }
-
-    impl Drop for Sim {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::Relaxed);
-            if let Some(t) = self.thread.take() {
-                let _ = t.join();
-            }
-        }
-    }
-
-    fn sim(dir: &Path) -> Sim {
+    /// The simulator's terminal, polling on its own thread until dropped.
+    fn sim(dir: &Path) -> onshi_sim::folder::Background {
         let opts = FolderOptions {
             dir: dir.to_path_buf(),
             db: registry(),
@@ -266,16 +250,7 @@ mod tests {
             poll: Duration::from_millis(10),
             batch_delay: Duration::from_millis(0),
         };
-        let mut r = Responder::open(&opts).expect("responder");
-        let stop = Arc::new(AtomicBool::new(false));
-        let s = stop.clone();
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                let _ = r.poll_once();
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
-        Sim { stop, thread: Some(thread) }
+        onshi_sim::folder::spawn(&opts).expect("responder")
     }
 
     fn rt() -> tokio::runtime::Runtime {

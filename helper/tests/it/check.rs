@@ -3,33 +3,18 @@
 //! in-process on a thread, on a real folder).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use onshi_sim::folder::{FolderOptions, Responder};
+use onshi_sim::folder::FolderOptions;
 
 use super::{helper, run};
 
-struct Sim {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// A seeded registry, a responder on `dir/oqs`, and a config naming it.
 /// insurer, symbol, number, branch, birth of a person the registry knows.
 type Probe = (String, Option<String>, String, Option<String>, String);
 
-fn setup(dir: &Path) -> (Sim, PathBuf, Probe) {
+fn setup(dir: &Path) -> (onshi_sim::folder::Background, PathBuf, Probe) {
     let db = dir.join("registry.sqlite");
     onshi_sim::registry::seed(&db, 41, 11).unwrap();
     let probe = {
@@ -48,18 +33,10 @@ fn setup(dir: &Path) -> (Sim, PathBuf, Probe) {
         poll: Duration::from_millis(10),
         batch_delay: Duration::from_millis(0),
     };
-    let mut r = Responder::open(&opts).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let thread = std::thread::spawn(move || {
-        while !s.load(Ordering::Relaxed) {
-            let _ = r.poll_once();
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    });
+    let sim = onshi_sim::folder::spawn(&opts).unwrap();
     let cfg = dir.join("helper.toml");
     std::fs::write(&cfg, "institution_code = \"0110113719\"\n[backend]\nkind = \"oqs-folder\"\npath = \"oqs\"\n[timeouts]\nfolder_response_secs = 20\n").unwrap();
-    (Sim { stop, thread: Some(thread) }, cfg, probe)
+    (sim, cfg, probe)
 }
 
 #[test]

@@ -82,17 +82,7 @@ fn valid_probe() -> SearchInfo {
         onshi_sim::registry::seed(&db, 60, 3).expect("seed");
     }
     let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.query_row("SELECT insurer_number, symbol, number, branch, birthdate FROM probes WHERE case_tag = 'valid' LIMIT 1", [], |r| {
-        Ok(SearchInfo {
-            insurer_number: r.get(0)?,
-            insured_card_symbol: r.get(1)?,
-            insured_identification_number: r.get(2)?,
-            insured_branch_number: r.get(3)?,
-            birthdate: r.get(4)?,
-            ..Default::default()
-        })
-    })
-    .unwrap()
+    onshi_sim::registry::probe_searches(&conn, onshi_sim::registry::Probes::Tag("valid")).unwrap().remove(0)
 }
 
 fn sign(card: &PersonCard, nonce: &[u8]) -> CardProof {

@@ -72,21 +72,7 @@ fn setup(name: &str) -> (PathBuf, PathBuf) {
 
 fn probe(db: &Path, tag: &str) -> SearchInfo {
     let conn = Connection::open(db).unwrap();
-    conn.query_row(
-        "SELECT insurer_number, symbol, number, branch, birthdate FROM probes WHERE case_tag = ?1 ORDER BY id LIMIT 1",
-        [tag],
-        |r| {
-            Ok(SearchInfo {
-                insurer_number: r.get(0)?,
-                insured_card_symbol: r.get(1)?,
-                insured_identification_number: r.get(2)?,
-                insured_branch_number: r.get(3)?,
-                birthdate: r.get(4)?,
-                ..Default::default()
-            })
-        },
-    )
-    .unwrap()
+    onshi_sim::registry::probe_searches(&conn, onshi_sim::registry::Probes::Tag(tag)).unwrap().remove(0)
 }
 
 #[test]

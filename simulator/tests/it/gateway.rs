@@ -86,21 +86,7 @@ async fn post(c: &reqwest::Client, gw: &Gateway, path: &str, body: Vec<u8>) -> (
 
 fn probe(db: &Path, tag: &str) -> SearchInfo {
     let conn = Connection::open(db).unwrap();
-    conn.query_row(
-        "SELECT insurer_number, symbol, number, branch, birthdate FROM probes WHERE case_tag = ?1 LIMIT 1",
-        [tag],
-        |r| {
-            Ok(SearchInfo {
-                insurer_number: r.get(0)?,
-                insured_card_symbol: r.get(1)?,
-                insured_identification_number: r.get(2)?,
-                insured_branch_number: r.get(3)?,
-                birthdate: r.get(4)?,
-                ..Default::default()
-            })
-        },
-    )
-    .unwrap()
+    onshi_sim::registry::probe_searches(&conn, onshi_sim::registry::Probes::Tag(tag)).unwrap().remove(0)
 }
 
 #[tokio::test]
