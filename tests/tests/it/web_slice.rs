@@ -206,8 +206,12 @@ async fn entry_form_keyboard_flow_without_extension() -> Result<()> {
 const FAKE_EXTENSION: &str = r#"
 const xml = arguments[0];
 let checks = 0;
+window.__traffic = [];
 window.addEventListener("message", (ev) => {
   const d = ev.data;
+  // The last messages seen, for the test's failure report.
+  window.__traffic.push(JSON.stringify(d).slice(0, 160));
+  if (window.__traffic.length > 40) window.__traffic.shift();
   if (ev.source !== window || !d || d.onshi !== 1 || d.dir !== "to-helper") return;
   window.postMessage({ onshi: 1, dir: "ack", id: d.id }, location.origin);
   const t = d.body.type;
@@ -242,6 +246,15 @@ async fn result_view_with_a_stand_in_extension() -> Result<()> {
     b.client.set_window_size(1280, 1500).await?;
     b.client.goto(&web.url).await?;
     b.wait_for("#insurer-number").await?;
+    // Let the load-time hello fail first (no extension yet: no ack within
+    // 1 s), as when the extension is installed after the page opened. A
+    // stand-in injected earlier would race that late failure.
+    for _ in 0..50 {
+        if b.wait_for("#lamp-extension").await?.attr("data-light").await?.as_deref() == Some("red") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     b.client.execute(FAKE_EXTENSION, vec![json!(VALID_XML)]).await?;
 
     // "Check again" re-runs hello/status/today against the stand-in.
@@ -267,14 +280,15 @@ async fn result_view_with_a_stand_in_extension() -> Result<()> {
         b.wait_for("#insurer-number").await.context("entry form")?.click().await?;
         // Esc first: the form keeps what was typed for the previous patient.
         keys(&b, ESCAPE).await?;
-        keys(&b, &format!("06132013{TAB}記号01{TAB}0012{TAB}01{TAB}S35.1.5")).await?;
-        // Enter only once every field holds what was typed (keystrokes are
-        // not lost, but a slow machine may still be rendering them).
-        for (id, v) in [("insurer-number", "06132013"), ("card-symbol", "記号01"), ("card-number", "0012"), ("card-branch", "01"), ("birth-date", "S35.1.5")] {
-            wait_value(&b, &format!("#{id}"), v).await?;
+        keys(&b, &format!("06132013{TAB}記号01{TAB}0012{TAB}01{TAB}S35.1.5{ENTER}")).await?;
+        if let Err(e) = wait_text(&b, "#result-banner", "有効").await {
+            let main = text_of(&b, "#main").await.unwrap_or_default();
+            let route = b.wait_for("#main").await?.attr("data-route").await?;
+            let _ = b.screenshot("web-slice-result-failure").await;
+            let traffic = b.client.execute("return (window.__traffic || []).join('\\n')", vec![]).await?;
+            eprintln!("page ↔ stand-in traffic:\n{}", traffic.as_str().unwrap_or_default());
+            bail!("{e}; route {route:?}; screen: {main}");
         }
-        keys(&b, ENTER).await?;
-        wait_text(&b, "#result-banner", "有効").await?;
     }
     let banner = b.wait_for("#result-banner").await?;
     assert_eq!(banner.attr("data-outcome").await?.as_deref(), Some("Valid"));
