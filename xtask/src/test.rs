@@ -108,9 +108,11 @@ pub fn run(args: &[String]) -> Result {
     }
     if only.is_none() || only == Some("demo") {
         // Everything the demo starts, for real, then page → extension → helper once.
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut c = Command::new(exe);
-        c.args(["demo", "--smoke", "--no-build", "--backend", "oqs-folder"]);
+        // Through `cargo run`, not this process's own file: the workspace build
+        // above may have replaced that file (features unify differently for the
+        // whole workspace), and a deleted executable cannot be started again.
+        let mut c = util::cargo();
+        c.args(["run", "-q", "-p", "xtask", "--", "demo", "--smoke", "--no-build", "--backend", "oqs-folder"]);
         steps.push(step("demo smoke (all processes, extension → helper)", &mut c));
     }
 
