@@ -176,9 +176,7 @@ pub mod t {
         RECHECK = "状態を確認し直す" / "Check again";
         LANGUAGE = "表示言語" / "Language";
         VERSIONS = "バージョン" / "Versions";
-        PLACEHOLDER_BATCH = "一括確認（前日の予約患者の一括照会）はこの場所に入ります（準備中）。" / "Batch pre-check of tomorrow's appointments goes here (in preparation).";
         HISTORY_NEEDS_RESULT = "薬剤・健診情報は、資格確認の結果（マイナンバーカードでの同意つき）を表示してから閲覧できます。先にカードで資格確認を行ってください。" / "Medication and health-check history can be viewed after an eligibility result (with the patient's consent on the My Number card) is on screen. Check the card first.";
-        PLACEHOLDER_HISTORY = "同意に基づく薬剤・健診情報の閲覧はこの場所に入ります（準備中）。" / "Consented medication and health-check history goes here (in preparation).";
         NEED_HELPER = "オンラインでの照会には、拡張機能とヘルパー（このパソコンの常駐プログラム）が必要です。入力内容の確認はこのままできます。「設定・診断」で何が足りないか確かめてください。" / "Online checks need the browser extension and the helper (the program on this PC). Checking what you typed works without them. See Settings for what is missing.";
         FIX_FIELDS = "赤い欄を直してから照会してください。" / "Fix the fields in red, then check.";
         STEP_WAIT_CARD = "カードをリーダーに置いてください。" / "Place the card on the reader.";

@@ -2,12 +2,12 @@
 //! QualificationValidity and match count it lists; number forms that differ
 //! only in width, padding or spaces match; a bad request gets an error result.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use onshi_core::Message;
 use onshi_core::codes::*;
-use onshi_core::message::{IndividualRequestBody, MessageHeader, Msg, SearchInfo};
+use onshi_core::message::{IndividualRequestBody, MessageHeader, Msg, ReceptionBody, SearchInfo};
 use onshi_core::{Encoding, parse};
 use onshi_sim::answer::{self, Answer, Batches, PendingBatch};
 use onshi_sim::registry;
@@ -25,6 +25,26 @@ pub fn registry_db() -> PathBuf {
         p
     })
     .clone()
+}
+
+/// The first probe of case `tag` in the registry at `db`.
+pub fn probe_at(db: &Path, tag: &str) -> SearchInfo {
+    let conn = Connection::open(db).unwrap();
+    registry::probe_searches(&conn, registry::Probes::Tag(tag)).unwrap().remove(0)
+}
+
+/// The `OQSmuquc02req` that asks for the results of batch `reception`
+/// (Shift_JIS, as terminals send it).
+pub fn download_request(reception: &str) -> Vec<u8> {
+    Message::BatchDownloadRequest(Msg {
+        header: MessageHeader {
+            medical_institution_code: Some("0110113719".into()),
+            reception_number: Some(reception.to_string()),
+            ..Default::default()
+        },
+        body: ReceptionBody::default(),
+    })
+    .write(Encoding::ShiftJis)
 }
 
 pub fn request(search: SearchInfo) -> Msg<IndividualRequestBody> {

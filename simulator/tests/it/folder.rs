@@ -7,11 +7,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use onshi_core::codes::*;
-use onshi_core::message::{BatchUploadBody, MessageHeader, Msg, ReceptionBody, SearchInfo};
+use onshi_core::message::{BatchUploadBody, Msg, SearchInfo};
 use onshi_core::{Encoding, Message, parse_named};
 use rusqlite::Connection;
 
-use crate::answer::request;
+use crate::answer::{download_request, probe_at as probe, request};
 
 struct Sim(Child);
 impl Drop for Sim {
@@ -70,11 +70,6 @@ fn setup(name: &str) -> (PathBuf, PathBuf) {
     (root.join("share"), db)
 }
 
-fn probe(db: &Path, tag: &str) -> SearchInfo {
-    let conn = Connection::open(db).unwrap();
-    onshi_sim::registry::probe_searches(&conn, onshi_sim::registry::Probes::Tag(tag)).unwrap().remove(0)
-}
-
 #[test]
 fn individual_request_and_garbage() {
     let (dir, db) = setup("folder-individual");
@@ -130,15 +125,7 @@ fn batch_upload_then_download_in_progress_then_done() {
     let Message::BatchUploadResult(ack) = parse_named("OQSmuquc01res_202611250010.xml", &ack).unwrap().message else { panic!() };
     let reception = ack.body.reception_number.clone().expect("reception number");
 
-    let download = Message::BatchDownloadRequest(Msg {
-        header: MessageHeader {
-            medical_institution_code: Some("0110113719".into()),
-            reception_number: Some(reception.clone()),
-            ..Default::default()
-        },
-        body: ReceptionBody::default(),
-    })
-    .write(Encoding::ShiftJis);
+    let download = download_request(&reception);
     let fetch = |seq: u32| {
         let name = format!("OQSmuquc02req_20261125{seq:04}.xml");
         drop_request(&dir, &name, &download);

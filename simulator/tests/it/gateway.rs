@@ -8,17 +8,16 @@ use std::time::{Duration, Instant};
 
 use onshi_core::codes::*;
 use onshi_core::gateway_wire::{CardProofRequest, ChallengeResponse, ErrorBody, ErrorCode, base64};
-use onshi_core::message::{BatchUploadBody, MessageHeader, Msg, ReceptionBody, SearchInfo};
+use onshi_core::message::{BatchUploadBody, Msg, SearchInfo};
 use onshi_core::protocol::{ConfirmMode, Consents};
 use onshi_core::{Encoding, Message, parse};
 use onshi_sim::gateway::{self, Faults, Gateway, GatewayOptions, PREFIXES};
 use onshi_sim::pki::{self, PersonCard, PkiLayout, PkiOptions};
 use rsa::pkcs1v15::SigningKey;
 use rsa::signature::{SignatureEncoding, Signer};
-use rusqlite::Connection;
 use sha2::Sha256;
 
-use crate::answer::request;
+use crate::answer::{download_request, probe_at as probe, request};
 
 /// P0001/P0002 registered, P0003 card not registered (registry scenarios);
 /// Z9999 has a valid certificate but is nobody in the registry.
@@ -84,11 +83,6 @@ async fn post(c: &reqwest::Client, gw: &Gateway, path: &str, body: Vec<u8>) -> (
     (status, r.bytes().await.expect("body").to_vec())
 }
 
-fn probe(db: &Path, tag: &str) -> SearchInfo {
-    let conn = Connection::open(db).unwrap();
-    onshi_sim::registry::probe_searches(&conn, onshi_sim::registry::Probes::Tag(tag)).unwrap().remove(0)
-}
-
 #[tokio::test]
 async fn only_clients_of_the_clinic_ca_get_through() {
     let gw = start("who", |_| {}).await;
@@ -136,15 +130,7 @@ async fn every_prefix_answers_and_a_batch_goes_from_processing_to_done() {
     assert_eq!(status, 200);
     let Message::BatchUploadResult(ack) = parse(&body).unwrap().message else { panic!("not an ack") };
     let reception = ack.body.reception_number.expect("reception number");
-    let download = Message::BatchDownloadRequest(Msg {
-        header: MessageHeader {
-            medical_institution_code: Some("0110113719".into()),
-            reception_number: Some(reception.clone()),
-            ..Default::default()
-        },
-        body: ReceptionBody::default(),
-    })
-    .write(Encoding::ShiftJis);
+    let download = download_request(&reception);
     let fetch = |body: Vec<u8>| {
         let c = c.clone();
         let gw = &gw;

@@ -1,4 +1,5 @@
-//! A marked place where another page mounts later (batch, history).
+//! A screen that has nothing to show yet says why and what to do (the
+//! history screen before any result is on screen).
 
 use yew::prelude::*;
 
@@ -10,7 +11,7 @@ pub struct Props {
     pub lang: Lang,
     pub title: Tx,
     pub text: Tx,
-    /// `data-mount` names the page that will replace this placeholder.
+    /// `data-mount` names the screen this stands in for (tests find it by it).
     pub mount: AttrValue,
 }
 
