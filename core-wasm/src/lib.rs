@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod batch_csv;
+pub mod card_sw;
 pub mod codes;
 pub mod diag;
 pub mod diff;

@@ -16,7 +16,7 @@ use onshi_core::message::{
     MedicalTicket, MessageHeader, Msg, Qualification, QualificationResultBody, ReceptionBody, Rejection, SearchInfo,
     SpecificDiseaseCertificate,
 };
-use onshi_core::numbers::check_insurer;
+use onshi_core::numbers::{check_institution, check_insurer};
 use onshi_core::text::Bilingual;
 use onshi_core::{Encoding, Message};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -32,8 +32,12 @@ pub mod codes {
     pub const INVALID: &str = "EQ1003";
     /// A message kind the terminal does not accept in `req/`.
     pub const UNSUPPORTED: &str = "EQ1004";
-    /// A batch download for a reception number that was never issued.
+    /// A batch download for a reception number that was never issued (or
+    /// was issued to another institution).
     pub const UNKNOWN_RECEPTION: &str = "EQ1005";
+    /// The request names another 医療機関コード than the client certificate
+    /// it came with (gateway only: a clinic may ask only for itself).
+    pub const INSTITUTION_MISMATCH: &str = "EQ1006";
     /// The registry could not be read.
     pub const REGISTRY: &str = "EQ9001";
 }
@@ -456,16 +460,17 @@ pub fn batch_result(
     now: &str,
     encoding: Encoding,
 ) -> Result<Msg<BatchResultBody>, Refusal> {
-    let mut header = result_header(download, now, encoding, SegmentOfResult::InProgress);
-    header.reference_classification = None;
-    header.qualification_confirmation_date = upload.header.qualification_confirmation_date.clone();
-    header.reception_number = Some(reception.to_string());
-    if !ready {
-        return Ok(Msg { header, body: BatchResultBody::default() });
-    }
-    let mut units = Vec::with_capacity(upload.body.searches.len());
-    for search in &upload.body.searches {
-        let (validity, results) = answer_search(conn, &upload.header, search, now)?;
+    let units = if ready { Some(batch_units(conn, &upload.header, &upload.body.searches, now)?) } else { None };
+    Ok(batch_document(upload, download, reception, units, now, encoding))
+}
+
+/// The result units of some of a batch's searches, in order. A batch may be
+/// split into slices answered on several registry connections at once;
+/// `header` is the upload's (its confirmation date and institution apply).
+pub fn batch_units(conn: &Connection, header: &MessageHeader, searches: &[SearchInfo], now: &str) -> Result<Vec<BatchUnit>, Refusal> {
+    let mut units = Vec::with_capacity(searches.len());
+    for search in searches {
+        let (validity, results) = answer_search(conn, header, search, now)?;
         let reference_number = results.first().and_then(|q| q.reference_number.clone());
         units.push(BatchUnit {
             search: Some(search.clone()),
@@ -476,17 +481,55 @@ pub fn batch_result(
             ..Default::default()
         });
     }
+    Ok(units)
+}
+
+/// The `OQSmuquc02res` document: SegmentOfResult 2 without `units`, else the
+/// finished result with its counts.
+pub fn batch_document(
+    upload: &Msg<BatchUploadBody>,
+    download: &MessageHeader,
+    reception: &str,
+    units: Option<Vec<BatchUnit>>,
+    now: &str,
+    encoding: Encoding,
+) -> Msg<BatchResultBody> {
+    let mut header = result_header(download, now, encoding, SegmentOfResult::InProgress);
+    header.reference_classification = None;
+    header.qualification_confirmation_date = upload.header.qualification_confirmation_date.clone();
+    header.reception_number = Some(reception.to_string());
+    let Some(units) = units else {
+        return Msg { header, body: BatchResultBody::default() };
+    };
     header.segment_of_result = Some(SegmentOfResult::Normal);
     header.number_of_processing_result = Some(units.len().to_string());
     header.number_of_normal_processing = Some(units.len().to_string());
     header.number_of_error = Some("0".into());
-    Ok(Msg { header, body: BatchResultBody { processing_result_status: Some(ProcessingResultStatus::Normal), units, ..Default::default() } })
+    Msg { header, body: BatchResultBody { processing_result_status: Some(ProcessingResultStatus::Normal), units, ..Default::default() } }
+}
+
+/// A finished batch result, written out once in the background so every
+/// download only sends bytes. `Debug` shows the size, not 20 MB of XML.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Written(pub std::sync::Arc<[u8]>);
+
+impl std::fmt::Debug for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Written({} bytes)", self.0.len())
+    }
 }
 
 /// A batch accepted and not yet fully answered.
 #[derive(Debug, Clone)]
 pub struct PendingBatch {
     pub upload: Msg<BatchUploadBody>,
+}
+
+impl PendingBatch {
+    /// The 医療機関コード the batch was uploaded for (its header's).
+    pub fn institution(&self) -> Option<&str> {
+        self.upload.header.medical_institution_code.as_deref()
+    }
 }
 
 /// What a request file gets.
@@ -501,18 +544,47 @@ pub enum Answer {
     /// Refused: the `.err` reason, and the error result a gateway would send
     /// (an `OQSsiquc01res` with ProcessingResultStatus 2, whatever the request kind).
     Refused { refusal: Refusal, result: Message },
+    /// A batch result written in the background (in the encoding the caller
+    /// asked for when it started the work): send these bytes as they are.
+    Written(Written),
+}
+
+/// Where a batch stands when its results are asked for.
+#[derive(Debug, Clone, Copy)]
+pub enum BatchStatus<'a> {
+    /// Still processing: SegmentOfResult 2.
+    Processing(&'a PendingBatch),
+    /// Done, and nobody worked on it yet: answer it now.
+    Due(&'a PendingBatch),
+    /// Done in the background: the written result, or why it failed.
+    Finished(&'a PendingBatch, &'a Result<Written, Refusal>),
 }
 
 /// How the caller's batch book is consulted on a download.
 pub trait Batches {
     /// The next reception number to issue.
     fn next_reception(&mut self, now: &str) -> String;
-    /// The batch under `reception` and whether it is done processing.
-    fn lookup(&self, reception: &str) -> Option<(&PendingBatch, bool)>;
+    /// The batch under `reception` and where it stands.
+    fn status(&self, reception: &str) -> Option<BatchStatus<'_>>;
+}
+
+/// The whole result of a finished batch, as a download will send it: built
+/// once, right after the upload, by whoever processes batches in the
+/// background. The header echoes the upload (same institution; its file id).
+pub fn written_batch(
+    units: Vec<BatchUnit>,
+    batch: &PendingBatch,
+    reception: &str,
+    now: &str,
+    encoding: Encoding,
+) -> Written {
+    let doc = batch_document(&batch.upload, &batch.upload.header, reception, Some(units), now, encoding);
+    Written(Message::BatchDownloadResult(doc).write(encoding).into())
 }
 
 /// Reads, validates and answers one request document (bytes as the clinic
-/// wrote them, `file_name` as a hint for the kind).
+/// wrote them, `file_name` as a hint for the kind), for a caller whose
+/// institution nothing vouches for (the OQS folder is the clinic's own).
 pub fn answer(
     conn: &Connection,
     file_name: &str,
@@ -520,6 +592,22 @@ pub fn answer(
     now: &str,
     encoding: Encoding,
     batches: &mut dyn Batches,
+) -> Answer {
+    answer_certified(conn, file_name, bytes, now, encoding, batches, None)
+}
+
+/// [`answer`] for a caller whose 医療機関コード a client certificate
+/// vouches for (the gateway): a request naming another institution is
+/// refused with [`codes::INSTITUTION_MISMATCH`], and another institution's
+/// batch is as unknown as a number never issued.
+pub fn answer_certified(
+    conn: &Connection,
+    file_name: &str,
+    bytes: &[u8],
+    now: &str,
+    encoding: Encoding,
+    batches: &mut dyn Batches,
+    certified: Option<&str>,
 ) -> Answer {
     let refuse = |refusal: Refusal, header: Option<&MessageHeader>| Answer::Refused {
         result: Message::IndividualResult(error_result(header, &refusal, now, encoding)),
@@ -540,6 +628,12 @@ pub fn answer(
     if let Some(refusal) = Refusal::from_diagnostics(&parsed.diagnostics) {
         return refuse(refusal, parsed.message.header());
     }
+    if let Some(certified) = certified {
+        let named = parsed.message.header().and_then(|h| h.medical_institution_code.as_deref());
+        if !same_institution(named, certified) {
+            return refuse(institution_mismatch(named, certified), parsed.message.header());
+        }
+    }
     let outcome = match &parsed.message {
         Message::IndividualRequest(m) => individual(conn, m, now, encoding).map(|r| Answer::Reply(Message::IndividualResult(r))),
         Message::BatchUploadRequest(m) => {
@@ -553,14 +647,29 @@ pub fn answer(
         Message::BatchDownloadRequest(m) => {
             let reception = m.header.reception_number.clone().or_else(|| m.body.reception_number.clone()).unwrap_or_default();
             let reception = reception.trim();
-            match batches.lookup(reception) {
-                Some((batch, ready)) => batch_result(conn, &batch.upload, &m.header, reception, ready, now, encoding)
-                    .map(|r| Answer::Reply(Message::BatchDownloadResult(r))),
-                None => Err(Refusal::new(
+            let unknown = || {
+                Refusal::new(
                     codes::UNKNOWN_RECEPTION,
                     format!("受付番号 {reception} の一括照会はありません。一括照会の結果（OQSmuquc01res）の受付番号を確かめてください。"),
                     format!("no batch has reception number {reception}; check the number in the batch acknowledgement (OQSmuquc01res)"),
-                )),
+                )
+            };
+            let status = batches.status(reception);
+            let batch = match status {
+                Some(BatchStatus::Processing(b) | BatchStatus::Due(b) | BatchStatus::Finished(b, _)) => Some(b),
+                None => None,
+            };
+            // Another clinic's reception number is answered like one never issued.
+            let theirs = batch.is_some_and(|b| certified.is_some_and(|c| !same_institution(b.institution(), c)));
+            match status {
+                _ if theirs => Err(unknown()),
+                None => Err(unknown()),
+                Some(BatchStatus::Processing(b)) => Ok(Answer::Reply(Message::BatchDownloadResult(batch_document(
+                    &b.upload, &m.header, reception, None, now, encoding,
+                )))),
+                Some(BatchStatus::Due(b)) => batch_result(conn, &b.upload, &m.header, reception, true, now, encoding)
+                    .map(|r| Answer::Reply(Message::BatchDownloadResult(r))),
+                Some(BatchStatus::Finished(_, done)) => done.clone().map(Answer::Written),
             }
         }
         other => Err(Refusal::new(
@@ -573,6 +682,27 @@ pub fn answer(
         Ok(a) => a,
         Err(refusal) => refuse(refusal, parsed.message.header()),
     }
+}
+
+/// Whether the 医療機関コード a request names is `certified`'s. Compared
+/// after core's number rules (full-width digits, spaces), as the code is
+/// written by people and tools; a missing code is never the same.
+fn same_institution(named: Option<&str>, certified: &str) -> bool {
+    let digits = |s: &str| check_institution(s).map(|c| c.digits).unwrap_or_else(|_| s.trim().to_string());
+    named.is_some_and(|n| !certified.is_empty() && digits(n) == digits(certified))
+}
+
+fn institution_mismatch(named: Option<&str>, certified: &str) -> Refusal {
+    let named = named.unwrap_or_default();
+    Refusal::new(
+        codes::INSTITUTION_MISMATCH,
+        format!(
+            "要求の医療機関コード（{named}）が、この端末の証明書の医療機関コード（{certified}）と違います。レセコンや設定の医療機関コードを確かめてください。"
+        ),
+        format!(
+            "the request's institution code ({named}) is not the one in this client's certificate ({certified}); check the institution code in the receipt software or the settings"
+        ),
+    )
 }
 
 /// Whether a person's My Number card is registered for insurance use

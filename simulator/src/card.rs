@@ -21,6 +21,7 @@
 //! - Power-off, power-on and reset end the session: selection and the
 //!   verified state are cleared; the tries counter persists (it is in EEPROM).
 
+use onshi_core::card_sw as sw;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 
 use crate::pki::PersonCard;
@@ -44,70 +45,9 @@ pub const EF_AUTH_PIN: u16 = 0x0018;
 /// Instruction bytes whose data is a PIN and must never be logged.
 const PIN_INS: [u8; 3] = [0x20, 0x24, 0x2C];
 
-/// The status words this card answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Sw {
-    /// `9000`
-    Ok,
-    /// `63Cx`: wrong PIN or tries-left query, x tries left.
-    TriesLeft(u8),
-    /// `6700`
-    WrongLength,
-    /// `6981`: command incompatible with the file (reading a key or PIN EF).
-    IncompatibleFile,
-    /// `6982`: the PIN has not been verified in this session.
-    SecurityNotSatisfied,
-    /// `6983`: the PIN is blocked.
-    PinBlocked,
-    /// `6985`: conditions of use not satisfied (signing without the key EF selected).
-    ConditionsNotSatisfied,
-    /// `6986`: no current EF.
-    NoCurrentEf,
-    /// `6A80`: a PIN that is not 4 ASCII digits.
-    WrongData,
-    /// `6A82`: file or application not found (also every forbidden applet).
-    FileNotFound,
-    /// `6A86`: wrong P1/P2.
-    WrongP1P2,
-    /// `6A88`: VERIFY without the PIN EF selected.
-    ReferenceNotFound,
-    /// `6B00`: READ BINARY offset outside the file.
-    WrongOffset,
-    /// `6D00`
-    InsNotSupported,
-    /// `6E00`
-    ClaNotSupported,
-    /// `6F00`: internal error (signing failed).
-    Internal,
-}
-
-impl Sw {
-    pub fn to_u16(self) -> u16 {
-        match self {
-            Sw::Ok => 0x9000,
-            Sw::TriesLeft(n) => 0x63C0 | u16::from(n.min(15)),
-            Sw::WrongLength => 0x6700,
-            Sw::IncompatibleFile => 0x6981,
-            Sw::SecurityNotSatisfied => 0x6982,
-            Sw::PinBlocked => 0x6983,
-            Sw::ConditionsNotSatisfied => 0x6985,
-            Sw::NoCurrentEf => 0x6986,
-            Sw::WrongData => 0x6A80,
-            Sw::FileNotFound => 0x6A82,
-            Sw::WrongP1P2 => 0x6A86,
-            Sw::ReferenceNotFound => 0x6A88,
-            Sw::WrongOffset => 0x6B00,
-            Sw::InsNotSupported => 0x6D00,
-            Sw::ClaNotSupported => 0x6E00,
-            Sw::Internal => 0x6F00,
-        }
-    }
-
-    fn bytes(self) -> [u8; 2] {
-        self.to_u16().to_be_bytes()
-    }
-}
+/// A status word this card answers with: a value of core's one table
+/// ([`onshi_core::card_sw`]), which the helper reads with the same meanings.
+type Status = u16;
 
 /// Settings that are wrong before the card ever sees an APDU.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,14 +80,14 @@ struct Apdu<'a> {
     le: Option<usize>,
 }
 
-fn parse(b: &[u8]) -> Result<Apdu<'_>, Sw> {
-    let [cla, ins, p1, p2, rest @ ..] = b else { return Err(Sw::WrongLength) };
+fn parse(b: &[u8]) -> Result<Apdu<'_>, Status> {
+    let [cla, ins, p1, p2, rest @ ..] = b else { return Err(sw::WRONG_LENGTH) };
     let le_of = |x: u8| if x == 0 { 256 } else { usize::from(x) };
     let (data, le): (&[u8], Option<usize>) = match rest {
         [] => (&[], None),
         [le] => (&[], Some(le_of(*le))),
         // Lc = 00 followed by more bytes is extended length, which this card lacks.
-        [0, ..] => return Err(Sw::WrongLength),
+        [0, ..] => return Err(sw::WRONG_LENGTH),
         [lc, body @ ..] => {
             let lc = usize::from(*lc);
             if body.len() == lc {
@@ -155,7 +95,7 @@ fn parse(b: &[u8]) -> Result<Apdu<'_>, Sw> {
             } else if body.len() == lc + 1 {
                 (&body[..lc], Some(le_of(body[lc])))
             } else {
-                return Err(Sw::WrongLength);
+                return Err(sw::WRONG_LENGTH);
             }
         }
     };
@@ -279,25 +219,25 @@ impl VirtualCard {
         }
         match parse(command).and_then(|apdu| self.dispatch(&apdu)) {
             Ok(mut data) => {
-                data.extend_from_slice(&Sw::Ok.bytes());
+                data.extend_from_slice(&sw::OK.to_be_bytes());
                 data
             }
-            Err(sw) => sw.bytes().to_vec(),
+            Err(status) => status.to_be_bytes().to_vec(),
         }
     }
 
-    fn dispatch(&mut self, a: &Apdu<'_>) -> Result<Vec<u8>, Sw> {
+    fn dispatch(&mut self, a: &Apdu<'_>) -> Result<Vec<u8>, Status> {
         // CLA first (ISO 7816-4 order), then INS, then the CLA each INS needs.
         if a.cla != 0x00 && a.cla != 0x80 {
-            return Err(Sw::ClaNotSupported);
+            return Err(sw::CLA_NOT_SUPPORTED);
         }
         let needed_cla = match a.ins {
             0xA4 | 0xB0 | 0x20 => 0x00,
             0x2A => 0x80,
-            _ => return Err(Sw::InsNotSupported),
+            _ => return Err(sw::INS_NOT_SUPPORTED),
         };
         if a.cla != needed_cla {
-            return Err(Sw::ClaNotSupported);
+            return Err(sw::CLA_NOT_SUPPORTED);
         }
         match a.ins {
             0xA4 => self.select(a),
@@ -307,83 +247,83 @@ impl VirtualCard {
         }
     }
 
-    fn select(&mut self, a: &Apdu<'_>) -> Result<Vec<u8>, Sw> {
+    fn select(&mut self, a: &Apdu<'_>) -> Result<Vec<u8>, Status> {
         if a.p2 != 0x0C {
-            return Err(Sw::WrongP1P2);
+            return Err(sw::WRONG_P1P2);
         }
         match a.p1 {
             0x04 => {
                 if a.data.is_empty() {
-                    return Err(Sw::WrongLength);
+                    return Err(sw::WRONG_LENGTH);
                 }
                 // Forbidden applets fall through here like any unknown AID:
                 // they do not exist on this card.
                 if a.data != JPKI_AID {
-                    return Err(Sw::FileNotFound);
+                    return Err(sw::FILE_NOT_FOUND);
                 }
                 self.clear_volatile();
                 self.app_selected = true;
                 Ok(Vec::new())
             }
             0x02 => {
-                let [hi, lo] = a.data else { return Err(Sw::WrongLength) };
+                let [hi, lo] = a.data else { return Err(sw::WRONG_LENGTH) };
                 if !self.app_selected {
-                    return Err(Sw::FileNotFound);
+                    return Err(sw::FILE_NOT_FOUND);
                 }
                 let ef = match u16::from_be_bytes([*hi, *lo]) {
                     EF_AUTH_CERT => Ef::AuthCert,
                     EF_AUTH_CA_CERT => Ef::CaCert,
                     EF_AUTH_KEY => Ef::AuthKey,
                     EF_AUTH_PIN => Ef::AuthPin,
-                    _ => return Err(Sw::FileNotFound),
+                    _ => return Err(sw::FILE_NOT_FOUND),
                 };
                 self.current_ef = Some(ef);
                 Ok(Vec::new())
             }
-            _ => Err(Sw::WrongP1P2),
+            _ => Err(sw::WRONG_P1P2),
         }
     }
 
-    fn read_binary(&mut self, a: &Apdu<'_>) -> Result<Vec<u8>, Sw> {
+    fn read_binary(&mut self, a: &Apdu<'_>) -> Result<Vec<u8>, Status> {
         // P1 bit 8 would name a short EF id, which this card does not offer.
         if a.p1 & 0x80 != 0 {
-            return Err(Sw::WrongP1P2);
+            return Err(sw::WRONG_P1P2);
         }
-        let (false, Some(le)) = (!a.data.is_empty(), a.le) else { return Err(Sw::WrongLength) };
+        let (false, Some(le)) = (!a.data.is_empty(), a.le) else { return Err(sw::WRONG_LENGTH) };
         let file = match self.current_ef {
-            None => return Err(Sw::NoCurrentEf),
+            None => return Err(sw::NO_CURRENT_EF),
             Some(Ef::AuthCert) => &self.auth_cert,
             Some(Ef::CaCert) => &self.ca_cert,
-            Some(Ef::AuthKey | Ef::AuthPin) => return Err(Sw::IncompatibleFile),
+            Some(Ef::AuthKey | Ef::AuthPin) => return Err(sw::INCOMPATIBLE_FILE),
         };
         let offset = usize::from(u16::from_be_bytes([a.p1, a.p2]));
         if offset >= file.len() {
-            return Err(Sw::WrongOffset);
+            return Err(sw::WRONG_OFFSET);
         }
         let end = (offset + le).min(file.len());
         Ok(file[offset..end].to_vec())
     }
 
-    fn verify(&mut self, a: &Apdu<'_>) -> Result<Vec<u8>, Sw> {
+    fn verify(&mut self, a: &Apdu<'_>) -> Result<Vec<u8>, Status> {
         if a.p1 != 0x00 || a.p2 != 0x80 {
-            return Err(Sw::WrongP1P2);
+            return Err(sw::WRONG_P1P2);
         }
         if self.current_ef != Some(Ef::AuthPin) {
-            return Err(Sw::ReferenceNotFound);
+            return Err(sw::REFERENCE_NOT_FOUND);
         }
         if a.le.is_some() {
-            return Err(Sw::WrongLength);
+            return Err(sw::WRONG_LENGTH);
         }
         if self.tries_left == 0 {
-            return Err(Sw::PinBlocked);
+            return Err(sw::PIN_BLOCKED);
         }
         if a.data.is_empty() {
             // The tries-left query; it answers 63Cx even after a successful VERIFY.
-            return Err(Sw::TriesLeft(self.tries_left));
+            return Err(sw::tries_left(self.tries_left));
         }
-        let Ok(given) = <[u8; 4]>::try_from(a.data) else { return Err(Sw::WrongLength) };
+        let Ok(given) = <[u8; 4]>::try_from(a.data) else { return Err(sw::WRONG_LENGTH) };
         if !given.iter().all(u8::is_ascii_digit) {
-            return Err(Sw::WrongData);
+            return Err(sw::WRONG_DATA);
         }
         if given == self.pin {
             self.tries_left = self.max_tries;
@@ -392,25 +332,25 @@ impl VirtualCard {
         } else {
             self.tries_left -= 1;
             self.pin_verified = false;
-            Err(Sw::TriesLeft(self.tries_left))
+            Err(sw::tries_left(self.tries_left))
         }
     }
 
-    fn sign(&mut self, a: &Apdu<'_>) -> Result<Vec<u8>, Sw> {
+    fn sign(&mut self, a: &Apdu<'_>) -> Result<Vec<u8>, Status> {
         if a.p1 != 0x00 || a.p2 != 0x80 {
-            return Err(Sw::WrongP1P2);
+            return Err(sw::WRONG_P1P2);
         }
         if self.current_ef != Some(Ef::AuthKey) {
-            return Err(Sw::ConditionsNotSatisfied);
+            return Err(sw::CONDITIONS_NOT_SATISFIED);
         }
         if !self.pin_verified {
-            return Err(Sw::SecurityNotSatisfied);
+            return Err(sw::SECURITY_NOT_SATISFIED);
         }
         // PKCS#1 v1.5 type 1 needs at least 11 bytes of padding in 256.
         if a.data.is_empty() || a.data.len() > 256 - 11 || !matches!(a.le, None | Some(256)) {
-            return Err(Sw::WrongLength);
+            return Err(sw::WRONG_LENGTH);
         }
-        self.auth_key.sign(Pkcs1v15Sign::new_unprefixed(), a.data).map_err(|_| Sw::Internal)
+        self.auth_key.sign(Pkcs1v15Sign::new_unprefixed(), a.data).map_err(|_| sw::INTERNAL)
     }
 }
 

@@ -10,13 +10,13 @@
 use std::collections::HashMap;
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use onshi_core::Encoding;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::answer::{self, Answer, Batches, PendingBatch};
+use crate::answer::{self, Answer, BatchStatus, Batches, PendingBatch, Written};
 
 /// Options of `onshi-sim oqs-folder`.
 #[derive(Debug, Clone)]
@@ -61,11 +61,54 @@ impl FolderError {
 /// Accepted batches, in memory (a restart forgets them, as a reboot of the
 /// terminal would not — good enough for tests and training). Shared by the
 /// OQS-folder responder and the gateway (through [`SharedBatches`]).
+///
+/// A batch is "still processing" until the configured delay has passed and,
+/// for one handed to a background worker ([`BatchBook::insert_background`]),
+/// until the worker has filled its [`BatchSlot`] too. A batch kept with
+/// [`BatchBook::insert`] is answered at its first download after the delay.
 #[derive(Default)]
 pub struct BatchBook {
     next: u32,
     delay: Duration,
-    batches: HashMap<String, (Arc<PendingBatch>, Instant)>,
+    batches: HashMap<String, Entry>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    batch: Arc<PendingBatch>,
+    ready_at: Instant,
+    /// `None`: answered on download; `Some`: written by a background worker.
+    slot: Option<BatchSlot>,
+}
+
+impl Entry {
+    /// The one place that decides "processing" versus done.
+    fn status(&self) -> BatchStatus<'_> {
+        let delay_over = Instant::now() >= self.ready_at;
+        match (&self.slot, delay_over) {
+            (None, true) => BatchStatus::Due(&self.batch),
+            (Some(slot), true) => match slot.get() {
+                Some(result) => BatchStatus::Finished(&self.batch, result),
+                None => BatchStatus::Processing(&self.batch),
+            },
+            (_, false) => BatchStatus::Processing(&self.batch),
+        }
+    }
+}
+
+/// Where a background worker leaves a batch's written result.
+#[derive(Clone, Default)]
+pub struct BatchSlot(Arc<OnceLock<Result<Written, answer::Refusal>>>);
+
+impl BatchSlot {
+    /// Stores the result; later calls are ignored (a batch is done once).
+    pub fn fill(&self, result: Result<Written, answer::Refusal>) {
+        let _ = self.0.set(result);
+    }
+
+    fn get(&self) -> Option<&Result<Written, answer::Refusal>> {
+        self.0.get()
+    }
 }
 
 impl BatchBook {
@@ -73,14 +116,20 @@ impl BatchBook {
         BatchBook { next: 1, delay, batches: HashMap::new() }
     }
 
-    /// Keeps an accepted batch; it is "still processing" until the delay has passed.
+    /// Keeps an accepted batch, answered at the first download after the delay.
     pub fn insert(&mut self, reception: String, batch: PendingBatch) {
-        self.batches.insert(reception, (Arc::new(batch), Instant::now() + self.delay));
+        let entry = Entry { batch: Arc::new(batch), ready_at: Instant::now() + self.delay, slot: None };
+        self.batches.insert(reception, entry);
     }
 
-    /// The batch under `reception` and whether it is done processing.
-    pub fn get(&self, reception: &str) -> Option<(Arc<PendingBatch>, bool)> {
-        self.batches.get(reception).map(|(b, ready_at)| (Arc::clone(b), Instant::now() >= *ready_at))
+    /// Keeps an accepted batch that a background worker answers: the batch
+    /// to work on and the slot to fill. It stays "processing" until both
+    /// the delay has passed and the slot is filled.
+    pub fn insert_background(&mut self, reception: String, batch: PendingBatch) -> (Arc<PendingBatch>, BatchSlot) {
+        let (batch, slot) = (Arc::new(batch), BatchSlot::default());
+        let entry = Entry { batch: batch.clone(), ready_at: Instant::now() + self.delay, slot: Some(slot.clone()) };
+        self.batches.insert(reception, entry);
+        (batch, slot)
     }
 }
 
@@ -91,8 +140,8 @@ impl Batches for BatchBook {
         n
     }
 
-    fn lookup(&self, reception: &str) -> Option<(&PendingBatch, bool)> {
-        self.batches.get(reception).map(|(b, ready_at)| (&**b, Instant::now() >= *ready_at))
+    fn status(&self, reception: &str) -> Option<BatchStatus<'_>> {
+        self.batches.get(reception).map(Entry::status)
     }
 }
 
@@ -102,7 +151,7 @@ impl Batches for BatchBook {
 /// One request looks up at most one reception number (what [`answer::answer`] does).
 pub struct SharedBatches<'a> {
     book: &'a Mutex<BatchBook>,
-    found: OnceCell<Option<(Arc<PendingBatch>, bool)>>,
+    found: OnceCell<Option<Entry>>,
 }
 
 impl<'a> SharedBatches<'a> {
@@ -121,8 +170,9 @@ impl Batches for SharedBatches<'_> {
         self.lock().next_reception(now)
     }
 
-    fn lookup(&self, reception: &str) -> Option<(&PendingBatch, bool)> {
-        self.found.get_or_init(|| self.lock().get(reception)).as_ref().map(|(b, ready)| (&**b, *ready))
+    fn status(&self, reception: &str) -> Option<BatchStatus<'_>> {
+        // A copy of the entry (two `Arc`s and an instant), so the lock is released at once.
+        self.found.get_or_init(|| self.lock().batches.get(reception).cloned()).as_ref().map(Entry::status)
     }
 }
 
@@ -221,6 +271,7 @@ impl Responder {
                 self.batches.insert(reception, *batch);
                 write_atomic(&self.res, &result_name(name), &reply.write(self.encoding))?;
             }
+            Answer::Written(Written(bytes)) => write_atomic(&self.res, &result_name(name), &bytes)?,
             Answer::Refused { refusal, .. } => {
                 eprintln!("refused {name}: {refusal}");
                 write_atomic(&self.res, name, &bytes)?;

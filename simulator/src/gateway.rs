@@ -7,15 +7,21 @@
 //!   subject serialNumber is the 医療機関コード that goes into the log.
 //! - `POST /oqs/v1/{prefix}`: the XmlMsg request is answered by
 //!   [`answer::answer`], exactly as the OQS folder answers it; batches live in
-//!   the same [`BatchBook`]. A refused request gets HTTP 400 and the error
-//!   result document (ProcessingResultStatus 2) as its body.
+//!   the same [`BatchBook`]. The request's MedicalInstitutionCode must be
+//!   the certificate's. A refused request gets HTTP 400 (403 for another
+//!   institution's code) and the error result document
+//!   (ProcessingResultStatus 2) as its body. A batch is worked out in the
+//!   background right after its upload; downloads answer SegmentOfResult 2
+//!   until it is written (and the configured delay has passed), then send
+//!   the written bytes.
 //! - `POST /oqs/v1/card/{challenge,confirm,register}`: JSON of
 //!   [`onshi_core::gateway_wire`]; refusals are an [`ErrorBody`] with the
 //!   status of [`ErrorCode::http_status`]. A nonce is spent by the first
 //!   confirm or register that names it, whatever the outcome, so a proof can
 //!   never be tried twice.
 //! - Faults (latency, 5xx, dropped connections, a stalled body) are drawn per
-//!   request; the request log is JSON lines without any body content.
+//!   request; the request log is JSON lines without any body content (the
+//!   refusal code, when there is one, says why a request was refused).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -34,6 +40,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use onshi_core::gateway_wire::{CardProofRequest, ChallengeResponse, ErrorBody, ErrorCode, base64, paths};
 use onshi_core::text::Bilingual;
+use onshi_core::message::BatchUnit;
 use onshi_core::{Encoding, Message};
 use rsa::RsaPublicKey;
 use rsa::pkcs8::DecodePublicKey;
@@ -45,7 +52,7 @@ use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::answer::{self, Answer, Refusal};
+use crate::answer::{self, Answer, PendingBatch, Refusal, Written};
 use crate::folder::{BatchBook, SharedBatches, now_jst};
 use crate::pki::PkiLayout;
 
@@ -427,19 +434,27 @@ async fn handle(state: Arc<State>, institution: Arc<str>, req: Request<Incoming>
     let path = req.uri().path().to_string();
     let outcome = route(&state, &institution, req).await;
     if let Some(log) = &state.log {
-        // The path names the kind; bodies (certificates, signatures, XML) are never logged.
+        // The path names the kind, the refusal code says why; bodies
+        // (certificates, signatures, XML) are never logged.
         let status = outcome.as_ref().map_or(0, |r| r.status().as_u16());
+        let refusal = outcome.as_ref().ok().and_then(|r| r.extensions().get::<RefusalCode>()).map(|c| c.0.clone());
         log.write(serde_json::json!({
             "ts_ms": epoch_ms(),
             "institution": &*institution,
             "path": path,
             "status": status,
+            "refusal": refusal,
             "dropped": outcome.is_err(),
             "duration_ms": start.elapsed().as_millis() as u64,
         }));
     }
     outcome
 }
+
+/// The code of a refused request (`"EQ1006"`, `"replayed_nonce"`), kept on
+/// the response for the request log.
+#[derive(Debug, Clone)]
+struct RefusalCode(String);
 
 fn chance(percent: u8) -> bool {
     if percent == 0 {
@@ -482,10 +497,10 @@ async fn route(state: &Arc<State>, institution: &Arc<str>, req: Request<Incoming
     let work = tokio::task::spawn_blocking(move || match kind {
         Route::Challenge => challenge(&st),
         Route::Card { register } => card(&st, &inst, &body, register),
-        Route::Xml(prefix) => xml(&st, prefix, &body),
+        Route::Xml(prefix) => xml(&st, &inst, prefix, &body),
     });
     Ok(match work.await {
-        Ok((status, content_type, bytes)) => respond(status, content_type, bytes, faults.slow_body),
+        Ok(reply) => respond(reply, faults.slow_body),
         Err(_) => error(ErrorCode::Unavailable, None, faults.slow_body),
     })
 }
@@ -498,23 +513,39 @@ enum Route {
 
 const XML: &str = "application/xml";
 const JSON: &str = "application/json";
-type Reply = (StatusCode, &'static str, Vec<u8>);
+
+/// One answer, ready to send.
+struct Reply {
+    status: StatusCode,
+    content_type: &'static str,
+    bytes: Bytes,
+    /// Set for a refusal: its code, for the request log.
+    refusal: Option<String>,
+}
+
+impl Reply {
+    fn ok(content_type: &'static str, bytes: impl Into<Bytes>) -> Reply {
+        Reply { status: StatusCode::OK, content_type, bytes: bytes.into(), refusal: None }
+    }
+}
 
 fn json_error(code: ErrorCode, message: Option<Bilingual>) -> Reply {
     let body = ErrorBody { code, message: message.unwrap_or_else(|| code.message()) };
     let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, JSON, serde_json::to_vec(&body).unwrap_or_default())
+    Reply { status, content_type: JSON, bytes: serde_json::to_vec(&body).unwrap_or_default().into(), refusal: Some(code.as_str().into()) }
 }
 
 fn error(code: ErrorCode, message: Option<Bilingual>, slow: Duration) -> Response<GwBody> {
-    let (status, ct, bytes) = json_error(code, message);
-    respond(status, ct, bytes, slow)
+    respond(json_error(code, message), slow)
 }
 
-fn respond(status: StatusCode, content_type: &'static str, bytes: Vec<u8>, slow: Duration) -> Response<GwBody> {
-    let mut r = Response::new(GwBody::new(bytes, slow));
-    *r.status_mut() = status;
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
+fn respond(reply: Reply, slow: Duration) -> Response<GwBody> {
+    let mut r = Response::new(GwBody::new(reply.bytes, slow));
+    *r.status_mut() = reply.status;
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(reply.content_type));
+    if let Some(code) = reply.refusal {
+        r.extensions_mut().insert(RefusalCode(code));
+    }
     r
 }
 
@@ -523,7 +554,7 @@ fn challenge(state: &State) -> Reply {
     match book.issue() {
         Ok(nonce) => {
             let body = ChallengeResponse { nonce: base64::encode(&nonce), expires_in_secs: book.ttl.as_secs() };
-            (StatusCode::OK, JSON, serde_json::to_vec(&body).unwrap_or_default())
+            Reply::ok(JSON, serde_json::to_vec(&body).unwrap_or_default())
         }
         Err(_) => json_error(ErrorCode::Unavailable, None),
     }
@@ -571,25 +602,76 @@ fn card(state: &State, institution: &str, body: &[u8], register: bool) -> Reply 
             (false, true) => {}
         }
         match answer::card_result(conn, &person, institution, req.consents.limit_certificate, &now_jst(), encoding) {
-            Ok(msg) => (StatusCode::OK, XML, Message::FaceResult(msg).write(encoding)),
+            Ok(msg) => Reply::ok(XML, Message::FaceResult(msg).write(encoding)),
             Err(r) => registry_error(&r),
         }
     })
 }
 
-fn xml(state: &State, prefix: &str, body: &[u8]) -> Reply {
+/// An XmlMsg exchange. The request must name the institution of the client
+/// certificate it came with. A batch upload is answered at once and its
+/// results are worked out right away in the background ([`process_batch`]);
+/// downloads see SegmentOfResult 2 until those are written, then the bytes.
+fn xml(state: &Arc<State>, institution: &str, prefix: &str, body: &[u8]) -> Reply {
     let now = now_jst();
     let name = format!("{prefix}_gateway.xml");
     let encoding = state.encoding;
     let mut batches = SharedBatches::new(&state.batches);
-    match state.with_conn(|conn| answer::answer(conn, &name, body, &now, encoding, &mut batches)) {
-        Answer::Reply(msg) => (StatusCode::OK, XML, msg.write(encoding)),
+    let outcome = state.with_conn(|conn| answer::answer_certified(conn, &name, body, &now, encoding, &mut batches, Some(institution)));
+    match outcome {
+        Answer::Reply(msg) => Reply::ok(XML, msg.write(encoding)),
+        Answer::Written(Written(bytes)) => Reply::ok(XML, Bytes::from_owner(bytes)),
         Answer::Accepted { reply, reception, batch } => {
-            lock(&state.batches).insert(reception, *batch);
-            (StatusCode::OK, XML, reply.write(encoding))
+            let (batch, slot) = lock(&state.batches).insert_background(reception.clone(), *batch);
+            let st = state.clone();
+            let work = move || slot.fill(process_batch(&st, &batch, &reception));
+            // Normally on tokio's blocking pool; a caller outside the runtime
+            // (not the case today) would wait for the work instead of losing it.
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(work)),
+                Err(_) => work(),
+            }
+            Reply::ok(XML, reply.write(encoding))
         }
-        Answer::Refused { result, .. } => (StatusCode::BAD_REQUEST, XML, result.write(encoding)),
+        Answer::Refused { refusal, result } => {
+            // A clinic asking for another institution is forbidden, not malformed.
+            let status =
+                if refusal.code == answer::codes::INSTITUTION_MISMATCH { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST };
+            Reply { status, content_type: XML, bytes: result.write(encoding).into(), refusal: Some(refusal.code.to_string()) }
+        }
     }
+}
+
+/// Works out a whole batch right after its upload: the searches are split
+/// into one slice per registry connection (at most one per core) and
+/// answered at once, then the result document is written once, so every
+/// download only sends bytes.
+fn process_batch(state: &State, batch: &PendingBatch, reception: &str) -> Result<Written, Refusal> {
+    let now = now_jst();
+    let searches = &batch.upload.body.searches;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let slice = searches.len().div_ceil(cores.min(state.conns.len()).max(1)).max(1);
+    let header = &batch.upload.header;
+    let parts: Vec<Result<Vec<BatchUnit>, Refusal>> = std::thread::scope(|s| {
+        let workers: Vec<_> = searches
+            .chunks(slice)
+            .map(|part| s.spawn(|| state.with_conn(|conn| answer::batch_units(conn, header, part, &now))))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(worker_failed()))).collect()
+    });
+    let mut units = Vec::with_capacity(searches.len());
+    for part in parts {
+        units.extend(part?);
+    }
+    Ok(answer::written_batch(units, batch, reception, &now, state.encoding))
+}
+
+fn worker_failed() -> Refusal {
+    Refusal::new(
+        answer::codes::REGISTRY,
+        "一括照会の処理中にゲートウェイで障害が起きました。もう一度一括照会を送ってください。",
+        "the gateway failed while processing the batch; send the batch again",
+    )
 }
 
 /// A response body that may stall halfway (the slow-body fault). Its exact
@@ -602,9 +684,9 @@ pub struct GwBody {
 }
 
 impl GwBody {
-    fn new(bytes: Vec<u8>, slow: Duration) -> Self {
+    fn new(bytes: Bytes, slow: Duration) -> Self {
         let len = bytes.len() as u64;
-        let mut all = Bytes::from(bytes);
+        let mut all = bytes;
         if slow.is_zero() {
             return GwBody { first: Some(all).filter(|b| !b.is_empty()), pause: None, rest: None, len };
         }

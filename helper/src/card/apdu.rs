@@ -105,66 +105,10 @@ fn le_byte(le: usize) -> Result<u8, ApduError> {
     }
 }
 
-/// A status word, named where the JPKI flows care about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Sw {
-    /// `9000`
-    Ok,
-    /// `61xx`: more data to fetch with GET RESPONSE (T=0 readers).
-    MoreData(u8),
-    /// `63Cx` with x ≥ 1: wrong PIN, or the answer to the tries-left query.
-    WrongPin { tries_left: u8 },
-    /// `63C0`, `6983`, `6984`: the PIN is blocked.
-    Locked,
-    /// `6700`
-    WrongLength,
-    /// `6981`
-    IncompatibleFile,
-    /// `6982`: PIN not verified in this session.
-    SecurityNotSatisfied,
-    /// `6985`
-    ConditionsNotSatisfied,
-    /// `6986`
-    NoCurrentEf,
-    /// `6A82`: file or application not found.
-    FileNotFound,
-    /// `6A86`
-    WrongP1P2,
-    /// `6A88`
-    ReferenceNotFound,
-    /// `6B00`: offset outside the file.
-    WrongOffset,
-    /// `6D00`
-    InsNotSupported,
-    /// `6E00`
-    ClaNotSupported,
-    /// Anything else, kept as is for the error message.
-    Unknown(u16),
-}
-
-impl Sw {
-    pub fn from_u16(sw: u16) -> Sw {
-        match sw {
-            0x9000 => Sw::Ok,
-            0x6100..=0x61FF => Sw::MoreData((sw & 0xFF) as u8),
-            0x63C0 | 0x6983 | 0x6984 => Sw::Locked,
-            0x63C1..=0x63CF => Sw::WrongPin { tries_left: (sw & 0x0F) as u8 },
-            0x6700 => Sw::WrongLength,
-            0x6981 => Sw::IncompatibleFile,
-            0x6982 => Sw::SecurityNotSatisfied,
-            0x6985 => Sw::ConditionsNotSatisfied,
-            0x6986 => Sw::NoCurrentEf,
-            0x6A82 => Sw::FileNotFound,
-            0x6A86 => Sw::WrongP1P2,
-            0x6A88 => Sw::ReferenceNotFound,
-            0x6B00 => Sw::WrongOffset,
-            0x6D00 => Sw::InsNotSupported,
-            0x6E00 => Sw::ClaNotSupported,
-            other => Sw::Unknown(other),
-        }
-    }
-}
+/// A status word, named where the JPKI flows care about it. The table is
+/// core's (shared with the simulator's virtual card), so the helper and the
+/// card it is tested against read every word alike.
+pub use onshi_core::card_sw::Sw;
 
 /// A response APDU split into data and status word.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,24 +167,13 @@ mod tests {
     }
 
     #[test]
-    fn status_words_and_short_answers() {
-        let cases: [(u16, Sw); 9] = [
-            (0x9000, Sw::Ok),
-            (0x63C3, Sw::WrongPin { tries_left: 3 }),
-            (0x63C1, Sw::WrongPin { tries_left: 1 }),
-            (0x63C0, Sw::Locked),
-            (0x6983, Sw::Locked),
-            (0x6984, Sw::Locked),
-            (0x6A82, Sw::FileNotFound),
-            (0x6110, Sw::MoreData(0x10)),
-            (0x6F00, Sw::Unknown(0x6F00)),
-        ];
-        for (raw, sw) in cases {
-            assert_eq!(Sw::from_u16(raw), sw, "{raw:04X}");
-        }
+    fn short_answers_and_the_split() {
         assert_eq!(Response::parse(&[]), None);
         assert_eq!(Response::parse(&[0x90]), None);
         let r = Response::parse(&[0xAB, 0x90, 0x00]).unwrap();
         assert_eq!((r.data.as_slice(), r.sw), (&[0xAB][..], Sw::Ok));
+        // The meaning comes from core's table (tested there); the raw word is kept.
+        let r = Response::parse(&[0x63, 0xC2]).unwrap();
+        assert_eq!((r.sw, r.sw_raw), (Sw::WrongPin { tries_left: 2 }, 0x63C2));
     }
 }

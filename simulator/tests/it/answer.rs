@@ -9,7 +9,7 @@ use onshi_core::Message;
 use onshi_core::codes::*;
 use onshi_core::message::{IndividualRequestBody, MessageHeader, Msg, ReceptionBody, SearchInfo};
 use onshi_core::{Encoding, parse};
-use onshi_sim::answer::{self, Answer, Batches, PendingBatch};
+use onshi_sim::answer::{self, Answer, BatchStatus, Batches};
 use onshi_sim::registry;
 use rusqlite::Connection;
 
@@ -96,7 +96,7 @@ impl Batches for NoBatches {
     fn next_reception(&mut self, now: &str) -> String {
         answer::reception_number(now, 1)
     }
-    fn lookup(&self, _: &str) -> Option<(&PendingBatch, bool)> {
+    fn status(&self, _: &str) -> Option<BatchStatus<'_>> {
         None
     }
 }

@@ -179,6 +179,30 @@ fn three_wrong_pins_lock_the_card_for_good() {
     assert_eq!(card.tries_left(), 0);
 }
 
+/// The card's answers mean to the helper what the card means by them: both
+/// read core's one status-word table (`onshi_core::card_sw`), so a lock-out
+/// the card signals is a lock-out the helper reports.
+#[test]
+fn the_helper_reads_each_answer_as_the_card_means_it() {
+    use onshi_core::card_sw::Sw;
+    let (mut card, _) = new_card();
+    let steps: [(&str, Sw); 9] = [
+        ("00 A4 04 0C 0A D3 92 10 00 31 00 01 01 04 08", Sw::FileNotFound), // 券面事項入力補助AP: absent
+        (SELECT_JPKI, Sw::Ok),
+        (SELECT_PIN, Sw::Ok),
+        (TRIES_LEFT, Sw::WrongPin { tries_left: 3 }),
+        (VERIFY_0000, Sw::WrongPin { tries_left: 2 }),
+        (VERIFY_0000, Sw::WrongPin { tries_left: 1 }),
+        (VERIFY_0000, Sw::Locked), // 63C0
+        (VERIFY_1234, Sw::Locked), // 6983
+        ("00 B0 00 00 04", Sw::IncompatibleFile),
+    ];
+    for (i, (cmd, want)) in steps.into_iter().enumerate() {
+        let resp = card.transmit(&unhex(cmd));
+        assert_eq!(Sw::from_u16(sw(&resp)), want, "step {i}: {cmd} → {}", card::hex(&resp));
+    }
+}
+
 #[test]
 fn a_wrong_pin_counter_survives_reset_and_resets_on_success() {
     let (mut card, _) = new_card();
