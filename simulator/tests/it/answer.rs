@@ -258,3 +258,115 @@ fn batch_in_progress_then_units() {
     let parsed = parse(&Message::BatchDownloadResult(done).write(Encoding::ShiftJis)).unwrap();
     assert!(!onshi_core::diag::has_errors(&parsed.diagnostics), "{:?}", parsed.diagnostics);
 }
+
+fn batch_upload(conn: &Connection, tags: &[&str]) -> Vec<u8> {
+    let searches = tags.iter().map(|t| probe(conn, t)).collect();
+    Message::BatchUploadRequest(Msg { header: request(SearchInfo::default()).header, body: onshi_core::message::BatchUploadBody { searches } })
+        .write(Encoding::ShiftJis)
+}
+
+fn segment(a: Answer) -> SegmentOfResult {
+    let bytes = match a {
+        Answer::Reply(m) => m.write(Encoding::Utf8),
+        Answer::Written(answer::Written(b)) => b.to_vec(),
+        other => panic!("not a batch result: {other:?}"),
+    };
+    let Message::BatchDownloadResult(m) = parse(&bytes).unwrap().message else { panic!("not a batch result") };
+    m.header.segment_of_result.unwrap()
+}
+
+/// A batch handed to a background worker stays "processing" until the
+/// worker has written it *and* the configured delay has passed; then the
+/// download is the written bytes; a worker's failure reaches the download.
+#[test]
+fn a_background_batch_is_processing_until_written_and_due() {
+    use onshi_sim::folder::BatchBook;
+    use std::time::Duration;
+    let conn = Connection::open(registry_db()).unwrap();
+    let upload = batch_upload(&conn, &["valid", "no_match", "lost_death"]);
+    let accept = |book: &mut BatchBook| match answer::answer(&conn, "OQSmuquc01req_1.xml", &upload, NOW, Encoding::Utf8, book) {
+        Answer::Accepted { reception, batch, .. } => {
+            let (batch, slot) = book.insert_background(reception.clone(), *batch);
+            (reception, batch, slot)
+        }
+        other => panic!("{other:?}"),
+    };
+    let download = |book: &mut BatchBook, reception: &str| {
+        answer::answer(&conn, "OQSmuquc02req_1.xml", &download_request(reception), NOW, Encoding::Utf8, book)
+    };
+
+    // No delay: processing until written, then the written document.
+    let mut book = BatchBook::new(Duration::ZERO);
+    let (reception, batch, slot) = accept(&mut book);
+    assert_eq!(segment(download(&mut book, &reception)), SegmentOfResult::InProgress);
+    let units = answer::batch_units(&conn, &batch.upload.header, &batch.upload.body.searches, NOW).unwrap();
+    let written = answer::written_batch(units, &batch, &reception, NOW, Encoding::Utf8);
+    slot.fill(Ok(written.clone()));
+    match download(&mut book, &reception) {
+        Answer::Written(w) => assert_eq!(w, written, "the very bytes written once"),
+        other => panic!("{other:?}"),
+    }
+    let Message::BatchDownloadResult(m) = parse(&written.0).unwrap().message else { panic!() };
+    assert_eq!(m.header.number_of_processing_result.as_deref(), Some("3"));
+    assert_eq!(m.header.reception_number.as_deref(), Some(reception.as_str()));
+    let v: Vec<_> = m.body.units.iter().map(|u| u.qualification_validity.clone().unwrap()).collect();
+    assert_eq!(v, [QualificationValidity::Valid, QualificationValidity::NoMatch, QualificationValidity::Invalid]);
+
+    // Written, but the configured delay is not over: still processing.
+    let mut slow = BatchBook::new(Duration::from_secs(600));
+    let (reception, _, slot) = accept(&mut slow);
+    slot.fill(Ok(written));
+    assert_eq!(segment(download(&mut slow, &reception)), SegmentOfResult::InProgress);
+
+    // The worker could not read the registry: the download is refused with its code.
+    let (reception, _, slot) = accept(&mut book);
+    slot.fill(Err(answer::Refusal::new(answer::codes::REGISTRY, "読めません", "unreadable")));
+    assert!(matches!(download(&mut book, &reception), Answer::Refused { refusal, .. } if refusal.code == answer::codes::REGISTRY));
+}
+
+/// With a certified institution (the gateway's client certificate), a
+/// request for another institution is refused with EQ1006, and another
+/// institution's batch is answered like a number never issued (EQ1005).
+#[test]
+fn a_certified_caller_may_ask_only_for_its_own_institution() {
+    use onshi_sim::folder::BatchBook;
+    let conn = Connection::open(registry_db()).unwrap();
+    let individual = Message::IndividualRequest(request(probe(&conn, "valid"))).write(Encoding::ShiftJis);
+    let code = |a: Answer| match a {
+        Answer::Refused { refusal, result: Message::IndividualResult(m) } => {
+            assert_eq!(m.body.processing_result_code.as_deref(), Some(refusal.code));
+            assert_eq!(m.header.medical_institution_code.as_deref(), Some("0110113719"), "header echoed");
+            refusal.code
+        }
+        Answer::Reply(_) | Answer::Accepted { .. } | Answer::Written(_) => "ok",
+        other => panic!("{other:?}"),
+    };
+    let mut book = BatchBook::new(std::time::Duration::ZERO);
+    let mut ask = |bytes: &[u8], certified: Option<&str>| {
+        answer::answer_certified(&conn, "OQSsiquc01req_1.xml", bytes, NOW, Encoding::Utf8, &mut book, certified)
+    };
+    assert_eq!(code(ask(&individual, Some("0110113719"))), "ok");
+    assert_eq!(code(ask(&individual, Some(" 0110113719"))), "ok", "compared by the number rules");
+    assert_eq!(code(ask(&individual, None)), "ok", "nothing vouches: nothing to compare (the OQS folder)");
+    assert_eq!(code(ask(&individual, Some("1311123457"))), answer::codes::INSTITUTION_MISMATCH);
+    assert_eq!(code(ask(&individual, Some(""))), answer::codes::INSTITUTION_MISMATCH, "a certificate without a code");
+
+    let upload = batch_upload(&conn, &["valid"]);
+    let accepted = answer::answer_certified(&conn, "OQSmuquc01req_1.xml", &upload, NOW, Encoding::Utf8, &mut book, Some("0110113719"));
+    let Answer::Accepted { reception, batch, .. } = accepted else { panic!("{accepted:?}") };
+    book.insert(reception.clone(), *batch);
+    let mut theirs = parse(&download_request(&reception)).unwrap().message;
+    if let Message::BatchDownloadRequest(m) = &mut theirs {
+        m.header.medical_institution_code = Some("1311123457".into());
+    }
+    let theirs = theirs.write(Encoding::ShiftJis);
+    let mut ask = |bytes: &[u8], certified: &str| {
+        match answer::answer_certified(&conn, "OQSmuquc02req_1.xml", bytes, NOW, Encoding::Utf8, &mut book, Some(certified)) {
+            Answer::Refused { refusal, .. } => refusal.code,
+            Answer::Reply(Message::BatchDownloadResult(_)) => "ok",
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(ask(&theirs, "1311123457"), answer::codes::UNKNOWN_RECEPTION);
+    assert_eq!(ask(&download_request(&reception), "0110113719"), "ok");
+}

@@ -305,3 +305,107 @@ async fn faults_are_injected_and_requests_logged_without_bodies() {
     // Nothing of the proof (certificate, signature, nonce) is in the log.
     assert!(!text.contains(&base64::encode(&nonce)) && !text.contains("signature") && !text.contains("MII"));
 }
+
+/// Another valid 医療機関コード (check digit 7) than the test PKI's 0110113719.
+const OTHER_INSTITUTION: &str = "1311123457";
+
+/// A second clinic under the same clinic CA: the gateway PKI's CA files
+/// copied, and a client certificate issued for [`OTHER_INSTITUTION`].
+fn second_clinic_pki() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tmp(&format!("onshi-sim-second-clinic-pki-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (from, to) = (PkiLayout::new(gw_pki()), PkiLayout::new(&dir));
+        let files = |l: &PkiLayout| {
+            [l.gateway_ca(), l.gateway_ca_key(), l.gateway_server(), l.gateway_server_key(), l.clinic_ca(), l.clinic_ca_key(), l.jpki_ca(), l.jpki_ca_key()]
+        };
+        for (a, b) in files(&from).iter().zip(files(&to).iter()) {
+            std::fs::create_dir_all(b.parent().unwrap()).unwrap();
+            std::fs::copy(a, b).unwrap();
+        }
+        let opts = PkiOptions { institution: OTHER_INSTITUTION.into(), people: vec![], ..Default::default() };
+        let report = pki::init(&dir, &opts).expect("second clinic PKI");
+        assert!(report.created.contains(&to.clinic_client()), "a new client certificate: {report:?}");
+        assert!(!report.created.contains(&to.clinic_ca()), "the same clinic CA: {report:?}");
+        dir
+    })
+}
+
+/// Issue: the gateway must check the request's institution against the
+/// client certificate. The code in the XML header has to be the
+/// certificate's; another clinic's code is refused with EQ1006 (HTTP 403, an
+/// error result document) and the refusal is in the request log; another
+/// clinic's batch is as unknown as a number never issued.
+#[tokio::test]
+async fn requests_must_name_the_institution_of_their_certificate() {
+    let log = tmp(&format!("gw-institution-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let gw = start("inst", |o| {
+        o.log = Some(log.clone());
+        o.batch_delay = Duration::ZERO;
+    })
+    .await;
+    let (ours, theirs) = (client(), client_for(second_clinic_pki(), true));
+    let db = fresh_db("inst-probes");
+    let with_code = |code: &str| {
+        let mut r = request(probe(&db, "valid"));
+        r.header.medical_institution_code = Some(code.to_string());
+        Message::IndividualRequest(r).write(Encoding::ShiftJis)
+    };
+    let refused_with = |status: u16, body: &[u8]| {
+        let Message::IndividualResult(m) = parse(body).unwrap().message else { panic!("not an error result") };
+        assert_eq!(m.body.processing_result_status, Some(ProcessingResultStatus::Error));
+        (status, m.body.processing_result_code.unwrap_or_default(), m.header.error_message.unwrap_or_default())
+    };
+
+    // Each clinic asking for itself passes (full-width digits are the same code).
+    let (status, _) = post(&ours, &gw, "/oqs/v1/OQSsiquc01req", with_code("0110113719")).await;
+    assert_eq!(status, 200);
+    let (status, _) = post(&theirs, &gw, "/oqs/v1/OQSsiquc01req", with_code("１３１１１２３４５７")).await;
+    assert_eq!(status, 200);
+
+    // Each asking for the other is refused, whatever the kind of request.
+    let (status, body) = post(&ours, &gw, "/oqs/v1/OQSsiquc01req", with_code(OTHER_INSTITUTION)).await;
+    let (s, code, message) = refused_with(status, &body);
+    assert_eq!((s, code.as_str()), (403, "EQ1006"));
+    assert!(message.contains(OTHER_INSTITUTION) && message.contains("0110113719"), "{message}");
+    let (status, body) = post(&theirs, &gw, "/oqs/v1/OQSsiquc01req", with_code("0110113719")).await;
+    assert_eq!(refused_with(status, &body).1, "EQ1006");
+    let upload = Message::BatchUploadRequest(Msg {
+        header: request(SearchInfo::default()).header,
+        body: BatchUploadBody { searches: vec![probe(&db, "valid")] },
+    })
+    .write(Encoding::ShiftJis);
+    let (status, body) = post(&theirs, &gw, "/oqs/v1/OQSmuquc01req", upload.clone()).await;
+    assert_eq!(refused_with(status, &body).1, "EQ1006");
+
+    // Our batch, downloaded by the other clinic under its own code: unknown to it.
+    let (status, body) = post(&ours, &gw, "/oqs/v1/OQSmuquc01req", upload).await;
+    assert_eq!(status, 200);
+    let Message::BatchUploadResult(ack) = parse(&body).unwrap().message else { panic!("not an ack") };
+    let reception = ack.body.reception_number.unwrap();
+    let mut theirs_download = parse(&download_request(&reception)).unwrap().message;
+    if let Message::BatchDownloadRequest(m) = &mut theirs_download {
+        m.header.medical_institution_code = Some(OTHER_INSTITUTION.into());
+    }
+    let (status, body) = post(&theirs, &gw, "/oqs/v1/OQSmuquc02req", theirs_download.write(Encoding::ShiftJis)).await;
+    let (s, code, _) = refused_with(status, &body);
+    assert_eq!((s, code.as_str()), (400, "EQ1005"));
+    let (status, _) = post(&ours, &gw, "/oqs/v1/OQSmuquc02req", download_request(&reception)).await;
+    assert_eq!(status, 200);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let refused: Vec<(&str, &str, u64)> = lines
+        .iter()
+        .filter(|l| !l["refusal"].is_null())
+        .map(|l| (l["institution"].as_str().unwrap(), l["refusal"].as_str().unwrap(), l["status"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        refused,
+        [("0110113719", "EQ1006", 403), (OTHER_INSTITUTION, "EQ1006", 403), (OTHER_INSTITUTION, "EQ1006", 403), (OTHER_INSTITUTION, "EQ1005", 400)],
+        "{text}"
+    );
+    assert_eq!(lines.len(), 8, "every request is logged: {text}");
+}
