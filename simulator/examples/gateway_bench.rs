@@ -75,6 +75,27 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The batch's gateway-side work done in-process on one registry
+/// connection, step by step, so a change can be judged without the network.
+fn breakdown(db: &Path, all: &[SearchInfo], encoding: Encoding) {
+    let conn = rusqlite::Connection::open(db).expect("registry");
+    let upload = Msg { header: header(), body: BatchUploadBody { searches: all.to_vec() } };
+    let batch = onshi_sim::answer::PendingBatch { upload };
+    let now = "20261125093000";
+    let t = Instant::now();
+    let units = onshi_sim::answer::batch_units(&conn, &batch.upload.header, &batch.upload.body.searches, now).expect("units");
+    let looked_up = t.elapsed();
+    let t = Instant::now();
+    let written = onshi_sim::answer::written_batch(units, &batch, "R2026112500001", now, encoding);
+    println!(
+        "batch of {} in-process, one connection: registry answers {:.2} s, result document written ({:.1} MB, {encoding:?}) {:.2} s",
+        all.len(),
+        looked_up.as_secs_f64(),
+        written.0.len() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
@@ -91,6 +112,7 @@ fn main() {
     onshi_sim::registry::seed(&db, batch_size.max(41), 1).expect("seed");
     eprintln!("registry of {} people seeded in {:.1} s", batch_size.max(41), t.elapsed().as_secs_f64());
     let all = searches(&db, batch_size);
+    breakdown(&db, &all, encoding);
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async move {
