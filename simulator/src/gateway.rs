@@ -624,7 +624,11 @@ fn xml(state: &Arc<State>, institution: &str, prefix: &str, body: &[u8]) -> Repl
         Answer::Accepted { reply, reception, batch } => {
             let (batch, slot) = lock(&state.batches).insert_background(reception.clone(), *batch);
             let st = state.clone();
-            let work = move || slot.fill(process_batch(&st, &batch, &reception));
+            let work = move || {
+                // A bug that panics must not leave the batch "processing" for ever.
+                let run = std::panic::AssertUnwindSafe(|| process_batch(&st, &batch, &reception));
+                slot.fill(std::panic::catch_unwind(run).unwrap_or_else(|_| Err(worker_failed())));
+            };
             // Normally on tokio's blocking pool; a caller outside the runtime
             // (not the case today) would wait for the work instead of losing it.
             match tokio::runtime::Handle::try_current() {

@@ -370,3 +370,25 @@ fn a_certified_caller_may_ask_only_for_its_own_institution() {
     assert_eq!(ask(&theirs, "1311123457"), answer::codes::UNKNOWN_RECEPTION);
     assert_eq!(ask(&download_request(&reception), "0110113719"), "ok");
 }
+
+/// A batch result written in slices on several threads and spliced is the
+/// very document written in one piece, in both encodings (every probe case,
+/// repeated so that slices hold several units each).
+#[test]
+fn a_batch_written_in_parts_is_the_document_written_whole() {
+    use onshi_sim::answer::PendingBatch;
+    let conn = Connection::open(registry_db()).unwrap();
+    let one_of_each: Vec<SearchInfo> = probes(&conn).into_iter().map(|p| p.search).collect();
+    let searches: Vec<SearchInfo> = one_of_each.iter().cycle().take(130).cloned().collect();
+    let batch = PendingBatch { upload: Msg { header: request(SearchInfo::default()).header, body: onshi_core::message::BatchUploadBody { searches } } };
+    let units = answer::batch_units(&conn, &batch.upload.header, &batch.upload.body.searches, NOW).unwrap();
+    for encoding in [Encoding::ShiftJis, Encoding::Utf8] {
+        let whole = answer::written_in_parts(units.clone(), &batch, "R2026112500001", NOW, encoding, 1);
+        for parts in [2, 3, 7, 130, 500] {
+            let spliced = answer::written_in_parts(units.clone(), &batch, "R2026112500001", NOW, encoding, parts);
+            assert!(spliced == whole, "{parts} parts, {encoding:?}: {} vs {} bytes", spliced.0.len(), whole.0.len());
+        }
+        let Message::BatchDownloadResult(m) = parse(&whole.0).unwrap().message else { panic!() };
+        assert_eq!((m.body.units.len(), m.header.number_of_processing_result.as_deref()), (130, Some("130")));
+    }
+}
