@@ -264,7 +264,7 @@ fn lamps_follow_errors_and_events() {
 #[test]
 fn today_rows_search_by_name_kana_and_number() {
     let entry = |id: &str, xml: &str| TodayEntry {
-        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, xml: xml.into(), summary: ResultSummary::default(),
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, consents: None, xml: xml.into(), summary: ResultSummary::default(),
     };
     let other = VALID_XML.replace("髙橋　一郎", "佐藤　花子").replace("ﾀｶﾊｼ ｲﾁﾛｳ", "ｻﾄｳ ﾊﾅｺ").replace(">0012<", ">0099<");
     let mut s = state();
