@@ -114,7 +114,7 @@ fn audit_tampering_is_located() {
     for (sql, expected) in cases {
         let (_dir, mut store) = open_temp();
         for _ in 0..4 {
-            store.append_audit(&ts("2026-11-25T09:00:00Z"), &Actor::Cli, Outcome::Ok, &AuditDetail::Reference { action: ReferenceAction::Register }).unwrap();
+            store.append_audit(&ts("2026-11-25T09:00:00Z"), &Actor::Cli, Outcome::Ok, &AuditDetail::Reference { action: ReferenceAction::Register, count: None, rejected: None, error: None }).unwrap();
         }
         store.conn.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;").unwrap();
         store.conn.execute(sql, []).unwrap();
@@ -172,6 +172,7 @@ fn results_by_local_day() {
         insurer_number: Some("39131156".into()),
         name_kana: Some("ヤマダ タロウ".into()),
         error: None,
+        card: None,
         xml: ResultXml::new("<?xml version=\"1.0\"?><XmlMsg/>".into()).unwrap(),
     };
     // 23:30 on the 24th in Japan is a different clinic day from 00:30 on the 25th.
