@@ -92,6 +92,11 @@ pub struct FakeBackend {
     pub sent: Mutex<Vec<(Query, Vec<u8>)>>,
     /// The card is not registered for insurance use (until `card_register`).
     pub unregistered: std::sync::atomic::AtomicBool,
+    /// The simulator does not answer reference-number registrations (it
+    /// refuses them with EQ1004). With this set, the fake accepts them the
+    /// way the national system does: a normal `OQSsiimm01res`, or for the
+    /// bulk form an acknowledgement with a reception number.
+    pub accept_references: std::sync::atomic::AtomicBool,
     /// Added before every answer (to test that slow work does not block the service).
     pub delay: Duration,
 }
@@ -109,6 +114,7 @@ impl FakeBackend {
             queries: AtomicU64::new(0),
             sent: Mutex::new(Vec::new()),
             unregistered: std::sync::atomic::AtomicBool::new(false),
+            accept_references: std::sync::atomic::AtomicBool::new(false),
             delay: Duration::ZERO,
         }
     }
@@ -132,6 +138,30 @@ impl FakeBackend {
     }
 }
 
+/// A normal answer to a registration request (see `accept_references`).
+fn reference_answer(query: Query, request_xml: &[u8]) -> Option<Vec<u8>> {
+    use onshi_core::codes::ProcessingResultStatus;
+    use onshi_core::message::{ReceptionBody, Registration};
+    let parsed = onshi_core::parse(request_xml).ok()?;
+    let header = MessageHeader { medical_institution_code: Some("0110113719".into()), ..Default::default() };
+    let reply = match (query, parsed.message) {
+        (Query::ReferenceRegister, Message::RegistrationRequest(m)) => Message::RegistrationResult(Msg {
+            header,
+            body: Registration { processing_result_status: Some(ProcessingResultStatus::Normal), ..m.body },
+        }),
+        (Query::BulkReferenceRegister, Message::BulkRegistrationRequest(_)) => Message::BatchUploadResult(Msg {
+            header: MessageHeader { reception_number: Some("R0000000099".into()), ..header },
+            body: ReceptionBody {
+                reception_number: Some("R0000000099".into()),
+                processing_result_status: Some(ProcessingResultStatus::Normal),
+                ..Default::default()
+            },
+        }),
+        _ => return None,
+    };
+    Some(reply.write(Encoding::Utf8))
+}
+
 fn verifies(proof: &CardProof) -> bool {
     use rsa::pkcs8::DecodePublicKey;
     use sha2::{Digest, Sha256};
@@ -153,6 +183,11 @@ impl Backend for FakeBackend {
             }
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
+            }
+            if self.accept_references.load(Ordering::SeqCst) {
+                if let Some(reply) = reference_answer(query, request_xml) {
+                    return Ok(reply);
+                }
             }
             self.answer(query, request_xml)
         })

@@ -321,13 +321,25 @@ pub fn summary(message: &Message) -> (ResultSummary, ResultStatus) {
     (s, status)
 }
 
-/// An error result document (ProcessingResultStatus 2) as `gateway_error`.
+/// An error result document (ProcessingResultStatus 2) as `gateway_error`:
+/// eligibility results, registration results and acknowledgements.
 pub fn error_of(message: &Message) -> Option<ProtocolError> {
-    let (Message::IndividualResult(m) | Message::FaceResult(m)) = message else { return None };
-    (m.body.processing_result_status == Some(ProcessingResultStatus::Error)).then(|| {
+    let (status, code, text, header) = match message {
+        Message::IndividualResult(m) | Message::FaceResult(m) => {
+            (&m.body.processing_result_status, &m.body.processing_result_code, &m.body.processing_result_message, &m.header)
+        }
+        Message::RegistrationResult(m) => {
+            (&m.body.processing_result_status, &m.body.processing_result_code, &m.body.processing_result_message, &m.header)
+        }
+        Message::BatchUploadResult(m) => {
+            (&m.body.processing_result_status, &m.body.processing_result_code, &m.body.processing_result_message, &m.header)
+        }
+        _ => return None,
+    };
+    (*status == Some(ProcessingResultStatus::Error)).then(|| {
         ProtocolError::gateway(
-            m.body.processing_result_code.clone().or(m.header.error_code.clone()).unwrap_or_default(),
-            m.body.processing_result_message.clone().or(m.header.error_message.clone()).unwrap_or_default(),
+            code.clone().or(header.error_code.clone()).unwrap_or_default(),
+            text.clone().or(header.error_message.clone()).unwrap_or_default(),
         )
     })
 }

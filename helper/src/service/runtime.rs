@@ -384,9 +384,7 @@ impl Runtime {
         d.audit(&Actor::Origin(origin.clone()), if result.is_ok() { Outcome::Ok } else { Outcome::Failed }, &detail);
         let (a, reception_number) = result?;
         let now = d.now()?;
-        for (patient, numbers) in &sent {
-            d.store_mut().put_reference(patient, numbers, &now).map_err(internal)?;
-        }
+        d.store_mut().put_references(&sent, &now).map_err(internal)?;
         Ok(Response::ReferenceRegister(onshi_core::protocol::ReferenceRegisterReply { xml: a.xml, accepted: count, rejected, reception_number }))
     }
 

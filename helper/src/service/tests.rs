@@ -528,3 +528,99 @@ async fn the_folder_backend_says_registration_is_not_its_job() {
     assert!(!h.queue.iter().any(|f| matches!(f, FromHelper::Event { event: Event::PinNeeded { .. }, .. })));
     assert!(!h.card.card.lock().unwrap().sent_pin());
 }
+
+// ----- reference numbers (照会番号), one and many ------------------------------
+
+fn reference_json(i: usize, reference: &str) -> String {
+    format!(r#"{{"insured":{},"reference_number":"{reference}"}}"#, insured_json(i))
+}
+
+#[tokio::test]
+async fn bulk_reference_register_checks_each_entry_sends_the_bulk_form_and_stores() {
+    let mut h = harness(3);
+    h.backend.accept_references.store(true, std::sync::atomic::Ordering::SeqCst);
+    // 500 people, three of them bad in different ways.
+    let mut entries: Vec<String> = (0..500).map(|i| reference_json(i, &format!("K{i:05}"))).collect();
+    entries[7] = r#"{"insured":{"insurer_number":"39131157","number":"1","birth_date":"19600105"},"reference_number":"K00007"}"#.into();
+    entries[8] = reference_json(8, "");
+    entries[9] = reference_json(9, "K00001");
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{}]}}"#, entries.join(",")));
+    let r = match h.reply(&id).await {
+        Ok(Response::ReferenceRegister(r)) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(r.accepted, 497);
+    assert_eq!(r.reception_number.as_deref(), Some("R0000000099"));
+    let rejected: Vec<(u32, C, Option<&str>)> =
+        r.rejected.iter().map(|e| (e.index, e.error.code, e.error.detail.field.as_deref())).collect();
+    assert_eq!(rejected, [
+        (7, C::InvalidArgument, Some("entries[7].insured.insurer_number")),
+        (8, C::InvalidArgument, Some("entries[8].reference_number")),
+        (9, C::InvalidArgument, Some("entries[9].reference_number")),
+    ]);
+    for e in &r.rejected {
+        assert!(!e.error.message.ja.is_empty() && !e.error.message.en.is_empty(), "{e:?}");
+    }
+    assert!(r.rejected[2].error.message.ja.contains("K00001"), "{:?}", r.rejected[2].error.message);
+    // One bulk document with the 497 good entries went out.
+    let sent = h.backend.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, crate::backend::Query::BulkReferenceRegister);
+    let onshi_core::Message::BulkRegistrationRequest(m) = onshi_core::parse(&sent[0].1).unwrap().message else { panic!("not the bulk form") };
+    assert_eq!(m.body.units.len(), 497);
+    assert_eq!(m.header.medical_institution_code.as_deref(), Some("0110113719"));
+    // They are remembered; the refused ones are not.
+    let (insurer, _, number, _, _) = valid_probe(499);
+    let stored = h.rt.with_store(|s| s.reference(&crate::store::PatientId::new("K00499").unwrap()).unwrap()).expect("stored");
+    assert_eq!((stored.insurer.as_str(), stored.number.as_str()), (insurer.trim(), number.as_str()));
+    assert!(h.rt.with_store(|s| s.reference(&crate::store::PatientId::new("K00007").unwrap()).unwrap()).is_none());
+    let tail = h.rt.with_store(|s| s.audit_tail(5).unwrap());
+    assert!(tail.iter().any(|e| e.kind == "reference" && e.detail.contains("\"count\":497") && e.detail.contains("\"rejected\":3")), "{tail:?}");
+
+    // One entry uses the single form.
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{}]}}"#, reference_json(0, "K90000")));
+    let Ok(Response::ReferenceRegister(r)) = h.reply(&id).await else { panic!("no reply") };
+    assert_eq!((r.accepted, r.reception_number.as_deref()), (1, None));
+    assert_eq!(h.backend.sent.lock().unwrap()[1].0, crate::backend::Query::ReferenceRegister);
+
+    // Nothing valid: the first refusal is the answer, and nothing is sent.
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{},{}]}}"#, entries[7], entries[8]));
+    let e = h.reply(&id).await.unwrap_err();
+    assert_eq!((e.code, e.detail.field.as_deref()), (C::InvalidArgument, Some("entries[0].insured.insurer_number")));
+    let id = h.send(PAGE, "page", r#"{"type":"reference_register","entries":[]}"#);
+    assert_eq!(err_code(h.reply(&id).await).0, C::InvalidArgument);
+    assert_eq!(h.backend.sent.lock().unwrap().len(), 2);
+}
+
+// ----- today keeps how each card was checked ---------------------------------
+
+#[tokio::test]
+async fn today_keeps_card_mode_and_consents_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Arc::new(FakeBackend::new(Duration::ZERO));
+    let card = Arc::new(SimAccess::new(3));
+    {
+        let mut h = open(dir.path(), None, backend.clone(), card.clone(), quick());
+        let cc = h.card_confirm("visual");
+        assert!(matches!(h.reply(&cc).await, Ok(Response::CardConfirm(_))));
+        let cc = h.send(PAGE, "page", r#"{"type":"card_confirm","mode":"pin","consents":{"health_check":true,"specified_disease":true}}"#);
+        let (confirm, _) = h.pin_needed().await;
+        let pe = h.pin(&confirm, "1234", false);
+        assert!(matches!(h.reply(&pe).await, Ok(Response::PinEntry)));
+        assert!(matches!(h.reply(&cc).await, Ok(Response::CardConfirm(_))));
+        let id = h.send(PAGE, "page", &format!(r#"{{"type":"insurance_confirm","insured":{}}}"#, insured_json(0)));
+        assert!(matches!(h.reply(&id).await, Ok(Response::InsuranceConfirm(_))));
+    }
+    // A new runtime over the same database file: what a reload after a helper restart sees.
+    let mut h = open(dir.path(), None, backend, card, quick());
+    let id = h.send(PAGE, "page", r#"{"type":"today"}"#);
+    let Ok(Response::Today(t)) = h.reply(&id).await else { panic!() };
+    let got: Vec<(ConfirmKind, Option<Consents>)> = t.entries.iter().map(|e| (e.kind, e.consents)).collect();
+    assert_eq!(got, [
+        (ConfirmKind::CardVisual, Some(Consents { medication: true, ..Consents::default() })),
+        (ConfirmKind::CardPin, Some(Consents { health_check: true, specified_disease: true, ..Consents::default() })),
+        (ConfirmKind::Insurance, None),
+    ]);
+    // The summary codes are filled in from the stored documents.
+    assert!(t.entries.iter().all(|e| e.summary.qualification_validity.as_deref() == Some("1")), "{:?}", t.entries.iter().map(|e| &e.summary).collect::<Vec<_>>());
+}
