@@ -279,7 +279,7 @@ impl Runtime {
             Job::Card { mode, consents, reader } => self.card_confirm(reply, &w.caller, &w.origin, mode, consents, reader).await,
             Job::CardRegister { consents, reader } => self.card_register(reply, &w.caller, &w.origin, consents, reader).await,
             Job::References { request } => {
-                let r = self.references(&w.origin, request).await;
+                let r = self.references(Some(&w.origin), request).await;
                 reply.send(r);
             }
             Job::PinEntry { confirm_id, pin, confirm_last_try } => self.pin_message(&w.caller, &confirm_id, reply, |reply| PinMsg::Entry { pin, confirm_last_try, reply }),
@@ -358,7 +358,8 @@ impl Runtime {
     /// `reference_register`: the checked entries go out in one document (the
     /// single form for one, the bulk form for more); once the system accepts
     /// them they are remembered locally (patient id → insurance numbers).
-    async fn references(&self, origin: &Origin, request: eligibility::References) -> Result<Response, ProtocolError> {
+    /// `origin` is the asking page (absent for the command line).
+    pub async fn references(&self, origin: Option<&Origin>, request: eligibility::References) -> Result<Response, ProtocolError> {
         let eligibility::References { request_xml, bulk, sent, rejected } = request;
         let count = u32::try_from(sent.len()).unwrap_or(u32::MAX);
         let query = if bulk { Query::BulkReferenceRegister } else { Query::ReferenceRegister };
@@ -381,7 +382,7 @@ impl Runtime {
         let error = result.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
         let rejected_count = u32::try_from(rejected.len()).unwrap_or(u32::MAX);
         let detail = AuditDetail::Reference { action: crate::store::ReferenceAction::Register, count: Some(count), rejected: Some(rejected_count), error };
-        d.audit(&Actor::Origin(origin.clone()), if result.is_ok() { Outcome::Ok } else { Outcome::Failed }, &detail);
+        d.audit(&actor(origin), if result.is_ok() { Outcome::Ok } else { Outcome::Failed }, &detail);
         let (a, reception_number) = result?;
         let now = d.now()?;
         d.store_mut().put_references(&sent, &now).map_err(internal)?;
