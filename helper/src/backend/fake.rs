@@ -184,10 +184,10 @@ impl Backend for FakeBackend {
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
             }
-            if self.accept_references.load(Ordering::SeqCst) {
-                if let Some(reply) = reference_answer(query, request_xml) {
-                    return Ok(reply);
-                }
+            if self.accept_references.load(Ordering::SeqCst)
+                && let Some(reply) = reference_answer(query, request_xml)
+            {
+                return Ok(reply);
             }
             self.answer(query, request_xml)
         })
