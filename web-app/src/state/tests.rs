@@ -400,13 +400,14 @@ fn card_not_registered_offers_registration_then_rechecks() {
     assert!(!s.card.registering && s.card.can_register());
 
     s.apply(Action::Sent(Op::CardRegister));
-    let reply = Ok(Response::CardRegister(CardRegistered { already_registered: false }));
+    let body = Response::CardRegister(CardRegistered { already_registered: false });
+    let reply = Ok(body.clone());
     // The shell re-runs the check with the same mode and consents…
     assert_eq!(s.card.recheck_after(&reply), Some(s.card.request()));
     assert_eq!(s.card.request().mode, ConfirmMode::Visual);
     // …and no re-run after a failed registration.
     assert_eq!(s.card.recheck_after(&Err(ProtocolError::new(ErrorCode::WrongPin))), None);
-    s.apply(Action::Reply(Op::CardRegister, reply.unwrap()));
+    s.apply(Action::Reply(Op::CardRegister, body));
     assert_eq!(s.card.step, CardStep::Registered);
     assert!(!s.card.offer_registration && !s.card.registering);
 
