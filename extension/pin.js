@@ -37,6 +37,8 @@ ch.on("pin_info", (msg) => {
   busy = false;
   pad.clear();
   $("origin").textContent = info.origin ?? "";
+  // Registration (利用登録) uses the same PIN; the patient should know which they are agreeing to.
+  $("purpose-register").classList.toggle("hidden", info.purpose !== "register");
   const tries = info.tries_left ?? "?";
   $("tries").textContent = String(tries);
   $("tries-en").textContent = String(tries);

@@ -117,7 +117,7 @@ export class Bridge {
         if (typeof code === "string" && typeof pairing_id === "string") this.openPair(client.origin, code, pairing_id);
       }
       // The confirm is over (success or not): a PIN window for it has nothing left to do.
-      if (type === "card_confirm") this.closePinFor(client.origin);
+      if (type === "card_confirm" || type === "card_register") this.closePinFor(client.origin);
       if (reply.ok && !PUBLIC_TYPES.has(type)) this.paired.add(client.origin);
       if (!reply.ok && reply.error?.code === "not_paired") this.paired.delete(client.origin);
     }
@@ -179,13 +179,13 @@ export class Bridge {
     for (const e of this.pinWindows.values()) {
       if (e.confirm_id !== ev.confirm_id) continue;
       // A new try for the same confirm (e.g. after a wrong PIN): refresh the window.
-      Object.assign(e, { tries_left: ev.tries_left, submitted: false });
+      Object.assign(e, { tries_left: ev.tries_left, purpose: pinPurpose(ev), submitted: false });
       for (const p of e.ports) this.post(p, { kind: "pin_info", token: e.token, info: pinView(e) });
       if (e.windowId != null) this.windows.focus?.(e.windowId);
       return;
     }
     const token = this.newToken();
-    const e = { token, origin, confirm_id: ev.confirm_id, tries_left: ev.tries_left, submitted: false, closedByUs: false, windowId: null, ports: new Set() };
+    const e = { token, origin, confirm_id: ev.confirm_id, tries_left: ev.tries_left, purpose: pinPurpose(ev), submitted: false, closedByUs: false, windowId: null, ports: new Set() };
     this.pinWindows.set(token, e);
     try {
       e.windowId = await this.windows.open(`pin.html#${token}`);
@@ -234,5 +234,10 @@ function pairView(e) {
 }
 
 function pinView(e) {
-  return { origin: e.origin, confirm_id: e.confirm_id, tries_left: e.tries_left };
+  return { origin: e.origin, confirm_id: e.confirm_id, tries_left: e.tries_left, purpose: e.purpose };
+}
+
+/** What the PIN is for: "register" (card_register) or "confirm" (absent = confirm). */
+function pinPurpose(ev) {
+  return ev.purpose === "register" ? "register" : "confirm";
 }

@@ -19,6 +19,7 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Types that wait for a person (PIN typing, card handling) get longer. */
 export const TIMEOUTS_MS = Object.freeze({
   card_confirm: 120_000,
+  card_register: 120_000,
   pin_entry: 120_000,
   batch_submit: 60_000,
   hello: 10_000,

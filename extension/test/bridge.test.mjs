@@ -214,7 +214,7 @@ test("pin_needed opens the PIN window and reaches only that origin's tabs", asyn
   assert.deepEqual(b.received, []);
   const w = new FakeRuntimePort(extSender("pin.html#tok1"));
   bridge.onClientMessage(bridge.attach(w), { kind: "pin_info", token: "tok1" });
-  assert.deepEqual(w.received[0].info, { origin: "https://clinic.example", confirm_id: "c1", tries_left: 3 });
+  assert.deepEqual(w.received[0].info, { origin: "https://clinic.example", confirm_id: "c1", tries_left: 3, purpose: "confirm" });
   // A page cannot read it.
   bridge.onClientMessage([...bridge.clients][0], { kind: "pin_info", token: "tok1" });
   assert.equal(a.received.length, 1);
@@ -250,6 +250,28 @@ test("the card_confirm reply closes that origin's PIN window without a cancel", 
   assert.deepEqual(closed, [101]);
   bridge.onWindowRemoved(101);
   assert.equal(link.frames.filter((f) => f.body.type === "pin_cancel").length, 0);
+});
+
+test("a registration PIN says so in the window, and the card_register reply closes it", async () => {
+  const { bridge, link, a, closed } = pinSetup();
+  bridge.onHostEvent({ v: 1, event: { type: "pin_needed", confirm_id: "c2", tries_left: 3, purpose: "register" }, origin: "https://clinic.example" });
+  await tick();
+  const w = new FakeRuntimePort(extSender("pin.html#tok1"));
+  bridge.onClientMessage(bridge.attach(w), { kind: "pin_info", token: "tok1" });
+  assert.equal(w.received[0].info.purpose, "register");
+  await send(bridge, a, { type: "card_register", consents: {} });
+  assert.deepEqual(closed, [101]);
+  bridge.onWindowRemoved(101);
+  assert.equal(link.frames.filter((f) => f.body.type === "pin_cancel").length, 0);
+});
+
+test("a pin_needed without purpose is a card check", async () => {
+  const { bridge } = pinSetup();
+  bridge.onHostEvent({ v: 1, event: { type: "pin_needed", confirm_id: "c1", tries_left: 3, purpose: "<script>" }, origin: "https://clinic.example" });
+  await tick();
+  const w = new FakeRuntimePort(extSender("pin.html#tok1"));
+  bridge.onClientMessage(bridge.attach(w), { kind: "pin_info", token: "tok1" });
+  assert.equal(w.received[0].info.purpose, "confirm");
 });
 
 test("a repeated pin_needed for the same confirm updates the open window", async () => {

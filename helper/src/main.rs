@@ -8,7 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -71,6 +71,9 @@ enum Command {
     /// 一括照会 (batch pre-check) from a CSV file.
     #[command(subcommand)]
     Batch(BatchCommand),
+    /// Patient reference numbers (照会番号) registered with the eligibility system.
+    #[command(subcommand)]
+    Reference(ReferenceCommand),
     /// Walk every link (config, service, manifests, pcscd, reader, card, backend, clock);
     /// one Japanese and one English line per problem; exit 1 on any.
     Doctor {
@@ -133,6 +136,15 @@ enum BatchCommand {
     Status { id: String },
     /// Ask for batch ID's result now; prints the result XML when it is ready.
     Fetch { id: String },
+}
+
+#[derive(Subcommand)]
+enum ReferenceCommand {
+    /// Register the patient ids in FILE.csv: the batch CSV's columns (see
+    /// `batch submit`), with 患者ID/patient_id required on every row. Every
+    /// row is checked first; a file with errors is not sent. One row uses the
+    /// single form, more the bulk form.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -386,6 +398,10 @@ fn run(cli: Cli) -> Result<ExitCode, Fail> {
             let ctx = Context::new(cli.config, cli.store, &env, os)?;
             batch_cmd(&ctx, c)
         }
+        Command::Reference(c) => {
+            let ctx = Context::new(cli.config, cli.store, &env, os)?;
+            reference_cmd(&ctx, c)
+        }
         Command::Doctor { socket } => doctor_cmd(cli.config, socket, &env, os),
     }
 }
@@ -513,6 +529,70 @@ async fn card_check(
     Ok(service.card_confirm_cli(&proof).await?)
 }
 
+/// Reads a CSV with the core's batch reader (one set of column and cell
+/// rules for the page and the command line), printing its findings.
+fn read_csv(file: &Path) -> Result<onshi_core::batch_csv::BatchCsv, Fail> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        Fail(Bilingual::new(format!("ファイル {} を読めません（{e}）。", file.display()), format!("Cannot read {} ({e}).", file.display())))
+    })?;
+    let csv = onshi_core::batch_csv::read(&bytes, &onshi_core::batch_csv::CsvLimits::default())?;
+    for d in &csv.diagnostics {
+        let level = match d.severity {
+            onshi_core::Severity::Error => "ERROR",
+            onshi_core::Severity::Warning => "WARN",
+            onshi_core::Severity::Info => "INFO",
+        };
+        eprintln!("{}:{}: {level} {} / {}", file.display(), d.line, d.message.ja, d.message.en);
+    }
+    Ok(csv)
+}
+
+fn reference_cmd(ctx: &Context, c: ReferenceCommand) -> Result<ExitCode, Fail> {
+    let ReferenceCommand::Import { file } = c;
+    let csv = read_csv(&file)?;
+    // The 患者ID column, in Column::ALL order.
+    let pid = onshi_core::batch_csv::Column::ALL.iter().position(|c| *c == onshi_core::batch_csv::Column::PatientId).unwrap_or(7);
+    let mut entries = Vec::new();
+    let mut lines = Vec::new();
+    let mut bad = csv.error_rows();
+    for row in &csv.rows {
+        let Some(entry) = &row.entry else { continue };
+        let id = row.cells[pid].trim();
+        if id.is_empty() {
+            eprintln!("{}:{}: ERROR 患者ID（照会番号）がありません。 / The patient id (reference number) is missing.", file.display(), row.line);
+            bad += 1;
+            continue;
+        }
+        entries.push(onshi_core::protocol::ReferenceEntry { insured: entry.insured.clone(), reference_number: id.to_owned() });
+        lines.push(row.line);
+    }
+    if bad > 0 {
+        return Err(Fail(Bilingual::new(
+            format!("{bad} 行に誤りがあるため送信しませんでした。上の行番号を見てCSVを直してください。"),
+            format!("Not sent: {bad} rows have errors. Fix the CSV at the lines listed above."),
+        )));
+    }
+    if entries.is_empty() {
+        return Err(Fail(Bilingual::new("CSVに患者の行がありません。", "The CSV has no patient rows.")));
+    }
+    let rt = runtime()?;
+    let service = cli_runtime(ctx)?;
+    let (institution, today) = service.with_dispatcher(|d| d.institution_and_today())?;
+    let request = service::eligibility::references(&institution, &today, &entries)?;
+    let r = rt.block_on(service.references(None, request))?;
+    let onshi_core::protocol::Response::ReferenceRegister(r) = r else { return Err(Fail(onshi_core::protocol::ProtocolError::new(onshi_core::protocol::ErrorCode::Internal).message)) };
+    for e in &r.rejected {
+        let line = lines.get(e.index as usize).copied().unwrap_or(0);
+        eprintln!("{}:{line}: ERROR {} / {}", file.display(), e.error.message.ja, e.error.message.en);
+    }
+    let reception = r.reception_number.as_deref().unwrap_or("-");
+    say(&Bilingual::new(
+        format!("{} 人分の照会番号を登録しました（受付番号: {reception}、送らなかった行: {}）。", r.accepted, r.rejected.len()),
+        format!("Registered reference numbers for {} people (reception number: {reception}; rows not sent: {}).", r.accepted, r.rejected.len()),
+    ));
+    Ok(if r.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 fn batch_cmd(ctx: &Context, c: BatchCommand) -> Result<ExitCode, Fail> {
     use onshi_core::protocol::Response;
     use service::dispatch::parse_batch_id;
@@ -520,22 +600,8 @@ fn batch_cmd(ctx: &Context, c: BatchCommand) -> Result<ExitCode, Fail> {
     let service = cli_runtime(ctx)?;
     match c {
         BatchCommand::Submit { file, date } => {
-            let bytes = std::fs::read(&file).map_err(|e| {
-                Fail(Bilingual::new(
-                    format!("ファイル {} を読めません（{e}）。", file.display()),
-                    format!("Cannot read {} ({e}).", file.display()),
-                ))
-            })?;
             // One CSV reader for the page and this command (docs/batch-csv.md).
-            let csv = onshi_core::batch_csv::read(&bytes, &onshi_core::batch_csv::CsvLimits::default())?;
-            for d in &csv.diagnostics {
-                let level = match d.severity {
-                    onshi_core::Severity::Error => "ERROR",
-                    onshi_core::Severity::Warning => "WARN",
-                    onshi_core::Severity::Info => "INFO",
-                };
-                eprintln!("{}:{}: {level} {} / {}", file.display(), d.line, d.message.ja, d.message.en);
-            }
+            let csv = read_csv(&file)?;
             let bad = csv.error_rows();
             if bad > 0 {
                 // Submitting part of a day's list silently would leave patients

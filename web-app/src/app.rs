@@ -277,8 +277,31 @@ pub fn app() -> Html {
                     }
                 })
             };
+            let on_register = {
+                let (state, client, d) = (state.clone(), (*client).clone(), d.clone());
+                Callback::from(move |()| {
+                    if !state.card.can_register() {
+                        return;
+                    }
+                    // Register, then run the card check again with the same mode and consents.
+                    let (client, d, flow) = (client.clone(), d.clone(), state.card.clone());
+                    d.dispatch(Action::Sent(Op::CardRegister));
+                    yew::platform::spawn_local(async move {
+                        let r = client.request(Request::CardRegister(flow.register_request())).await;
+                        d.dispatch(Action::Now(browser::now()));
+                        let again = flow.recheck_after(&r);
+                        match r {
+                            Ok(body) => d.dispatch(Action::Reply(Op::CardRegister, body)),
+                            Err(e) => d.dispatch(Action::Failed(Op::CardRegister, e)),
+                        }
+                        if let Some(req) = again {
+                            call(&client, &d, Op::Card, Request::CardConfirm(req));
+                        }
+                    });
+                })
+            };
             html! {
-                <CardPanel on_cancel={on_cancel} lang={lang} card={state.card.clone()} reader={lamps[2].clone()} card_lamp={lamps[3].clone()}
+                <CardPanel on_register={on_register} on_cancel={on_cancel} lang={lang} card={state.card.clone()} reader={lamps[2].clone()} card_lamp={lamps[3].clone()}
                     on_mode={act.reform(Action::CardMode)} on_toggle={act.reform(Action::ToggleConsent)}
                     on_start={on_start} on_entry={act.reform(|()| Action::Go(Route::Entry))} />
             }

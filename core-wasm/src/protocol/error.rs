@@ -54,6 +54,9 @@ pub enum ErrorCode {
     LastTryUnconfirmed,
     /// The person cancelled (PIN window, pairing window).
     Cancelled,
+    /// The My Number card is valid but not registered for health-insurance
+    /// use (利用登録). Reception may offer `card_register` with the patient's consent.
+    CardNotRegistered,
     // --- network and gateway ---
     /// The network to the eligibility system failed; `retryable` says whether to try again.
     Network,
@@ -75,7 +78,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::ExtensionMissing,
         ErrorCode::ExtensionTimeout,
         ErrorCode::HostNotFound,
@@ -95,6 +98,7 @@ impl ErrorCode {
         ErrorCode::PinRequired,
         ErrorCode::LastTryUnconfirmed,
         ErrorCode::Cancelled,
+        ErrorCode::CardNotRegistered,
         ErrorCode::Network,
         ErrorCode::GatewayError,
         ErrorCode::Timeout,
@@ -126,6 +130,7 @@ impl ErrorCode {
             ErrorCode::PinRequired => "pin_required",
             ErrorCode::LastTryUnconfirmed => "last_try_unconfirmed",
             ErrorCode::Cancelled => "cancelled",
+            ErrorCode::CardNotRegistered => "card_not_registered",
             ErrorCode::Network => "network",
             ErrorCode::GatewayError => "gateway_error",
             ErrorCode::Timeout => "timeout",
@@ -163,6 +168,8 @@ impl ErrorCode {
             | ErrorCode::ExtensionOnly
             | ErrorCode::NotMyNumberCard
             | ErrorCode::PinLocked
+            // The same card check fails the same way until the card is registered.
+            | ErrorCode::CardNotRegistered
             | ErrorCode::GatewayError
             | ErrorCode::InvalidArgument
             | ErrorCode::Internal
@@ -249,6 +256,10 @@ impl Explain for ErrorCode {
                 "Only one try is left. A wrong PIN locks the card until it is reset at the city office. Check with the patient, tick \"I understand this is the last try\", and enter it.",
             ),
             ErrorCode::Cancelled => ("操作は取り消されました。", "The operation was cancelled."),
+            ErrorCode::CardNotRegistered => (
+                "このマイナンバーカードは健康保険証として利用登録されていません。患者さんが同意したら「保険証利用登録をする」を押し、患者さんに暗証番号を入力してもらってください。登録しない場合は保険証・資格確認書で確認してください。",
+                "This My Number card is not registered for health-insurance use. If the patient agrees, press \"Register this card for insurance use\" and have the patient enter the PIN. Otherwise, confirm with the insurance card or eligibility certificate.",
+            ),
             ErrorCode::Network => (
                 "資格確認システムに接続できません。ネットワークを確かめて、しばらくしてからもう一度お試しください。",
                 "Cannot reach the eligibility system. Check the network and try again in a moment.",

@@ -45,6 +45,11 @@ pub enum Request {
     /// Give up on the PIN for a pending card confirm (PIN window closed, or
     /// the page's cancel button); the card confirm then fails with `cancelled`.
     PinCancel(PinCancel),
+    /// Register the card on the reader for health-insurance use (利用登録),
+    /// after a card check answered `card_not_registered` and the patient
+    /// agreed. Always PIN mode: the same `pin_needed` → `pin_entry` flow as
+    /// `card_confirm`, with `purpose: "register"` in the event.
+    CardRegister(CardRegister),
     /// Confirm eligibility with the numbers on an insurance card / 資格確認書.
     InsuranceConfirm(InsuranceConfirm),
     /// Queue a 一括照会 (batch pre-check).
@@ -71,7 +76,7 @@ pub enum Request {
 
 impl Request {
     /// Every `type` string this version understands, in declaration order.
-    pub const TYPES: [&'static str; 18] = [
+    pub const TYPES: [&'static str; 19] = [
         "hello",
         "status",
         "pair_begin",
@@ -79,6 +84,7 @@ impl Request {
         "card_confirm",
         "pin_entry",
         "pin_cancel",
+        "card_register",
         "insurance_confirm",
         "batch_submit",
         "batch_status",
@@ -102,6 +108,7 @@ impl Request {
             Request::CardConfirm(_) => "card_confirm",
             Request::PinEntry(_) => "pin_entry",
             Request::PinCancel(_) => "pin_cancel",
+            Request::CardRegister(_) => "card_register",
             Request::InsuranceConfirm(_) => "insurance_confirm",
             Request::BatchSubmit(_) => "batch_submit",
             Request::BatchStatus(_) => "batch_status",
@@ -127,6 +134,7 @@ impl Request {
             Request::Status
             | Request::CardConfirm(_)
             | Request::PinCancel(_)
+            | Request::CardRegister(_)
             | Request::InsuranceConfirm(_)
             | Request::BatchSubmit(_)
             | Request::BatchStatus(_)
@@ -190,6 +198,19 @@ pub struct CardConfirm {
     /// PIN or visual check.
     pub mode: ConfirmMode,
     /// What the patient agreed to share.
+    #[serde(default)]
+    pub consents: Consents,
+    /// Reader name from `status`; absent = the only reader with a card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader: Option<String>,
+}
+
+/// `card_register`: register the card on the reader for insurance use.
+/// There is no mode: registration needs the card holder's PIN.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardRegister {
+    /// What the patient agreed to share (sent with the registration, as
+    /// with a card check).
     #[serde(default)]
     pub consents: Consents,
     /// Reader name from `status`; absent = the only reader with a card.
@@ -375,11 +396,13 @@ pub enum Response {
     PinEntry,
     /// The pending card confirm was cancelled.
     PinCancel,
+    /// The card is registered for insurance use; the page runs the card check again.
+    CardRegister(CardRegistered),
     InsuranceConfirm(Eligibility),
     BatchSubmit(BatchSubmitted),
     BatchStatus(BatchStatusReply),
     BatchResults(BatchResultsReply),
-    ReferenceRegister(XmlReply),
+    ReferenceRegister(ReferenceRegisterReply),
     MedicationFetch(XmlReply),
     CheckupFetch(XmlReply),
     Today(TodayReply),
@@ -499,6 +522,44 @@ pub struct XmlReply {
     pub xml: String,
 }
 
+/// `card_register` reply.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardRegistered {
+    /// The system said the card already was registered (nothing changed);
+    /// the card check can go ahead either way.
+    #[serde(default)]
+    pub already_registered: bool,
+}
+
+/// One entry of a request that carries many, refused on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryError {
+    /// Position in the request's `entries` (0-based).
+    pub index: u32,
+    /// Why (usually `invalid_argument` with `detail.field`, e.g. `entries[3].insured.birthdate`).
+    pub error: ProtocolError,
+}
+
+/// `reference_register` reply. Entries that fail the number and date rules
+/// are listed in `rejected` and never sent; the others are sent together
+/// (one entry: `OQSsiimm01req`; more: the bulk form `OQSmuimm01req`) and
+/// remembered by the helper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceRegisterReply {
+    /// The system's answer: the `OQSsiimm01res` result, or for the bulk form
+    /// the `OQSmuimm01res` acknowledgement.
+    pub xml: String,
+    /// Entries sent and accepted.
+    #[serde(default)]
+    pub accepted: u32,
+    /// Entries refused before sending, each with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<EntryError>,
+    /// Bulk form: the system's `ReceptionNumber` for the registration job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reception_number: Option<String>,
+}
+
 /// `batch_submit` reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchSubmitted {
@@ -563,6 +624,23 @@ pub struct BatchResultsReply {
     pub errors: u32,
 }
 
+/// What a PIN is asked for (shown in the PIN window).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PinPurpose {
+    /// An eligibility check (`card_confirm`).
+    #[default]
+    Confirm,
+    /// Registering the card for insurance use (`card_register`).
+    Register,
+}
+
+impl PinPurpose {
+    fn is_confirm(&self) -> bool {
+        *self == PinPurpose::Confirm
+    }
+}
+
 /// How a result of today was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -586,6 +664,10 @@ pub struct TodayEntry {
     pub at: String,
     /// How.
     pub kind: ConfirmKind,
+    /// Card checks: what the patient agreed to share (absent for other
+    /// kinds, and for card results stored by helpers before 0.1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consents: Option<Consents>,
     /// The result document as text.
     pub xml: String,
     /// Raw codes from it.
@@ -691,6 +773,10 @@ pub enum Event {
         tries_left: u8,
         /// The page origin that asked, shown in the PIN window.
         origin: String,
+        /// What the PIN is for; the PIN window says "registration" for
+        /// `register`. Absent = `confirm`.
+        #[serde(default, skip_serializing_if = "PinPurpose::is_confirm")]
+        purpose: PinPurpose,
     },
     /// A batch moved on.
     BatchProgress {

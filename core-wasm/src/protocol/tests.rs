@@ -25,6 +25,7 @@ const REQUESTS: &[&str] = &[
     r#"{"type":"card_confirm","mode":"visual","consents":{"medication":false,"diagnosis_procedure":false,"health_check":false,"limit_certificate":false,"specified_disease":false},"reader":"Virtual PCD 00 00"}"#,
     r#"{"type":"pin_entry","confirm_id":"c-19","pin":"****","confirm_last_try":false}"#,
     r#"{"type":"pin_cancel","confirm_id":"c-19"}"#,
+    r#"{"type":"card_register","consents":{"medication":true,"diagnosis_procedure":false,"health_check":false,"limit_certificate":false,"specified_disease":false}}"#,
     r#"{"type":"insurance_confirm","insured":{"insurer_number":"39131156","symbol":"12-34","number":"5678","branch":"01","birth_date":"19640303"},"limit_certificate":true,"arbitrary_id":"P000123"}"#,
     r#"{"type":"batch_submit","confirmation_date":"20260126","entries":[{"insured":{"insurer_number":"39131156","number":"00012345","birth_date":"19400401"},"arbitrary_id":"P000124"}]}"#,
     r#"{"type":"batch_status","batch_id":"b-20260125-1"}"#,
@@ -51,10 +52,10 @@ const FROM_HELPER: &[&str] = &[
     r#"{"v":1,"id":"9","ok":true,"body":{"type":"batch_submit","batch_id":"b-20260125-1","accepted":1}}"#,
     r#"{"v":1,"id":"10","ok":true,"body":{"type":"batch_status","batches":[{"batch_id":"b-20260125-1","state":"processing","submitted_at":"2026-01-25T17:02:11+09:00","reception_number":"R0000000042","total":1}]}}"#,
     r#"{"v":1,"id":"11","ok":true,"body":{"type":"batch_results","batch_id":"b-20260125-1","xml":"<XmlMsg>…</XmlMsg>","total":1,"normal":1,"errors":0}}"#,
-    r#"{"v":1,"id":"12","ok":true,"body":{"type":"reference_register","xml":"<XmlMsg>…</XmlMsg>"}}"#,
+    r#"{"v":1,"id":"12","ok":true,"body":{"type":"reference_register","xml":"<XmlMsg>…</XmlMsg>","accepted":1}}"#,
     r#"{"v":1,"id":"13","ok":true,"body":{"type":"medication_fetch","xml":"<XmlMsg>…</XmlMsg>"}}"#,
     r#"{"v":1,"id":"14","ok":true,"body":{"type":"checkup_fetch","xml":"<XmlMsg>…</XmlMsg>"}}"#,
-    r#"{"v":1,"id":"15","ok":true,"body":{"type":"today","entries":[{"entry_id":"t-3","at":"2026-01-25T09:14:03+09:00","kind":"card_pin","xml":"<XmlMsg>…</XmlMsg>","summary":{"segment_of_result":"1","processing_result_status":"1","qualification_validity":"1","result_count":1}}]}}"#,
+    r#"{"v":1,"id":"15","ok":true,"body":{"type":"today","entries":[{"entry_id":"t-3","at":"2026-01-25T09:14:03+09:00","kind":"card_pin","consents":{"medication":true,"diagnosis_procedure":false,"health_check":false,"limit_certificate":false,"specified_disease":false},"xml":"<XmlMsg>…</XmlMsg>","summary":{"segment_of_result":"1","processing_result_status":"1","qualification_validity":"1","result_count":1}}]}}"#,
     r#"{"v":1,"id":"16","ok":true,"body":{"type":"audit_tail","entries":[{"seq":41,"at":"2026-01-25T09:14:03+09:00","origin":"https://clinic.example","action":"card_confirm","outcome":"ok"}]}}"#,
     r#"{"v":1,"id":"17","ok":true,"body":{"type":"pairings_list","pairings":[{"origin":"https://clinic.example","paired_at":"2026-01-20T08:30:00+09:00","last_used":"2026-01-25T09:14:03+09:00"}]}}"#,
     r#"{"v":1,"id":"18","ok":true,"body":{"type":"pair_revoke","origin":"https://clinic.example","revoked":true}}"#,
@@ -70,7 +71,17 @@ const FROM_HELPER: &[&str] = &[
     r#"{"v":1,"event":{"type":"pairing_decided","pairing_id":"p-7f3a","approved":true},"origin":"https://clinic.example"}"#,
     r#"{"v":1,"event":{"type":"pairing_revoked"},"origin":"https://clinic.example"}"#,
     r#"{"v":1,"id":"42","chunk":{"index":0,"count":3,"data":"{\"v\":1,\"id\":\"42\",\"ok\":true,\"body\":{\"type\":\"today\",\"entries\":["}}"#,
+    // Added with card registration (issue 5): appended so the indexes above stay.
+    r#"{"v":1,"id":"21","ok":true,"body":{"type":"card_register","already_registered":false}}"#,
+    r#"{"v":1,"event":{"type":"pin_needed","confirm_id":"c-20","request_id":"43","tries_left":3,"origin":"https://clinic.example","purpose":"register"},"origin":"https://clinic.example"}"#,
+    CARD_NOT_REGISTERED,
+    BULK_REFERENCES,
 ];
+
+/// A card check refused because the card is not registered for insurance use.
+const CARD_NOT_REGISTERED: &str = r#"{"v":1,"id":"22","ok":false,"error":{"code":"card_not_registered","message":{"ja":"このマイナンバーカードは健康保険証として利用登録されていません。患者さんが同意したら「保険証利用登録をする」を押し、患者さんに暗証番号を入力してもらってください。登録しない場合は保険証・資格確認書で確認してください。","en":"This My Number card is not registered for health-insurance use. If the patient agrees, press \"Register this card for insurance use\" and have the patient enter the PIN. Otherwise, confirm with the insurance card or eligibility certificate."},"retryable":false}}"#;
+/// A bulk registration with one entry refused before sending.
+const BULK_REFERENCES: &str = r#"{"v":1,"id":"23","ok":true,"body":{"type":"reference_register","xml":"<XmlMsg>…</XmlMsg>","accepted":2,"rejected":[{"index":1,"error":{"code":"invalid_argument","message":{"ja":"入力内容に誤りがあります。内容を確かめてください。","en":"Some input is not valid. Check what was entered."},"retryable":false,"detail":{"field":"entries[1].insured.birth_date","reason":"EV0104"}}}],"reception_number":"R0000000043"}}"#;
 
 /// The frame the background builds around a body.
 fn frame(via: &str, body: &str) -> String {
@@ -134,6 +145,14 @@ fn golden_frames_from_helper_parse_and_write_back_exactly() {
 fn golden_error_replies_match_the_constructors() {
     assert_eq!(FromHelper::err("19", ProtocolError::wrong_pin(2)).to_json(), FROM_HELPER[18]);
     assert_eq!(FromHelper::err("20", ProtocolError::gateway("E1234", "該当資格なし")).to_json(), FROM_HELPER[19]);
+    assert_eq!(FromHelper::err("22", ProtocolError::new(ErrorCode::CardNotRegistered)).to_json(), CARD_NOT_REGISTERED);
+    let bulk = Response::ReferenceRegister(ReferenceRegisterReply {
+        xml: "<XmlMsg>…</XmlMsg>".into(),
+        accepted: 2,
+        rejected: vec![EntryError { index: 1, error: ProtocolError::invalid_argument("entries[1].insured.birth_date", "EV0104") }],
+        reception_number: Some("R0000000043".into()),
+    });
+    assert_eq!(FromHelper::ok("23", bulk).to_json(), BULK_REFERENCES);
 }
 
 #[test]
@@ -310,6 +329,7 @@ fn reply_text(entries: usize, note: &str) -> (FromHelper, String) {
         entry_id: "t".into(),
         at: "2026-01-25T09:14:03+09:00".into(),
         kind: ConfirmKind::CardPin,
+        consents: None,
         xml: format!("<XmlMsg><Name>髙橋 太郎{note}</Name>\"\\\n\t\u{1}</XmlMsg>"),
         summary: ResultSummary::default(),
     };

@@ -7,7 +7,8 @@
 //! The card exchange is simplified: the nonce is single-use and the
 //! signature is checked against the certificate's key, but every valid proof
 //! gets the answer for registry person P0001 (whose certificate the test
-//! card carries).
+//! card carries). `unregistered` makes that card "not registered for
+//! insurance use" until a `card_register` succeeds.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -87,6 +88,15 @@ pub struct FakeBackend {
     pub proofs: Mutex<Vec<CardProof>>,
     /// How many `query` calls were made.
     pub queries: AtomicU64,
+    /// Every `query` request document, in order (the request type and bytes).
+    pub sent: Mutex<Vec<(Query, Vec<u8>)>>,
+    /// The card is not registered for insurance use (until `card_register`).
+    pub unregistered: std::sync::atomic::AtomicBool,
+    /// The simulator does not answer reference-number registrations (it
+    /// refuses them with EQ1004). With this set, the fake accepts them the
+    /// way the national system does: a normal `OQSsiimm01res`, or for the
+    /// bulk form an acknowledgement with a reception number.
+    pub accept_references: std::sync::atomic::AtomicBool,
     /// Added before every answer (to test that slow work does not block the service).
     pub delay: Duration,
 }
@@ -102,6 +112,9 @@ impl FakeBackend {
             next: AtomicU64::new(1),
             proofs: Mutex::new(Vec::new()),
             queries: AtomicU64::new(0),
+            sent: Mutex::new(Vec::new()),
+            unregistered: std::sync::atomic::AtomicBool::new(false),
+            accept_references: std::sync::atomic::AtomicBool::new(false),
             delay: Duration::ZERO,
         }
     }
@@ -125,6 +138,30 @@ impl FakeBackend {
     }
 }
 
+/// A normal answer to a registration request (see `accept_references`).
+fn reference_answer(query: Query, request_xml: &[u8]) -> Option<Vec<u8>> {
+    use onshi_core::codes::ProcessingResultStatus;
+    use onshi_core::message::{ReceptionBody, Registration};
+    let parsed = onshi_core::parse(request_xml).ok()?;
+    let header = MessageHeader { medical_institution_code: Some("0110113719".into()), ..Default::default() };
+    let reply = match (query, parsed.message) {
+        (Query::ReferenceRegister, Message::RegistrationRequest(m)) => Message::RegistrationResult(Msg {
+            header,
+            body: Registration { processing_result_status: Some(ProcessingResultStatus::Normal), ..m.body },
+        }),
+        (Query::BulkReferenceRegister, Message::BulkRegistrationRequest(_)) => Message::BatchUploadResult(Msg {
+            header: MessageHeader { reception_number: Some("R0000000099".into()), ..header },
+            body: ReceptionBody {
+                reception_number: Some("R0000000099".into()),
+                processing_result_status: Some(ProcessingResultStatus::Normal),
+                ..Default::default()
+            },
+        }),
+        _ => return None,
+    };
+    Some(reply.write(Encoding::Utf8))
+}
+
 fn verifies(proof: &CardProof) -> bool {
     use rsa::pkcs8::DecodePublicKey;
     use sha2::{Digest, Sha256};
@@ -141,8 +178,16 @@ impl Backend for FakeBackend {
     fn query<'a>(&'a self, query: Query, request_xml: &'a [u8]) -> BoxFuture<'a, Result<Vec<u8>, BackendError>> {
         Box::pin(async move {
             self.queries.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut s) = self.sent.lock() {
+                s.push((query, request_xml.to_vec()));
+            }
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
+            }
+            if self.accept_references.load(Ordering::SeqCst)
+                && let Some(reply) = reference_answer(query, request_xml)
+            {
+                return Ok(reply);
             }
             self.answer(query, request_xml)
         })
@@ -159,24 +204,44 @@ impl Backend for FakeBackend {
     }
 
     fn card_confirm<'a>(&'a self, proof: &'a CardProof) -> BoxFuture<'a, Result<Vec<u8>, BackendError>> {
-        Box::pin(async move {
-            let fresh = self.nonces.lock().map(|mut n| n.remove(&proof.nonce)).unwrap_or(false);
-            if !fresh {
-                return Err(BackendError::Rejected { code: "NONCE".into(), message: "unknown or used nonce".into() });
-            }
-            // Visual check: the card cannot sign without a PIN, so there is no signature to check.
-            let visual = proof.mode == onshi_core::protocol::ConfirmMode::Visual && proof.signature.is_empty();
-            if !visual && !verifies(proof) {
-                return Err(BackendError::Rejected { code: "SIGNATURE".into(), message: "bad signature".into() });
-            }
-            if let Ok(mut p) = self.proofs.lock() {
-                p.push(proof.clone());
-            }
-            self.answer(Query::Individual, &probe_request(0))
-        })
+        Box::pin(self.card(proof, false))
+    }
+
+    fn card_register<'a>(&'a self, proof: &'a CardProof) -> BoxFuture<'a, Result<Vec<u8>, BackendError>> {
+        Box::pin(self.card(proof, true))
     }
 
     fn probe(&self) -> BoxFuture<'_, Result<(), BackendError>> {
         Box::pin(async { Ok(()) })
+    }
+}
+
+impl FakeBackend {
+    /// `card/confirm` and `card/register`, in the gateway's order: nonce, signature, registration.
+    async fn card(&self, proof: &CardProof, register: bool) -> Result<Vec<u8>, BackendError> {
+        let fresh = self.nonces.lock().map(|mut n| n.remove(&proof.nonce)).unwrap_or(false);
+        if !fresh {
+            return Err(BackendError::Rejected { code: "NONCE".into(), message: "unknown or used nonce".into() });
+        }
+        // Visual check: the card cannot sign without a PIN, so there is no signature to check.
+        let visual = proof.mode == onshi_core::protocol::ConfirmMode::Visual && proof.signature.is_empty();
+        if !visual && !verifies(proof) {
+            return Err(BackendError::Rejected { code: "SIGNATURE".into(), message: "bad signature".into() });
+        }
+        if let Ok(mut p) = self.proofs.lock() {
+            p.push(proof.clone());
+        }
+        let refuse = |code: onshi_core::gateway_wire::ErrorCode| {
+            let m = code.message();
+            Err(BackendError::Rejected { code: code.as_str().into(), message: format!("{} / {}", m.ja, m.en) })
+        };
+        let unregistered = self.unregistered.load(Ordering::SeqCst);
+        match (register, unregistered) {
+            (false, true) => return refuse(onshi_core::gateway_wire::ErrorCode::CardNotRegistered),
+            (true, false) => return refuse(onshi_core::gateway_wire::ErrorCode::AlreadyRegistered),
+            (true, true) => self.unregistered.store(false, Ordering::SeqCst),
+            (false, false) => {}
+        }
+        self.answer(Query::Individual, &probe_request(0))
     }
 }

@@ -35,8 +35,11 @@ pub enum Query {
     BatchUpload,
     /// `OQSmuquc02req`: fetch a batch's results (may be "still processing").
     BatchDownload,
-    /// `OQSsiimm01req`: register patient reference numbers.
+    /// `OQSsiimm01req`: register one patient reference number.
     ReferenceRegister,
+    /// `OQSmuimm01req`: register many reference numbers at once (answered by
+    /// an `OQSmuimm01res` acknowledgement with a reception number).
+    BulkReferenceRegister,
     /// `YZKsiquc01req`: consented medication history.
     Medication,
     /// `TKKsiquc01req`: consented health-check results.
@@ -44,8 +47,15 @@ pub enum Query {
 }
 
 impl Query {
-    pub const ALL: [Query; 6] =
-        [Query::Individual, Query::BatchUpload, Query::BatchDownload, Query::ReferenceRegister, Query::Medication, Query::Checkup];
+    pub const ALL: [Query; 7] = [
+        Query::Individual,
+        Query::BatchUpload,
+        Query::BatchDownload,
+        Query::ReferenceRegister,
+        Query::BulkReferenceRegister,
+        Query::Medication,
+        Query::Checkup,
+    ];
 
     /// The request document's message name, e.g. `OQSsiquc01req`.
     pub fn prefix(self) -> &'static str {
@@ -54,6 +64,7 @@ impl Query {
             Query::BatchUpload => "OQSmuquc01req",
             Query::BatchDownload => "OQSmuquc02req",
             Query::ReferenceRegister => "OQSsiimm01req",
+            Query::BulkReferenceRegister => "OQSmuimm01req",
             Query::Medication => "YZKsiquc01req",
             Query::Checkup => "TKKsiquc01req",
         }
@@ -62,7 +73,7 @@ impl Query {
     /// Whether sending it twice is harmless (so a retry after a dropped
     /// connection is allowed). Uploading a batch twice would make two jobs.
     pub fn idempotent(self) -> bool {
-        !matches!(self, Query::BatchUpload | Query::ReferenceRegister)
+        !matches!(self, Query::BatchUpload | Query::ReferenceRegister | Query::BulkReferenceRegister)
     }
 }
 

@@ -35,7 +35,12 @@ pub struct SimTransport {
 
 impl SimTransport {
     pub fn new(tries: u8) -> Self {
-        let mut card = VirtualCard::new(person(), "1234", tries).expect("virtual card");
+        Self::for_person(person(), tries)
+    }
+
+    /// A card for another person (e.g. one from a PKI a test gateway trusts).
+    pub fn for_person(p: PersonCard, tries: u8) -> Self {
+        let mut card = VirtualCard::new(p, "1234", tries).expect("virtual card");
         card.power_on();
         SimTransport { card, log: Vec::new(), resets: 0, remove_after: None }
     }
@@ -120,7 +125,11 @@ pub struct SimAccess {
 
 impl SimAccess {
     pub fn new(tries: u8) -> Self {
-        SimAccess { card: std::sync::Mutex::new(SimTransport::new(tries)), present: std::sync::atomic::AtomicBool::new(true) }
+        Self::with(SimTransport::new(tries))
+    }
+
+    pub fn with(t: SimTransport) -> Self {
+        SimAccess { card: std::sync::Mutex::new(t), present: std::sync::atomic::AtomicBool::new(true) }
     }
 }
 

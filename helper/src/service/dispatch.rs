@@ -15,7 +15,7 @@ use onshi_core::protocol::{
     AuditEntry as WireAuditEntry, AuditTailReply, Backend as WireBackend, BatchInfo, BatchResultsReply, BatchState,
     BatchStatusReply, ConfirmKind, ErrorCode as Code,
     ErrorDetail, Event, FromHelper, HelloReply, PairApproveReply, PairBeginReply, PairRevokeReply, PairingInfo,
-    PairingsListReply, ProtocolError, Request, Response, ResultSummary, StatusReply, ToHelper, TodayEntry,
+    PairingsListReply, ProtocolError, Request, Response, StatusReply, ToHelper, TodayEntry,
     TodayReply, Via, require_extension, PROTOCOL_VERSION,
 };
 use onshi_core::text::Bilingual;
@@ -24,8 +24,9 @@ use crate::browser::Browser;
 use crate::config::{Backend, Config};
 use crate::store::{
     Actor, AuditDetail, ErrorCode, ExtensionId, JobId, JobState, Origin, Outcome, PairingAction, PairingId,
-    RequestType, ResultKind, Store, StoreError,
+    RequestType, ResultKind, Store, StoreError, CardCheck,
 };
+use onshi_core::protocol::ConfirmMode;
 use super::eligibility;
 use crate::time::Timestamp;
 
@@ -85,8 +86,12 @@ pub enum Job {
     BatchSubmit { request_xml: Vec<u8>, count: u32 },
     /// `batch_results` of a job whose result is not stored yet: poll once now.
     BatchPoll { job: JobId },
-    /// `medication_fetch` / `checkup_fetch` / `reference_register`: one document, one answer.
+    /// `medication_fetch` / `checkup_fetch`: one document, one answer.
     Document { query: crate::backend::Query, request_xml: Vec<u8> },
+    /// `card_register` (always PIN mode).
+    CardRegister { consents: onshi_core::protocol::Consents, reader: Option<String> },
+    /// `reference_register`, checked entry by entry.
+    References { request: eligibility::References },
 }
 
 /// A pairing attempt waiting for the pairing window.
@@ -288,6 +293,7 @@ impl<E: Env> Dispatcher<E> {
             Request::CardConfirm(c) => {
                 return later(Job::Card { mode: c.mode, consents: c.consents, reader: c.reader.clone() });
             }
+            Request::CardRegister(c) => return later(Job::CardRegister { consents: c.consents, reader: c.reader.clone() }),
             // Handled before routing, because the PIN is moved out of the frame.
             Request::PinEntry(_) => return Err(ProtocolError::new(Code::Internal)),
             Request::PinCancel(p) => return later(Job::PinCancel { confirm_id: p.confirm_id.clone() }),
@@ -312,13 +318,7 @@ impl<E: Env> Dispatcher<E> {
             }
             Request::ReferenceRegister(r) => {
                 let (institution, today) = self.institution_and_today()?;
-                let entry = match &r.entries[..] {
-                    [one] => one,
-                    // The bulk form (OQSmuimm01req) is a job like a batch; not offered yet.
-                    _ => return Err(ProtocolError::invalid_argument("entries", "register one person per request")),
-                };
-                let request_xml = eligibility::registration_request(&institution, &today, entry)?;
-                return later(Job::Document { query: crate::backend::Query::ReferenceRegister, request_xml });
+                return later(Job::References { request: eligibility::references(&institution, &today, &r.entries)? });
             }
             Request::BatchResults(b) => {
                 let job = parse_batch_id(&b.batch_id)?;
@@ -580,20 +580,24 @@ impl<E: Env> Dispatcher<E> {
             .map_err(internal)?
             .into_iter()
             .filter_map(|r| {
-                // The store does not record PIN vs visual; card results are
-                // listed as card_pin until the card flow stores the mode.
-                let kind = match r.kind {
-                    ResultKind::CardConfirm => ConfirmKind::CardPin,
-                    ResultKind::InsuranceConfirm => ConfirmKind::Insurance,
+                let kind = match (r.kind, r.card) {
+                    (ResultKind::CardConfirm, Some(CardCheck { mode: ConfirmMode::Visual, .. })) => ConfirmKind::CardVisual,
+                    // Card results stored before schema 2 have no mode; PIN is the usual one.
+                    (ResultKind::CardConfirm, _) => ConfirmKind::CardPin,
+                    (ResultKind::InsuranceConfirm, _) => ConfirmKind::Insurance,
+                    (ResultKind::Face, _) => ConfirmKind::Face,
                     _ => return None,
                 };
+                // The stored text was read once already; a document that no
+                // longer parses just shows without codes.
+                let summary = eligibility::read_answer(r.xml.as_bytes()).map(|a| eligibility::summary(&a.message).0).unwrap_or_default();
                 Some(TodayEntry {
                     entry_id: format!("t-{}", r.id.0),
                     at: r.at,
                     kind,
+                    consents: r.card.map(|c| c.consents),
                     xml: r.xml,
-                    // Reading the codes needs the XML model; left empty for now.
-                    summary: ResultSummary::default(),
+                    summary,
                 })
             })
             .collect();

@@ -4,12 +4,13 @@
 //! answers. No I/O; "today" and the institution code are passed in.
 
 use onshi_core::codes::{CodeValue, ProcessingResultStatus, QualificationValidity, SegmentOfResult};
-use onshi_core::message::{BatchUploadBody, MessageHeader, Msg, ReceptionBody};
-use onshi_core::protocol::{BatchEntry, InsuranceConfirm, InsuredPerson, ProtocolError, ResultSummary};
+use onshi_core::message::{BatchUploadBody, BulkRegistrationBody, MessageHeader, Msg, ReceptionBody, Registration};
+use onshi_core::protocol::{BatchEntry, EntryError, InsuranceConfirm, InsuredPerson, ProtocolError, ReferenceEntry, ResultSummary};
+use onshi_core::text::Bilingual;
 use onshi_core::validate::{build_individual_request, validate_search_input, IndividualRequestInput, SearchInput};
 use onshi_core::{Diagnostic, Encoding, Message, Severity};
 
-use crate::store::ResultStatus;
+use crate::store::{PatientId, ReferenceNumbers, ResultStatus};
 
 /// The most entries one batch may carry (the national system's limit is
 /// higher; this keeps one upload well under the reply and file caps).
@@ -153,26 +154,107 @@ pub fn info_request(
     Ok(msg.write(Encoding::Utf8))
 }
 
-/// `reference_register` with one entry → `OQSsiimm01req`.
-pub fn registration_request(institution: &str, today: &str, entry: &onshi_core::protocol::ReferenceEntry) -> Result<Vec<u8>, ProtocolError> {
+/// A checked `reference_register`: the document to send and what it holds.
+#[derive(Debug)]
+pub struct References {
+    /// `OQSsiimm01req` (one entry sent) or `OQSmuimm01req` (more).
+    pub request_xml: Vec<u8>,
+    /// Whether `request_xml` is the bulk form.
+    pub bulk: bool,
+    /// The entries in the document, as the store keeps them.
+    pub sent: Vec<(PatientId, ReferenceNumbers)>,
+    /// Entries refused before sending, each with its reason.
+    pub rejected: Vec<EntryError>,
+}
+
+/// The longest 照会番号 the helper sends (the system's field is 20 characters).
+pub const MAX_REFERENCE_CHARS: usize = 20;
+
+fn registration(entry: &ReferenceEntry, i: usize) -> Result<(Registration, PatientId, ReferenceNumbers), ProtocolError> {
     let (search, d) = validate_search_input(&search_input(&entry.insured));
-    let Some(search) = search else { return Err(diagnostics_error("entries[0].insured.", &d)) };
+    let Some(search) = search else { return Err(diagnostics_error(&format!("entries[{i}].insured."), &d)) };
+    let field = format!("entries[{i}].reference_number");
     let reference = entry.reference_number.trim();
-    if reference.is_empty() || reference.chars().count() > 20 {
-        return Err(ProtocolError::invalid_argument("entries[0].reference_number", "1 to 20 characters"));
+    let bad = |reason: &str, ja: &str, en: &str| {
+        let mut e = ProtocolError::invalid_argument(field.clone(), reason);
+        e.message = Bilingual::new(format!("{}件目の照会番号（患者番号）{ja}", i + 1), format!("Entry {}: the reference (patient) number {en}", i + 1));
+        e
+    };
+    if reference.is_empty() || reference.chars().count() > MAX_REFERENCE_CHARS || reference.chars().any(char::is_control) {
+        return Err(bad(
+            "1 to 20 characters, no control characters",
+            "は1〜20文字で入力してください。",
+            "must be 1 to 20 characters.",
+        ));
+    }
+    let patient = PatientId::new(reference).map_err(|e| bad(&e.to_string(), "を確かめてください。", "is not usable; check it."))?;
+    let numbers = ReferenceNumbers {
+        insurer: entry.insured.insurer_number.trim().to_owned(),
+        symbol: entry.insured.symbol.clone().filter(|s| !s.trim().is_empty()),
+        number: entry.insured.number.clone(),
+        branch: entry.insured.branch.clone().filter(|s| !s.trim().is_empty()),
+    };
+    let body = Registration { search: Some(search), reference_number: Some(reference.to_owned()), ..Default::default() };
+    Ok((body, patient, numbers))
+}
+
+/// `reference_register` → the document to send. Every entry is checked on
+/// its own (the core's number and date rules, the reference number, no
+/// reference number twice); refused entries are reported, not sent. When no
+/// entry passes, the first refusal is the answer.
+pub fn references(institution: &str, today: &str, entries: &[ReferenceEntry]) -> Result<References, ProtocolError> {
+    if entries.is_empty() {
+        return Err(ProtocolError::invalid_argument("entries", "at least one entry"));
+    }
+    if entries.len() > MAX_BATCH {
+        return Err(ProtocolError::invalid_argument("entries", format!("at most {MAX_BATCH} entries per request")));
+    }
+    let mut units = Vec::new();
+    let mut sent: Vec<(PatientId, ReferenceNumbers)> = Vec::new();
+    let mut rejected = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let checked = registration(entry, i).and_then(|r| {
+            if seen.insert(r.1.as_str().to_owned()) {
+                Ok(r)
+            } else {
+                let mut e = ProtocolError::invalid_argument(format!("entries[{i}].reference_number"), "duplicate in this request");
+                e.message = Bilingual::new(
+                    format!("{}件目の照会番号「{}」は、同じ依頼の中で既に使われています。重複を直してください。", i + 1, r.1.as_str()),
+                    format!("Entry {}: reference number \"{}\" appears earlier in this request. Remove the duplicate.", i + 1, r.1.as_str()),
+                );
+                Err(e)
+            }
+        });
+        match checked {
+            Ok((unit, patient, numbers)) => {
+                units.push(unit);
+                sent.push((patient, numbers));
+            }
+            Err(error) => rejected.push(EntryError { index: u32::try_from(i).unwrap_or(u32::MAX), error }),
+        }
+    }
+    if units.is_empty() {
+        return Err(rejected.swap_remove(0).error);
     }
     let header = MessageHeader {
         qualification_confirmation_date: Some(today.to_owned()),
         medical_institution_code: Some(institution.to_owned()),
         ..Default::default()
     };
-    let body = onshi_core::message::Registration { search: Some(search), reference_number: Some(reference.to_owned()), ..Default::default() };
-    let msg = Message::RegistrationRequest(Msg { header, body });
+    let bulk = units.len() > 1;
+    let msg = match (bulk, units.pop()) {
+        (false, Some(one)) => Message::RegistrationRequest(Msg { header, body: one }),
+        (_, last) => {
+            units.extend(last);
+            Message::BulkRegistrationRequest(Msg { header, body: BulkRegistrationBody { units, ..Default::default() } })
+        }
+    };
     let diagnostics = onshi_core::validate::validate(&msg);
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         return Err(diagnostics_error("", &diagnostics));
     }
-    Ok(msg.write(Encoding::Utf8))
+    Ok(References { request_xml: msg.write(Encoding::Utf8), bulk, sent, rejected })
 }
 
 /// `OQSmuquc02req` for a reception number.
@@ -239,13 +321,25 @@ pub fn summary(message: &Message) -> (ResultSummary, ResultStatus) {
     (s, status)
 }
 
-/// An error result document (ProcessingResultStatus 2) as `gateway_error`.
+/// An error result document (ProcessingResultStatus 2) as `gateway_error`:
+/// eligibility results, registration results and acknowledgements.
 pub fn error_of(message: &Message) -> Option<ProtocolError> {
-    let (Message::IndividualResult(m) | Message::FaceResult(m)) = message else { return None };
-    (m.body.processing_result_status == Some(ProcessingResultStatus::Error)).then(|| {
+    let (status, code, text, header) = match message {
+        Message::IndividualResult(m) | Message::FaceResult(m) => {
+            (&m.body.processing_result_status, &m.body.processing_result_code, &m.body.processing_result_message, &m.header)
+        }
+        Message::RegistrationResult(m) => {
+            (&m.body.processing_result_status, &m.body.processing_result_code, &m.body.processing_result_message, &m.header)
+        }
+        Message::BatchUploadResult(m) => {
+            (&m.body.processing_result_status, &m.body.processing_result_code, &m.body.processing_result_message, &m.header)
+        }
+        _ => return None,
+    };
+    (*status == Some(ProcessingResultStatus::Error)).then(|| {
         ProtocolError::gateway(
-            m.body.processing_result_code.clone().or(m.header.error_code.clone()).unwrap_or_default(),
-            m.body.processing_result_message.clone().or(m.header.error_message.clone()).unwrap_or_default(),
+            code.clone().or(header.error_code.clone()).unwrap_or_default(),
+            text.clone().or(header.error_message.clone()).unwrap_or_default(),
         )
     })
 }

@@ -13,10 +13,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use onshi_core::gateway_wire::ErrorCode as GatewayCode;
 use onshi_core::protocol::frame::encode_from_helper;
 use onshi_core::protocol::{
-    BatchState, BatchSubmitted, ConfirmMode, Consents, Eligibility, ErrorCode as Code, Event, FromHelper, Pin,
-    ProtocolError, ReaderInfo, Response,
+    BatchState, BatchSubmitted, CardRegistered, ConfirmMode, Consents, Eligibility, ErrorCode as Code, Event, FromHelper,
+    Pin, PinPurpose, ProtocolError, ReaderInfo, Response,
 };
 use onshi_core::text::Bilingual;
 use tokio::sync::mpsc;
@@ -28,7 +29,7 @@ use crate::card::access::CardAccess;
 use crate::card::flows::{self, CardError};
 use crate::card::jpki::PinTries;
 use crate::store::{
-    Actor, AuditDetail, BatchAction, ConfirmMode as AuditMode, Consents as AuditConsents, ErrorCode, ExtensionId,
+    Actor, AuditDetail, BatchAction, CardCheck, ConfirmMode as AuditMode, Consents as AuditConsents, ErrorCode, ExtensionId,
     FileName, JobCounts, JobId, NewResult, Origin, Outcome, QueryKind, ReceptionNumber, ResultKind, ResultXml, Store,
 };
 
@@ -133,6 +134,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Backend failures as page-visible errors (the one place they are mapped).
 pub fn backend_error(e: &BackendError) -> ProtocolError {
     let mut p = match e {
+        // The one refusal reception can act on: offer `card_register`.
+        BackendError::Rejected { code, .. } if code == GatewayCode::CardNotRegistered.as_str() => {
+            return ProtocolError::new(Code::CardNotRegistered);
+        }
         BackendError::Rejected { code, message } => return ProtocolError::gateway(code.clone(), message.clone()),
         BackendError::Timeout { .. } => ProtocolError::new(Code::Timeout),
         BackendError::Unsupported { .. } | BackendError::BadAnswer { .. } => ProtocolError::gateway("", e.to_string()),
@@ -272,6 +277,11 @@ impl Runtime {
                 reply.send(r);
             }
             Job::Card { mode, consents, reader } => self.card_confirm(reply, &w.caller, &w.origin, mode, consents, reader).await,
+            Job::CardRegister { consents, reader } => self.card_register(reply, &w.caller, &w.origin, consents, reader).await,
+            Job::References { request } => {
+                let r = self.references(Some(&w.origin), request).await;
+                reply.send(r);
+            }
             Job::PinEntry { confirm_id, pin, confirm_last_try } => self.pin_message(&w.caller, &confirm_id, reply, |reply| PinMsg::Entry { pin, confirm_last_try, reply }),
             Job::PinCancel { confirm_id } => self.pin_message(&w.caller, &confirm_id, reply, |reply| PinMsg::Cancel { reply }),
             Job::BatchSubmit { request_xml, count } => {
@@ -307,7 +317,7 @@ impl Runtime {
         let result = answer.and_then(|bytes| eligibility::read_answer(&bytes));
         let mut d = lock(&self.dispatcher);
         let reply = match result {
-            Ok(a) => store_eligibility(&mut d, ResultKind::InsuranceConfirm, origin, &a),
+            Ok(a) => store_eligibility(&mut d, ResultKind::InsuranceConfirm, origin, None, &a),
             Err(e) => Err(e),
         };
         let error = reply.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
@@ -316,7 +326,7 @@ impl Runtime {
         reply.map(Response::InsuranceConfirm)
     }
 
-    /// Medication / health-check history, or a reference-number registration.
+    /// Medication / health-check history.
     async fn document(&self, origin: &Origin, query: Query, request_xml: &[u8]) -> Result<Response, ProtocolError> {
         let answer = match self.backend() {
             Ok(b) => b.query(query, request_xml).await.map_err(|e| backend_error(&e)),
@@ -330,25 +340,53 @@ impl Runtime {
         let error = result.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
         let outcome = if result.is_ok() { Outcome::Ok } else { Outcome::Failed };
         let actor = Actor::Origin(origin.clone());
-        let (kind, detail) = match query {
-            Query::Medication => (Some(ResultKind::Medication), AuditDetail::EligibilityQuery { query: QueryKind::Medication, error }),
-            Query::Checkup => (Some(ResultKind::HealthCheckup), AuditDetail::EligibilityQuery { query: QueryKind::HealthCheckup, error }),
-            _ => (None, AuditDetail::Reference { action: crate::store::ReferenceAction::Register }),
+        let (kind, query_kind) = match query {
+            Query::Medication => (ResultKind::Medication, QueryKind::Medication),
+            Query::Checkup => (ResultKind::HealthCheckup, QueryKind::HealthCheckup),
+            _ => return Err(ProtocolError::new(Code::Internal)),
         };
-        d.audit(&actor, outcome, &detail);
+        d.audit(&actor, outcome, &AuditDetail::EligibilityQuery { query: query_kind, error });
         let a = result?;
-        if let Some(kind) = kind {
-            let now = d.now()?;
-            let xml = ResultXml::new(a.xml.clone()).map_err(|_| ProtocolError::new(Code::Internal))?;
-            let r = NewResult { at: now, kind, origin: Some(origin.clone()), job: None, status: crate::store::ResultStatus::Valid, insurer_number: None, name_kana: None, error: None, xml };
-            d.store_mut().insert_result(&r).map_err(internal)?;
-        }
+        let now = d.now()?;
+        let xml = ResultXml::new(a.xml.clone()).map_err(|_| ProtocolError::new(Code::Internal))?;
+        let r = NewResult { at: now, kind, origin: Some(origin.clone()), job: None, status: crate::store::ResultStatus::Valid, insurer_number: None, name_kana: None, error: None, card: None, xml };
+        d.store_mut().insert_result(&r).map_err(internal)?;
         let reply = onshi_core::protocol::XmlReply { xml: a.xml };
-        Ok(match query {
-            Query::Medication => Response::MedicationFetch(reply),
-            Query::Checkup => Response::CheckupFetch(reply),
-            _ => Response::ReferenceRegister(reply),
-        })
+        Ok(if query == Query::Medication { Response::MedicationFetch(reply) } else { Response::CheckupFetch(reply) })
+    }
+
+    /// `reference_register`: the checked entries go out in one document (the
+    /// single form for one, the bulk form for more); once the system accepts
+    /// them they are remembered locally (patient id → insurance numbers).
+    /// `origin` is the asking page (absent for the command line).
+    pub async fn references(&self, origin: Option<&Origin>, request: eligibility::References) -> Result<Response, ProtocolError> {
+        let eligibility::References { request_xml, bulk, sent, rejected } = request;
+        let count = u32::try_from(sent.len()).unwrap_or(u32::MAX);
+        let query = if bulk { Query::BulkReferenceRegister } else { Query::ReferenceRegister };
+        let answer = match self.backend() {
+            Ok(b) => b.query(query, &request_xml).await.map_err(|e| backend_error(&e)),
+            Err(e) => Err(e),
+        };
+        let result = answer.and_then(|bytes| eligibility::read_answer(&bytes)).and_then(|a| {
+            eligibility::error_of(&a.message).map_or(Ok(()), Err)?;
+            let reception = if bulk {
+                Some(eligibility::reception_of(&a.message).ok_or_else(|| {
+                    ProtocolError::gateway("NO_RECEPTION", "the bulk registration acknowledgement has no reception number")
+                })?)
+            } else {
+                None
+            };
+            Ok((a, reception))
+        });
+        let mut d = lock(&self.dispatcher);
+        let error = result.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
+        let rejected_count = u32::try_from(rejected.len()).unwrap_or(u32::MAX);
+        let detail = AuditDetail::Reference { action: crate::store::ReferenceAction::Register, count: Some(count), rejected: Some(rejected_count), error };
+        d.audit(&actor(origin), if result.is_ok() { Outcome::Ok } else { Outcome::Failed }, &detail);
+        let (a, reception_number) = result?;
+        let now = d.now()?;
+        d.store_mut().put_references(&sent, &now).map_err(internal)?;
+        Ok(Response::ReferenceRegister(onshi_core::protocol::ReferenceRegisterReply { xml: a.xml, accepted: count, rejected, reception_number }))
     }
 
     // ----- My Number card ------------------------------------------------
@@ -400,11 +438,7 @@ impl Runtime {
                 ConfirmMode::Pin => AuditMode::Pin,
                 ConfirmMode::Visual => AuditMode::Visual,
             },
-            consents: AuditConsents {
-                medication: consents.medication,
-                health_checkup: consents.health_check,
-                surgery: consents.diagnosis_procedure,
-            },
+            consents: audit_consents(consents),
             tries_left,
             error,
         };
@@ -428,11 +462,66 @@ impl Runtime {
         }
         let _slot = CardSlot(&self.card_busy);
         let (result, tries) = match mode {
-            ConfirmMode::Pin => self.card_pin(&reply, caller, origin, consents, reader).await,
+            ConfirmMode::Pin => {
+                let (proof, tries) = self.card_pin(&reply, caller, origin, consents, reader, PinPurpose::Confirm).await;
+                let result = match (proof, self.backend()) {
+                    (Ok(proof), Ok(backend)) => self.finish_card(origin, &backend, &proof).await,
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                (result, tries)
+            }
             ConfirmMode::Visual => (self.card_visual(origin, consents, reader).await, None),
         };
         self.audit_card(origin, mode, consents, tries, &result.as_ref().map(|_| ()).map_err(Clone::clone));
         reply.send(result.map(Response::CardConfirm));
+    }
+
+    /// `card_register`: the PIN flow of a card check, then the proof goes to
+    /// the registration endpoint instead. "Already registered" is a success
+    /// for the desk: the card check can go ahead.
+    async fn card_register(self: &Arc<Self>, reply: Reply, caller: &Caller, origin: &Origin, consents: Consents, reader: Option<String>) {
+        if self.card_busy.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+            reply.send(Err(ProtocolError::new(Code::Busy)));
+            return;
+        }
+        let _slot = CardSlot(&self.card_busy);
+        // Checked before the PIN window opens: a PIN the backend cannot use is never asked for.
+        if self.backend.as_ref().is_some_and(|b| b.kind() == onshi_core::protocol::Backend::OqsFolder) {
+            let result = Err(folder_cannot_register());
+            self.audit_register(origin, consents, None, &result);
+            reply.send(result.map(Response::CardRegister));
+            return;
+        }
+        let (proof, tries) = self.card_pin(&reply, caller, origin, consents, reader, PinPurpose::Register).await;
+        let result = match (proof, self.backend()) {
+            (Ok(proof), Ok(backend)) => match backend.card_register(&proof).await {
+                Ok(bytes) => eligibility::read_answer(&bytes)
+                    .and_then(|a| eligibility::error_of(&a.message).map_or(Ok(CardRegistered { already_registered: false }), Err)),
+                Err(BackendError::Rejected { code, .. }) if code == GatewayCode::AlreadyRegistered.as_str() => {
+                    Ok(CardRegistered { already_registered: true })
+                }
+                Err(e) => Err(backend_error(&e)),
+            },
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+        self.audit_register(origin, consents, tries, &result);
+        reply.send(result.map(Response::CardRegister));
+    }
+
+    fn audit_register(&self, origin: &Origin, consents: Consents, tries_left: Option<u8>, result: &Result<CardRegistered, ProtocolError>) {
+        let error = result.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
+        let outcome = match result {
+            Ok(_) => Outcome::Ok,
+            Err(e) if e.code == Code::Cancelled => Outcome::Cancelled,
+            Err(_) => Outcome::Failed,
+        };
+        let detail = AuditDetail::CardRegister {
+            consents: audit_consents(consents),
+            tries_left,
+            already_registered: matches!(result, Ok(CardRegistered { already_registered: true })),
+            error,
+        };
+        lock(&self.dispatcher).audit(&Actor::Origin(origin.clone()), outcome, &detail);
     }
 
     /// Visual-check mode (目視確認). The JPKI user-authentication key signs
@@ -451,10 +540,13 @@ impl Runtime {
     async fn finish_card(&self, origin: &Origin, backend: &Arc<dyn Backend>, proof: &CardProof) -> Result<Eligibility, ProtocolError> {
         let bytes = backend.card_confirm(proof).await.map_err(|e| backend_error(&e))?;
         let answer = eligibility::read_answer(&bytes)?;
-        store_eligibility(&mut lock(&self.dispatcher), ResultKind::CardConfirm, Some(origin), &answer)
+        let card = Some(CardCheck { mode: proof.mode, consents: proof.consents });
+        store_eligibility(&mut lock(&self.dispatcher), ResultKind::CardConfirm, Some(origin), card, &answer)
     }
 
-    /// PIN mode; returns the result and the tries left last seen (for the audit).
+    /// PIN mode up to the card's signature over a fresh challenge; returns
+    /// the proof and the tries left last seen (for the audit). `purpose`
+    /// only changes what the PIN window says.
     async fn card_pin(
         self: &Arc<Self>,
         reply: &Reply,
@@ -462,7 +554,8 @@ impl Runtime {
         origin: &Origin,
         consents: Consents,
         reader: Option<String>,
-    ) -> (Result<Eligibility, ProtocolError>, Option<u8>) {
+        purpose: PinPurpose,
+    ) -> (Result<CardProof, ProtocolError>, Option<u8>) {
         let backend = match self.backend() {
             Ok(b) => b,
             Err(e) => return (Err(e), None),
@@ -487,7 +580,7 @@ impl Runtime {
             self.to_extension(
                 &caller.extension_id,
                 &FromHelper::event(
-                    Event::PinNeeded { confirm_id: confirm_id.clone(), request_id: reply.id.clone(), tries_left, origin: origin.to_string() },
+                    Event::PinNeeded { confirm_id: confirm_id.clone(), request_id: reply.id.clone(), tries_left, origin: origin.to_string(), purpose },
                     Some(origin.to_string()),
                 ),
             )
@@ -533,12 +626,16 @@ impl Runtime {
                 Ok(p) => {
                     entry_reply.send(Ok(Response::PinEntry));
                     let proof = CardProof { certificate_der: p.cert_der, signature: p.signature, nonce: challenge.nonce, mode: ConfirmMode::Pin, consents };
-                    return (self.finish_card(origin, &backend, &proof).await, Some(tries));
+                    return (Ok(proof), Some(tries));
                 }
                 Err(CardError::WrongPin { tries_left }) => {
                     tries = tries_left;
                     entry_reply.send(Err(CardError::WrongPin { tries_left }.to_protocol()));
-                    self.audit_card(origin, ConfirmMode::Pin, consents, Some(tries_left), &Err(CardError::WrongPin { tries_left }.to_protocol()));
+                    let wrong = Err(CardError::WrongPin { tries_left }.to_protocol());
+                    match purpose {
+                        PinPurpose::Confirm => self.audit_card(origin, ConfirmMode::Pin, consents, Some(tries_left), &wrong),
+                        PinPurpose::Register => self.audit_register(origin, consents, Some(tries_left), &wrong.map(|()| CardRegistered::default())),
+                    }
                     if tries_left == 0 {
                         return (Err(CardError::PinLocked.to_protocol()), Some(0));
                     }
@@ -662,6 +759,7 @@ impl Runtime {
                     insurer_number: None,
                     name_kana: None,
                     error: None,
+                    card: None,
                     xml,
                 };
                 d.store_mut().insert_result(&result).map_err(internal)?;
@@ -696,7 +794,7 @@ impl Runtime {
             return;
         };
         let (summary, _) = eligibility::summary(&answer.message);
-        let stored = store_eligibility(&mut lock(&self.dispatcher), ResultKind::CardConfirm, None, &answer);
+        let stored = store_eligibility(&mut lock(&self.dispatcher), ResultKind::Face, None, None, &answer);
         if let Err(e) = stored {
             eprintln!("onshi-helper service: face result not stored: {e}");
         }
@@ -710,6 +808,7 @@ fn store_eligibility(
     d: &mut Dispatcher<SystemEnv>,
     kind: ResultKind,
     origin: Option<&Origin>,
+    card: Option<CardCheck>,
     a: &eligibility::Answer,
 ) -> Result<Eligibility, ProtocolError> {
     let (summary, status) = eligibility::summary(&a.message);
@@ -725,6 +824,7 @@ fn store_eligibility(
         insurer_number: eligibility::insurer_of(&a.message),
         name_kana: None,
         error: failure.as_ref().and_then(|e| ErrorCode::new(e.code.as_str()).ok()),
+        card,
         xml,
     };
     d.store_mut().insert_result(&result).map_err(internal)?;
@@ -732,6 +832,10 @@ fn store_eligibility(
         Some(e) => Err(e),
         None => Ok(Eligibility { xml: a.xml.clone(), summary }),
     }
+}
+
+fn audit_consents(c: Consents) -> AuditConsents {
+    AuditConsents { medication: c.medication, health_checkup: c.health_check, surgery: c.diagnosis_procedure }
 }
 
 fn actor(origin: Option<&Origin>) -> Actor {
@@ -750,7 +854,8 @@ impl Runtime {
         let backend = self.backend()?;
         let bytes = backend.card_confirm(proof).await.map_err(|e| backend_error(&e));
         let mut d = lock(&self.dispatcher);
-        let r = bytes.and_then(|b| eligibility::read_answer(&b)).and_then(|a| store_eligibility(&mut d, ResultKind::CardConfirm, None, &a));
+        let card = Some(CardCheck { mode: proof.mode, consents: proof.consents });
+        let r = bytes.and_then(|b| eligibility::read_answer(&b)).and_then(|a| store_eligibility(&mut d, ResultKind::CardConfirm, None, card, &a));
         let error = r.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
         let detail = AuditDetail::CardConfirm {
             mode: if proof.mode == ConfirmMode::Pin { AuditMode::Pin } else { AuditMode::Visual },
@@ -766,6 +871,16 @@ impl Runtime {
     pub fn with_dispatcher<R>(&self, f: impl FnOnce(&mut Dispatcher<SystemEnv>) -> R) -> R {
         f(&mut lock(&self.dispatcher))
     }
+}
+
+/// With an official terminal, card registration happens at its reader.
+fn folder_cannot_register() -> ProtocolError {
+    let mut e = backend_error(&BackendError::Unsupported { backend: "oqs-folder", what: "card registration" });
+    e.message = Bilingual::new(
+        "この接続方式（資格確認端末のフォルダー連携）では、ここから保険証利用登録はできません。患者さんに資格確認端末のカードリーダー（顔認証付きカードリーダー）で登録していただき、その後もう一度カードで確認してください。",
+        "With this connection (the official terminal's folders) the card cannot be registered from here. Ask the patient to register at the terminal's card reader, then check the card again.",
+    );
+    e
 }
 
 fn unknown_confirm() -> ProtocolError {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use onshi_core::protocol::{ErrorCode as C, Event, FromHelper, ProtocolError, Response};
+use onshi_core::protocol::{CardRegistered, ConfirmKind, Consents, ErrorCode as C, Event, FromHelper, PinPurpose, ProtocolError, Response};
 use tokio::sync::mpsc;
 
 use super::dispatch::Caller;
@@ -49,8 +49,27 @@ fn config(dir: &std::path::Path) -> Config {
 }
 
 fn open(root: &std::path::Path, guard: Option<tempfile::TempDir>, backend: Arc<FakeBackend>, card: Arc<SimAccess>, settings: Settings) -> H {
+    let store = Store::open(&root.join("helper.sqlite")).unwrap();
+    let dyn_backend = backend.clone() as Arc<dyn crate::backend::Backend>;
+    open_parts(root, guard, store, dyn_backend, backend, card, settings)
+}
+
+/// A harness over another backend (the gateway, the folder); `H.backend`
+/// is then an idle fake nobody calls.
+fn open_with(root: &std::path::Path, store: Store, backend: Arc<dyn crate::backend::Backend>, card: Arc<SimAccess>) -> H {
+    open_parts(root, None, store, backend, Arc::new(FakeBackend::new(Duration::ZERO)), card, quick())
+}
+
+fn open_parts(
+    root: &std::path::Path,
+    guard: Option<tempfile::TempDir>,
+    mut store: Store,
+    dyn_backend: Arc<dyn crate::backend::Backend>,
+    backend: Arc<FakeBackend>,
+    card: Arc<SimAccess>,
+    settings: Settings,
+) -> H {
     let db = root.join("helper.sqlite");
-    let mut store = Store::open(&db).unwrap();
     let caller = Caller { extension_id: ExtensionId::new(EXT).unwrap(), browser: Browser::Chromium };
     let now = Timestamp::parse("2026-11-25T09:00:00+09:00").unwrap();
     let origin = Origin::new(PAGE).unwrap();
@@ -59,7 +78,7 @@ fn open(root: &std::path::Path, guard: Option<tempfile::TempDir>, backend: Arc<F
         store.approve_pairing(row, &now).unwrap();
     }
     let cfg = config(root);
-    let rt = Runtime::new(store, Some(cfg), Ok(backend.clone() as Arc<dyn crate::backend::Backend>), card.clone(), settings);
+    let rt = Runtime::new(store, Some(cfg), Ok(dyn_backend), card.clone(), settings);
     let (tx, rx) = mpsc::unbounded_channel();
     rt.connect(1, caller.extension_id.clone(), tx.clone());
     H { _dir: guard, db, rt, tx, rx, caller, backend, card, seen: Vec::new(), queue: Vec::new(), next_id: 0 }
@@ -108,14 +127,21 @@ impl H {
         }
     }
 
-    /// The next `pin_needed` event: (confirm_id, tries_left).
+    /// The next `pin_needed` event: (confirm_id, tries_left), for a card check.
     async fn pin_needed(&mut self) -> (String, u8) {
+        let (id, tries, purpose) = self.pin_needed_for().await;
+        assert_eq!(purpose, PinPurpose::Confirm);
+        (id, tries)
+    }
+
+    /// The next `pin_needed` event: (confirm_id, tries_left, purpose).
+    async fn pin_needed_for(&mut self) -> (String, u8, PinPurpose) {
         loop {
             if let Some(i) = self.queue.iter().position(|f| matches!(f, FromHelper::Event { event: Event::PinNeeded { .. }, .. })) {
-                let FromHelper::Event { event: Event::PinNeeded { confirm_id, tries_left, origin, .. }, origin: to } = self.queue.remove(i) else { unreachable!() };
+                let FromHelper::Event { event: Event::PinNeeded { confirm_id, tries_left, origin, purpose, .. }, origin: to } = self.queue.remove(i) else { unreachable!() };
                 assert_eq!(origin, PAGE);
                 assert_eq!(to.as_deref(), Some(PAGE), "the event is for the asking page's origin only");
-                return (confirm_id, tries_left);
+                return (confirm_id, tries_left, purpose);
             }
             let f = self.frame().await;
             self.queue.push(f);
@@ -374,9 +400,6 @@ async fn history_and_reference_requests_reach_the_backend_and_are_audited() {
     let before = h.backend.queries.load(std::sync::atomic::Ordering::Relaxed);
     let id = h.send(PAGE, "page", &format!(r#"{{"type":"medication_fetch","insured":{},"start_month":"202610","end_month":"202601"}}"#, insured_json(0)));
     assert_eq!(err_code(h.reply(&id).await).0, C::InvalidArgument);
-    let two = format!(r#"{{"type":"reference_register","entries":[{{"insured":{0},"reference_number":"P1"}},{{"insured":{0},"reference_number":"P2"}}]}}"#, insured_json(0));
-    let id = h.send(PAGE, "page", &two);
-    assert_eq!(err_code(h.reply(&id).await).0, C::InvalidArgument);
     assert_eq!(h.backend.queries.load(std::sync::atomic::Ordering::Relaxed), before);
     let one = format!(r#"{{"type":"reference_register","entries":[{{"insured":{},"reference_number":"P1"}}]}}"#, insured_json(0));
     let id = h.send(PAGE, "page", &one);
@@ -384,4 +407,220 @@ async fn history_and_reference_requests_reach_the_backend_and_are_audited() {
     let tail = h.rt.with_store(|s| s.audit_tail(10).unwrap());
     assert_eq!(tail.iter().filter(|e| e.kind == "eligibility_query" && e.outcome == "failed").count(), 2, "{tail:?}");
     assert!(tail.iter().any(|e| e.kind == "reference"), "{tail:?}");
+}
+
+// ----- card registration (利用登録) -------------------------------------------
+
+/// The whole desk sequence for an unregistered card: the check is refused
+/// with the typed code, `card_register` asks for the PIN (saying what for),
+/// registers, and the same check then gives a valid result.
+async fn register_sequence(h: &mut H) {
+    let cc = h.card_confirm("pin");
+    let (confirm, _) = h.pin_needed().await;
+    let pe = h.pin(&confirm, "1234", false);
+    assert!(matches!(h.reply(&pe).await, Ok(Response::PinEntry)));
+    let e = h.reply(&cc).await.expect_err("an unregistered card is refused");
+    assert_eq!((e.code, e.retryable), (C::CardNotRegistered, false), "{e:?}");
+    assert!(e.message.ja.contains("利用登録") && e.message.en.contains("Register this card"), "{:?}", e.message);
+
+    // A wrong PIN first: the registration stays open and asks again.
+    let reg = h.send(PAGE, "page", r#"{"type":"card_register","consents":{"medication":true}}"#);
+    let (confirm, tries, purpose) = h.pin_needed_for().await;
+    assert_eq!((tries, purpose), (3, PinPurpose::Register));
+    let pe = h.pin(&confirm, WRONG_PIN, false);
+    assert_eq!(err_code(h.reply(&pe).await), (C::WrongPin, Some(2)));
+    let (again, tries, purpose) = h.pin_needed_for().await;
+    assert_eq!((again.as_str(), tries, purpose), (confirm.as_str(), 2, PinPurpose::Register));
+    let pe = h.pin(&confirm, "1234", false);
+    assert!(matches!(h.reply(&pe).await, Ok(Response::PinEntry)));
+    assert_eq!(h.reply(&reg).await, Ok(Response::CardRegister(CardRegistered { already_registered: false })));
+
+    // The page runs the check again: now it is valid.
+    let cc = h.card_confirm("pin");
+    let (confirm, _) = h.pin_needed().await;
+    let pe = h.pin(&confirm, "1234", false);
+    assert!(matches!(h.reply(&pe).await, Ok(Response::PinEntry)));
+    let Ok(Response::CardConfirm(e)) = h.reply(&cc).await else { panic!("no eligibility after registration") };
+    assert_eq!(e.summary.qualification_validity.as_deref(), Some("1"), "{}", e.xml);
+
+    // Registering again: the system already has it, which is fine for the desk.
+    let reg = h.send(PAGE, "page", r#"{"type":"card_register"}"#);
+    let (confirm, _, _) = h.pin_needed_for().await;
+    let pe = h.pin(&confirm, "1234", false);
+    assert!(matches!(h.reply(&pe).await, Ok(Response::PinEntry)));
+    assert_eq!(h.reply(&reg).await, Ok(Response::CardRegister(CardRegistered { already_registered: true })));
+
+    let tail = h.rt.with_store(|s| s.audit_tail(30).unwrap());
+    let regs: Vec<_> = tail.iter().filter(|e| e.kind == "card_register").map(|e| (e.outcome.as_str(), e.detail.clone())).collect();
+    assert_eq!(regs.len(), 3, "{regs:?}");
+    assert_eq!(regs[0].0, "failed", "the wrong PIN is audited as a registration attempt");
+    assert!(regs[1].0 == "ok" && regs[1].1.contains("\"already_registered\":false"), "{regs:?}");
+    assert!(regs[2].1.contains("\"already_registered\":true"), "{regs:?}");
+    assert!(tail.iter().any(|e| e.kind == "card_confirm" && e.outcome == "failed" && e.detail.contains("card_not_registered")), "{tail:?}");
+    leak_check(h);
+}
+
+#[tokio::test]
+async fn unregistered_card_is_registered_then_confirms_fake_backend() {
+    let mut h = harness(3);
+    h.backend.unregistered.store(true, std::sync::atomic::Ordering::SeqCst);
+    register_sequence(&mut h).await;
+    let proofs = h.backend.proofs.lock().unwrap();
+    assert!(proofs.iter().all(|p| p.mode == onshi_core::protocol::ConfirmMode::Pin && !p.signature.is_empty()));
+    // Each proof had its own fresh nonce.
+    let nonces: std::collections::HashSet<_> = proofs.iter().map(|p| p.nonce.clone()).collect();
+    assert_eq!(nonces.len(), proofs.len());
+}
+
+/// A PKI whose JPKI CA issued P0003's card (registry person P0003 holds a
+/// card not registered for insurance use), made once per test process.
+fn gateway_pki() -> &'static (tempfile::TempDir, onshi_sim::pki::PersonCard) {
+    static PKI: std::sync::OnceLock<(tempfile::TempDir, onshi_sim::pki::PersonCard)> = std::sync::OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let opts = onshi_sim::pki::PkiOptions { people: vec!["P0003".into()], ..Default::default() };
+        onshi_sim::pki::init(dir.path(), &opts).expect("pki init");
+        let p3 = onshi_sim::pki::load_person(dir.path(), "P0003").expect("P0003");
+        (dir, p3)
+    })
+}
+
+#[tokio::test]
+async fn unregistered_card_is_registered_then_confirms_through_the_simulator_gateway() {
+    use crate::backend::gateway::{GatewayBackend, GatewaySettings};
+    let (pki_dir, p3) = gateway_pki();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("registry.sqlite");
+    onshi_sim::registry::seed(&db, 60, 3).expect("seed");
+    let gw = onshi_sim::gateway::Gateway::start(&onshi_sim::gateway::GatewayOptions::new(&db, pki_dir.path())).await.expect("gateway");
+    let l = onshi_sim::pki::PkiLayout::new(pki_dir.path());
+    let backend = GatewayBackend::new(GatewaySettings {
+        url: gw.url(),
+        ca: l.gateway_ca(),
+        client_cert: l.clinic_client(),
+        client_key: l.clinic_client_key(),
+        connect_timeout: Duration::from_secs(5),
+        request_timeout: Duration::from_secs(20),
+        attempts: 1,
+        backoff: Duration::from_millis(10),
+    })
+    .expect("backend");
+    let card = Arc::new(SimAccess::with(crate::card::testing::SimTransport::for_person(p3.clone(), 3)));
+    let root = dir.path().join("helper");
+    std::fs::create_dir_all(&root).unwrap();
+    let db_path = root.join("helper.sqlite");
+    let store = Store::open(&db_path).unwrap();
+    let mut h = open_with(&root, store, Arc::new(backend), card);
+    register_sequence(&mut h).await;
+}
+
+#[tokio::test]
+async fn the_folder_backend_says_registration_is_not_its_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = crate::backend::folder::FolderBackend::new(dir.path().join("oqs"), Duration::from_secs(1));
+    let store = Store::open(&dir.path().join("helper.sqlite")).unwrap();
+    let mut h = open_with(dir.path(), store, Arc::new(folder), Arc::new(SimAccess::new(3)));
+    let reg = h.send(PAGE, "page", r#"{"type":"card_register"}"#);
+    let e = h.reply(&reg).await.expect_err("the folder backend cannot register cards");
+    assert!(e.message.ja.contains("資格確認端末") && e.message.en.contains("terminal"), "{:?}", e.message);
+    assert!(!e.retryable);
+    // Refused before the PIN window: the patient is never asked for a PIN that cannot be used.
+    assert!(!h.queue.iter().any(|f| matches!(f, FromHelper::Event { event: Event::PinNeeded { .. }, .. })));
+    assert!(!h.card.card.lock().unwrap().sent_pin());
+}
+
+// ----- reference numbers (照会番号), one and many ------------------------------
+
+fn reference_json(i: usize, reference: &str) -> String {
+    format!(r#"{{"insured":{},"reference_number":"{reference}"}}"#, insured_json(i))
+}
+
+#[tokio::test]
+async fn bulk_reference_register_checks_each_entry_sends_the_bulk_form_and_stores() {
+    let mut h = harness(3);
+    h.backend.accept_references.store(true, std::sync::atomic::Ordering::SeqCst);
+    // 500 people, three of them bad in different ways.
+    let mut entries: Vec<String> = (0..500).map(|i| reference_json(i, &format!("K{i:05}"))).collect();
+    entries[7] = r#"{"insured":{"insurer_number":"39131157","number":"1","birth_date":"19600105"},"reference_number":"K00007"}"#.into();
+    entries[8] = reference_json(8, "");
+    entries[9] = reference_json(9, "K00001");
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{}]}}"#, entries.join(",")));
+    let r = match h.reply(&id).await {
+        Ok(Response::ReferenceRegister(r)) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(r.accepted, 497);
+    assert_eq!(r.reception_number.as_deref(), Some("R0000000099"));
+    let rejected: Vec<(u32, C, Option<&str>)> =
+        r.rejected.iter().map(|e| (e.index, e.error.code, e.error.detail.field.as_deref())).collect();
+    assert_eq!(rejected, [
+        (7, C::InvalidArgument, Some("entries[7].insured.insurer_number")),
+        (8, C::InvalidArgument, Some("entries[8].reference_number")),
+        (9, C::InvalidArgument, Some("entries[9].reference_number")),
+    ]);
+    for e in &r.rejected {
+        assert!(!e.error.message.ja.is_empty() && !e.error.message.en.is_empty(), "{e:?}");
+    }
+    assert!(r.rejected[2].error.message.ja.contains("K00001"), "{:?}", r.rejected[2].error.message);
+    // One bulk document with the 497 good entries went out.
+    let sent = h.backend.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, crate::backend::Query::BulkReferenceRegister);
+    let onshi_core::Message::BulkRegistrationRequest(m) = onshi_core::parse(&sent[0].1).unwrap().message else { panic!("not the bulk form") };
+    assert_eq!(m.body.units.len(), 497);
+    assert_eq!(m.header.medical_institution_code.as_deref(), Some("0110113719"));
+    // They are remembered; the refused ones are not.
+    let (insurer, _, number, _, _) = valid_probe(499);
+    let stored = h.rt.with_store(|s| s.reference(&crate::store::PatientId::new("K00499").unwrap()).unwrap()).expect("stored");
+    assert_eq!((stored.insurer.as_str(), stored.number.as_str()), (insurer.trim(), number.as_str()));
+    assert!(h.rt.with_store(|s| s.reference(&crate::store::PatientId::new("K00007").unwrap()).unwrap()).is_none());
+    let tail = h.rt.with_store(|s| s.audit_tail(5).unwrap());
+    assert!(tail.iter().any(|e| e.kind == "reference" && e.detail.contains("\"count\":497") && e.detail.contains("\"rejected\":3")), "{tail:?}");
+
+    // One entry uses the single form.
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{}]}}"#, reference_json(0, "K90000")));
+    let Ok(Response::ReferenceRegister(r)) = h.reply(&id).await else { panic!("no reply") };
+    assert_eq!((r.accepted, r.reception_number.as_deref()), (1, None));
+    assert_eq!(h.backend.sent.lock().unwrap()[1].0, crate::backend::Query::ReferenceRegister);
+
+    // Nothing valid: the first refusal is the answer, and nothing is sent.
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{},{}]}}"#, entries[7], entries[8]));
+    let e = h.reply(&id).await.unwrap_err();
+    assert_eq!((e.code, e.detail.field.as_deref()), (C::InvalidArgument, Some("entries[0].insured.insurer_number")));
+    let id = h.send(PAGE, "page", r#"{"type":"reference_register","entries":[]}"#);
+    assert_eq!(err_code(h.reply(&id).await).0, C::InvalidArgument);
+    assert_eq!(h.backend.sent.lock().unwrap().len(), 2);
+}
+
+// ----- today keeps how each card was checked ---------------------------------
+
+#[tokio::test]
+async fn today_keeps_card_mode_and_consents_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Arc::new(FakeBackend::new(Duration::ZERO));
+    let card = Arc::new(SimAccess::new(3));
+    {
+        let mut h = open(dir.path(), None, backend.clone(), card.clone(), quick());
+        let cc = h.card_confirm("visual");
+        assert!(matches!(h.reply(&cc).await, Ok(Response::CardConfirm(_))));
+        let cc = h.send(PAGE, "page", r#"{"type":"card_confirm","mode":"pin","consents":{"health_check":true,"specified_disease":true}}"#);
+        let (confirm, _) = h.pin_needed().await;
+        let pe = h.pin(&confirm, "1234", false);
+        assert!(matches!(h.reply(&pe).await, Ok(Response::PinEntry)));
+        assert!(matches!(h.reply(&cc).await, Ok(Response::CardConfirm(_))));
+        let id = h.send(PAGE, "page", &format!(r#"{{"type":"insurance_confirm","insured":{}}}"#, insured_json(0)));
+        assert!(matches!(h.reply(&id).await, Ok(Response::InsuranceConfirm(_))));
+    }
+    // A new runtime over the same database file: what a reload after a helper restart sees.
+    let mut h = open(dir.path(), None, backend, card, quick());
+    let id = h.send(PAGE, "page", r#"{"type":"today"}"#);
+    let Ok(Response::Today(t)) = h.reply(&id).await else { panic!() };
+    let got: Vec<(ConfirmKind, Option<Consents>)> = t.entries.iter().map(|e| (e.kind, e.consents)).collect();
+    assert_eq!(got, [
+        (ConfirmKind::CardVisual, Some(Consents { medication: true, ..Consents::default() })),
+        (ConfirmKind::CardPin, Some(Consents { health_check: true, specified_disease: true, ..Consents::default() })),
+        (ConfirmKind::Insurance, None),
+    ]);
+    // The summary codes are filled in from the stored documents.
+    assert!(t.entries.iter().all(|e| e.summary.qualification_validity.as_deref() == Some("1")), "{:?}", t.entries.iter().map(|e| &e.summary).collect::<Vec<_>>());
 }

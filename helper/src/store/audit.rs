@@ -24,6 +24,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub enum AuditKind {
     EligibilityQuery,
     CardConfirm,
+    /// Registering a My Number card for insurance use (利用登録).
+    CardRegister,
     Pairing,
     Batch,
     Reference,
@@ -37,6 +39,7 @@ impl AuditKind {
         match self {
             AuditKind::EligibilityQuery => "eligibility_query",
             AuditKind::CardConfirm => "card_confirm",
+            AuditKind::CardRegister => "card_register",
             AuditKind::Pairing => "pairing",
             AuditKind::Batch => "batch",
             AuditKind::Reference => "reference",
@@ -132,9 +135,21 @@ pub enum ConfigAction {
 pub enum AuditDetail {
     EligibilityQuery { query: QueryKind, error: Option<ErrorCode> },
     CardConfirm { mode: ConfirmMode, consents: Consents, tries_left: Option<u8>, error: Option<ErrorCode> },
+    /// `card_register` (always PIN). `already_registered`: the system had it already.
+    CardRegister { consents: Consents, tries_left: Option<u8>, already_registered: bool, error: Option<ErrorCode> },
     Pairing { action: PairingAction, origin: Origin },
     Batch { action: BatchAction, job: Option<i64>, reception: Option<ReceptionNumber>, count: Option<u32>, error: Option<ErrorCode> },
-    Reference { action: ReferenceAction },
+    /// `count`: entries sent; `rejected`: entries refused before sending
+    /// (both absent in entries written before bulk registration).
+    Reference {
+        action: ReferenceAction,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        count: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rejected: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorCode>,
+    },
     Config { action: ConfigAction, problems: u32 },
     /// A request refused by the access rules: which type, and the error code sent.
     Access { request: RequestType, code: ErrorCode },
@@ -145,6 +160,7 @@ impl AuditDetail {
         match self {
             AuditDetail::EligibilityQuery { .. } => AuditKind::EligibilityQuery,
             AuditDetail::CardConfirm { .. } => AuditKind::CardConfirm,
+            AuditDetail::CardRegister { .. } => AuditKind::CardRegister,
             AuditDetail::Pairing { .. } => AuditKind::Pairing,
             AuditDetail::Batch { .. } => AuditKind::Batch,
             AuditDetail::Reference { .. } => AuditKind::Reference,

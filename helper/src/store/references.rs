@@ -82,6 +82,30 @@ impl Store {
         Ok(())
     }
 
+    /// Registers or replaces many at once, in one transaction (one disk
+    /// sync for a whole import, and all or nothing).
+    pub fn put_references(&mut self, entries: &[(PatientId, ReferenceNumbers)], now: &Timestamp) -> Result<(), StoreError> {
+        for (_, numbers) in entries {
+            numbers.validate()?;
+        }
+        let tx = self.conn.transaction().map_err(StoreError::sql("store reference numbers"))?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO patient_refs (patient_id, insurer_number, symbol, number, branch, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (patient_id) DO UPDATE SET insurer_number = ?2, symbol = ?3, number = ?4,
+                     branch = ?5, updated_at = ?6",
+                )
+                .map_err(StoreError::sql("store reference numbers"))?;
+            for (patient, n) in entries {
+                stmt.execute(params![patient.as_str(), n.insurer, n.symbol, n.number, n.branch, now.as_str()])
+                    .map_err(StoreError::sql("store reference numbers"))?;
+            }
+        }
+        tx.commit().map_err(StoreError::sql("store reference numbers"))
+    }
+
     pub fn reference(&self, patient: &PatientId) -> Result<Option<ReferenceNumbers>, StoreError> {
         self.conn
             .query_row(

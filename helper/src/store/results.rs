@@ -2,6 +2,7 @@
 //! the standard XML text plus a few summary columns, so a page reload or a
 //! restart loses nothing. Interpreting the XML is the core's job.
 
+use onshi_core::protocol::{ConfirmMode, Consents};
 use rusqlite::params;
 
 use super::jobs::JobId;
@@ -16,6 +17,8 @@ pub struct ResultId(pub i64);
 pub enum ResultKind {
     CardConfirm,
     InsuranceConfirm,
+    /// Pushed by a face-recognition reader (OQS folder `face/`).
+    Face,
     Batch,
     Medication,
     HealthCheckup,
@@ -49,6 +52,7 @@ macro_rules! names {
 names!(ResultKind {
     CardConfirm => "card_confirm",
     InsuranceConfirm => "insurance_confirm",
+    Face => "face",
     Batch => "batch",
     Medication => "medication",
     HealthCheckup => "health_checkup",
@@ -80,6 +84,41 @@ impl ResultXml {
     }
 }
 
+/// How a My Number card check was made, kept with its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardCheck {
+    pub mode: ConfirmMode,
+    pub consents: Consents,
+}
+
+fn mode_str(m: ConfirmMode) -> &'static str {
+    match m {
+        ConfirmMode::Pin => "pin",
+        ConfirmMode::Visual => "visual",
+    }
+}
+
+/// The five consent flags as a fixed-order string of `0`/`1` (medication,
+/// diagnosis/procedure, health check, limit certificate, specified disease):
+/// short, and with no free text a reader of the file could mistake for more.
+fn consents_str(c: &Consents) -> String {
+    [c.medication, c.diagnosis_procedure, c.health_check, c.limit_certificate, c.specified_disease]
+        .iter()
+        .map(|b| if *b { '1' } else { '0' })
+        .collect()
+}
+
+fn consents_parse(s: &str) -> Option<Consents> {
+    let b: Vec<bool> = s.chars().map(|c| c == '1').collect();
+    (s.len() == 5 && s.chars().all(|c| c == '0' || c == '1')).then(|| Consents {
+        medication: b[0],
+        diagnosis_procedure: b[1],
+        health_check: b[2],
+        limit_certificate: b[3],
+        specified_disease: b[4],
+    })
+}
+
 /// A result to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewResult {
@@ -94,6 +133,8 @@ pub struct NewResult {
     /// カナ氏名 for the today list.
     pub name_kana: Option<String>,
     pub error: Option<ErrorCode>,
+    /// Card checks: PIN or visual, and the consents chosen at the desk.
+    pub card: Option<CardCheck>,
     pub xml: ResultXml,
 }
 
@@ -109,6 +150,8 @@ pub struct StoredResult {
     pub insurer_number: Option<String>,
     pub name_kana: Option<String>,
     pub error: Option<String>,
+    /// `None` for other kinds and for card results stored before schema 2.
+    pub card: Option<CardCheck>,
     pub xml: String,
 }
 
@@ -123,8 +166,8 @@ impl Store {
         }
         self.conn
             .execute(
-                "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     r.at.as_str(),
                     r.at.day().as_str(),
@@ -136,6 +179,8 @@ impl Store {
                     r.name_kana,
                     r.error.as_ref().map(ErrorCode::as_str),
                     r.xml.as_str(),
+                    r.card.map(|c| mode_str(c.mode)),
+                    r.card.map(|c| consents_str(&c.consents)),
                 ],
             )
             .map_err(StoreError::sql("insert result"))?;
@@ -162,7 +207,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml
+                "SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents
                  FROM results WHERE day = ?1 ORDER BY id",
             )
             .map_err(StoreError::sql("read results"))?;
@@ -171,7 +216,8 @@ impl Store {
                 let id: i64 = r.get(0)?;
                 let kind: String = r.get(3)?;
                 let status: String = r.get(6)?;
-                Ok((id, kind, status, StoredResult {
+                let card: (Option<String>, Option<String>) = (r.get(11)?, r.get(12)?);
+                Ok((id, kind, status, card, StoredResult {
                     id: ResultId(id),
                     at: r.get(1)?,
                     day: r.get(2)?,
@@ -183,15 +229,28 @@ impl Store {
                     name_kana: r.get(8)?,
                     error: r.get(9)?,
                     xml: r.get(10)?,
+                    card: None,
                 }))
             })
             .map_err(StoreError::sql("read results"))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, kind, status, mut res) = row.map_err(StoreError::sql("read results"))?;
+            let (id, kind, status, card, mut res) = row.map_err(StoreError::sql("read results"))?;
             let corrupt = |column| StoreError::Corrupt { table: "results", row: id, column };
             res.kind = ResultKind::parse(&kind).ok_or_else(|| corrupt("kind"))?;
             res.status = ResultStatus::parse(&status).ok_or_else(|| corrupt("status"))?;
+            res.card = match card {
+                (None, None) => None,
+                (Some(mode), Some(consents)) => Some(CardCheck {
+                    mode: match mode.as_str() {
+                        "pin" => ConfirmMode::Pin,
+                        "visual" => ConfirmMode::Visual,
+                        _ => return Err(corrupt("card_mode")),
+                    },
+                    consents: consents_parse(&consents).ok_or_else(|| corrupt("consents"))?,
+                }),
+                _ => return Err(corrupt("consents")),
+            };
             out.push(res);
         }
         Ok(out)

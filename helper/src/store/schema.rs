@@ -84,6 +84,13 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at     TEXT NOT NULL
     );
     "#,
+    // 2: card checks remember PIN vs visual and the patient's consents, so
+    // the desk shows them after a reload. NULL for other kinds and for card
+    // results stored before this step.
+    r#"
+    ALTER TABLE results ADD COLUMN card_mode TEXT CHECK (card_mode IN ('pin', 'visual'));
+    ALTER TABLE results ADD COLUMN consents  TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

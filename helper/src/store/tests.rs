@@ -114,7 +114,7 @@ fn audit_tampering_is_located() {
     for (sql, expected) in cases {
         let (_dir, mut store) = open_temp();
         for _ in 0..4 {
-            store.append_audit(&ts("2026-11-25T09:00:00Z"), &Actor::Cli, Outcome::Ok, &AuditDetail::Reference { action: ReferenceAction::Register }).unwrap();
+            store.append_audit(&ts("2026-11-25T09:00:00Z"), &Actor::Cli, Outcome::Ok, &AuditDetail::Reference { action: ReferenceAction::Register, count: None, rejected: None, error: None }).unwrap();
         }
         store.conn.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;").unwrap();
         store.conn.execute(sql, []).unwrap();
@@ -172,6 +172,7 @@ fn results_by_local_day() {
         insurer_number: Some("39131156".into()),
         name_kana: Some("ヤマダ タロウ".into()),
         error: None,
+        card: None,
         xml: ResultXml::new("<?xml version=\"1.0\"?><XmlMsg/>".into()).unwrap(),
     };
     // 23:30 on the 24th in Japan is a different clinic day from 00:30 on the 25th.
@@ -205,4 +206,50 @@ fn reference_numbers_are_stored_verbatim() {
     assert!(!store.delete_reference(&p).unwrap());
     let bad = ReferenceNumbers { branch: Some("1a".into()), ..nums };
     assert!(store.put_reference(&p, &bad, &ts("2026-11-25T09:00:00Z")).is_err());
+}
+
+/// Schema 2 (issue 5): a version-1 file with a card result keeps it, read as
+/// "mode unknown"; new card results keep PIN/visual and the consents; a
+/// corrupted consents column is reported, not guessed.
+#[test]
+fn schema_2_adds_card_mode_and_consents_to_results() {
+    use onshi_core::protocol::{ConfirmMode as Mode, Consents as C5};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite");
+    let xml = || ResultXml::new("<XmlMsg/>".into()).unwrap();
+    {
+        let s = Store::open_with(&path, &MIGRATIONS[..1]).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 1);
+        s.conn
+            .execute(
+                "INSERT INTO results (at, day, kind, status, xml) VALUES ('2026-11-25T09:00:00+09:00', '2026-11-25', 'card_confirm', 'valid', '<XmlMsg/>')",
+                [],
+            )
+            .unwrap();
+    }
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 2);
+    let card = CardCheck { mode: Mode::Visual, consents: C5 { medication: true, specified_disease: true, ..C5::default() } };
+    let new = NewResult {
+        at: ts("2026-11-25T10:00:00+09:00"),
+        kind: ResultKind::CardConfirm,
+        origin: Some(origin()),
+        job: None,
+        status: ResultStatus::Valid,
+        insurer_number: None,
+        name_kana: None,
+        error: None,
+        card: Some(card),
+        xml: xml(),
+    };
+    s.insert_result(&new).unwrap();
+    s.insert_result(&NewResult { kind: ResultKind::Face, card: None, ..new.clone() }).unwrap();
+    let day = Day::parse("2026-11-25").unwrap();
+    let rows = s.results_for_day(&day).unwrap();
+    let got: Vec<(ResultKind, Option<CardCheck>)> = rows.iter().map(|r| (r.kind, r.card)).collect();
+    assert_eq!(got, [(ResultKind::CardConfirm, None), (ResultKind::CardConfirm, Some(card)), (ResultKind::Face, None)]);
+    s.conn.execute("UPDATE results SET consents = '10x01' WHERE card_mode = 'visual'", []).unwrap();
+    assert!(matches!(s.results_for_day(&day), Err(StoreError::Corrupt { column: "consents", .. })));
+    // The CHECK constraint keeps anything but pin/visual out of the mode column.
+    assert!(s.conn.execute("UPDATE results SET card_mode = 'face' WHERE card_mode = 'visual'", []).is_err());
 }

@@ -107,3 +107,42 @@ fn doctor_names_each_problem_and_fails() {
     let ng: Vec<&str> = out.lines().filter(|l| l.starts_with("NG ")).collect();
     assert!(ng.iter().all(|l| !l.is_ascii()), "{out}");
 }
+
+/// `reference import`: the batch CSV's columns plus 患者ID. A file with a bad
+/// row is not sent at all; a good file goes out as the bulk form
+/// `OQSmuimm01req` through the folder (the simulator's terminal does not
+/// register reference numbers, so its refusal comes back, with its code).
+#[test]
+fn reference_import_checks_rows_and_sends_the_bulk_form() {
+    let home = tempfile::tempdir().unwrap();
+    let (_sim, cfg, (insurer, symbol, number, branch, birth)) = setup(home.path());
+    let store = home.path().join("helper.sqlite");
+    let row = |pid: &str| {
+        format!("{},{},{},{},{},{pid}\n", insurer.trim(), symbol.clone().unwrap_or_default(), number, branch.clone().unwrap_or_default(), birth)
+    };
+    let import = |csv: &str| {
+        let path = home.path().join("refs.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut c = helper(home.path());
+        c.arg("--config").arg(&cfg).arg("--store").arg(&store).args(["reference", "import"]).arg(&path);
+        run(c)
+    };
+    let header = "保険者番号,記号,番号,枝番,生年月日,患者ID\n";
+    // Line 3 has no patient id: nothing is sent.
+    let (code, _, err) = import(&format!("{header}{}{}", row("K1"), row("")));
+    assert_ne!(code, 0);
+    assert!(err.contains("refs.csv:3:") && err.contains("患者ID") && err.contains("patient id"), "{err}");
+    let audit = || match onshi_helper::store::Store::open(&store) {
+        Ok(s) => s.audit_tail(5).unwrap(),
+        Err(_) => Vec::new(),
+    };
+    assert!(!audit().iter().any(|e| e.kind == "reference"), "a file with errors is not sent");
+    // Two good rows: one bulk document.
+    let (code, _, err) = import(&format!("{header}{}{}", row("K1"), row("K2")));
+    assert_ne!(code, 0, "the simulator refuses registrations: {err}");
+    assert!(err.contains("EQ1004") || err.contains("資格確認"), "{err}");
+    // (The responder and the helper clear req/ and res/, so the file name
+    // cannot be checked here; the service tests check the bulk document.)
+    let tail = audit();
+    assert!(tail.iter().any(|e| e.kind == "reference" && e.outcome == "failed" && e.detail.contains("\"count\":2")), "{tail:?}");
+}

@@ -64,6 +64,7 @@ fn card_confirm_flow(store: &mut Store, pin: &str) {
         insurer_number: Some("06139993".into()),
         name_kana: Some("ジュシン タロウ".into()),
         error: None,
+        card: None,
         xml: ResultXml::new("<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader/></XmlMsg>".into()).unwrap(),
     };
     store.insert_result(&result).unwrap();

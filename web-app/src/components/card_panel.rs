@@ -1,6 +1,7 @@
 //! The My Number card check: reader/card state, PIN or visual mode, the
 //! patient's five consent choices in plain words, progress, and the offer
-//! to register the card for insurance use when the result says so.
+//! to register the card for insurance use (a button that sends
+//! `card_register`) when the check answered `card_not_registered`.
 
 use onshi_core::protocol::ConfirmMode;
 use yew::prelude::*;
@@ -23,6 +24,8 @@ pub struct Props {
     pub on_cancel: Callback<()>,
     /// Go to the insurance-card entry instead.
     pub on_entry: Callback<()>,
+    /// Register the card for insurance use (sends `card_register`).
+    pub on_register: Callback<()>,
 }
 
 #[function_component(CardPanel)]
@@ -52,10 +55,14 @@ pub fn card_panel(p: &Props) -> Html {
         CardStep::Idle => None,
         CardStep::Reading => Some(("info", t::STEP_WAIT_CARD.bi())),
         CardStep::WaitingPin { tries_left, .. } if *tries_left <= 1 => Some(("bad", t::LAST_TRY.bi())),
-        CardStep::WaitingPin { tries_left, .. } => Some(("info", onshi_core::text::Bilingual::new(
-            format!("{}（残り{tries_left}回）", t::STEP_PIN.ja), format!("{} ({tries_left} tries left)", t::STEP_PIN.en)))),
+        CardStep::WaitingPin { tries_left, .. } => {
+            let ask = if c.registering { t::STEP_REGISTER_PIN } else { t::STEP_PIN };
+            Some(("info", onshi_core::text::Bilingual::new(
+                format!("{}（残り{tries_left}回）", ask.ja), format!("{} ({tries_left} tries left)", ask.en))))
+        }
         CardStep::Querying => Some(("info", t::STEP_QUERY.bi())),
         CardStep::Done => None,
+        CardStep::Registered => Some(("good", t::STEP_REGISTERED.bi())),
         CardStep::Failed(e) => Some(("bad", e.message.clone())),
     };
     let lamp = |l: &Lamp| html! {
@@ -84,6 +91,9 @@ pub fn card_panel(p: &Props) -> Html {
                 <div id="card-register" class="notice warn" role="alert">
                     <h3>{tx(lang, t::REGISTER_TITLE)}</h3>
                     <p>{tx(lang, t::REGISTER_BODY)}</p>
+                    // A real <button>: reachable with Tab, pressed with Enter or Space.
+                    <button id="card-register-do" type="button" class="primary" disabled={!c.can_register()}
+                        onclick={p.on_register.reform(|_| ())}>{one(lang, t::REGISTER_DO)}</button>
                     <button type="button" onclick={p.on_entry.reform(|_| ())}>{one(lang, t::REGISTER_ACTION)}</button>
                 </div>
             }

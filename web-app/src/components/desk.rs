@@ -55,7 +55,8 @@ pub fn desk(p: &Props) -> Html {
                     html! {
                         <tr>
                             <td>{r.time().to_string()}</td>
-                            <td>{one(lang, how(r.kind))}</td>
+                            <td>{one(lang, how(r.kind))}
+                                { for r.consents.map(|c| html! { <div class="consents-given">{lang.order(&crate::state::Consent::summary(&c)).0.to_string()}</div> }) }</td>
                             <td><button type="button" class="link" onclick={open}>{if r.name.is_empty() { "—".to_string() } else { r.name.clone() }}</button>
                                 <div class="kana">{r.kana.clone()}</div></td>
                             <td class="mono">{format!("{} / {}", r.insurer, r.number)}</td>

@@ -1,7 +1,7 @@
 //! The My Number card check as data: verification mode, the patient's five
 //! consent choices, and where the flow is. Pure.
 
-use onshi_core::protocol::{CardConfirm, ConfirmMode, Consents, PinCancel, ProtocolError};
+use onshi_core::protocol::{CardConfirm, CardRegister, ConfirmMode, Consents, PinCancel, ProtocolError, Response};
 
 use crate::i18n::{t, Tx};
 
@@ -28,6 +28,31 @@ impl Consent {
             Consent::LimitCertificate => t::C_LIMIT,
             Consent::SpecifiedDisease => t::C_DISEASE,
         }
+    }
+
+    /// One or two words, for lists (the desk's rows).
+    pub fn short(self) -> Tx {
+        match self {
+            Consent::Medication => t::CS_MEDICATION,
+            Consent::DiagnosisProcedure => t::CS_DIAGNOSIS,
+            Consent::HealthCheck => t::CS_CHECKUP,
+            Consent::LimitCertificate => t::CS_LIMIT,
+            Consent::SpecifiedDisease => t::CS_DISEASE,
+        }
+    }
+
+    /// "同意：薬剤・健診" / "Consented: medication, health checks", or "同意なし".
+    pub fn summary(c: &Consents) -> onshi_core::text::Bilingual {
+        let given: Vec<Tx> = Consent::ALL.iter().filter(|k| k.get(c)).map(|k| k.short()).collect();
+        if given.is_empty() {
+            return t::NO_CONSENT.bi();
+        }
+        let ja: Vec<&str> = given.iter().map(|x| x.ja).collect();
+        let en: Vec<&str> = given.iter().map(|x| x.en).collect();
+        onshi_core::text::Bilingual::new(
+            format!("{}：{}", t::CONSENTED.ja, ja.join("・")),
+            format!("{}: {}", t::CONSENTED.en, en.join(", ")),
+        )
     }
 
     pub fn id(self) -> &'static str {
@@ -73,6 +98,8 @@ pub enum CardStep {
     Querying,
     /// A result arrived (shown in the result view).
     Done,
+    /// The card is now registered for insurance use; the check runs again.
+    Registered,
     Failed(ProtocolError),
 }
 
@@ -80,7 +107,7 @@ impl CardStep {
     /// 0–100 for the progress bar.
     pub fn percent(&self) -> u8 {
         match self {
-            CardStep::Idle | CardStep::Failed(_) => 0,
+            CardStep::Idle | CardStep::Failed(_) | CardStep::Registered => 0,
             CardStep::Reading => 25,
             CardStep::WaitingPin { .. } => 50,
             CardStep::Querying => 75,
@@ -100,11 +127,14 @@ pub struct CardFlow {
     pub step: CardStep,
     /// The last result said the card is not registered for insurance use.
     pub offer_registration: bool,
+    /// The flow in progress is a `card_register`, not a check (the PIN
+    /// step says "registration").
+    pub registering: bool,
 }
 
 impl Default for CardFlow {
     fn default() -> Self {
-        CardFlow { mode: ConfirmMode::Pin, consents: Consents::default(), step: CardStep::Idle, offer_registration: false }
+        CardFlow { mode: ConfirmMode::Pin, consents: Consents::default(), step: CardStep::Idle, offer_registration: false, registering: false }
     }
 }
 
@@ -125,5 +155,22 @@ impl CardFlow {
     /// The request the start button sends.
     pub fn request(&self) -> CardConfirm {
         CardConfirm { mode: self.mode, consents: self.consents, reader: None }
+    }
+
+    /// The request the registration button sends: always with the PIN
+    /// (registration needs it), with the consents chosen on screen.
+    pub fn register_request(&self) -> CardRegister {
+        CardRegister { consents: self.consents, reader: None }
+    }
+
+    /// Whether the registration button may be pressed now.
+    pub fn can_register(&self) -> bool {
+        self.offer_registration && !self.step.busy()
+    }
+
+    /// After a `card_register` reply: the card check to run again (the
+    /// same mode and consents), or nothing when registration failed.
+    pub fn recheck_after(&self, reply: &Result<Response, ProtocolError>) -> Option<CardConfirm> {
+        matches!(reply, Ok(Response::CardRegister(_))).then(|| self.request())
     }
 }

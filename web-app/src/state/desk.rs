@@ -14,6 +14,9 @@ pub struct TodayRow {
     /// RFC 3339 as the helper wrote it.
     pub at: String,
     pub kind: ConfirmKind,
+    /// Card checks: the consents chosen at the desk (kept by the helper, so
+    /// they survive a reload).
+    pub consents: Option<onshi_core::protocol::Consents>,
     pub name: String,
     pub kana: String,
     pub insurer: String,
@@ -37,6 +40,7 @@ impl TodayRow {
             entry_id: e.entry_id.clone(),
             at: e.at.clone(),
             kind: e.kind,
+            consents: e.consents,
             name: s(q.as_ref().and_then(|q| q.name.as_ref())),
             kana: s(q.as_ref().and_then(|q| q.name_kana.as_ref())),
             insurer: s(q.as_ref().and_then(|q| q.insurer_number.as_ref())),

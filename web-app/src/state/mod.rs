@@ -90,6 +90,8 @@ pub enum Op {
     Today,
     Insurance,
     Card,
+    /// `card_register`, offered after `card_not_registered`.
+    CardRegister,
     Pair,
     BatchSubmit,
     BatchStatus,
@@ -270,7 +272,8 @@ impl AppState {
         }
         let n = self.today.len() + 1;
         let at = rfc3339_of(&self.now);
-        self.today.push(TodayRow::from_entry(&TodayEntry { entry_id: format!("local-{n}"), at, kind, xml: e.xml, summary: e.summary }));
+        let consents = matches!(kind, ConfirmKind::CardPin | ConfirmKind::CardVisual).then_some(self.card.consents);
+        self.today.push(TodayRow::from_entry(&TodayEntry { entry_id: format!("local-{n}"), at, kind, consents, xml: e.xml, summary: e.summary }));
     }
 
     fn clear_entry(&mut self) {
@@ -339,6 +342,13 @@ impl AppState {
                 Op::Card => {
                     self.card.step = CardStep::Reading;
                     self.card.offer_registration = false;
+                    self.card.registering = false;
+                }
+                // The offer stays up (its button disabled while busy) so a
+                // cancelled or failed registration can be tried again.
+                Op::CardRegister => {
+                    self.card.step = CardStep::Reading;
+                    self.card.registering = true;
                 }
                 Op::Pair => self.pairing = Pairing::Waiting,
                 Op::BatchSubmit | Op::Medication | Op::Checkup => self.page_error = None,
@@ -355,7 +365,15 @@ impl AppState {
                         self.sending = false;
                         self.notice = Some(Notice::Failed(e));
                     }
-                    Op::Card => self.card.step = CardStep::Failed(e),
+                    Op::Card => {
+                        // A typed refusal, not wording: the card is fine but not registered for insurance use.
+                        self.card.offer_registration = e.code == ErrorCode::CardNotRegistered;
+                        self.card.step = CardStep::Failed(e);
+                    }
+                    Op::CardRegister => {
+                        self.card.registering = false;
+                        self.card.step = CardStep::Failed(e);
+                    }
                     Op::Pair => self.pairing = Pairing::Failed(e),
                     Op::Hello | Op::Status | Op::Today => {}
                     Op::BatchSubmit | Op::BatchStatus | Op::BatchResults | Op::Medication | Op::Checkup => {
@@ -428,6 +446,11 @@ impl AppState {
                     ConfirmMode::Visual => ConfirmKind::CardVisual,
                 };
                 self.eligibility(e, kind);
+            }
+            Response::CardRegister(_) => {
+                self.card.registering = false;
+                self.card.offer_registration = false;
+                self.card.step = CardStep::Registered;
             }
             Response::PairBegin(p) => self.pairing = Pairing::Code { code: p.code, pairing_id: p.pairing_id },
             Response::BatchSubmit(b) => {

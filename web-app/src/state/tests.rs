@@ -204,7 +204,7 @@ fn unregistered_card_offers_registration() {
     let mut s = state();
     s.apply(Action::Sent(Op::Card));
     assert_eq!(s.card.step, CardStep::Reading);
-    s.apply(Action::Event(Event::PinNeeded { confirm_id: "c".into(), request_id: "r".into(), tries_left: 1, origin: "o".into() }));
+    s.apply(Action::Event(Event::PinNeeded { confirm_id: "c".into(), request_id: "r".into(), tries_left: 1, origin: "o".into(), purpose: PinPurpose::Confirm }));
     assert_eq!(s.card.step, CardStep::WaitingPin { tries_left: 1, confirm_id: "c".into() });
     assert_eq!(s.card.cancel_request(), Some(PinCancel { confirm_id: "c".into() }));
     s.apply(Action::Reply(Op::Card, Response::CardConfirm(eligibility(&xml))));
@@ -264,7 +264,7 @@ fn lamps_follow_errors_and_events() {
 #[test]
 fn today_rows_search_by_name_kana_and_number() {
     let entry = |id: &str, xml: &str| TodayEntry {
-        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, xml: xml.into(), summary: ResultSummary::default(),
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, consents: None, xml: xml.into(), summary: ResultSummary::default(),
     };
     let other = VALID_XML.replace("髙橋　一郎", "佐藤　花子").replace("ﾀｶﾊｼ ｲﾁﾛｳ", "ｻﾄｳ ﾊﾅｺ").replace(">0012<", ">0099<");
     let mut s = state();
@@ -371,4 +371,81 @@ fn history_months_cover_the_last_year() {
         let got = last_year_months(now);
         assert_eq!(got.as_ref().map(|(a, b)| (a.as_str(), b.as_str())), want, "{now}");
     }
+}
+
+/// Issue 5: the helper's typed `card_not_registered` (not message wording)
+/// brings up the registration offer; registering runs the same check again.
+#[test]
+fn card_not_registered_offers_registration_then_rechecks() {
+    let mut s = state();
+    s.apply(Action::CardMode(ConfirmMode::Visual));
+    s.apply(Action::ToggleConsent(Consent::HealthCheck));
+    s.apply(Action::Sent(Op::Card));
+    assert!(!s.card.can_register());
+    s.apply(Action::Failed(Op::Card, ProtocolError::new(ErrorCode::CardNotRegistered)));
+    assert!(s.card.offer_registration && s.card.can_register());
+    assert!(matches!(&s.card.step, CardStep::Failed(e) if e.code == ErrorCode::CardNotRegistered));
+    // Registration is always with the PIN, with the consents on screen.
+    assert_eq!(s.card.register_request(), CardRegister { consents: Consents { health_check: true, ..Consents::default() }, reader: None });
+
+    s.apply(Action::Sent(Op::CardRegister));
+    assert!(s.card.registering && s.card.offer_registration, "the offer stays, its button disabled");
+    assert!(!s.card.can_register(), "no second registration while one runs");
+    s.apply(Action::Event(Event::PinNeeded { confirm_id: "c-2".into(), request_id: "r".into(), tries_left: 3, origin: "o".into(), purpose: PinPurpose::Register }));
+    assert_eq!(s.card.step, CardStep::WaitingPin { tries_left: 3, confirm_id: "c-2".into() });
+    assert_eq!(s.card.cancel_request(), Some(PinCancel { confirm_id: "c-2".into() }));
+
+    // A cancelled registration can be tried again.
+    s.apply(Action::Failed(Op::CardRegister, ProtocolError::new(ErrorCode::Cancelled)));
+    assert!(!s.card.registering && s.card.can_register());
+
+    s.apply(Action::Sent(Op::CardRegister));
+    let body = Response::CardRegister(CardRegistered { already_registered: false });
+    let reply = Ok(body.clone());
+    // The shell re-runs the check with the same mode and consents…
+    assert_eq!(s.card.recheck_after(&reply), Some(s.card.request()));
+    assert_eq!(s.card.request().mode, ConfirmMode::Visual);
+    // …and no re-run after a failed registration.
+    assert_eq!(s.card.recheck_after(&Err(ProtocolError::new(ErrorCode::WrongPin))), None);
+    s.apply(Action::Reply(Op::CardRegister, body));
+    assert_eq!(s.card.step, CardStep::Registered);
+    assert!(!s.card.offer_registration && !s.card.registering);
+
+    s.apply(Action::Sent(Op::Card));
+    s.apply(Action::Reply(Op::Card, Response::CardConfirm(eligibility(VALID_XML))));
+    assert_eq!(s.card.step, CardStep::Done);
+    assert!(!s.card.offer_registration);
+    let row = s.today.last().expect("a row");
+    assert_eq!((row.kind, row.consents), (ConfirmKind::CardVisual, Some(Consents { health_check: true, ..Consents::default() })));
+}
+
+#[test]
+fn other_card_errors_do_not_offer_registration() {
+    for code in [ErrorCode::NoCard, ErrorCode::GatewayError, ErrorCode::PinLocked, ErrorCode::NotMyNumberCard] {
+        let mut s = state();
+        s.apply(Action::Sent(Op::Card));
+        s.apply(Action::Failed(Op::Card, ProtocolError::new(code)));
+        assert!(!s.card.offer_registration, "{code:?}");
+    }
+}
+
+/// After a reload the desk rebuilds from `today`: the mode and consents the
+/// helper kept come back with each card row.
+#[test]
+fn today_rows_keep_card_mode_and_consents() {
+    let entry = |id: &str, kind, consents| TodayEntry {
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind, consents, xml: VALID_XML.into(), summary: ResultSummary::default(),
+    };
+    let med = Consents { medication: true, diagnosis_procedure: true, ..Consents::default() };
+    let mut s = state();
+    s.apply(Action::Reply(Op::Today, Response::Today(TodayReply { entries: vec![
+        entry("a", ConfirmKind::CardVisual, Some(med)),
+        entry("b", ConfirmKind::CardPin, Some(Consents::default())),
+        entry("c", ConfirmKind::Insurance, None),
+    ] })));
+    let rows: Vec<(ConfirmKind, Option<Consents>)> = s.today.iter().map(|r| (r.kind, r.consents)).collect();
+    assert_eq!(rows, [(ConfirmKind::CardVisual, Some(med)), (ConfirmKind::CardPin, Some(Consents::default())), (ConfirmKind::Insurance, None)]);
+    let text = Consent::summary(&med);
+    assert_eq!((text.ja.as_str(), text.en.as_str()), ("同意：薬剤・診療", "Consented: medication, diagnoses"));
+    assert_eq!(Consent::summary(&Consents::default()).ja, "同意なし");
 }
