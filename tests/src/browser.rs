@@ -73,8 +73,10 @@ impl Browser {
         let dir = profile_dir.unwrap_or_else(|| profile.0.clone());
         args.push(format!("--user-data-dir={}", dir.display()));
         args.extend(extra);
+        // The browser's console log is kept so tests can search it (`browser_log`).
         let caps = serde_json::json!({
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+            "goog:loggingPrefs": { "browser": "ALL" }
         });
         let caps = match caps {
             serde_json::Value::Object(m) => m,
@@ -129,6 +131,19 @@ impl Browser {
         // Blocking socket I/O stays off the async workers.
         let value = tokio::task::spawn_blocking(move || post_json(port, &path, &body)).await??;
         Ok(value["value"]["targetInfos"].as_array().cloned().unwrap_or_default())
+    }
+}
+
+impl Browser {
+    /// The page console's entries since the last call (chromedriver's
+    /// `se/log`, drained on read): each entry's level and message.
+    pub async fn browser_log(&self) -> Result<Vec<serde_json::Value>> {
+        let session = self.client.session_id().await?.context("no WebDriver session")?;
+        let port = self.driver_port;
+        let body = serde_json::json!({ "type": "browser" }).to_string();
+        let path = format!("/session/{session}/se/log");
+        let value = tokio::task::spawn_blocking(move || post_json(port, &path, &body)).await??;
+        Ok(value["value"].as_array().cloned().unwrap_or_default())
     }
 }
 
