@@ -32,8 +32,9 @@ pub struct Browser {
     pub client: Client,
     /// chromedriver's port, for the Chromium-only `goog/cdp` endpoint.
     pub driver_port: u16,
-    _driver: Guarded,
-    _profile: TempDir,
+    // crate-visible so `gecko` can build a Firefox one.
+    pub(crate) _driver: Guarded,
+    pub(crate) _profile: TempDir,
 }
 
 /// A directory removed on drop.
@@ -151,7 +152,7 @@ impl Browser {
 /// connection open whatever `Connection: close` says, so the body is read by
 /// its Content-Length (reading to EOF would wait forever), and every read has
 /// a deadline.
-fn post_json(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
+pub(crate) fn post_json(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
     use std::io::{BufRead, BufReader, Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;

@@ -64,6 +64,8 @@ pub struct Stack {
     /// an old window may still be open and must not be taken for a new one).
     opened: std::sync::Mutex<Vec<String>>,
     card: Option<Guarded>,
+    /// Held while the helper is down on purpose ([`Stack::kill_helper`]).
+    helper_down: Option<std::fs::File>,
     _helper: Guarded,
     _gateway: Guarded,
     _pcscd: Pcscd,
@@ -80,6 +82,19 @@ fn run(what: &str, cmd: &mut Command) -> Result<String> {
 
 fn log_file(path: &Path) -> Result<std::fs::File> {
     std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))
+}
+
+/// Starts the helper service of `p` (its stderr appended to the helper log)
+/// and waits until it accepts connections.
+fn spawn_helper(p: &StackPaths) -> Result<Guarded> {
+    let helper = paths::binary("onshi-helper")?;
+    let log = std::fs::OpenOptions::new().append(true).create(true).open(&p.helper_log)?;
+    let mut c = parts::helper_service_command(&helper, &p.config, &p.store, &p.socket);
+    // HOME: nothing of the helper's reaches the real home folder.
+    c.env("HOME", &p.work).stdout(Stdio::null()).stderr(log);
+    let mut service = Guarded { child: c.spawn().context("starting onshi-helper service")?, name: "onshi-helper service".into() };
+    parts::wait_for_socket(&p.socket, &mut service.child, &p.helper_log, Duration::from_secs(15)).map_err(|e| anyhow!(e))?;
+    Ok(service)
 }
 
 impl Stack {
@@ -113,11 +128,8 @@ impl Stack {
         parts::wait_for_port(port, &mut gateway.child, "onshi-sim gateway", Duration::from_secs(20)).map_err(|e| anyhow!(e))?;
 
         std::fs::write(&p.config, parts::helper_config("E2E受付", &p.store, &parts::gateway_backend_toml(port, &p.pki)))?;
-        let mut c = parts::helper_service_command(&helper, &p.config, &p.store, &p.socket);
-        // HOME: nothing of the helper's reaches the real home folder.
-        c.env("HOME", &w).stdout(Stdio::null()).stderr(log_file(&p.helper_log)?);
-        let mut service = Guarded { child: c.spawn().context("starting onshi-helper service")?, name: "onshi-helper service".into() };
-        parts::wait_for_socket(&p.socket, &mut service.child, &p.helper_log, Duration::from_secs(15)).map_err(|e| anyhow!(e))?;
+        log_file(&p.helper_log)?;
+        let service = spawn_helper(&p)?;
 
         run("onshi-helper install", parts::install_manifest_command(&helper, &p.profile).env("HOME", &w))?;
 
@@ -148,6 +160,7 @@ impl Stack {
             gateway_url: format!("https://127.0.0.1:{port}/"),
             opened: Default::default(),
             card: None,
+            helper_down: None,
             _helper: service,
             _gateway: gateway,
             _pcscd: pcscd,
@@ -159,6 +172,37 @@ impl Stack {
     pub async fn stop(self) -> Result<()> {
         let Stack { browser, .. } = self;
         let _ = tokio::time::timeout(Duration::from_secs(10), browser.close()).await;
+        Ok(())
+    }
+
+    // ----- the helper service going away -----------------------------------
+
+    /// Kills the helper service (SIGKILL by its process id: a crash, not a
+    /// shutdown) and keeps it down: the stack holds the service's
+    /// single-instance lock, so the native host's auto-start cannot bring a
+    /// service back until [`Stack::restart_helper`].
+    pub fn kill_helper(&mut self) -> Result<()> {
+        self._helper.child.kill().context("killing the helper service")?;
+        self._helper.child.wait()?;
+        let path = onshi_helper::ipc::lock_path(&self.paths.socket);
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        // The dead service's lock went with it; if it is taken, a service was
+        // auto-started in the few milliseconds since, and the story is void.
+        file.try_lock().map_err(|e| anyhow!("cannot keep the helper down: {} is taken ({e})", path.display()))?;
+        self.helper_down = Some(file);
+        Ok(())
+    }
+
+    /// Starts the helper service again with the same config, store and socket.
+    pub fn restart_helper(&mut self) -> Result<()> {
+        // Where a service the native host auto-starts looks for its config
+        // ($HOME/.config/onshi/helper.toml): should one win the race for the
+        // lock, it is this same service.
+        let default = self.paths.work.join(".config/onshi/helper.toml");
+        std::fs::create_dir_all(default.parent().context("config folder")?)?;
+        std::fs::copy(&self.paths.config, &default)?;
+        self.helper_down = None;
+        self._helper = spawn_helper(&self.paths)?;
         Ok(())
     }
 
@@ -218,7 +262,9 @@ impl Stack {
     pub async fn go(&self, route: &str) -> Result<()> {
         let b = &self.browser;
         b.client.switch_to_window(self.page.clone()).await?;
-        b.client.execute(&format!("location.hash = '#{route}'"), vec![]).await?;
+        // Through the nav bar, as a person would (the app follows its own
+        // route state, not later changes of location.hash).
+        b.wait_for(&format!("#nav-{route}")).await?.click().await?;
         until(&format!("the {route} screen is shown"), 15, || async {
             let main = b.client.find(Locator::Css("main#main")).await?;
             Ok((main.attr("data-route").await?.as_deref() == Some(route)).then_some(()))
