@@ -159,7 +159,7 @@ pub(crate) fn post_json(port: u16, path: &str, body: &str) -> Result<serde_json:
     s.set_write_timeout(Some(Duration::from_secs(10)))?;
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut r = BufReader::new(s);
@@ -186,7 +186,7 @@ pub(crate) fn post_json(port: u16, path: &str, body: &str) -> Result<serde_json:
     r.read_exact(&mut buf).context("reading chromedriver's answer")?;
     let value: serde_json::Value = serde_json::from_slice(&buf)?;
     if !status.contains(" 200 ") {
-        bail!("chromedriver answered {}: {value}", status.trim());
+        bail!("the WebDriver server answered {}: {value}", status.trim());
     }
     Ok(value)
 }

@@ -100,7 +100,9 @@ fn spawn_helper(p: &StackPaths) -> Result<Guarded> {
 impl Stack {
     /// Starts every part and opens the reception page (unpaired).
     pub async fn start() -> Result<Self> {
-        let pcscd = tokio::task::spawn_blocking(Pcscd::acquire).await??;
+        // The guard holds a std MutexGuard (not Send), so it is taken on this
+        // thread; block_in_place keeps the runtime's other tasks running.
+        let pcscd = tokio::task::block_in_place(Pcscd::acquire)?;
         let work = TempDir::new("onshi-stack")?;
         let w = work.0.clone();
         let p = StackPaths {

@@ -4,7 +4,6 @@
 //! the receptionist's moves on the entry form, through the keyboard.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use fantoccini::key::Key;
@@ -72,9 +71,4 @@ pub async fn outcome(b: &Browser, want: &str, secs: u64) -> Result<String> {
         return r.with_context(|| format!("the screen shows: {shown}"));
     }
     r
-}
-
-/// A short pause for a re-render that has no marker to wait for.
-pub async fn settle() {
-    tokio::time::sleep(Duration::from_millis(300)).await;
 }

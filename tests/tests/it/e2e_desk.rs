@@ -77,12 +77,37 @@ async fn unpaired(s: &mut Stack) -> Result<()> {
     lamp(s, "extension", "green", 30).await?;
     let helper = lamp(s, "helper", "amber", 30).await?;
     ensure!(helper.contains("未ペアリング"), "the lamp says the page is not paired: {helper}");
+    // The page knows it is not paired and says where to go, before sending anything.
     check(s, "valid").await?;
-    let notice = s.text_containing("#entry-notice", "ペアリング", 30).await?;
-    ensure!(notice.contains("pair") || notice.contains("Pair"), "English second: {notice}");
+    let notice = s.text_containing("#entry-notice", "設定・診断", 30).await?;
+    ensure!(notice.contains("Settings"), "English second: {notice}");
     ensure!(s.browser.client.find(Locator::Css("#result-banner")).await.is_err(), "no result for an unpaired page");
     s.browser.screenshot("e2e-desk-unpaired-refused").await?;
+    // And the helper itself refuses, whatever the page does: a request posted
+    // straight to the extension (as a page that skips its own checks would).
+    let reply = raw_request(s, r#"{"type": "today"}"#).await?;
+    ensure!(reply["ok"] == false && reply["error"]["code"] == "not_paired", "{reply}");
+    let ja = reply["error"]["message"]["ja"].as_str().unwrap_or_default();
+    ensure!(ja.contains("ペアリング"), "the helper's refusal says what to do: {ja}");
     go(s, "settings").await
+}
+
+/// Posts `body` to the extension from the page the way the wire contract
+/// says (envelope.md §1) and returns the helper's reply object.
+async fn raw_request(s: &Stack, body: &str) -> Result<serde_json::Value> {
+    let js = format!(
+        "const done = arguments[arguments.length - 1];
+         const id = 'raw-' + Math.random().toString(36).slice(2);
+         const on = (e) => {{
+           if (e.source === window && e.data && e.data.dir === 'from-helper' && e.data.id === id) {{
+             window.removeEventListener('message', on); done(e.data.reply);
+           }}
+         }};
+         window.addEventListener('message', on);
+         window.postMessage({{ onshi: 1, dir: 'to-helper', id, body: {body} }}, location.origin);
+         setTimeout(() => done({{ timeout: true }}), 20000);"
+    );
+    Ok(s.browser.client.execute_async(&js, vec![]).await?)
 }
 
 async fn insurance_checks(s: &mut Stack) -> Result<()> {
@@ -116,10 +141,9 @@ async fn other_origin(s: &mut Stack) -> Result<()> {
     c.goto(&format!("{other}/#settings")).await?;
     let helper = lamp(s, "helper", "amber", 30).await?;
     ensure!(helper.contains("未ペアリング"), "{helper}");
-    c.find(Locator::Css("#nav-entry")).await?.click().await?;
-    desk::fill_entry(&s.browser, &desk::probe(&s.paths.registry, "valid")?).await?;
-    s.text_containing("#entry-notice", "ペアリング", 30).await?;
     s.browser.screenshot("e2e-desk-other-origin-refused").await?;
+    let reply = raw_request(s, r#"{"type": "status"}"#).await?;
+    ensure!(reply["ok"] == false && reply["error"]["code"] == "not_paired", "{reply}");
     s.back_to_page().await?;
     // The first origin is still paired.
     check(s, "valid").await?;
@@ -165,7 +189,7 @@ fn batch_csv(registry: &Path, appointment: &str) -> Result<(String, BTreeMap<Str
            AND (SELECT COUNT(*) FROM qualifications o WHERE o.person_id = q.person_id) = 1
          ORDER BY q.id LIMIT ?1",
     )?;
-    let rows = people.query_map([200 - probes_used], |r| {
+    let rows = people.query_map([(200 - probes_used) as i64], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?))
     })?;
     for p in rows {
@@ -280,8 +304,11 @@ async fn batch(s: &mut Stack) -> Result<()> {
 
     let (mime, bytes) = export(s, "#batch-export-xml").await?;
     ensure!(mime == "application/xml", "{mime}");
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(400)]).into_owned();
-    ensure!(head.starts_with("<?xml") && head.contains("OQSmuquc02res"), "the standard result document: {head}");
+    // The standard result document as received (XmlMsg, SegmentOfResult 1 =
+    // complete), every patient's arbitrary id echoed in it.
+    let xml = String::from_utf8_lossy(&bytes).into_owned();
+    ensure!(xml.starts_with("<?xml") && xml.contains("<XmlMsg>") && xml.contains("<SegmentOfResult>1</SegmentOfResult>"), "{}", &xml[..xml.len().min(400)]);
+    ensure!(xml.contains(">B0001<") && xml.contains(">B0200<"), "the patient ids are in the exported document");
     Ok(())
 }
 
