@@ -48,11 +48,6 @@ async fn stories(s: &mut Stack) -> Result<()> {
     Ok(())
 }
 
-/// Goes to a screen through the nav bar.
-async fn go(s: &Stack, route: &str) -> Result<()> {
-    s.go(route).await
-}
-
 /// The status strip lamp `id`'s light (`green`, `amber`, `red`, `grey`) once it is `want`.
 async fn lamp(s: &Stack, id: &str, want: &str, secs: u64) -> Result<String> {
     let b = &s.browser;
@@ -66,7 +61,7 @@ async fn lamp(s: &Stack, id: &str, want: &str, secs: u64) -> Result<String> {
 
 /// Types a seeded case into the entry form and submits it.
 async fn check(s: &Stack, case: &str) -> Result<()> {
-    go(s, "entry").await?;
+    s.go("entry").await?;
     desk::fill_entry(&s.browser, &desk::probe(&s.paths.registry, case)?).await
 }
 
@@ -86,7 +81,7 @@ async fn unpaired(s: &mut Stack) -> Result<()> {
     ensure!(reply["ok"] == false && reply["error"]["code"] == "not_paired", "{reply}");
     let ja = reply["error"]["message"]["ja"].as_str().unwrap_or_default();
     ensure!(ja.contains("ペアリング"), "the helper's refusal says what to do: {ja}");
-    go(s, "settings").await
+    s.go("settings").await
 }
 
 /// Posts `body` to the extension from the page the way the wire contract
@@ -240,7 +235,7 @@ async fn batch(s: &mut Stack) -> Result<()> {
     let path = dir.0.join("tomorrow.csv");
     std::fs::write(&path, &csv)?;
 
-    go(s, "batch").await?;
+    s.go("batch").await?;
     let b = &s.browser;
     b.wait_for("#batch-file").await?.send_keys(&path.display().to_string()).await?;
     until("the import report lists 200 rows, none with errors", 30, || async {
@@ -315,7 +310,7 @@ async fn batch(s: &mut Stack) -> Result<()> {
 async fn medication(s: &mut Stack) -> Result<()> {
     check(s, "valid").await?;
     desk::outcome(&s.browser, "Valid", 30).await?;
-    go(s, "history").await?;
+    s.go("history").await?;
     let part = s.text_containing("#medication", "同意あり", 20).await?;
     ensure!(part.contains("まで閲覧できます") && part.contains("viewable until"), "the consent and until when: {part}");
     s.browser.wait_for("#medication-fetch").await?;
@@ -346,7 +341,7 @@ async fn e2e_desk_medication_list() -> Result<()> {
 async fn medication_list(s: &Stack) -> Result<()> {
     check(s, "valid").await?;
     desk::outcome(&s.browser, "Valid", 30).await?;
-    go(s, "history").await?;
+    s.go("history").await?;
     s.click("#medication-fetch").await?;
     let list = s.text("#medication-list").await?;
     ensure!(list.contains('年') && list.contains('月'), "months are shown: {list}");
@@ -361,11 +356,11 @@ async fn helper_killed(s: &mut Stack) -> Result<()> {
     let notice = s.text("#entry-notice").await?;
     ensure!(notice.contains("ヘルパー"), "the notice names the helper: {notice}");
     let helper = lamp(s, "helper", "red", 30).await?;
-    ensure!(!helper.is_empty(), "{helper}");
+    ensure!(helper.contains("停止") && helper.contains("再接続"), "the lamp says the helper stopped, and what happens next: {helper}");
     s.browser.screenshot("e2e-desk-helper-down").await?;
 
     s.restart_helper()?;
-    go(s, "settings").await?;
+    s.go("settings").await?;
     s.click("#recheck").await?;
     lamp(s, "helper", "green", 40).await?;
     check(s, "valid").await?;
