@@ -318,12 +318,11 @@ async fn medication(s: &mut Stack) -> Result<()> {
     Ok(())
 }
 
-/// The medication list itself, fetched through the whole chain. Ignored:
-/// the simulator's gateway does not answer `YZKsiquc01req` yet (it refuses
-/// with EQ1004, "this terminal does not answer MedicationRequest requests"),
-/// so the list cannot come back; un-ignore once it does.
+/// The medication list itself, fetched through the whole chain: the page
+/// asks the helper, the helper sends `YZKsiquc01req` to the simulator's
+/// gateway, which answers from the registry because the seeded "valid"
+/// person's medication consent is still valid.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "the simulator gateway does not answer YZKsiquc01req yet (EQ1004)"]
 async fn e2e_desk_medication_list() -> Result<()> {
     let s = within("start the whole stack", 120, Stack::start()).await?;
     let result = async {
