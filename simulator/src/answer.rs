@@ -1,6 +1,7 @@
 //! The registry's answer logic: what the national system returns for an
 //! individual check (`OQSsiquc01req` → `OQSsiquc01res`) and for a batch
-//! (`OQSmuquc01req` → reception number, `OQSmuquc02req` → units).
+//! (`OQSmuquc01req` → reception number, `OQSmuquc02req` → units); the
+//! consent-gated histories and 照会番号 registration live in [`info`].
 //!
 //! Pure given a registry connection and `now` (`YYYYMMDDHHmmss`, passed in):
 //! the gateway and the OQS-folder responder share it, so both answer alike.
