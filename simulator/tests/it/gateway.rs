@@ -251,7 +251,8 @@ async fn a_visual_check_needs_no_signature_but_every_other_check() {
     let unknown = person(gw_pki(), "Z9999");
     let garbage = [0x5au8; 256];
     // (label, certificate, mode, signature, expected: Ok(validity) or Err(status, code))
-    let cases: [(&str, &PersonCard, ConfirmMode, &[u8], Result<QualificationValidity, (u16, ErrorCode)>); 6] = [
+    type Case<'a> = (&'a str, &'a PersonCard, ConfirmMode, &'a [u8], Result<QualificationValidity, (u16, ErrorCode)>);
+    let cases: [Case<'_>; 6] = [
         ("visual, no signature", &p1, ConfirmMode::Visual, &[], Ok(QualificationValidity::Valid)),
         ("PIN, no signature", &p1, ConfirmMode::Pin, &[], Err((401, ErrorCode::BadSignature))),
         ("PIN, wrong signature", &p1, ConfirmMode::Pin, &garbage, Err((401, ErrorCode::BadSignature))),
