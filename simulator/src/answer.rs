@@ -1,6 +1,7 @@
 //! The registry's answer logic: what the national system returns for an
 //! individual check (`OQSsiquc01req` → `OQSsiquc01res`) and for a batch
-//! (`OQSmuquc01req` → reception number, `OQSmuquc02req` → units).
+//! (`OQSmuquc01req` → reception number, `OQSmuquc02req` → units); the
+//! consent-gated histories and 照会番号 registration live in [`info`].
 //!
 //! Pure given a registry connection and `now` (`YYYYMMDDHHmmss`, passed in):
 //! the gateway and the OQS-folder responder share it, so both answer alike.
@@ -21,6 +22,8 @@ use onshi_core::text::Bilingual;
 use onshi_core::{Encoding, Message};
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod info;
+
 /// Error codes this simulator puts in `.err` files and error results. The
 /// real codes are not public; these are stable so tests and vendors can match them.
 pub mod codes {
@@ -38,6 +41,16 @@ pub mod codes {
     /// The request names another 医療機関コード than the client certificate
     /// it came with (gateway only: a clinic may ask only for itself).
     pub const INSTITUTION_MISMATCH: &str = "EQ1006";
+    /// No one matches the insurance key of a history or registration request.
+    pub const UNKNOWN_PERSON: &str = "EQ2001";
+    /// The insurance key matches several people (add the branch number).
+    pub const SEVERAL_PEOPLE: &str = "EQ2002";
+    /// The qualification the key names is not valid on the request date.
+    pub const NOT_QUALIFIED: &str = "EQ2003";
+    /// The patient has not consented to sharing this kind of history.
+    pub const NO_CONSENT: &str = "EQ2101";
+    /// The patient's consent of this kind is past its AvailableTime.
+    pub const CONSENT_EXPIRED: &str = "EQ2102";
     /// The registry could not be read.
     pub const REGISTRY: &str = "EQ9001";
 }
@@ -778,6 +791,9 @@ pub fn answer_certified(
                 Some(BatchStatus::Finished(_, done)) => done.clone().map(Answer::Written),
             }
         }
+        Message::MedicationRequest(m) => info::medication(conn, m, now, encoding).map(|r| Answer::Reply(Message::MedicationResult(r))),
+        Message::CheckupRequest(m) => info::checkup(conn, m, now, encoding).map(|r| Answer::Reply(Message::CheckupResult(r))),
+        Message::RegistrationRequest(m) => info::register(conn, m, now, encoding).map(|r| Answer::Reply(Message::RegistrationResult(r))),
         other => Err(Refusal::new(
             codes::UNSUPPORTED,
             format!("この種類の要求（{:?}）にはこの端末は答えません。", other.kind()),

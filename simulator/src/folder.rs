@@ -218,13 +218,16 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// Creates `req/ res/ face/` if missing and opens the registry read-only.
+    /// Creates `req/ res/ face/` if missing and opens the registry
+    /// read-write (`OQSsiimm01req` stores the clinic's reference numbers).
     pub fn open(opts: &FolderOptions) -> Result<Self, FolderError> {
         for sub in ["req", "res", "face"] {
             let path = opts.dir.join(sub);
             std::fs::create_dir_all(&path).map_err(|source| FolderError::Dir { path, source })?;
         }
-        let conn = Connection::open_with_flags(&opts.db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        let conn = Connection::open_with_flags(&opts.db, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|source| FolderError::Registry { path: opts.db.clone(), source })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|source| FolderError::Registry { path: opts.db.clone(), source })?;
         // Opening is lazy; a query proves the file is a registry.
         conn.query_row("SELECT count(*) FROM qualifications", [], |r| r.get::<_, i64>(0))

@@ -18,10 +18,13 @@
 //!   [`onshi_core::gateway_wire`]; refusals are an [`ErrorBody`] with the
 //!   status of [`ErrorCode::http_status`]. A nonce is spent by the first
 //!   confirm or register that names it, whatever the outcome, so a proof can
-//!   never be tried twice.
+//!   never be tried twice. In a visual check (目視確認, `mode: "visual"`)
+//!   the staff compared the card photo, and the card cannot sign without the
+//!   PIN: the signature is not asked for, every other check still is.
 //! - Faults (latency, 5xx, dropped connections, a stalled body) are drawn per
 //!   request; the request log is JSON lines without any body content (the
-//!   refusal code, when there is one, says why a request was refused).
+//!   refusal code, when there is one, says why a request was refused; a card
+//!   request also logs its confirmation mode, `pin` or `visual`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -38,6 +41,7 @@ use http_body_util::BodyExt as _;
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use onshi_core::protocol::ConfirmMode;
 use onshi_core::gateway_wire::{CardProofRequest, ChallengeResponse, ErrorBody, ErrorCode, base64, paths};
 use onshi_core::text::Bilingual;
 use onshi_core::message::BatchUnit;
@@ -438,12 +442,14 @@ async fn handle(state: Arc<State>, institution: Arc<str>, req: Request<Incoming>
         // (certificates, signatures, XML) are never logged.
         let status = outcome.as_ref().map_or(0, |r| r.status().as_u16());
         let refusal = outcome.as_ref().ok().and_then(|r| r.extensions().get::<RefusalCode>()).map(|c| c.0.clone());
+        let mode = outcome.as_ref().ok().and_then(|r| r.extensions().get::<CardMode>()).map(|m| m.0);
         log.write(serde_json::json!({
             "ts_ms": epoch_ms(),
             "institution": &*institution,
             "path": path,
             "status": status,
             "refusal": refusal,
+            "mode": mode,
             "dropped": outcome.is_err(),
             "duration_ms": start.elapsed().as_millis() as u64,
         }));
@@ -455,6 +461,12 @@ async fn handle(state: Arc<State>, institution: Arc<str>, req: Request<Incoming>
 /// the response for the request log.
 #[derive(Debug, Clone)]
 struct RefusalCode(String);
+
+/// How a card confirmation was made (`"pin"`, `"visual"`), kept on the
+/// response for the request log: a visual check is trusted on the staff's
+/// word, so the log must say which confirmations rest on it.
+#[derive(Debug, Clone, Copy)]
+struct CardMode(&'static str);
 
 fn chance(percent: u8) -> bool {
     if percent == 0 {
@@ -521,18 +533,20 @@ struct Reply {
     bytes: Bytes,
     /// Set for a refusal: its code, for the request log.
     refusal: Option<String>,
+    /// Set for a card request whose body was read: its confirmation mode, for the request log.
+    mode: Option<&'static str>,
 }
 
 impl Reply {
     fn ok(content_type: &'static str, bytes: impl Into<Bytes>) -> Reply {
-        Reply { status: StatusCode::OK, content_type, bytes: bytes.into(), refusal: None }
+        Reply { status: StatusCode::OK, content_type, bytes: bytes.into(), refusal: None, mode: None }
     }
 }
 
 fn json_error(code: ErrorCode, message: Option<Bilingual>) -> Reply {
     let body = ErrorBody { code, message: message.unwrap_or_else(|| code.message()) };
     let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    Reply { status, content_type: JSON, bytes: serde_json::to_vec(&body).unwrap_or_default().into(), refusal: Some(code.as_str().into()) }
+    Reply { status, content_type: JSON, bytes: serde_json::to_vec(&body).unwrap_or_default().into(), refusal: Some(code.as_str().into()), mode: None }
 }
 
 fn error(code: ErrorCode, message: Option<Bilingual>, slow: Duration) -> Response<GwBody> {
@@ -545,6 +559,9 @@ fn respond(reply: Reply, slow: Duration) -> Response<GwBody> {
     r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(reply.content_type));
     if let Some(code) = reply.refusal {
         r.extensions_mut().insert(RefusalCode(code));
+    }
+    if let Some(mode) = reply.mode {
+        r.extensions_mut().insert(CardMode(mode));
     }
     r
 }
@@ -564,11 +581,22 @@ fn registry_error(r: &Refusal) -> Reply {
     json_error(ErrorCode::Unavailable, Some(r.message.clone()))
 }
 
-/// `card/confirm` and `card/register`: nonce, chain, signature, person (in that order).
+/// `card/confirm` and `card/register`: the reply, with the confirmation
+/// mode noted for the request log once the body could be read.
 fn card(state: &State, institution: &str, body: &[u8], register: bool) -> Reply {
     let Ok(req) = serde_json::from_slice::<CardProofRequest>(body) else {
         return json_error(ErrorCode::BadRequest, None);
     };
+    let mode = match req.mode {
+        ConfirmMode::Pin => "pin",
+        ConfirmMode::Visual => "visual",
+    };
+    Reply { mode: Some(mode), ..card_checked(state, institution, &req, register) }
+}
+
+/// The checks of a card proof: nonce, chain, signature (PIN mode only),
+/// person (in that order).
+fn card_checked(state: &State, institution: &str, req: &CardProofRequest, register: bool) -> Reply {
     let (Some(nonce), Some(cert), Some(signature)) =
         (base64::decode(&req.nonce), base64::decode(&req.certificate), base64::decode(&req.signature))
     else {
@@ -581,7 +609,14 @@ fn card(state: &State, institution: &str, body: &[u8], register: bool) -> Reply 
         Ok(v) => v,
         Err(code) => return json_error(code, None),
     };
-    if key.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&nonce), &signature).is_err() {
+    // A visual check carries no signature: the user-authentication key
+    // signs only after the PIN, and the patient typed none. The nonce was
+    // still spent and the certificate still names a real person.
+    let signed = match req.mode {
+        ConfirmMode::Pin => key.verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(&nonce), &signature).is_ok(),
+        ConfirmMode::Visual => true,
+    };
+    if !signed {
         return json_error(ErrorCode::BadSignature, None);
     }
     let encoding = state.encoding;
@@ -641,7 +676,7 @@ fn xml(state: &Arc<State>, institution: &str, prefix: &str, body: &[u8]) -> Repl
             // A clinic asking for another institution is forbidden, not malformed.
             let status =
                 if refusal.code == answer::codes::INSTITUTION_MISMATCH { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST };
-            Reply { status, content_type: XML, bytes: result.write(encoding).into(), refusal: Some(refusal.code.to_string()) }
+            Reply { status, content_type: XML, bytes: result.write(encoding).into(), refusal: Some(refusal.code.to_string()), mode: None }
         }
     }
 }

@@ -32,8 +32,9 @@ pub struct Browser {
     pub client: Client,
     /// chromedriver's port, for the Chromium-only `goog/cdp` endpoint.
     pub driver_port: u16,
-    _driver: Guarded,
-    _profile: TempDir,
+    // crate-visible so `gecko` can build a Firefox one.
+    pub(crate) _driver: Guarded,
+    pub(crate) _profile: TempDir,
 }
 
 /// A directory removed on drop.
@@ -73,8 +74,10 @@ impl Browser {
         let dir = profile_dir.unwrap_or_else(|| profile.0.clone());
         args.push(format!("--user-data-dir={}", dir.display()));
         args.extend(extra);
+        // The browser's console log is kept so tests can search it (`browser_log`).
         let caps = serde_json::json!({
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+            "goog:loggingPrefs": { "browser": "ALL" }
         });
         let caps = match caps {
             serde_json::Value::Object(m) => m,
@@ -132,18 +135,31 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// The page console's entries since the last call (chromedriver's
+    /// `se/log`, drained on read): each entry's level and message.
+    pub async fn browser_log(&self) -> Result<Vec<serde_json::Value>> {
+        let session = self.client.session_id().await?.context("no WebDriver session")?;
+        let port = self.driver_port;
+        let body = serde_json::json!({ "type": "browser" }).to_string();
+        let path = format!("/session/{session}/se/log");
+        let value = tokio::task::spawn_blocking(move || post_json(port, &path, &body)).await??;
+        Ok(value["value"].as_array().cloned().unwrap_or_default())
+    }
+}
+
 /// One HTTP/1.1 POST to chromedriver on loopback. chromedriver keeps the
 /// connection open whatever `Connection: close` says, so the body is read by
 /// its Content-Length (reading to EOF would wait forever), and every read has
 /// a deadline.
-fn post_json(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
+pub(crate) fn post_json(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
     use std::io::{BufRead, BufReader, Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     s.set_write_timeout(Some(Duration::from_secs(10)))?;
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut r = BufReader::new(s);
@@ -170,7 +186,7 @@ fn post_json(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
     r.read_exact(&mut buf).context("reading chromedriver's answer")?;
     let value: serde_json::Value = serde_json::from_slice(&buf)?;
     if !status.contains(" 200 ") {
-        bail!("chromedriver answered {}: {value}", status.trim());
+        bail!("the WebDriver server answered {}: {value}", status.trim());
     }
     Ok(value)
 }

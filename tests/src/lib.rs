@@ -6,8 +6,12 @@
 //! and other programs do — over sockets, files and a real browser.
 
 pub mod browser;
+pub mod demo_parts;
+pub mod gecko;
 pub mod paths;
 pub mod pcscd;
 pub mod pcscd_daemon;
 pub mod process;
+pub mod stack;
+pub mod wait;
 pub mod web;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::pcscd_daemon;
+use crate::{demo_parts, pcscd_daemon};
 use crate::util::{self, Result};
 
 /// The person whose card `insert` uses without `--person` (registered for
@@ -73,7 +73,7 @@ pub fn insert(state: &Path, person: &str) -> Result<u32> {
         return Err(format!("person id {person:?}: use the ids `pki init` made, e.g. P0001"));
     }
     let pki = state.join("pki");
-    if !pki.join("jpki/people").join(person).exists() {
+    if !demo_parts::person_dir(&pki, person).exists() {
         return Err(format!(
             "no test certificate for {person} in {} — start `cargo xtask demo` first (its PKI has P0001–P0003)",
             pki.display()
@@ -95,12 +95,9 @@ pub fn insert(state: &Path, person: &str) -> Result<u32> {
         .map_err(|e| format!("{}: {e}", log_path.display()))?;
     let start_len = log.metadata().map(|m| m.len()).unwrap_or(0);
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
-    let mut cmd = Command::new(&sim);
-    cmd.args(["card", "--person", person, "--pki"])
-        .arg(&pki)
-        .args(["--vpcd", pcscd_daemon::VPCD_ADDR, "--apdu-log"])
-        .arg(state.join("apdu.jsonl"))
-        .stdin(Stdio::null())
+    let spec = demo_parts::CardSpec::person(person);
+    let mut cmd = demo_parts::card_command(&sim, &pki, pcscd_daemon::VPCD_ADDR, &spec, &state.join("apdu.jsonl"));
+    cmd.stdin(Stdio::null())
         .stdout(log)
         .stderr(log2);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);

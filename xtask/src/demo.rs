@@ -36,15 +36,12 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::card;
+use crate::demo_parts::{self as parts, free_port, wait_for_port, EXTENSION_ID};
 use crate::pcscd_daemon;
 use crate::util::{self, Result};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-/// Fixed by the development key in extension/manifest.json (docs/extension.md).
-const EXTENSION_ID: &str = "lbhdjimbjnckfihbhjblgoboclngejdi";
-/// The test PKI's clinic (simulator `pki::DEFAULT_INSTITUTION`).
-const INSTITUTION: &str = "0110113719";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Backend {
@@ -128,10 +125,6 @@ fn own_group(cmd: &mut Command) -> &mut Command {
     cmd
 }
 
-fn free_port() -> Result<u16> {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| e.to_string())
-}
-
 fn pick_web_port() -> Result<u16> {
     // A fixed, memorable port when free; any free port otherwise.
     for port in [8080u16, 8081, 8088] {
@@ -142,30 +135,11 @@ fn pick_web_port() -> Result<u16> {
     free_port()
 }
 
-fn wait_for_port(port: u16, child: &mut Child, name: &str, timeout: Duration) -> Result {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("{name} stopped at once ({status})"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Err(format!("{name} did not listen on 127.0.0.1:{port} within {timeout:?}"))
-}
-
 /// Runs a short command, its output captured; an error shows that output.
 fn run_quiet(cmd: &mut Command) -> Result<String> {
     let out = cmd.output().map_err(|e| format!("cannot start `{}`: {e}", util::describe(cmd)))?;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     if out.status.success() { Ok(text) } else { Err(format!("`{}` failed ({}):\n{}", util::describe(cmd), out.status, text.trim())) }
-}
-
-fn toml_str(p: &Path) -> String {
-    // TOML basic string: escape backslashes and quotes.
-    format!("\"{}\"", p.display().to_string().replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 pub fn run(args: &[String]) -> Result {
@@ -228,8 +202,7 @@ pub fn run(args: &[String]) -> Result {
             let has_gateway =
                 Command::new(&sim).args(["gateway", "--help"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
             if has_gateway {
-                let mut c = Command::new(&sim);
-                c.args(["gateway", "--db"]).arg(&db).arg("--pki").arg(&pki).args(["--listen", &format!("127.0.0.1:{port}")]);
+                let mut c = parts::gateway_command(&sim, &db, &pki, port);
                 let mut child = own_group(c.stdout(Stdio::null())).spawn().map_err(|e| format!("cannot start the gateway: {e}"))?;
                 let ready = wait_for_port(port, &mut child, "onshi-sim gateway", Duration::from_secs(20));
                 started.push("onshi-sim gateway", child);
@@ -242,12 +215,7 @@ pub fn run(args: &[String]) -> Result {
                      will end in a network error. For working checks now: cargo xtask demo --backend oqs-folder"
                 );
             }
-            format!(
-                "[backend]\nkind = \"gateway\"\nurl = \"https://127.0.0.1:{port}/\"\nca = {}\nclient_cert = {}\nclient_key = {}\n",
-                toml_str(&pki.join("gateway/ca.pem")),
-                toml_str(&pki.join("clinic/client.pem")),
-                toml_str(&pki.join("clinic/client-key.pem")),
-            )
+            parts::gateway_backend_toml(port, &pki)
         }
         Backend::OqsFolder => {
             step(7, "simulated OQS terminal folder (onshi-sim oqs-folder)");
@@ -264,17 +232,14 @@ pub fn run(args: &[String]) -> Result {
             }
             eprintln!("answering requests in {}", dir.display());
             started.push("onshi-sim oqs-folder", child);
-            format!("[backend]\nkind = \"oqs-folder\"\npath = {}\n", toml_str(&dir))
+            parts::folder_backend_toml(&dir)
         }
     };
 
     step(8, "helper configuration");
     let config = state.join("helper.toml");
     let store = state.join("helper.sqlite");
-    let text = format!(
-        "# Written by `cargo xtask demo`; rewritten on every run.\ninstitution_code = \"{INSTITUTION}\"\ndesk = \"デモ受付\"\nstore_path = {}\nutc_offset = \"+09:00\"\n\n{backend_toml}",
-        toml_str(&store)
-    );
+    let text = parts::helper_config("デモ受付", &store, &backend_toml);
     std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
     eprintln!("{}", run_quiet(Command::new(&helper).arg("--config").arg(&config).args(["config", "check"]))?.trim());
 
@@ -284,20 +249,10 @@ pub fn run(args: &[String]) -> Result {
         return Err(format!("a helper service already answers on {} — is another demo running?", socket.display()));
     }
     let log = std::fs::File::create(state.join("helper.log")).map_err(|e| e.to_string())?;
-    let mut c = Command::new(&helper);
-    c.arg("--config").arg(&config).arg("--store").arg(&store).args(["service", "--socket"]).arg(&socket);
-    c.env("ONSHI_HELPER_SOCKET", &socket).stdout(Stdio::null()).stderr(log);
+    let mut c = parts::helper_service_command(&helper, &config, &store, &socket);
+    c.stdout(Stdio::null()).stderr(log);
     let mut child = own_group(&mut c).spawn().map_err(|e| format!("cannot start the helper service: {e}"))?;
-    let start = Instant::now();
-    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("the helper service stopped at once ({status}); see {}", state.join("helper.log").display()));
-        }
-        if start.elapsed() > Duration::from_secs(15) {
-            return Err(format!("the helper service did not open {} within 15 s", socket.display()));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    parts::wait_for_socket(&socket, &mut child, &state.join("helper.log"), Duration::from_secs(15))?;
     eprintln!("listening on {} (log {})", socket.display(), state.join("helper.log").display());
     started.push("onshi-helper service", child);
 
@@ -305,7 +260,7 @@ pub fn run(args: &[String]) -> Result {
     let profile = state.join("profile");
     eprintln!(
         "{}",
-        run_quiet(Command::new(&helper).args(["install", "--browsers", "chromium", "--profile-dir"]).arg(&profile))?.trim()
+        run_quiet(&mut parts::install_manifest_command(&helper, &profile))?.trim()
     );
 
     step(11, "reception page (onshi-sim web, dist/web)");
@@ -334,8 +289,7 @@ pub fn run(args: &[String]) -> Result {
         flags.push("--no-sandbox".into());
     }
     flags.push(format!("--user-data-dir={}", profile.display()));
-    flags.push(format!("--load-extension={}", ext.display()));
-    flags.push(format!("--disable-extensions-except={}", ext.display()));
+    flags.extend(parts::extension_flags(&ext));
 
     let has_display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     if has_display && !o.smoke {

@@ -14,6 +14,10 @@ mod util;
 // One copy of the pcscd start/stop logic, shared with the tests crate (std only).
 #[path = "../../tests/src/pcscd_daemon.rs"]
 mod pcscd_daemon;
+// One copy of how each of the demo's parts is started, shared with the test stack (std only).
+#[path = "../../tests/src/demo_parts.rs"]
+#[allow(dead_code)]
+mod demo_parts;
 
 use std::process::ExitCode;
 

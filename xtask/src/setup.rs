@@ -3,8 +3,10 @@
 //! Debian packages (toolchain.md, domain.md §6): the WebAssembly toolchain
 //! (Debian's rustc-web knows wasm32 and ships std's sources for build-std),
 //! Chromium + chromedriver for browser tests, pcscd + vpcd for the virtual
-//! card, and a Japanese font so screenshots show Japanese. Then the
-//! wasm-bindgen CLI at exactly the version Cargo.lock pins.
+//! card, Firefox ESR for the same scenarios in Firefox, and a Japanese font
+//! so screenshots show Japanese. Then the wasm-bindgen CLI at exactly the
+//! version Cargo.lock pins, and geckodriver (Firefox's WebDriver), both into
+//! `target/tools/bin`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -19,6 +21,7 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("lld-19", "wasm-ld, the WebAssembly linker"),
     ("chromium", "the browser for tests and the demo"),
     ("chromium-driver", "chromedriver, to drive it over WebDriver"),
+    ("firefox-esr", "Firefox ESR, for the same scenarios in Firefox (docs/firefox.md)"),
     ("pcscd", "the PC/SC daemon the card reader talks through"),
     ("libpcsclite-dev", "PC/SC headers for the pcsc crate"),
     ("vsmartcard-vpcd", "virtual card reader for pcscd"),
@@ -34,6 +37,7 @@ pub const WASM_LD: &str = "/usr/lib/llvm-19/bin/wasm-ld";
 pub fn run() -> Result {
     install_packages()?;
     install_wasm_bindgen()?;
+    install_geckodriver()?;
     Ok(())
 }
 
@@ -112,6 +116,24 @@ fn install_wasm_bindgen() -> Result {
     // registry mirror here lacks; the version of the CLI itself is exact.
     let mut c = util::cargo();
     c.args(["install", "wasm-bindgen-cli", "--version", &format!("={version}"), "--root"])
+        .arg(util::root().join("target/tools"));
+    util::run(&mut c)
+}
+
+/// geckodriver's release, pinned so every checkout drives Firefox the same way.
+pub const GECKODRIVER_VERSION: &str = "0.37.1";
+
+/// Builds geckodriver from crates.io (Mozilla ships it there as source; about
+/// 75 s on an idle 2-core machine, docs/firefox.md).
+fn install_geckodriver() -> Result {
+    let bin = tools_bin().join("geckodriver");
+    let current = Command::new(&bin).arg("--version").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if current.as_deref().is_some_and(|v| v.starts_with(&format!("geckodriver {GECKODRIVER_VERSION}"))) {
+        return Ok(());
+    }
+    eprintln!("xtask setup: building geckodriver {GECKODRIVER_VERSION} (once per checkout, about a minute)");
+    let mut c = util::cargo();
+    c.args(["install", "geckodriver", "--version", &format!("={GECKODRIVER_VERSION}"), "--root"])
         .arg(util::root().join("target/tools"));
     util::run(&mut c)
 }

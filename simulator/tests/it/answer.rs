@@ -91,7 +91,7 @@ fn probes(conn: &Connection) -> Vec<Probe> {
     .collect()
 }
 
-struct NoBatches;
+pub struct NoBatches;
 impl Batches for NoBatches {
     fn next_reception(&mut self, now: &str) -> String {
         answer::reception_number(now, 1)

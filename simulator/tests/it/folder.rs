@@ -178,3 +178,54 @@ fn face_pushes_a_card_result_into_face_and_refuses_unregistered_cards() {
     }
     assert_eq!(std::fs::read_dir(dir.join("face")).unwrap().count(), 1);
 }
+
+/// The folder answers the other request kinds too: a reference number
+/// registered through `req/` (the registry is opened writable for it) and a
+/// medication request for someone without consent refused with an `.err`.
+#[test]
+fn registration_is_stored_and_history_without_consent_is_refused() {
+    use onshi_core::message::{InfoRequestBody, MessageHeader, Registration};
+    let (dir, db) = setup("folder-info");
+    let _sim = start(&dir, &db);
+    let valid = probe(&db, "valid");
+    let reg = Message::RegistrationRequest(Msg {
+        header: request(SearchInfo::default()).header,
+        body: Registration { search: Some(valid), reference_number: Some("K-77".into()), ..Default::default() },
+    });
+    drop_request(&dir, "OQSsiimm01req_202611250001.xml", &reg.write(Encoding::ShiftJis));
+    let bytes = wait_for(&dir.join("res/OQSsiimm01res_202611250001.xml"));
+    let Message::RegistrationResult(r) = parse_named("OQSsiimm01res_202611250001.xml", &bytes).unwrap().message else { panic!("not a registration result") };
+    assert_eq!(r.body.processing_result_status, Some(ProcessingResultStatus::Normal));
+    let conn = Connection::open(&db).unwrap();
+    let stored: String = conn.query_row("SELECT reference_number FROM reference_numbers", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, "K-77");
+
+    // Someone whose medication consent is absent ("0" in the seed).
+    let (insurer, symbol, number, branch, birthdate): (String, Option<String>, String, Option<String>, String) = conn
+        .query_row(
+            "SELECT q.insurer_number, q.symbol, q.number, q.branch, p.birthdate FROM people p
+               JOIN qualifications q ON q.person_id = p.person_id JOIN consents c ON c.person_id = p.person_id
+              WHERE p.case_tag = 'valid' AND q.branch IS NOT NULL AND c.kind = 'pharmacist' AND c.flag = '0' LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    let med = Message::MedicationRequest(Msg {
+        header: MessageHeader {
+            medical_institution_code: Some("0110113719".into()),
+            insurer_number: Some(insurer),
+            insurance_card_symbol: symbol,
+            insured_person_identification_number: Some(number),
+            branch_number: branch,
+            birthdate: Some(birthdate),
+            file_category: Some(FileCategory::Xml),
+            ..Default::default()
+        },
+        body: InfoRequestBody::default(),
+    });
+    drop_request(&dir, "YZKsiquc01req_202611250002.xml", &med.write(Encoding::ShiftJis));
+    let err = wait_for(&dir.join("res/YZKsiquc01req_202611250002.err"));
+    let Message::Rejection(r) = parse_named("YZKsiquc01req_202611250002.err", &err).unwrap().message else { panic!("not a rejection") };
+    assert_eq!(r.code, onshi_sim::answer::codes::NO_CONSENT);
+    assert!(r.message.contains("同意") && r.message.contains("agree"), "{}", r.message);
+}

@@ -224,6 +224,71 @@ async fn card_confirm_checks_nonce_chain_signature_and_person() {
     assert_eq!(refusal(s, &b), (400, ErrorCode::BadRequest));
 }
 
+/// A card proof as the helper sends it: `signature` as given (empty in a visual check).
+fn proof_as(cert_of: &PersonCard, mode: ConfirmMode, signature: &[u8], nonce: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&CardProofRequest {
+        certificate: base64::encode(&cert_of.auth_cert_der),
+        signature: base64::encode(signature),
+        nonce: base64::encode(nonce),
+        mode,
+        consents: Consents::default(),
+    })
+    .unwrap()
+}
+
+/// 目視確認: the card cannot sign without the PIN, so a visual check comes
+/// without a signature and passes; every other check still applies, and
+/// PIN mode without (or with a wrong) signature is still refused. The
+/// request log says which mode each confirmation used.
+#[tokio::test]
+async fn a_visual_check_needs_no_signature_but_every_other_check() {
+    let log = tmp(&format!("gw-visual-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let gw = start("visual", |o| o.log = Some(log.clone())).await;
+    let c = client();
+    let p1 = person(gw_pki(), "P0001");
+    let other_card = person(other_pki(), "P0001");
+    let unknown = person(gw_pki(), "Z9999");
+    let garbage = [0x5au8; 256];
+    // (label, certificate, mode, signature, expected: Ok(validity) or Err(status, code))
+    type Case<'a> = (&'a str, &'a PersonCard, ConfirmMode, &'a [u8], Result<QualificationValidity, (u16, ErrorCode)>);
+    let cases: [Case<'_>; 6] = [
+        ("visual, no signature", &p1, ConfirmMode::Visual, &[], Ok(QualificationValidity::Valid)),
+        ("PIN, no signature", &p1, ConfirmMode::Pin, &[], Err((401, ErrorCode::BadSignature))),
+        ("PIN, wrong signature", &p1, ConfirmMode::Pin, &garbage, Err((401, ErrorCode::BadSignature))),
+        ("visual, other JPKI CA", &other_card, ConfirmMode::Visual, &[], Err((401, ErrorCode::UntrustedCertificate))),
+        ("visual, nobody in the registry", &unknown, ConfirmMode::Visual, &[], Err((404, ErrorCode::UnknownCertificate))),
+        ("visual, garbage signature ignored", &p1, ConfirmMode::Visual, &garbage, Ok(QualificationValidity::Valid)),
+    ];
+    for (label, cert_of, mode, signature, want) in cases {
+        let nonce = challenge(&c, &gw).await;
+        let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", proof_as(cert_of, mode, signature, &nonce)).await;
+        let got = if s == 200 { Ok(face(s, &b)) } else { Err(refusal(s, &b)) };
+        assert_eq!(got, want, "{label}");
+    }
+    // The nonce stays single-use in a visual check.
+    let nonce = challenge(&c, &gw).await;
+    let visual = proof_as(&p1, ConfirmMode::Visual, &[], &nonce);
+    assert_eq!(post(&c, &gw, "/oqs/v1/card/confirm", visual.clone()).await.0, 200);
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", visual).await;
+    assert_eq!(refusal(s, &b), (409, ErrorCode::ReplayedNonce));
+    let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", proof_as(&p1, ConfirmMode::Visual, &[], &[9u8; 32])).await;
+    assert_eq!(refusal(s, &b), (401, ErrorCode::UnknownNonce));
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let modes: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["path"] == "/oqs/v1/card/confirm")
+        .map(|l| format!("{}:{}", l["mode"].as_str().unwrap_or("-"), l["status"]))
+        .collect();
+    assert_eq!(
+        modes,
+        ["visual:200", "pin:401", "pin:401", "visual:401", "visual:404", "visual:200", "visual:200", "visual:409", "visual:401"],
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn an_expired_nonce_is_refused() {
     let gw = start("expiry", |o| o.nonce_ttl = Duration::from_millis(300)).await;

@@ -5,6 +5,7 @@ mod card_script;
 mod fixture;
 mod folder;
 mod gateway;
+mod info;
 mod pki;
 mod registry;
 mod vpcd;

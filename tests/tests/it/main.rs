@@ -2,6 +2,10 @@
 
 mod batch_page;
 mod card_pcsc;
+mod desk;
+mod e2e_card;
+mod e2e_desk;
 mod extension_helper;
+mod firefox;
 mod helper_card;
 mod web_slice;

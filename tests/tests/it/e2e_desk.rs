@@ -1,0 +1,369 @@
+//! Issue 8: the reception desk without a card, end to end with the demo's
+//! real parts ([`onshi_tests::stack::Stack`]): the built page in headless
+//! Chromium, the real extension, the helper as native-messaging host and
+//! service, the simulator's mutual-TLS gateway over the seeded registry.
+//! Everything goes through the page's own UI.
+//!
+//! One stack, the stories in order: an unpaired page is refused; pairing;
+//! insurance-card checks that come back valid, invalid (lost qualification)
+//! and no match; another origin cannot use this origin's pairing; a
+//! 200-patient batch pre-check (CSV → report → submit → progress → results)
+//! and its export (CSV and XML, as the page hands them to the browser); the
+//! consented medication view of the person on screen; the helper service
+//! killed mid-session, the page saying so, and a check working after it is
+//! started again.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{ensure, Context, Result};
+use fantoccini::Locator;
+use onshi_tests::browser::TempDir;
+use onshi_tests::stack::Stack;
+use onshi_tests::wait::{until, within};
+
+use crate::desk;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn e2e_desk_receptionist_stories() -> Result<()> {
+    let mut s = within("start the whole stack", 120, Stack::start()).await?;
+    let result = stories(&mut s).await;
+    if result.is_err() {
+        let _ = s.browser.screenshot("e2e-desk-failure").await;
+        eprintln!("helper log:\n{}", s.helper_log().unwrap_or_default());
+    }
+    s.stop().await?;
+    result
+}
+
+async fn stories(s: &mut Stack) -> Result<()> {
+    within("an unpaired page is refused", 60, unpaired(s)).await?;
+    within("pairing", 60, async { s.pair(true, None).await.map(|_| ()) }).await?;
+    within("insurance-card checks: valid, invalid, no match", 120, insurance_checks(s)).await?;
+    within("another origin cannot use this pairing", 60, other_origin(s)).await?;
+    within("a 200-patient batch pre-check and its export", 240, batch(s)).await?;
+    within("the consented medication view", 90, medication(s)).await?;
+    within("the helper killed mid-session, then started again", 120, helper_killed(s)).await?;
+    Ok(())
+}
+
+/// The status strip lamp `id`'s light (`green`, `amber`, `red`, `grey`) once it is `want`.
+async fn lamp(s: &Stack, id: &str, want: &str, secs: u64) -> Result<String> {
+    let b = &s.browser;
+    until(&format!("the {id} lamp is {want}"), secs, || async {
+        let l = b.client.find(Locator::Css(&format!("#lamp-{id}"))).await?;
+        let light = l.attr("data-light").await?.unwrap_or_default();
+        Ok((light == want).then_some(format!("{} / {}", l.text().await?, l.attr("title").await?.unwrap_or_default())))
+    })
+    .await
+}
+
+/// Types a seeded case into the entry form and submits it.
+async fn check(s: &Stack, case: &str) -> Result<()> {
+    s.go("entry").await?;
+    desk::fill_entry(&s.browser, &desk::probe(&s.paths.registry, case)?).await
+}
+
+async fn unpaired(s: &mut Stack) -> Result<()> {
+    lamp(s, "extension", "green", 30).await?;
+    let helper = lamp(s, "helper", "amber", 30).await?;
+    ensure!(helper.contains("未ペアリング"), "the lamp says the page is not paired: {helper}");
+    // The page knows it is not paired and says where to go, before sending anything.
+    check(s, "valid").await?;
+    let notice = s.text_containing("#entry-notice", "設定・診断", 30).await?;
+    ensure!(notice.contains("Settings"), "English second: {notice}");
+    ensure!(s.browser.client.find(Locator::Css("#result-banner")).await.is_err(), "no result for an unpaired page");
+    s.browser.screenshot("e2e-desk-unpaired-refused").await?;
+    // And the helper itself refuses, whatever the page does: a request posted
+    // straight to the extension (as a page that skips its own checks would).
+    let reply = raw_request(s, r#"{"type": "today"}"#).await?;
+    ensure!(reply["ok"] == false && reply["error"]["code"] == "not_paired", "{reply}");
+    let ja = reply["error"]["message"]["ja"].as_str().unwrap_or_default();
+    ensure!(ja.contains("ペアリング"), "the helper's refusal says what to do: {ja}");
+    s.go("settings").await
+}
+
+/// Posts `body` to the extension from the page the way the wire contract
+/// says (envelope.md §1) and returns the helper's reply object.
+async fn raw_request(s: &Stack, body: &str) -> Result<serde_json::Value> {
+    let js = format!(
+        "const done = arguments[arguments.length - 1];
+         const id = 'raw-' + Math.random().toString(36).slice(2);
+         const on = (e) => {{
+           if (e.source === window && e.data && e.data.dir === 'from-helper' && e.data.id === id) {{
+             window.removeEventListener('message', on); done(e.data.reply);
+           }}
+         }};
+         window.addEventListener('message', on);
+         window.postMessage({{ onshi: 1, dir: 'to-helper', id, body: {body} }}, location.origin);
+         setTimeout(() => done({{ timeout: true }}), 20000);"
+    );
+    Ok(s.browser.client.execute_async(&js, vec![]).await?)
+}
+
+async fn insurance_checks(s: &mut Stack) -> Result<()> {
+    check(s, "valid").await?;
+    let text = desk::outcome(&s.browser, "Valid", 30).await?;
+    ensure!(text.contains("有効"), "{text}");
+    lamp(s, "network", "green", 10).await?;
+    s.browser.screenshot("e2e-desk-insurance-valid").await?;
+
+    check(s, "lost_death").await?;
+    let text = desk::outcome(&s.browser, "Invalid", 30).await?;
+    ensure!(text.contains("無効"), "{text}");
+    s.browser.screenshot("e2e-desk-insurance-invalid").await?;
+
+    check(s, "no_match").await?;
+    let text = desk::outcome(&s.browser, "NoMatch", 30).await?;
+    ensure!(text.contains("該当"), "{text}");
+    s.browser.screenshot("e2e-desk-insurance-no-match").await?;
+    Ok(())
+}
+
+/// The same page on `localhost` instead of `127.0.0.1` is another origin:
+/// the helper does not know it, whatever the first origin did.
+async fn other_origin(s: &mut Stack) -> Result<()> {
+    let c = &s.browser.client;
+    let other = s.origin.replace("127.0.0.1", "localhost");
+    ensure!(other != s.origin, "the stack serves the page on 127.0.0.1: {}", s.origin);
+    let tab = c.new_window(true).await?;
+    c.switch_to_window(tab.handle).await?;
+    c.set_window_size(1280, 900).await?;
+    c.goto(&format!("{other}/#settings")).await?;
+    let helper = lamp(s, "helper", "amber", 30).await?;
+    ensure!(helper.contains("未ペアリング"), "{helper}");
+    s.browser.screenshot("e2e-desk-other-origin-refused").await?;
+    let reply = raw_request(s, r#"{"type": "status"}"#).await?;
+    ensure!(reply["ok"] == false && reply["error"]["code"] == "not_paired", "{reply}");
+    s.back_to_page().await?;
+    // The first origin is still paired.
+    check(s, "valid").await?;
+    desk::outcome(&s.browser, "Valid", 30).await?;
+    Ok(())
+}
+
+/// One batch CSV row per patient: the seeded registry's probes for each
+/// case it can answer one way only, then current qualifications of ordinary
+/// people, 200 rows in all; and the outcome code each row must come back with.
+fn batch_csv(registry: &Path, appointment: &str) -> Result<(String, BTreeMap<String, usize>)> {
+    let conn = rusqlite::Connection::open(registry)?;
+    let mut csv = String::from("保険者番号,記号,番号,枝番,生年月日,氏名,予約日,患者ID\r\n");
+    let mut expected: BTreeMap<String, usize> = BTreeMap::new();
+    let mut n = 0usize;
+    let mut row = |csv: &mut String, ins: &str, sym: Option<String>, num: &str, br: Option<String>, birth: &str, name: &str| {
+        n += 1;
+        let _ = write!(csv, "{ins},{},{num},{},{birth},{name},{appointment},B{n:04}\r\n", sym.unwrap_or_default(), br.unwrap_or_default());
+    };
+    // Validity → outcome code (domain.md §3): 1 valid, 2 invalid, 4 no match.
+    let mut probes = conn.prepare(
+        "SELECT insurer_number, symbol, number, branch, birthdate, expected_validity FROM probes
+         WHERE expected_validity IN (1, 2, 4) AND expected_people <= 1 ORDER BY id",
+    )?;
+    let rows = probes.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?, r.get::<_, i64>(5)?))
+    })?;
+    for p in rows {
+        let (ins, sym, num, br, birth, validity) = p?;
+        let code = match validity {
+            1 => "valid",
+            2 => "invalid",
+            _ => "no_match",
+        };
+        *expected.entry(code.into()).or_default() += 1;
+        row(&mut csv, &ins, sym, &num, br, &birth, "照会 テスト");
+    }
+    let probes_used: usize = expected.values().sum();
+    let mut people = conn.prepare(
+        "SELECT q.insurer_number, q.symbol, q.number, q.branch, p.birthdate, p.name FROM qualifications q
+         JOIN people p ON p.person_id = q.person_id
+         WHERE p.case_tag IN ('valid', 'family_member') AND q.disqualification_date IS NULL
+           AND (SELECT COUNT(*) FROM qualifications o WHERE o.person_id = q.person_id) = 1
+         ORDER BY q.id LIMIT ?1",
+    )?;
+    let rows = people.query_map([(200 - probes_used) as i64], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?))
+    })?;
+    for p in rows {
+        let (ins, sym, num, br, birth, name) = p?;
+        *expected.entry("valid".into()).or_default() += 1;
+        // Names may hold commas nowhere, but quote them anyway as a CSV should.
+        row(&mut csv, &ins, sym, &num, br, &birth, &format!("\"{}\"", name.replace('"', "\"\"")));
+    }
+    ensure!(n == 200, "the seeded registry gave {n} rows, not 200; seed more people");
+    Ok((csv, expected))
+}
+
+/// Tomorrow in Japan, `YYYY-MM-DD` (the batch pre-check is the day before).
+fn tomorrow() -> Result<String> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let t = onshi_helper::time::Timestamp::from_unix(now + 86_400, 540).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(t.day().as_str().to_owned())
+}
+
+/// Keeps what the page hands to the browser as downloads (the Blob behind
+/// each export button), so the test reads the exported text itself.
+const CAPTURE_EXPORTS: &str = "
+  if (!window.__exports) {
+    window.__exports = [];
+    const original = URL.createObjectURL;
+    URL.createObjectURL = function (blob) {
+      blob.arrayBuffer().then((buf) => window.__exports.push({ type: blob.type, bytes: Array.from(new Uint8Array(buf)) }));
+      return original.call(URL, blob);
+    };
+  }";
+
+/// Clicks an export button and returns the bytes of the file it produced.
+async fn export(s: &Stack, button: &str) -> Result<(String, Vec<u8>)> {
+    let c = &s.browser.client;
+    c.execute(CAPTURE_EXPORTS, vec![]).await?;
+    let before = c.execute("return window.__exports.length", vec![]).await?.as_u64().unwrap_or(0);
+    s.click(button).await?;
+    let file = until(&format!("{button} hands a file to the browser"), 15, || async {
+        let v = c.execute("return window.__exports", vec![]).await?;
+        Ok(v.as_array().and_then(|a| a.get(before as usize)).cloned())
+    })
+    .await?;
+    let bytes: Vec<u8> = file["bytes"].as_array().context("bytes")?.iter().map(|b| b.as_u64().unwrap_or(0) as u8).collect();
+    Ok((file["type"].as_str().unwrap_or_default().to_owned(), bytes))
+}
+
+async fn batch(s: &mut Stack) -> Result<()> {
+    let day = tomorrow()?;
+    let (csv, expected) = batch_csv(&s.paths.registry, &day)?;
+    let dir = TempDir::new("onshi-desk-batch")?;
+    let path = dir.0.join("tomorrow.csv");
+    std::fs::write(&path, &csv)?;
+
+    s.go("batch").await?;
+    let b = &s.browser;
+    b.wait_for("#batch-file").await?.send_keys(&path.display().to_string()).await?;
+    until("the import report lists 200 rows, none with errors", 30, || async {
+        let r = b.client.find(Locator::Css("#batch-report")).await?;
+        let (rows, errors) = (r.attr("data-rows").await?, r.attr("data-errors").await?);
+        Ok((rows.as_deref() == Some("200") && errors.as_deref() == Some("0")).then_some(()))
+    })
+    .await?;
+    let report = s.text("#batch-report").await?;
+    ensure!(report.contains("200件中 送信できる行 200件"), "{report}");
+    b.screenshot("e2e-desk-batch-report").await?;
+
+    s.click("#batch-submit").await?;
+    b.wait_for("#batch-progress").await?;
+    // Progress: queued or processing is shown while the system works.
+    let step = until("the progress shows the batch being worked on", 30, || async {
+        let p = b.client.find(Locator::Css("#batch-progress")).await?;
+        let step = p.attr("data-step").await?.unwrap_or_default();
+        Ok(["1", "2", "3"].contains(&step.as_str()).then_some(step))
+    })
+    .await?;
+    let progress = s.text("#batch-progress-text").await?;
+    ensure!(!progress.trim().is_empty(), "step {step} says something");
+    b.screenshot("e2e-desk-batch-progress").await?;
+    // The helper polls the system every 30 s; results come after one poll.
+    until("the results table holds all 200 patients", 120, || async {
+        let r = b.client.find(Locator::Css("#batch-results")).await?;
+        Ok((r.attr("data-total").await?.as_deref() == Some("200")).then_some(()))
+    })
+    .await?;
+    let summary = s.text("#batch-results .summary").await?;
+    let problems = expected.iter().filter(|(k, _)| k.as_str() != "valid").map(|(_, v)| v).sum::<usize>();
+    ensure!(summary.contains(&format!("200件中 要対応 {problems}件")), "{summary} (expected {expected:?})");
+    // Problems are listed first.
+    let first = b.wait_for("#batch-table .vrow").await?.attr("data-outcome").await?.unwrap_or_default();
+    ensure!(first != "valid", "a problem row comes first, not {first}");
+    b.screenshot("e2e-desk-batch-results").await?;
+
+    // Export: the CSV holds one row per patient with the outcome code each must have.
+    let (mime, bytes) = export(s, "#batch-export-csv").await?;
+    ensure!(mime.starts_with("text/csv"), "{mime}");
+    let text = String::from_utf8(bytes).context("the UTF-8 export is UTF-8")?;
+    let text = text.strip_prefix('\u{feff}').context("the UTF-8 export starts with a BOM (for Excel)")?;
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    let header = lines.next().context("header")?;
+    ensure!(header.starts_with("No,判定,判定コード,患者ID"), "{header}");
+    let mut got: BTreeMap<String, usize> = BTreeMap::new();
+    let mut patients = Vec::new();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        *got.entry(cells.get(2).copied().unwrap_or_default().to_owned()).or_default() += 1;
+        patients.push(cells.get(3).copied().unwrap_or_default().to_owned());
+    }
+    ensure!(got == expected, "outcome codes in the export {got:?}, expected {expected:?}");
+    patients.sort();
+    patients.dedup();
+    ensure!(patients.len() == 200 && patients[0] == "B0001" && patients[199] == "B0200", "every patient id echoed once");
+
+    let (mime, bytes) = export(s, "#batch-export-xml").await?;
+    ensure!(mime == "application/xml", "{mime}");
+    // The standard result document as received (XmlMsg, SegmentOfResult 1 =
+    // complete), every patient's arbitrary id echoed in it.
+    let xml = String::from_utf8_lossy(&bytes).into_owned();
+    ensure!(xml.starts_with("<?xml") && xml.contains("<XmlMsg>") && xml.contains("<SegmentOfResult>1</SegmentOfResult>"), "{}", &xml[..xml.len().min(400)]);
+    ensure!(xml.contains(">B0001<") && xml.contains(">B0200<"), "the patient ids are in the exported document");
+    Ok(())
+}
+
+/// The seeded valid person consented to sharing medication and health
+/// checks; the history screen for the person on screen shows those consents
+/// (from the real result document) and offers to fetch.
+async fn medication(s: &mut Stack) -> Result<()> {
+    check(s, "valid").await?;
+    desk::outcome(&s.browser, "Valid", 30).await?;
+    s.go("history").await?;
+    let part = s.text_containing("#medication", "同意あり", 20).await?;
+    ensure!(part.contains("まで閲覧できます") && part.contains("viewable until"), "the consent and until when: {part}");
+    s.browser.wait_for("#medication-fetch").await?;
+    s.browser.screenshot("e2e-desk-history-consented").await?;
+    Ok(())
+}
+
+/// The medication list itself, fetched through the whole chain: the page
+/// asks the helper, the helper sends `YZKsiquc01req` to the simulator's
+/// gateway, which answers from the registry because the seeded "valid"
+/// person's medication consent is still valid.
+#[tokio::test(flavor = "multi_thread")]
+async fn e2e_desk_medication_list() -> Result<()> {
+    let s = within("start the whole stack", 120, Stack::start()).await?;
+    let result = async {
+        s.pair(true, None).await?;
+        medication_list(&s).await
+    }
+    .await;
+    if result.is_err() {
+        let _ = s.browser.screenshot("e2e-desk-medication-failure").await;
+    }
+    s.stop().await?;
+    result
+}
+
+async fn medication_list(s: &Stack) -> Result<()> {
+    check(s, "valid").await?;
+    desk::outcome(&s.browser, "Valid", 30).await?;
+    s.go("history").await?;
+    s.click("#medication-fetch").await?;
+    let list = s.text("#medication-list").await?;
+    ensure!(list.contains('年') && list.contains('月'), "months are shown: {list}");
+    s.browser.screenshot("e2e-desk-medication").await?;
+    Ok(())
+}
+
+async fn helper_killed(s: &mut Stack) -> Result<()> {
+    s.kill_helper()?;
+    // The receptionist tries a check: it fails, saying what is wrong and what to do.
+    check(s, "valid").await?;
+    let notice = s.text("#entry-notice").await?;
+    ensure!(notice.contains("ヘルパー"), "the notice names the helper: {notice}");
+    let helper = lamp(s, "helper", "red", 30).await?;
+    ensure!(helper.contains("停止") && helper.contains("再接続"), "the lamp says the helper stopped, and what happens next: {helper}");
+    s.browser.screenshot("e2e-desk-helper-down").await?;
+
+    s.restart_helper()?;
+    s.go("settings").await?;
+    s.click("#recheck").await?;
+    lamp(s, "helper", "green", 40).await?;
+    check(s, "valid").await?;
+    desk::outcome(&s.browser, "Valid", 30).await?;
+    s.browser.screenshot("e2e-desk-helper-back").await?;
+    Ok(())
+}
