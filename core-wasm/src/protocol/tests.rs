@@ -70,6 +70,7 @@ const FROM_HELPER: &[&str] = &[
     r#"{"v":1,"event":{"type":"pairing_decided","pairing_id":"p-7f3a","approved":true},"origin":"https://clinic.example"}"#,
     r#"{"v":1,"event":{"type":"pairing_revoked"},"origin":"https://clinic.example"}"#,
     r#"{"v":1,"id":"42","chunk":{"index":0,"count":3,"data":"{\"v\":1,\"id\":\"42\",\"ok\":true,\"body\":{\"type\":\"today\",\"entries\":["}}"#,
+    r#"{"v":1,"id":"5","ok":true,"body":{"type":"card_confirm","xml":"<XmlMsg>…</XmlMsg>","summary":{"segment_of_result":"1","processing_result_status":"1","qualification_validity":"1","result_count":1},"timing":{"card_ms":61.4,"network_ms":14.2,"helper_ms":3.1,"total_ms":78.7}}}"#,
 ];
 
 /// The frame the background builds around a body.
