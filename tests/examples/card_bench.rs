@@ -98,12 +98,12 @@ fn bench(helper: &Path, sim: &Path, work: &Path, run_dir: &Path, runs: usize) ->
 
     let mut gw = Command::new(sim);
     gw.args(["gateway", "--db"]).arg(&registry).arg("--pki").arg(&pki).args(["--listen", "127.0.0.1:0"]);
-    let (_gateway, line) = Guarded::spawn_and_read_line("onshi-sim gateway", gw, Duration::from_secs(20))?;
+    let (gateway, line) = Guarded::spawn_and_read_line("onshi-sim gateway", gw, Duration::from_secs(20))?;
     let url = line.strip_prefix("gateway ready: ").with_context(|| format!("unexpected gateway line {line:?}"))?.to_owned();
 
     let mut card = Command::new(sim);
     card.args(["card", "--person", PERSON, "--pin", PIN, "--vpcd", VPCD_ADDR]).arg("--pki").arg(&pki);
-    let (_card, line) = Guarded::spawn_and_read_line("onshi-sim card", card, Duration::from_secs(20))?;
+    let (card, line) = Guarded::spawn_and_read_line("onshi-sim card", card, Duration::from_secs(20))?;
     ensure!(line.starts_with("card ready"), "unexpected card line {line:?}");
     wait_for_card()?;
 
@@ -158,8 +158,11 @@ fn bench(helper: &Path, sim: &Path, work: &Path, run_dir: &Path, runs: usize) ->
             seen.push((timing, e2e));
         }
     }
+    // Stopped in the reverse order of starting: the card leaves vpcd before pcscd goes.
     drop(client);
     drop(service);
+    drop(card);
+    drop(gateway);
     drop(pcscd);
 
     let col = |f: fn(&(Timing, f64)) -> f64| {
