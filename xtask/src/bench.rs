@@ -1,5 +1,6 @@
 //! `cargo xtask bench [core|helper|sim|web]`: runs the benchmark binaries, which print
-//! their own figures. Benchmarks are measurements, never pass/fail tests.
+//! their own figures. `helper` includes the card confirmation through pcscd
+//! (it needs root, pcscd and vsmartcard-vpcd, and fails when they are missing). Benchmarks are measurements, never pass/fail tests.
 //! `web` runs only when named (it builds the WebAssembly page first).
 //!
 //! `core` runs the XML benchmark natively (`examples/bench_parse.rs`) and as
@@ -34,6 +35,7 @@ pub fn run(args: &[String]) -> Result {
         // The service bench starts the real binary next to it, so build both first.
         util::run(util::cargo().args(["build", "--release", "-p", "onshi-helper", "--bins", "--examples"]))?;
         util::run(util::cargo().args(["run", "--release", "-p", "onshi-helper", "--example", "service_bench", "--", "1000"]))?;
+        card_confirm()?;
     }
     if which.is_none() || which == Some("sim") {
         // The gateway under load: 8 mTLS clients for 5 s, then a 10,000-person batch.
@@ -47,6 +49,17 @@ pub fn run(args: &[String]) -> Result {
         web()?;
     }
     Ok(())
+}
+
+/// A full card confirmation through pcscd + the virtual card + the simulator
+/// gateway + the release `onshi-helper service`, 50 runs
+/// (`tests/examples/card_bench.rs`). The example starts pcscd itself (the
+/// test harness's `Pcscd`); when it cannot, it says why and fails, and so
+/// does this command. The client is a debug build: only the binaries under
+/// test need the release profile, and their replies carry their own timing.
+fn card_confirm() -> Result {
+    util::run(util::cargo().args(["build", "--release", "-p", "onshi-helper", "-p", "onshi-sim", "--bins"]))?;
+    util::run(util::cargo().args(["run", "-p", "onshi-tests", "--example", "card_bench", "--", "--bins", "target/release", "50"]))
 }
 
 /// The reception page: gzip size of dist/web (budget 400 KB), then in

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ProtocolError;
 use super::pin::{serialize_redacted, Pin};
+use super::timing::Timing;
 
 /// Who may send a request (checked by the helper before anything else).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -513,6 +514,10 @@ pub struct Eligibility {
     pub xml: String,
     /// Raw codes from it.
     pub summary: ResultSummary,
+    /// Where the helper's time went; only in `card_confirm` replies, and
+    /// absent from older helpers (see [`Timing`] for what each field covers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
 }
 
 /// A reply that is one standard XML document.

@@ -12,6 +12,7 @@
 //! - [`pin`]: the card [`Pin`], which zeroizes itself and never prints.
 //! - [`chunk`]: splitting replies over 1 MiB and joining them again.
 //! - [`frame`]: native-messaging byte framing (u32 length + JSON).
+//! - [`timing`]: where a card confirmation's time went ([`Timing`]).
 //!
 //! Security rules the types encode: the origin and `via` are written by the
 //! extension's background from what the browser tells it, never by the page;
@@ -37,6 +38,7 @@ pub mod error;
 pub mod frame;
 pub mod message;
 pub mod pin;
+pub mod timing;
 
 // Native only: the property tests need proptest, which does not build for wasm32.
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -50,6 +52,7 @@ pub use error::{ErrorCode, ErrorDetail, ProtocolError};
 pub use frame::{decode_frame, encode_frame, encode_from_helper, split_frame, FrameError};
 pub use message::*;
 pub use pin::{Pin, PinError};
+pub use timing::Timing;
 
 /// The protocol version every frame carries as `v`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -76,6 +76,7 @@ const FROM_HELPER: &[&str] = &[
     r#"{"v":1,"event":{"type":"pin_needed","confirm_id":"c-20","request_id":"43","tries_left":3,"origin":"https://clinic.example","purpose":"register"},"origin":"https://clinic.example"}"#,
     CARD_NOT_REGISTERED,
     BULK_REFERENCES,
+    r#"{"v":1,"id":"5","ok":true,"body":{"type":"card_confirm","xml":"<XmlMsg>…</XmlMsg>","summary":{"segment_of_result":"1","processing_result_status":"1","qualification_validity":"1","result_count":1},"timing":{"card_ms":61.4,"network_ms":14.2,"helper_ms":3.1,"total_ms":78.7}}}"#,
 ];
 
 /// A card check refused because the card is not registered for insurance use.

@@ -195,6 +195,9 @@ impl Backend for FakeBackend {
 
     fn card_challenge(&self) -> BoxFuture<'_, Result<Challenge, BackendError>> {
         Box::pin(async move {
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
             let nonce = format!("nonce-{}", self.next.fetch_add(1, Ordering::Relaxed)).into_bytes();
             if let Ok(mut n) = self.nonces.lock() {
                 n.insert(nonce.clone());
@@ -219,6 +222,9 @@ impl Backend for FakeBackend {
 impl FakeBackend {
     /// `card/confirm` and `card/register`, in the gateway's order: nonce, signature, registration.
     async fn card(&self, proof: &CardProof, register: bool) -> Result<Vec<u8>, BackendError> {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
         let fresh = self.nonces.lock().map(|mut n| n.remove(&proof.nonce)).unwrap_or(false);
         if !fresh {
             return Err(BackendError::Rejected { code: "NONCE".into(), message: "unknown or used nonce".into() });

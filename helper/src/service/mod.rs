@@ -15,6 +15,7 @@
 pub mod dispatch;
 pub mod eligibility;
 pub mod runtime;
+pub mod timing;
 #[cfg(test)]
 mod tests;
 

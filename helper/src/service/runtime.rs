@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use onshi_core::gateway_wire::ErrorCode as GatewayCode;
 use onshi_core::protocol::frame::encode_from_helper;
@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use super::dispatch::{batch_id, internal, Caller, Dispatcher, Job, Out, SystemEnv, Work};
 use super::eligibility::{self, BatchAnswer};
+use super::timing;
 use crate::backend::{Backend, BackendError, CardProof, Query};
 use crate::card::access::CardAccess;
 use crate::card::flows::{self, CardError};
@@ -53,7 +54,8 @@ impl Default for Settings {
 
 /// What reaches a waiting card confirm.
 enum PinMsg {
-    Entry { pin: Pin, confirm_last_try: bool, reply: Reply },
+    /// `received`: when the service read the `pin_entry` (the timing starts there).
+    Entry { pin: Pin, confirm_last_try: bool, reply: Reply, received: Instant },
     Cancel { reply: Reply },
 }
 
@@ -247,6 +249,7 @@ impl Runtime {
 
     /// One browser frame from connection `tx`. Must run inside a tokio runtime.
     pub fn handle(self: &Arc<Self>, caller: &Caller, tx: &Sender, text: &str) {
+        let received = Instant::now();
         let outs = lock(&self.dispatcher).handle(caller, text);
         for out in outs {
             match out {
@@ -259,7 +262,7 @@ impl Runtime {
                 Out::Work(work) => {
                     let me = self.clone();
                     let tx = tx.clone();
-                    tokio::spawn(async move { me.work(tx, work).await });
+                    tokio::spawn(async move { me.work(tx, work, received).await });
                 }
             }
         }
@@ -269,20 +272,24 @@ impl Runtime {
         self.backend.clone().ok_or_else(|| self.no_backend.clone())
     }
 
-    async fn work(self: Arc<Self>, tx: Sender, w: Work) {
+    async fn work(self: Arc<Self>, tx: Sender, w: Work, received: Instant) {
         let reply = Reply::new(tx, w.id.clone());
         match w.job {
             Job::Insurance { request_xml } => {
                 let r = self.insurance(Some(&w.origin), &request_xml).await;
                 reply.send(r);
             }
-            Job::Card { mode, consents, reader } => self.card_confirm(reply, &w.caller, &w.origin, mode, consents, reader).await,
+            Job::Card { mode, consents, reader } => {
+                timing::measure(received, self.card_confirm(reply, &w.caller, &w.origin, mode, consents, reader)).await
+            }
             Job::CardRegister { consents, reader } => self.card_register(reply, &w.caller, &w.origin, consents, reader).await,
             Job::References { request } => {
                 let r = self.references(Some(&w.origin), request).await;
                 reply.send(r);
             }
-            Job::PinEntry { confirm_id, pin, confirm_last_try } => self.pin_message(&w.caller, &confirm_id, reply, |reply| PinMsg::Entry { pin, confirm_last_try, reply }),
+            Job::PinEntry { confirm_id, pin, confirm_last_try } => {
+                self.pin_message(&w.caller, &confirm_id, reply, |reply| PinMsg::Entry { pin, confirm_last_try, reply, received })
+            }
             Job::PinCancel { confirm_id } => self.pin_message(&w.caller, &confirm_id, reply, |reply| PinMsg::Cancel { reply }),
             Job::BatchSubmit { request_xml, count } => {
                 let r = self.batch_submit(Some(&w.origin), &request_xml, count).await;
@@ -405,25 +412,30 @@ impl Runtime {
         }
     }
 
-    /// Runs a card flow on a blocking thread; the flow's result comes back through `out`.
+    /// Runs a card flow on a blocking thread; the flow's result comes back
+    /// through `out`, and its PC/SC time goes to the request's [`timing`].
     async fn on_card<T: Send + 'static>(
         &self,
         reader: Option<String>,
         flow: impl FnOnce(&mut dyn crate::card::transport::CardTransport) -> Result<T, CardError> + Send + 'static,
     ) -> Result<T, CardError> {
         let card = self.card.clone();
-        tokio::task::spawn_blocking(move || {
+        let (out, spent) = tokio::task::spawn_blocking(move || {
             let mut flow = Some(flow);
             let mut out = None;
-            card.with_card(reader.as_deref(), &mut |t| {
+            let mut clock = timing::CardClock::start();
+            let done = card.with_card(reader.as_deref(), &mut |t| {
                 let f = flow.take().ok_or(CardError::Card("flow ran twice".into()))?;
-                out = Some(f(t)?);
+                out = Some(clock.flow(t, f)?);
                 Ok(())
-            })?;
-            out.ok_or(CardError::Card("flow did not run".into()))
+            });
+            let out = done.and_then(|()| out.ok_or(CardError::Card("flow did not run".into())));
+            (out, clock.card_time())
         })
         .await
-        .unwrap_or_else(|_| Err(CardError::Card("card thread failed".into())))
+        .unwrap_or_else(|_| (Err(CardError::Card("card thread failed".into())), Duration::ZERO));
+        timing::on_card(spent);
+        out
     }
 
     fn audit_card(&self, origin: &Origin, mode: ConfirmMode, consents: Consents, tries_left: Option<u8>, result: &Result<(), ProtocolError>) {
@@ -473,7 +485,8 @@ impl Runtime {
             ConfirmMode::Visual => (self.card_visual(origin, consents, reader).await, None),
         };
         self.audit_card(origin, mode, consents, tries, &result.as_ref().map(|_| ()).map_err(Clone::clone));
-        reply.send(result.map(Response::CardConfirm));
+        let timing = timing::finish();
+        reply.send(result.map(|e| Response::CardConfirm(Eligibility { timing, ..e })));
     }
 
     /// `card_register`: the PIN flow of a card check, then the proof goes to
@@ -494,7 +507,7 @@ impl Runtime {
         }
         let (proof, tries) = self.card_pin(&reply, caller, origin, consents, reader, PinPurpose::Register).await;
         let result = match (proof, self.backend()) {
-            (Ok(proof), Ok(backend)) => match backend.card_register(&proof).await {
+            (Ok(proof), Ok(backend)) => match timing::network(backend.card_register(&proof)).await {
                 Ok(bytes) => eligibility::read_answer(&bytes)
                     .and_then(|a| eligibility::error_of(&a.message).map_or(Ok(CardRegistered { already_registered: false }), Err)),
                 Err(BackendError::Rejected { code, .. }) if code == GatewayCode::AlreadyRegistered.as_str() => {
@@ -532,13 +545,13 @@ impl Runtime {
     async fn card_visual(&self, origin: &Origin, consents: Consents, reader: Option<String>) -> Result<Eligibility, ProtocolError> {
         let backend = self.backend()?;
         let certificate_der = self.on_card(reader, |t| flows::read_certificate(t)).await.map_err(|e| e.to_protocol())?;
-        let challenge = backend.card_challenge().await.map_err(|e| backend_error(&e))?;
+        let challenge = timing::network(backend.card_challenge()).await.map_err(|e| backend_error(&e))?;
         let proof = CardProof { certificate_der, signature: Vec::new(), nonce: challenge.nonce, mode: ConfirmMode::Visual, consents };
         self.finish_card(origin, &backend, &proof).await
     }
 
     async fn finish_card(&self, origin: &Origin, backend: &Arc<dyn Backend>, proof: &CardProof) -> Result<Eligibility, ProtocolError> {
-        let bytes = backend.card_confirm(proof).await.map_err(|e| backend_error(&e))?;
+        let bytes = timing::network(backend.card_confirm(proof)).await.map_err(|e| backend_error(&e))?;
         let answer = eligibility::read_answer(&bytes)?;
         let card = Some(CardCheck { mode: proof.mode, consents: proof.consents });
         store_eligibility(&mut lock(&self.dispatcher), ResultKind::CardConfirm, Some(origin), card, &answer)
@@ -596,7 +609,10 @@ impl Runtime {
                     r.send(Ok(Response::PinCancel));
                     return (Err(ProtocolError::new(Code::Cancelled)), Some(tries));
                 }
-                PinMsg::Entry { pin, confirm_last_try, reply } => (pin, confirm_last_try, reply),
+                PinMsg::Entry { pin, confirm_last_try, reply, received } => {
+                    timing::restart(received);
+                    (pin, confirm_last_try, reply)
+                }
             };
             if tries == 1 && !confirm_last_try {
                 // Checked here too (the flow checks again): no challenge is spent and no card touched.
@@ -604,7 +620,7 @@ impl Runtime {
                 entry_reply.send(Err(CardError::LastTryUnconfirmed { tries_left: 1 }.to_protocol()));
                 continue;
             }
-            let challenge = match backend.card_challenge().await {
+            let challenge = match timing::network(backend.card_challenge()).await {
                 Ok(c) => c,
                 Err(e) => {
                     drop(pin);
@@ -830,7 +846,7 @@ fn store_eligibility(
     d.store_mut().insert_result(&result).map_err(internal)?;
     match failure {
         Some(e) => Err(e),
-        None => Ok(Eligibility { xml: a.xml.clone(), summary }),
+        None => Ok(Eligibility { xml: a.xml.clone(), summary, timing: None }),
     }
 }
 

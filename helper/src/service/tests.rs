@@ -212,6 +212,51 @@ async fn right_pin_confirms() {
     assert!(!h.card.card.lock().unwrap().card.pin_verified(), "the card was reset");
 }
 
+/// Issue 5: the `card_confirm` reply says where the time went, and the
+/// parts add up. The backend answers each call after 40 ms, so the network
+/// share is known; in PIN mode the 400 ms the "person" takes to type the PIN
+/// must not count (the clock starts at `pin_entry`).
+#[tokio::test]
+async fn card_confirm_reply_carries_a_consistent_timing() {
+    const NET: f64 = 40.0;
+    const TYPING: Duration = Duration::from_millis(400);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let mut backend = FakeBackend::new(Duration::ZERO);
+    backend.delay = Duration::from_millis(NET as u64);
+    let mut h = open(&root, Some(dir), Arc::new(backend), Arc::new(SimAccess::new(3)), quick());
+    for mode in ["pin", "visual"] {
+        let cc = h.card_confirm(mode);
+        if mode == "pin" {
+            let (confirm, _) = h.pin_needed().await;
+            tokio::time::sleep(TYPING).await;
+            let pe = h.pin(&confirm, "1234", false);
+            assert!(matches!(h.reply(&pe).await, Ok(Response::PinEntry)));
+        }
+        let Ok(Response::CardConfirm(e)) = h.reply(&cc).await else { panic!("{mode}: no eligibility") };
+        let t = e.timing.unwrap_or_else(|| panic!("{mode}: no timing in the reply"));
+        assert!(t.network_ms >= 2.0 * NET, "{mode}: challenge + confirm, 40 ms each: {t:?}");
+        assert!(t.card_ms > 0.0, "{mode}: the card was used: {t:?}");
+        assert!(t.helper_ms >= 0.0, "{mode}: {t:?}");
+        assert!(t.card_ms + t.network_ms <= t.total_ms, "{mode}: parts within the total: {t:?}");
+        assert!((t.card_ms + t.network_ms + t.helper_ms - t.total_ms).abs() < 1e-6, "{mode}: {t:?}");
+        if mode == "pin" {
+            // Counted, the wait would land in the helper's share.
+            assert!(t.helper_ms < TYPING.as_secs_f64() * 1000.0, "{mode}: the PIN wait is not counted: {t:?}");
+        }
+        // On the wire: present under `timing`, with the four fields.
+        let wire = serde_json::to_value(Response::CardConfirm(e)).unwrap();
+        for field in ["card_ms", "network_ms", "helper_ms", "total_ms"] {
+            assert!(wire["timing"][field].is_f64(), "{mode}: {field} in {}", wire["timing"]);
+        }
+    }
+    // Other replies do not carry it.
+    let body = format!(r#"{{"type":"insurance_confirm","insured":{}}}"#, insured_json(0));
+    let ic = h.send(PAGE, "page", &body);
+    let Ok(Response::InsuranceConfirm(e)) = h.reply(&ic).await else { panic!("no insurance reply") };
+    assert!(e.timing.is_none());
+}
+
 #[tokio::test]
 async fn wrong_pin_then_right_reports_tries_left() {
     let mut h = harness(3);
