@@ -85,7 +85,8 @@ fn log_file(path: &Path) -> Result<std::fs::File> {
 impl Stack {
     /// Starts every part and opens the reception page (unpaired).
     pub async fn start() -> Result<Self> {
-        let pcscd = tokio::task::spawn_blocking(Pcscd::acquire).await??;
+        // Blocking (≤ ~20 s): the pcscd guard holds a std MutexGuard, which may not cross threads.
+        let pcscd = Pcscd::acquire()?;
         let work = TempDir::new("onshi-stack")?;
         let w = work.0.clone();
         let p = StackPaths {
@@ -129,7 +130,7 @@ impl Stack {
             "start chromedriver + Chromium with the extension",
             60,
             Browser::start_with(
-                parts::extension_flags(&ext),
+                stack_flags(&ext),
                 Some(p.profile.clone()),
                 vec![("ONSHI_HELPER_SOCKET".into(), p.socket.display().to_string()), ("HOME".into(), w.display().to_string())],
             ),
@@ -266,7 +267,7 @@ impl Stack {
             let targets = b.cdp_targets().await?;
             let seen = self.opened.lock().unwrap_or_else(|p| p.into_inner()).clone();
             Ok(targets.into_iter().find_map(|t| {
-                t["url"].as_str().filter(|u| u.contains(part) && !seen.iter().any(|s| s == u)).map(str::to_owned)
+                t["url"].as_str().filter(|u| u.contains(part) && !seen.iter().any(|s| s.as_str() == *u)).map(str::to_owned)
             }))
         })
         .await?;
@@ -363,6 +364,19 @@ impl Stack {
         })
         .await
     }
+}
+
+/// The extension, and no throttling of the page while an extension window
+/// is in front: the real PIN and pairing windows are popups next to the
+/// page, but here they are driven as tabs, which would make the page a
+/// background tab (timers slowed to once a second).
+fn stack_flags(ext: &Path) -> Vec<String> {
+    let mut flags = parts::extension_flags(ext);
+    flags.extend(
+        ["--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
+            .map(String::from),
+    );
+    flags
 }
 
 /// Waits until PC/SC reports the vpcd reader with (or without) a card.
