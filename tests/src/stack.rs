@@ -60,8 +60,8 @@ pub struct Stack {
     pub page: WindowHandle,
     pub paths: StackPaths,
     pub gateway_url: String,
-    /// Extension window URLs already driven (each names a one-time token;
-    /// an old window may still be open and must not be taken for a new one).
+    /// PIN window URLs already driven (each names a one-time token; an old
+    /// window may still be closing and must not be taken for a new one).
     opened: std::sync::Mutex<Vec<String>>,
     card: Option<Guarded>,
     _helper: Guarded,
@@ -219,7 +219,8 @@ impl Stack {
     pub async fn go(&self, route: &str) -> Result<()> {
         let b = &self.browser;
         b.client.switch_to_window(self.page.clone()).await?;
-        b.client.execute(&format!("location.hash = '#{route}'"), vec![]).await?;
+        // The nav link, as a person would (the app reads the URL's hash only at load).
+        b.wait_for(&format!("#nav-{route}")).await?.click().await?;
         until(&format!("the {route} screen is shown"), 15, || async {
             let main = b.client.find(Locator::Css("main#main")).await?;
             Ok((main.attr("data-route").await?.as_deref() == Some(route)).then_some(()))
@@ -259,13 +260,15 @@ impl Stack {
     /// Opens the extension window whose URL contains `part` (`pair.html#`,
     /// `pin.html#`) in a tab WebDriver can drive: chromedriver does not list
     /// extension popups as windows, but the CDP targets show their URL, and
-    /// the same URL (same one-time token) works in a tab. Windows driven
-    /// before are skipped (one may still be open).
+    /// the same URL (same one-time token) works in a tab. PIN windows
+    /// driven before are skipped (one may still be closing); a pairing window
+    /// is reused by the extension when the same page pairs again.
     pub async fn open_extension_window(&self, part: &str) -> Result<String> {
+        let skip_seen = part.starts_with("pin");
         let b = &self.browser;
         let url = until(&format!("the extension opens a {part} window"), 20, || async {
             let targets = b.cdp_targets().await?;
-            let seen = self.opened.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let seen = if skip_seen { self.opened.lock().unwrap_or_else(|p| p.into_inner()).clone() } else { Vec::new() };
             Ok(targets.into_iter().find_map(|t| {
                 t["url"].as_str().filter(|u| u.contains(part) && !seen.iter().any(|s| s.as_str() == *u)).map(str::to_owned)
             }))
