@@ -234,12 +234,18 @@ async fn bench(s: &mut Stack) -> Result<()> {
 
     s.go("card").await?;
     s.click("#mode-visual").await?;
-    visual_run(s, &mut Split::default()).await?;
-    let mut visual = Split::default();
-    for i in 0..RUNS {
-        within(&format!("visual-mode run {i}"), 60, visual_run(s, &mut visual)).await?;
+    // The visual check fails today (see e2e_card::e2e_card_visual_check);
+    // the bench says so and goes on to the batch.
+    match within("visual-mode warm-up", 60, visual_run(s, &mut Split::default())).await {
+        Ok(()) => {
+            let mut visual = Split::default();
+            for i in 0..RUNS {
+                within(&format!("visual-mode run {i}"), 60, visual_run(s, &mut visual)).await?;
+            }
+            visual.print("visual");
+        }
+        Err(e) => println!("e2e bench, card check (visual mode): not measured, the check fails: {e:#}"),
     }
-    visual.print("visual");
 
     within("10,000-patient batch", 600, batch(s, 10_000)).await
 }
