@@ -60,8 +60,8 @@ pub struct Stack {
     pub page: WindowHandle,
     pub paths: StackPaths,
     pub gateway_url: String,
-    /// Extension window URLs already driven (each names a one-time token;
-    /// an old window may still be open and must not be taken for a new one).
+    /// PIN window URLs already driven (each names a one-time token; an old
+    /// window may still be closing and must not be taken for a new one).
     opened: std::sync::Mutex<Vec<String>>,
     card: Option<Guarded>,
     /// Held while the helper is down on purpose ([`Stack::kill_helper`]).
@@ -143,7 +143,7 @@ impl Stack {
             "start chromedriver + Chromium with the extension",
             60,
             Browser::start_with(
-                parts::extension_flags(&ext),
+                stack_flags(&ext),
                 Some(p.profile.clone()),
                 vec![("ONSHI_HELPER_SOCKET".into(), p.socket.display().to_string()), ("HOME".into(), w.display().to_string())],
             ),
@@ -306,15 +306,17 @@ impl Stack {
     /// Opens the extension window whose URL contains `part` (`pair.html#`,
     /// `pin.html#`) in a tab WebDriver can drive: chromedriver does not list
     /// extension popups as windows, but the CDP targets show their URL, and
-    /// the same URL (same one-time token) works in a tab. Windows driven
-    /// before are skipped (one may still be open).
+    /// the same URL (same one-time token) works in a tab. PIN windows
+    /// driven before are skipped (one may still be closing); a pairing window
+    /// is reused by the extension when the same page pairs again.
     pub async fn open_extension_window(&self, part: &str) -> Result<String> {
+        let skip_seen = part.starts_with("pin");
         let b = &self.browser;
         let url = until(&format!("the extension opens a {part} window"), 20, || async {
             let targets = b.cdp_targets().await?;
-            let seen = self.opened.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let seen = if skip_seen { self.opened.lock().unwrap_or_else(|p| p.into_inner()).clone() } else { Vec::new() };
             Ok(targets.into_iter().find_map(|t| {
-                t["url"].as_str().filter(|u| u.contains(part) && !seen.iter().any(|s| s == u)).map(str::to_owned)
+                t["url"].as_str().filter(|u| u.contains(part) && !seen.iter().any(|s| s.as_str() == *u)).map(str::to_owned)
             }))
         })
         .await?;
@@ -411,6 +413,19 @@ impl Stack {
         })
         .await
     }
+}
+
+/// The extension, and no throttling of the page while an extension window
+/// is in front: the real PIN and pairing windows are popups next to the
+/// page, but here they are driven as tabs, which would make the page a
+/// background tab (timers slowed to once a second).
+fn stack_flags(ext: &Path) -> Vec<String> {
+    let mut flags = parts::extension_flags(ext);
+    flags.extend(
+        ["--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]
+            .map(String::from),
+    );
+    flags
 }
 
 /// Waits until PC/SC reports the vpcd reader with (or without) a card.

@@ -1,7 +1,8 @@
-//! `cargo xtask bench [core|helper|sim|web]`: runs the benchmark binaries, which print
-//! their own figures. `helper` includes the card confirmation through pcscd
-//! (it needs root, pcscd and vsmartcard-vpcd, and fails when they are missing). Benchmarks are measurements, never pass/fail tests.
-//! `web` runs only when named (it builds the WebAssembly page first).
+//! `cargo xtask bench [core|helper|sim|web|e2e]`: runs the benchmark binaries, which print
+//! their own figures. Benchmarks are measurements, never pass/fail tests.
+//! `helper` includes the card confirmation through pcscd (it needs root, pcscd
+//! and vsmartcard-vpcd, and fails when they are missing).
+//! `web` and `e2e` run only when named (they build the WebAssembly page first).
 //!
 //! `core` runs the XML benchmark natively (`examples/bench_parse.rs`) and as
 //! WebAssembly in headless Chromium (`tests/wasm_bench.rs`), both over the
@@ -48,6 +49,9 @@ pub fn run(args: &[String]) -> Result {
     if which == Some("web") {
         web()?;
     }
+    if which == Some("e2e") {
+        e2e()?;
+    }
     Ok(())
 }
 
@@ -73,6 +77,18 @@ fn web() -> Result {
     util::run(util::cargo().args(["build", "-p", "onshi-sim"]))?;
     util::run(util::cargo().args([
         "test", "-p", "onshi-tests", "--test", "it", "--", "--ignored", "--exact", "batch_page::web_bench", "--nocapture",
+    ]))
+}
+
+/// The whole system in headless Chromium (tests/tests/it/e2e_bench.rs, an
+/// ignored test): card check click → result painted, 50 runs in PIN and in
+/// visual mode, split into page / extension / helper / card / network; then
+/// a 10,000-patient batch from CSV upload to results shown. Needs pcscd and
+/// vpcd (the test stack starts pcscd when none runs).
+fn e2e() -> Result {
+    crate::build::run()?;
+    util::run(util::cargo().args([
+        "test", "-p", "onshi-tests", "--test", "it", "--", "--ignored", "--exact", "e2e_bench::e2e_bench", "--nocapture",
     ]))
 }
 

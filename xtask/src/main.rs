@@ -29,7 +29,9 @@ usage: cargo xtask <command>
           (or one step: native|wasm|extension|cross|demo)
   bench   benchmarks that print their figures (core: XML parse, native and wasm;
           helper: audit log, service round trip, idle; sim: gateway load;
-          web: page size, form ready, 10,000-row table filter — only when named)
+          web: page size, form ready, 10,000-row table filter — only when named;
+          e2e: card check click → result in headless Chromium with the whole
+          stack, 10,000-patient batch — only when named)
   demo    the whole system on this machine: PKI, registry, pcscd + virtual card,
           simulated backend, helper service, page, Chromium with the extension
           [--backend gateway|oqs-folder] [--person P0001]

@@ -6,18 +6,19 @@
 //! through the options page.
 //!
 //! Every step has a deadline ([`within`]), so a broken link fails with the
-//! step's name instead of hanging the test run. (The hang this test used to
+//! step's name instead of hanging the test run (`onshi_tests::wait`). (The hang this test used to
 //! have: chromedriver keeps HTTP connections open, and the CDP call read the
 //! answer to EOF on an async worker — see `Browser::cdp_targets`.)
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use fantoccini::Locator;
 use onshi_tests::browser::{Browser, TempDir};
 use onshi_tests::paths::{binary, workspace_root};
 use onshi_tests::process::Guarded;
+use onshi_tests::wait::{until, within};
 use onshi_tests::web::WebHost;
 use serde_json::Value;
 
@@ -25,36 +26,6 @@ const EXT: &str = "lbhdjimbjnckfihbhjblgoboclngejdi";
 
 const PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>t</title><script src="onshi.js"></script>
 <script>window.__c = null; Onshi.connect().then(c => { window.__c = c; });</script>"#;
-
-/// Awaits `fut` for at most `secs`, so a stuck step fails with its name instead of hanging.
-async fn within<T>(what: &str, secs: u64, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    eprintln!("[extension_helper] {what}");
-    match tokio::time::timeout(Duration::from_secs(secs), fut).await {
-        Ok(r) => r.with_context(|| format!("step failed: {what}")),
-        Err(_) => bail!("step timed out after {secs} s: {what}"),
-    }
-}
-
-/// Polls `probe` every 100 ms until it returns `Some`, for at most `secs`.
-async fn until<T, F, Fut>(what: &str, secs: u64, mut probe: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut last = String::new();
-    loop {
-        match probe().await {
-            Ok(Some(v)) => return Ok(v),
-            Ok(None) => {}
-            Err(e) => last = format!(" (last error: {e:#})"),
-        }
-        if Instant::now() >= deadline {
-            bail!("{what}: not so within {secs} s{last}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Runs `body` in the page through onshi.js → `{b}` (reply body) or `{e}` (error).
 async fn ask(b: &Browser, body: &str) -> Result<Value> {

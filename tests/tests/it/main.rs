@@ -3,6 +3,7 @@
 mod batch_page;
 mod card_pcsc;
 mod desk;
+mod e2e_bench;
 mod e2e_card;
 mod e2e_desk;
 mod extension_helper;
