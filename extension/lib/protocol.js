@@ -7,7 +7,7 @@ import "./scrub.js";
 export const PROTOCOL_VERSION = 1;
 export const HOST_NAME = "jp.onshi.helper";
 /** Page → extension message cap (envelope.md §1), UTF-8 bytes of the JSON text. */
-export const MAX_PAGE_BYTES = 256 * 1024;
+export const MAX_PAGE_BYTES = 8 * 1024 * 1024;
 /** Browser → host frame cap (Chromium/Firefox limit). */
 export const MAX_TO_HOST_BYTES = 64 * 1024 * 1024;
 /** Reassembled host → browser reply cap, and the number of chunks allowed. */

@@ -8,7 +8,7 @@
 
   /** Fields a page may never set: the browser and our own windows supply them. */
   var STRIP_TOP = ["origin", "via", "pin", "approve", "approval"];
-  var MAX_PAGE_BYTES = 256 * 1024;
+  var MAX_PAGE_BYTES = 8 * 1024 * 1024;
   var MAX_ID_CHARS = 64;
 
   function utf8Length(s) {

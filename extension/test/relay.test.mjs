@@ -72,7 +72,7 @@ test("an id of exactly 64 chars is accepted", async () => {
 
 test("oversized message: acked, answered too_large, not relayed", async () => {
   const { win, fromExtension, relayed } = setup();
-  page(win, msg({ type: "batch_submit", rows: "あ".repeat(90 * 1024) })); // 270 KiB in UTF-8
+  page(win, msg({ type: "batch_submit", rows: "あ".repeat(2800 * 1024) })); // 8.2 MiB in UTF-8
   await tick();
   const out = fromExtension();
   assert.equal(out[0].dir, "ack");
@@ -85,7 +85,7 @@ test("oversized message: acked, answered too_large, not relayed", async () => {
 
 test("just under the cap passes", async () => {
   const { win, relayed } = setup();
-  page(win, msg({ type: "batch_submit", rows: "a".repeat(256 * 1024 - 100) }));
+  page(win, msg({ type: "batch_submit", rows: "a".repeat(8 * 1024 * 1024 - 100) }));
   await tick();
   assert.equal(relayed().length, 1);
 });

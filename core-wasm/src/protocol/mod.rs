@@ -64,8 +64,10 @@ pub const MAX_TO_HELPER: usize = 64 * 1024 * 1024;
 /// longer replies are split into chunks.
 pub const MAX_FROM_HELPER: usize = 1024 * 1024;
 
-/// Largest message the content script accepts from a page (serialized JSON).
-pub const MAX_FROM_PAGE: usize = 256 * 1024;
+/// Largest message the content script accepts from a page (serialized JSON):
+/// room for a 10,000-patient `batch_submit` (the CSV reader's row limit)
+/// while still bounding what a page can push through the extension.
+pub const MAX_FROM_PAGE: usize = 8 * 1024 * 1024;
 
 /// Largest reply after joining chunks: [`MAX_CHUNKS`] × [`MAX_FROM_HELPER`].
 pub const MAX_REPLY: usize = 64 * 1024 * 1024;
