@@ -57,6 +57,8 @@ pub fn wasm_cargo(subcommand: &str) -> Command {
 ///   rejects: "invalid code after misc prefix: 17"), multivalue and overlong
 ///   call_indirect by default. The page gains nothing from them;
 ///   bulk-memory, sign-ext, non-trapping float-to-int and mutable globals stay.
+///   rustc warns that `call-indirect-overlong` is unknown to it; it passes
+///   the name on to LLVM, which knows it.
 pub const SIZE_RUSTFLAGS: [&str; 3] =
     ["-Zunstable-options", "-Cpanic=immediate-abort", "-Ctarget-feature=-reference-types,-multivalue,-call-indirect-overlong"];
 
