@@ -50,9 +50,9 @@ fn voiced(c: char) -> Option<char> {
     let kata = to_katakana(c);
     let from = |k: char| kata as u32 - k as u32;
     let ok = match kata {
-        'カ'..='チ' => from('カ') % 2 == 0,
+        'カ'..='チ' => from('カ').is_multiple_of(2),
         'ツ' | 'テ' | 'ト' => true,
-        'ハ'..='ホ' => from('ハ') % 3 == 0,
+        'ハ'..='ホ' => from('ハ').is_multiple_of(3),
         _ => false,
     };
     match c {
@@ -74,7 +74,7 @@ fn to_katakana(c: char) -> char {
 fn semi_voiced(c: char) -> Option<char> {
     let kata = to_katakana(c);
     match kata {
-        'ハ'..='ホ' if (kata as u32 - 'ハ' as u32) % 3 == 0 => char::from_u32(c as u32 + 2),
+        'ハ'..='ホ' if (kata as u32 - 'ハ' as u32).is_multiple_of(3) => char::from_u32(c as u32 + 2),
         _ => None,
     }
 }
