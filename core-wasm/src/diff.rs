@@ -82,14 +82,16 @@ pub struct Change {
     pub message: Bilingual,
 }
 
-/// The comparison form: full-width ASCII → ASCII, hyphen and long-dash
+/// The comparison form: [`crate::text::fold_width`] (full-width ASCII →
+/// ASCII, half-width katakana → full-width), hyphen, dash and long-vowel
 /// variants → `-`, all spaces removed. Only for matching, never stored.
 pub fn normalize(s: &str) -> String {
-    s.chars()
+    crate::text::fold_width(s)
+        .chars()
         .filter_map(|c| match c {
-            ' ' | '\u{3000}' | '\t' | '\r' | '\n' => None,
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
-            '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2212}' | '\u{FF70}' => Some('-'),
+            ' ' | '\t' | '\r' | '\n' => None,
+            // ー: a hyphen typed in half-width kana mode (ｰ) folds to it.
+            '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2212}' | 'ー' => Some('-'),
             c => Some(c),
         })
         .collect()

@@ -14,7 +14,7 @@ use crate::components::{CardPanel, Desk, EntryFormView, Nav, PageError, Placehol
 use crate::history::HistoryPage;
 use crate::i18n::{t, Lang, STORAGE_KEY};
 use crate::services::{browser, helper::HelperClient};
-use crate::state::{insured_of, last_year_months, Action, AppState, Op, Route, SubmitPlan};
+use crate::state::{insured_of, last_year_months, Action, AppState, Op, Route, Seq, SubmitPlan};
 
 type Dispatch = UseReducerDispatcher<AppState>;
 
@@ -37,15 +37,41 @@ fn to_callback(d: &Dispatch) -> Callback<Action> {
 /// Sends one request and turns its outcome into an action.
 fn call(client: &HelperClient, d: &Dispatch, op: Op, req: Request) {
     let (client, d) = (client.clone(), d.clone());
-    d.dispatch(Action::Sent(op));
     yew::platform::spawn_local(async move {
-        let r = client.request(req).await;
-        d.dispatch(Action::Now(browser::now()));
-        match r {
-            Ok(body) => d.dispatch(Action::Reply(op, body)),
-            Err(e) => d.dispatch(Action::Failed(op, e)),
-        }
+        let _ = ask(&client, &d, op, req).await;
     });
+}
+
+/// Sends one request numbered in send order, tells the reducer, and waits:
+/// `Sent`, then `Reply` or `Failed` with the same number. `None` when it failed.
+async fn ask(client: &HelperClient, d: &Dispatch, op: Op, req: Request) -> Option<()> {
+    ask_with(client, d, op, req, |_| ()).await
+}
+
+/// [`ask`], and `peek` reads what a continuing flow (the batch poll) needs
+/// from the reply before the reducer takes it (no copy of large documents).
+async fn ask_with<T>(client: &HelperClient, d: &Dispatch, op: Op, req: Request, peek: impl FnOnce(&Response) -> T) -> Option<T> {
+    let seq = client.next_seq();
+    d.dispatch(Action::Sent(op, seq));
+    let r = client.request(req).await;
+    d.dispatch(Action::Now(browser::now()));
+    match r {
+        Ok(body) => {
+            let t = peek(&body);
+            d.dispatch(Action::Reply(op, seq, body));
+            Some(t)
+        }
+        Err(e) => {
+            d.dispatch(Action::Failed(op, seq, e));
+            None
+        }
+    }
+}
+
+/// A failure found before anything was sent, numbered like a request.
+fn refuse(client: &HelperClient, d: &Dispatch, op: Op, e: ProtocolError) {
+    let seq: Seq = client.next_seq();
+    d.dispatch(Action::Failed(op, seq, e));
 }
 
 /// Submits a batch, then polls `batch_status` every two seconds (events
@@ -55,46 +81,30 @@ fn call(client: &HelperClient, d: &Dispatch, op: Op, req: Request) {
 fn run_batch(client: &HelperClient, d: &Dispatch, submit: BatchSubmit) {
     let (client, d) = (client.clone(), d.clone());
     yew::platform::spawn_local(async move {
-        d.dispatch(Action::Sent(Op::BatchSubmit));
-        let batch_id = match client.request(Request::BatchSubmit(submit)).await {
-            Ok(Response::BatchSubmit(b)) => {
-                let id = b.batch_id.clone();
-                d.dispatch(Action::Reply(Op::BatchSubmit, Response::BatchSubmit(b)));
-                id
-            }
-            Ok(other) => {
-                d.dispatch(Action::Reply(Op::BatchSubmit, other));
-                return;
-            }
-            Err(e) => {
-                d.dispatch(Action::Failed(Op::BatchSubmit, e));
-                return;
-            }
+        let submitted = |r: &Response| match r {
+            Response::BatchSubmit(b) => Some(b.batch_id.clone()),
+            _ => None,
+        };
+        let Some(Some(batch_id)) = ask_with(&client, &d, Op::BatchSubmit, Request::BatchSubmit(submit), submitted).await else {
+            return;
         };
         loop {
             yew::platform::time::sleep(std::time::Duration::from_secs(2)).await;
-            let status = client.request(Request::BatchStatus(BatchStatusReq { batch_id: Some(batch_id.clone()) })).await;
-            let state = match &status {
-                Ok(Response::BatchStatus(st)) => st.batches.iter().find(|b| b.batch_id == batch_id).map(|b| b.state),
+            let req = Request::BatchStatus(BatchStatusReq { batch_id: Some(batch_id.clone()) });
+            let state_of = |r: &Response| match r {
+                Response::BatchStatus(st) => st.batches.iter().find(|b| b.batch_id == batch_id).map(|b| b.state),
                 _ => None,
             };
-            match status {
-                Ok(body) => d.dispatch(Action::Reply(Op::BatchStatus, body)),
-                Err(e) => {
-                    d.dispatch(Action::Failed(Op::BatchStatus, e));
-                    return;
-                }
-            }
+            let Some(state) = ask_with(&client, &d, Op::BatchStatus, req, state_of).await else {
+                return;
+            };
             match state {
                 Some(BatchState::Done) => break,
                 Some(BatchState::Failed) | None => return,
                 Some(BatchState::Queued | BatchState::Processing) => {}
             }
         }
-        match client.request(Request::BatchResults(BatchResults { batch_id })).await {
-            Ok(body) => d.dispatch(Action::Reply(Op::BatchResults, body)),
-            Err(e) => d.dispatch(Action::Failed(Op::BatchResults, e)),
-        }
+        let _ = ask(&client, &d, Op::BatchResults, Request::BatchResults(BatchResults { batch_id })).await;
     });
 }
 
@@ -103,20 +113,18 @@ fn handshake(client: &HelperClient, d: &Dispatch) {
     let (client, d) = (client.clone(), d.clone());
     yew::platform::spawn_local(async move {
         let hello = Request::Hello(Hello { page_version: env!("CARGO_PKG_VERSION").to_string() });
-        match client.request(hello).await {
-            Ok(body) => d.dispatch(Action::Reply(Op::Hello, body)),
-            Err(e) => {
-                d.dispatch(Action::Failed(Op::Hello, e));
-                return;
-            }
+        if ask(&client, &d, Op::Hello, hello).await.is_none() {
+            return;
         }
-        for (op, req) in [(Op::Status, Request::Status), (Op::Today, Request::Today)] {
-            match client.request(req).await {
-                Ok(body) => d.dispatch(Action::Reply(op, body)),
-                Err(e) => d.dispatch(Action::Failed(op, e)),
-            }
-        }
+        refresh(&client, &d).await;
     });
+}
+
+/// Status (readers, card, pairing) and today's list.
+async fn refresh(client: &HelperClient, d: &Dispatch) {
+    for (op, req) in [(Op::Status, Request::Status), (Op::Today, Request::Today)] {
+        let _ = ask(client, d, op, req).await;
+    }
 }
 
 /// The element that gets focus when a screen opens (keyboard-first).
@@ -185,6 +193,17 @@ pub fn app() -> Html {
                 if let Some(doc) = doc {
                     let _ = doc.remove_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
                 }
+            }
+        });
+    }
+
+    // The pairing was approved: ask again what was refused before it (the
+    // reader and card lamps would otherwise stay unknown until the card moves).
+    {
+        let (client, d) = ((*client).clone(), d.clone());
+        use_effect_with(state.refresh, move |n| {
+            if *n > 0 {
+                yew::platform::spawn_local(async move { refresh(&client, &d).await });
             }
         });
     }
@@ -260,8 +279,7 @@ pub fn app() -> Html {
                     if state.links.can_query() {
                         call(&client, &d, Op::Card, Request::CardConfirm(state.card.request()));
                     } else {
-                        d.dispatch(Action::Failed(Op::Card, onshi_core::protocol::ProtocolError::new(
-                            onshi_core::protocol::ErrorCode::ExtensionMissing)));
+                        refuse(&client, &d, Op::Card, ProtocolError::new(ErrorCode::ExtensionMissing));
                     }
                 })
             };
@@ -285,14 +303,15 @@ pub fn app() -> Html {
                     }
                     // Register, then run the card check again with the same mode and consents.
                     let (client, d, flow) = (client.clone(), d.clone(), state.card.clone());
-                    d.dispatch(Action::Sent(Op::CardRegister));
+                    let seq = client.next_seq();
+                    d.dispatch(Action::Sent(Op::CardRegister, seq));
                     yew::platform::spawn_local(async move {
                         let r = client.request(Request::CardRegister(flow.register_request())).await;
                         d.dispatch(Action::Now(browser::now()));
                         let again = flow.recheck_after(&r);
                         match r {
-                            Ok(body) => d.dispatch(Action::Reply(Op::CardRegister, body)),
-                            Err(e) => d.dispatch(Action::Failed(Op::CardRegister, e)),
+                            Ok(body) => d.dispatch(Action::Reply(Op::CardRegister, seq, body)),
+                            Err(e) => d.dispatch(Action::Failed(Op::CardRegister, seq, e)),
                         }
                         if let Some(req) = again {
                             call(&client, &d, Op::Card, Request::CardConfirm(req));
@@ -367,7 +386,7 @@ pub fn app() -> Html {
                     let (client, d, q, now) = ((*client).clone(), d.clone(), q.clone(), state.now.clone());
                     Callback::from(move |()| {
                         let Some(insured) = insured_of(&q) else {
-                            d.dispatch(Action::Failed(op, ProtocolError::new(ErrorCode::InvalidArgument)));
+                            refuse(&client, &d, op, ProtocolError::new(ErrorCode::InvalidArgument));
                             return;
                         };
                         let req = match op {

@@ -1,6 +1,13 @@
 //! `cargo xtask build`: native crates, then the WebAssembly page with the
 //! Debian toolchain (its own target dir, std built from source), then the
-//! JS glue by the pinned wasm-bindgen CLI, into a self-contained `dist/`.
+//! JS glue by the pinned wasm-bindgen CLI, then `wasm-opt` when installed,
+//! into a self-contained `dist/`.
+//!
+//! Size (issue 7 budget: dist/web ≤ 400 KB gzip) comes from, in order of
+//! effect: no name section in what ships, [`SIZE_RUSTFLAGS`] (panics abort
+//! without formatting a message), the release profile (`opt-level = "z"`,
+//! LTO, one codegen unit) and `wasm-opt -Oz`. docs/benchmarks.md has the
+//! figures per step.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,9 +45,37 @@ pub fn wasm_cargo(subcommand: &str) -> Command {
     c
 }
 
+/// RUSTFLAGS for the shipped WebAssembly (page and core package), std included.
+///
+/// - `panic=immediate-abort`: a panic traps at once instead of formatting
+///   its message and location, which drops most of `core::fmt` and every
+///   panic string from the page. Nothing in the page panics on input (style:
+///   typed errors); a bug would show as "unreachable" in the console
+///   instead of a message.
+/// - Target features that Debian 12's binaryen (v108) reads: newer rustc
+///   enables reference-types (and with it `table.fill`, which binaryen 108
+///   rejects: "invalid code after misc prefix: 17"), multivalue and overlong
+///   call_indirect by default. The page gains nothing from them;
+///   bulk-memory, sign-ext, non-trapping float-to-int and mutable globals stay.
+///   rustc warns that `call-indirect-overlong` is unknown to it; it passes
+///   the name on to LLVM, which knows it.
+pub const SIZE_RUSTFLAGS: [&str; 3] =
+    ["-Zunstable-options", "-Cpanic=immediate-abort", "-Ctarget-feature=-reference-types,-multivalue,-call-indirect-overlong"];
+
+/// [`wasm_cargo`] with [`SIZE_RUSTFLAGS`], for the release builds that ship.
+fn wasm_release_cargo() -> Command {
+    let mut c = wasm_cargo("build");
+    c.env("RUSTFLAGS", SIZE_RUSTFLAGS.join(" "));
+    c.arg("--release");
+    c
+}
+
 fn wasm_bindgen(wasm: &Path, out_dir: &Path, out_name: &str, typescript: bool) -> Result {
     let mut c = Command::new(tools_bin().join("wasm-bindgen"));
-    c.args(["--target", "web", "--out-name", out_name, "--out-dir"]).arg(out_dir).arg(wasm);
+    // Function names are for debugging; they were a third of the page's bytes.
+    c.args(["--target", "web", "--remove-name-section", "--remove-producers-section", "--out-name", out_name, "--out-dir"])
+        .arg(out_dir)
+        .arg(wasm);
     if !typescript {
         c.arg("--no-typescript");
     }
@@ -48,22 +83,68 @@ fn wasm_bindgen(wasm: &Path, out_dir: &Path, out_name: &str, typescript: bool) -
 }
 
 pub fn build_web() -> Result {
-    util::run(wasm_cargo("build").args(["--release", "-p", "onshi-web", "--bin", "onshi-web"]))?;
+    util::run(wasm_release_cargo().args(["-p", "onshi-web", "--bin", "onshi-web"]))?;
     let out = util::root().join("dist/web");
     let _ = std::fs::remove_dir_all(&out);
     let wasm = wasm_target_dir().join("wasm32-unknown-unknown/release/onshi-web.wasm");
     wasm_bindgen(&wasm, &out, "onshi_web", false)?;
+    wasm_opt(&out.join("onshi_web_bg.wasm"));
     util::copy_dir(&util::root().join("web-app/static"), &out)
+}
+
+/// Features the module uses after [`SIZE_RUSTFLAGS`]; wasm-opt must be told
+/// (wasm-bindgen drops the `target_features` section it would read).
+const WASM_OPT_FEATURES: [&str; 4] =
+    ["--enable-bulk-memory", "--enable-sign-ext", "--enable-nontrapping-float-to-int", "--enable-mutable-globals"];
+
+/// wasm-opt passes. Measured on the page with binaryen 108 (gzip -9 of the
+/// wasm, after LTO at `opt-level = "z"`, 2026-11-25): none 415.0 KB, `-Oz`
+/// 416.2 KB (smaller raw, larger compressed), `-O2` 414.9 KB, `-O1`
+/// 412.5 KB, `-O1` with the two memory assumptions 411.7 KB. Both
+/// assumptions hold for rustc's output: nothing lives below address 1024,
+/// and the module's own memory starts zeroed (it is not imported).
+const WASM_OPT_PASSES: [&str; 3] = ["-O1", "--low-memory-unused", "--zero-filled-memory"];
+
+/// wasm-opt in place, kept only if the gzip size (what the budget counts)
+/// shrank. Optional: without it (or if it fails) the build still works and
+/// says that the size is not optimised.
+fn wasm_opt(wasm: &Path) {
+    let Some(bin) = wasm_opt_bin() else {
+        eprintln!("note: wasm-opt not found; {} is not size-optimised (`cargo xtask setup` installs binaryen)", wasm.display());
+        return;
+    };
+    let tmp = wasm.with_extension("opt.wasm");
+    let mut c = Command::new(&bin);
+    c.args(WASM_OPT_PASSES).args(WASM_OPT_FEATURES).arg(wasm).arg("-o").arg(&tmp);
+    let (ok, output, _) = util::run_capture(&mut c);
+    let gz = |p: &Path| util::sizes(p).ok().map(|(_, g)| g);
+    let smaller = ok && gz(&tmp).zip(gz(wasm)).is_some_and(|(t, w)| t < w);
+    if smaller && std::fs::rename(&tmp, wasm).is_ok() {
+        return;
+    }
+    let _ = std::fs::remove_file(&tmp);
+    eprintln!("note: `{}` did not shrink {} (kept as built): {}", util::describe(&c), wasm.display(), output.trim());
+}
+
+/// wasm-opt from binaryen: the project's own copy first, then PATH (Debian's).
+fn wasm_opt_bin() -> Option<PathBuf> {
+    let own = tools_bin().join("wasm-opt");
+    if own.is_file() {
+        return Some(own);
+    }
+    util::command_exists("wasm-opt").then(|| PathBuf::from("wasm-opt"))
 }
 
 /// The core's JS façade as a standalone package (for other web-based
 /// receipt software), with its TypeScript declarations.
 fn build_core_package() -> Result {
-    util::run(wasm_cargo("build").args(["--release", "-p", "onshi-core", "--lib", "--features", "js-api"]))?;
+    util::run(wasm_release_cargo().args(["-p", "onshi-core", "--lib", "--features", "js-api"]))?;
     let out = util::root().join("dist/core");
     let _ = std::fs::remove_dir_all(&out);
     let wasm = wasm_target_dir().join("wasm32-unknown-unknown/release/onshi_core.wasm");
-    wasm_bindgen(&wasm, &out, "onshi_core", true)
+    wasm_bindgen(&wasm, &out, "onshi_core", true)?;
+    wasm_opt(&out.join("onshi_core_bg.wasm"));
+    Ok(())
 }
 
 fn copy_extension() -> Result {

@@ -3,10 +3,11 @@
 //! Debian packages (toolchain.md, domain.md §6): the WebAssembly toolchain
 //! (Debian's rustc-web knows wasm32 and ships std's sources for build-std),
 //! Chromium + chromedriver for browser tests, pcscd + vpcd for the virtual
-//! card, Firefox ESR for the same scenarios in Firefox, and a Japanese font
-//! so screenshots show Japanese. Then the wasm-bindgen CLI at exactly the
-//! version Cargo.lock pins, and geckodriver (Firefox's WebDriver), both into
-//! `target/tools/bin`.
+//! card, Firefox ESR for the same scenarios in Firefox, a Japanese font so
+//! screenshots show Japanese, and binaryen's wasm-opt (Debian 12's v108 reads
+//! what the size flags in build.rs emit). Then the wasm-bindgen CLI at exactly
+//! the version Cargo.lock pins, and geckodriver (Firefox's WebDriver), both
+//! into `target/tools/bin`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -28,6 +29,7 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("pkgconf", "finds libpcsclite when building"),
     ("fonts-noto-cjk", "Japanese glyphs in screenshots"),
     ("nodejs", "runs the extension's unit tests (node --test)"),
+    ("binaryen", "wasm-opt, which shrinks the page's WebAssembly (optional: without it dist/web is larger)"),
 ];
 
 pub const DEBIAN_CARGO: &str = "/usr/bin/cargo";

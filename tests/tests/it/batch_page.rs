@@ -135,12 +135,21 @@ async fn batch_results_and_history_screens() -> Result<()> {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "benchmark: run with `cargo xtask bench web`"]
 async fn web_bench() -> Result<()> {
+    /// `n runs: p50 … / p95 … / max … ms` (nearest-rank percentiles).
+    fn spread(v: &[f64]) -> String {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        let rank = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+        format!("{} runs: p50 {:.1} / p95 {:.1} / max {:.1} ms", v.len(), rank(0.5), rank(0.95), v[v.len() - 1])
+    }
+
     let web = WebHost::start()?;
     let b = Browser::start().await?;
     // Navigation → form ready: the app's `onshi-form-ready` mark (ms since
     // navigation start), checked against the input actually being focused.
     let (mut ready, mut focus) = (Vec::new(), Vec::new());
-    for i in 0..6 {
+    // One cold load (fresh profile), then 20 warm ones.
+    for i in 0..21 {
         b.client.goto(&format!("{}?run={i}", web.url)).await?;
         b.wait_for("#insurer-number").await?;
         // Poll (5 ms) until the field holds the focus (autofocus lands on the
@@ -164,9 +173,7 @@ async fn web_bench() -> Result<()> {
         focus.push(focused_at);
     }
     let cold = ready[0];
-    let mut warm = ready[1..].to_vec();
-    warm.sort_by(f64::total_cmp);
-    println!("web bench: navigation → entry form interactive: first {cold:.0} ms, warm median {:.0} ms (runs {ready:.0?}; focus seen by polling at {focus:.0?})", warm[warm.len() / 2]);
+    println!("web bench: navigation → entry form interactive (budget 700 ms): first {cold:.0} ms, warm {} (runs {ready:.0?}; focus seen by polling at {focus:.0?})", spread(&ready[1..]));
 
     b.client.goto(&format!("{}?page=batch&results=10000", web.url)).await?;
     wait_attr(&b, "#batch-results", "data-total", "10000").await?;
@@ -180,7 +187,8 @@ async fn web_bench() -> Result<()> {
          const txt = document.querySelector('#batch-filter-text');
          const res = document.querySelector('#batch-results');
          const frame = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
-         const steps = [['problems',''],['all',''],['no_match',''],['all',''],['all','山田'],['all',''],['error',''],['all','p0999'],['all',''],['problems',''],['all','']];
+         const once = [['problems',''],['all',''],['no_match',''],['all',''],['all','山田'],['all',''],['error',''],['all','p0999'],['all',''],['problems',''],['all','']];
+         const steps = once.concat(once);
          (async () => {
            const out = [];
            for (const [s, t] of steps) {
@@ -200,10 +208,9 @@ async fn web_bench() -> Result<()> {
         .iter()
         .map(|p| (p[0].as_f64().unwrap_or_default(), p[1].as_u64().unwrap_or_default()))
         .collect();
-    let mut ms: Vec<f64> = runs.iter().map(|r| r.0).collect();
-    ms.sort_by(f64::total_cmp);
-    println!("web bench: 10,000-row table, filter change → repaint: median {:.1} ms, max {:.1} ms (runs {:?})",
-        ms[ms.len() / 2], ms[ms.len() - 1], runs.iter().map(|r| format!("{:.1}ms/{}", r.0, r.1)).collect::<Vec<_>>());
+    let ms: Vec<f64> = runs.iter().map(|r| r.0).collect();
+    println!("web bench: 10,000-row table, filter change → repaint (budget 100 ms): {} (runs {:?})",
+        spread(&ms), runs.iter().map(|r| format!("{:.1}ms/{}", r.0, r.1)).collect::<Vec<_>>());
     assert_eq!(runs[1].1, 10_000, "the 'all' filter shows every row");
     b.close().await
 }

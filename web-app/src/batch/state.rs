@@ -101,18 +101,11 @@ fn rank(o: Outcome) -> u8 {
     }
 }
 
-/// Folds what people type and what is stored to one form: lower case, ASCII
-/// digits and letters for full-width ones, no spaces (names are written
-/// with and without the space between family and given name).
+/// Folds what people type and what is stored to one form: core's
+/// [`onshi_core::text::search_key`] (width, kana, case, spaces), so the
+/// batch filter and today's desk search find the same things.
 pub fn fold(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_lowercase)
-        .collect()
+    onshi_core::text::search_key(text)
 }
 
 impl TableRow {

@@ -7,7 +7,7 @@
 //! The wire reading and the request table are pure and tested natively;
 //! [`HelperClient`] wires them to the DOM.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
@@ -128,6 +128,8 @@ type Waiter = yew::platform::pinned::oneshot::Sender<Result<Response, ProtocolEr
 
 struct Inner {
     table: RefCell<Requests>,
+    /// The shell's request numbers (see [`crate::state::Seq`]).
+    seq: Cell<u64>,
     waiters: RefCell<HashMap<String, Waiter>>,
     on_event: yew::Callback<Event>,
 }
@@ -186,7 +188,7 @@ impl HelperClient {
     /// Starts listening; helper events go to `on_event`.
     pub fn new(on_event: yew::Callback<Event>) -> HelperClient {
         use wasm_bindgen::JsCast;
-        let inner = Rc::new(Inner { table: RefCell::new(Requests::default()), waiters: RefCell::new(HashMap::new()), on_event });
+        let inner = Rc::new(Inner { table: RefCell::new(Requests::default()), seq: Cell::new(0), waiters: RefCell::new(HashMap::new()), on_event });
         let weak = Rc::downgrade(&inner);
         let closure = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
             // Only messages from this window (the content script posts into it).
@@ -211,6 +213,14 @@ impl HelperClient {
             let _ = w.add_event_listener_with_callback("message", closure.as_ref().unchecked_ref());
         }
         HelperClient { inner, _listener: Rc::new(Listener { closure }) }
+    }
+
+    /// The number of the next request, in send order, for the reducer to
+    /// tell a stale answer from a current one.
+    pub fn next_seq(&self) -> crate::state::Seq {
+        let n = self.inner.seq.get() + 1;
+        self.inner.seq.set(n);
+        crate::state::Seq(n)
     }
 
     /// Sends one request and waits for its reply (or the reason there is none).

@@ -1,9 +1,9 @@
 //! Today's desk: the results the helper kept today, read once into rows,
 //! and the search over them. Pure.
 
-use onshi_core::diff::normalize;
 use onshi_core::protocol::{ConfirmKind, TodayEntry};
 use onshi_core::summary::{summarize_message, Outcome};
+use onshi_core::text::search_key;
 
 use super::result::{first_entry, person_key};
 
@@ -57,13 +57,14 @@ impl TodayRow {
     }
 
     /// Whether the row matches a search: name, kana, insurer or number,
-    /// compared after width/space normalisation.
+    /// compared by [`search_key`]: ｱｲｳ, あいう and アイウ all find アイウ,
+    /// ３９１３ finds 3913, spaces do not matter.
     pub fn matches(&self, query: &str) -> bool {
-        let q = normalize(query);
+        let q = search_key(query);
         if q.is_empty() {
             return true;
         }
-        [&self.name, &self.kana, &self.insurer, &self.number].iter().any(|f| normalize(f).contains(&q))
+        [&self.name, &self.kana, &self.insurer, &self.number].iter().any(|f| search_key(f).contains(&q))
     }
 }
 

@@ -81,6 +81,13 @@ impl Route {
     }
 }
 
+/// The order in which the shell sent its requests: every request gets the
+/// next number, and its reply or error carries it back. Answers arrive out
+/// of order (a dead extension answers only after the 1 s ack timeout), so
+/// the reducer uses it to ignore what a newer answer already superseded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Seq(pub u64);
+
 /// Which request a reply or error belongs to, so the error lands where the
 /// person is looking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +179,18 @@ pub struct AppState {
     pub history: HistoryDocs,
     /// The last refusal on the batch or history screen.
     pub page_error: Option<ProtocolError>,
+    /// The newest request sent per kind: an answer to an older one of the
+    /// same kind is stale and ignored.
+    pub sent: Vec<(Op, Seq)>,
+    /// The request whose answer last told us about the links; answers to
+    /// requests sent before it do not change the lamps (a late
+    /// `extension_missing` from an old `hello` after a newer success).
+    pub links_seq: Seq,
+    /// Bumped when the shell should ask `status` and `today` again (the
+    /// pairing was approved: before it, both were refused as not paired,
+    /// and reader/card events only report changes, so the lamps would stay
+    /// unknown).
+    pub refresh: u32,
 }
 
 /// The shell's view of one submitted batch.
@@ -204,9 +223,9 @@ pub enum Action {
     /// Submit pressed: the reducer records why nothing was sent, if so.
     SubmitRefused(Notice),
     /// A request went out.
-    Sent(Op),
-    Reply(Op, Response),
-    Failed(Op, ProtocolError),
+    Sent(Op, Seq),
+    Reply(Op, Seq, Response),
+    Failed(Op, Seq, ProtocolError),
     Event(Event),
     CardMode(ConfirmMode),
     ToggleConsent(Consent),
@@ -334,52 +353,31 @@ impl AppState {
                 }
                 self.notice = Some(n);
             }
-            Action::Sent(op) => match op {
-                Op::Insurance => {
-                    self.sending = true;
-                    self.notice = None;
+            Action::Sent(op, seq) => {
+                match self.sent.iter_mut().find(|(o, _)| *o == op) {
+                    Some((_, s)) => *s = (*s).max(seq),
+                    None => self.sent.push((op, seq)),
                 }
-                Op::Card => {
-                    self.card.step = CardStep::Reading;
-                    self.card.offer_registration = false;
-                    self.card.registering = false;
-                }
-                // The offer stays up (its button disabled while busy) so a
-                // cancelled or failed registration can be tried again.
-                Op::CardRegister => {
-                    self.card.step = CardStep::Reading;
-                    self.card.registering = true;
-                }
-                Op::Pair => self.pairing = Pairing::Waiting,
-                Op::BatchSubmit | Op::Medication | Op::Checkup => self.page_error = None,
-                Op::Hello | Op::Status | Op::Today | Op::BatchStatus | Op::BatchResults => {}
-            },
-            Action::Reply(op, r) => {
-                self.links.note_reply();
-                self.reply(op, r);
+                self.sent_effect(op);
             }
-            Action::Failed(op, e) => {
-                self.links.note_error(&e);
-                match op {
-                    Op::Insurance => {
-                        self.sending = false;
-                        self.notice = Some(Notice::Failed(e));
-                    }
-                    Op::Card => {
-                        // A typed refusal, not wording: the card is fine but not registered for insurance use.
-                        self.card.offer_registration = e.code == ErrorCode::CardNotRegistered;
-                        self.card.step = CardStep::Failed(e);
-                    }
-                    Op::CardRegister => {
-                        self.card.registering = false;
-                        self.card.step = CardStep::Failed(e);
-                    }
-                    Op::Pair => self.pairing = Pairing::Failed(e),
-                    Op::Hello | Op::Status | Op::Today => {}
-                    Op::BatchSubmit | Op::BatchStatus | Op::BatchResults | Op::Medication | Op::Checkup => {
-                        self.page_error = Some(e);
-                    }
+            Action::Reply(op, seq, r) => {
+                if self.superseded(op, seq) {
+                    return;
                 }
+                let fresh = self.fresh_for_links(seq);
+                if fresh {
+                    self.links.note_reply();
+                }
+                self.reply(op, r, fresh);
+            }
+            Action::Failed(op, seq, e) => {
+                if self.superseded(op, seq) {
+                    return;
+                }
+                if self.fresh_for_links(seq) {
+                    self.links.note_error(&e);
+                }
+                self.failed(op, e);
             }
             Action::Event(e) => self.event(e),
             Action::CardMode(m) => self.card.mode = m,
@@ -414,9 +412,70 @@ impl AppState {
         }
     }
 
-    fn reply(&mut self, op: Op, r: Response) {
+    /// An answer to a request older than the newest of its kind.
+    fn superseded(&self, op: Op, seq: Seq) -> bool {
+        self.sent.iter().any(|(o, newest)| *o == op && seq < *newest)
+    }
+
+    /// Whether an answer to request `seq` may change the lamps: not when an
+    /// answer to a newer request already did. Records it if so.
+    fn fresh_for_links(&mut self, seq: Seq) -> bool {
+        if seq < self.links_seq {
+            return false;
+        }
+        self.links_seq = seq;
+        true
+    }
+
+    fn sent_effect(&mut self, op: Op) {
+        match op {
+                Op::Insurance => {
+                    self.sending = true;
+                    self.notice = None;
+                }
+                Op::Card => {
+                    self.card.step = CardStep::Reading;
+                    self.card.offer_registration = false;
+                    self.card.registering = false;
+                }
+                // The offer stays up (its button disabled while busy) so a
+                // cancelled or failed registration can be tried again.
+                Op::CardRegister => {
+                    self.card.step = CardStep::Reading;
+                    self.card.registering = true;
+                }
+                Op::Pair => self.pairing = Pairing::Waiting,
+                Op::BatchSubmit | Op::Medication | Op::Checkup => self.page_error = None,
+                Op::Hello | Op::Status | Op::Today | Op::BatchStatus | Op::BatchResults => {}
+        }
+    }
+
+    fn failed(&mut self, op: Op, e: ProtocolError) {
+            match op {
+                Op::Insurance => {
+                    self.sending = false;
+                    self.notice = Some(Notice::Failed(e));
+                }
+                Op::Card => {
+                    // A typed refusal, not wording: the card is fine but not registered for insurance use.
+                    self.card.offer_registration = e.code == ErrorCode::CardNotRegistered;
+                    self.card.step = CardStep::Failed(e);
+                }
+                Op::CardRegister => {
+                    self.card.registering = false;
+                    self.card.step = CardStep::Failed(e);
+                }
+                Op::Pair => self.pairing = Pairing::Failed(e),
+                Op::Hello | Op::Status | Op::Today => {}
+                Op::BatchSubmit | Op::BatchStatus | Op::BatchResults | Op::Medication | Op::Checkup => {
+                    self.page_error = Some(e);
+                }
+            }
+    }
+
+    fn reply(&mut self, op: Op, r: Response, fresh: bool) {
         match r {
-            Response::Hello(h) => {
+            Response::Hello(h) if fresh => {
                 self.links.helper = if h.paired {
                     links::Helper::Ready { version: h.helper_version }
                 } else {
@@ -424,12 +483,14 @@ impl AppState {
                 };
             }
             Response::Status(st) => {
-                self.links.helper = if st.paired {
-                    links::Helper::Ready { version: st.helper_version.clone() }
-                } else {
-                    links::Helper::NotPaired
-                };
-                self.links.readers = links::Readers::Known(st.readers.clone());
+                if fresh {
+                    self.links.helper = if st.paired {
+                        links::Helper::Ready { version: st.helper_version.clone() }
+                    } else {
+                        links::Helper::NotPaired
+                    };
+                    self.links.readers = links::Readers::Known(st.readers.clone());
+                }
                 self.status = Some(st);
             }
             Response::Today(t) => {
@@ -504,6 +565,7 @@ impl AppState {
                 self.pairing = if approved { Pairing::Approved } else { Pairing::Denied };
                 if approved {
                     self.links.helper = links::Helper::Ready { version: String::new() };
+                    self.refresh += 1;
                 }
             }
             Event::PairingRevoked => {

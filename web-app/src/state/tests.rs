@@ -8,6 +8,15 @@ use crate::i18n::Lang;
 
 const VALID_XML: &str = include_str!("../../../core-wasm/tests/fixtures/messages/OQSsiquc01res_202504010001.utf8.xml");
 
+/// The next request number, in send order (each test runs on its own thread).
+fn seq() -> Seq {
+    thread_local!(static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) });
+    NEXT.with(|n| {
+        n.set(n.get() + 1);
+        Seq(n.get())
+    })
+}
+
 fn state() -> AppState {
     AppState { now: "20250401100000".into(), ..AppState::default() }
 }
@@ -87,7 +96,7 @@ fn submit_without_helper_explains_and_with_errors_marks_fields() {
     let mut s = good_form();
     // Nothing known yet: try sending (the request itself finds out).
     assert!(matches!(s.submit_plan(), SubmitPlan::Send(_)));
-    s.apply(Action::Failed(Op::Insurance, ProtocolError::new(ErrorCode::ExtensionMissing)));
+    s.apply(Action::Failed(Op::Insurance, seq(), ProtocolError::new(ErrorCode::ExtensionMissing)));
     assert_eq!(s.links.extension, links::Extension::Missing);
     let text = s.notice.as_ref().map(Notice::text).expect("a notice");
     assert!(text.ja.contains("拡張機能とヘルパー"), "{}", text.ja);
@@ -116,9 +125,9 @@ fn eligibility(xml: &str) -> Eligibility {
 #[test]
 fn a_result_is_shown_with_details_and_consents() {
     let mut s = good_form();
-    s.apply(Action::Sent(Op::Insurance));
+    s.apply(Action::Sent(Op::Insurance, seq()));
     assert!(s.sending);
-    s.apply(Action::Reply(Op::Insurance, Response::InsuranceConfirm(eligibility(VALID_XML))));
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(VALID_XML))));
     assert!(!s.sending);
     assert_eq!(s.route, Route::Result);
     assert_eq!(s.links.extension, links::Extension::Present);
@@ -138,9 +147,9 @@ fn a_result_is_shown_with_details_and_consents() {
 #[test]
 fn a_second_result_for_the_same_person_is_diffed_against_the_first() {
     let mut s = state();
-    s.apply(Action::Reply(Op::Insurance, Response::InsuranceConfirm(eligibility(VALID_XML))));
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(VALID_XML))));
     let changed = VALID_XML.replace("<InsuredPartialContributionRatio>030", "<InsuredPartialContributionRatio>020");
-    s.apply(Action::Reply(Op::Insurance, Response::InsuranceConfirm(eligibility(&changed))));
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(&changed))));
     let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
     let result::DiffView::Compared { source, changes } = &m.diff else { panic!("expected a diff: {:?}", m.diff) };
     assert_eq!(*source, RecordSource::Today);
@@ -202,12 +211,12 @@ fn unregistered_card_offers_registration() {
         .replace("<ProcessingResultStatus>1", "<ProcessingResultStatus>2")
         .replace("<ProcessingResultMessage/>", "<ProcessingResultMessage>保険証利用登録がされていません</ProcessingResultMessage>");
     let mut s = state();
-    s.apply(Action::Sent(Op::Card));
+    s.apply(Action::Sent(Op::Card, seq()));
     assert_eq!(s.card.step, CardStep::Reading);
     s.apply(Action::Event(Event::PinNeeded { confirm_id: "c".into(), request_id: "r".into(), tries_left: 1, origin: "o".into(), purpose: PinPurpose::Confirm }));
     assert_eq!(s.card.step, CardStep::WaitingPin { tries_left: 1, confirm_id: "c".into() });
     assert_eq!(s.card.cancel_request(), Some(PinCancel { confirm_id: "c".into() }));
-    s.apply(Action::Reply(Op::Card, Response::CardConfirm(eligibility(&xml))));
+    s.apply(Action::Reply(Op::Card, seq(), Response::CardConfirm(eligibility(&xml))));
     assert_eq!(s.card.step, CardStep::Done);
     assert!(s.card.offer_registration);
     assert_eq!(s.today[0].kind, ConfirmKind::CardPin);
@@ -223,7 +232,7 @@ fn card_request_carries_mode_and_consents() {
     let r = s.card.request();
     assert_eq!(r.mode, ConfirmMode::Visual);
     assert_eq!(r.consents, Consents { medication: true, ..Consents::default() });
-    s.apply(Action::Failed(Op::Card, ProtocolError::new(ErrorCode::NoCard)));
+    s.apply(Action::Failed(Op::Card, seq(), ProtocolError::new(ErrorCode::NoCard)));
     assert!(matches!(s.card.step, CardStep::Failed(_)));
 }
 
@@ -241,21 +250,21 @@ fn lamps_follow_errors_and_events() {
     };
     let mut s = state();
     check(&s, [Grey, Grey, Grey, Grey, Grey]);
-    s.apply(Action::Failed(Op::Hello, ProtocolError::new(ErrorCode::HostNotFound)));
+    s.apply(Action::Failed(Op::Hello, seq(), ProtocolError::new(ErrorCode::HostNotFound)));
     check(&s, [Green, Red, Grey, Grey, Grey]);
-    s.apply(Action::Failed(Op::Hello, ProtocolError::new(ErrorCode::NotPaired)));
+    s.apply(Action::Failed(Op::Hello, seq(), ProtocolError::new(ErrorCode::NotPaired)));
     check(&s, [Green, Amber, Grey, Grey, Grey]);
     let status = StatusReply {
         protocol_version: 1, helper_version: "0.1.0".into(), core_version: "0.1.0".into(), paired: true,
         backend: Backend::Gateway, institution_code: None, readers: vec![], pending_batches: 0,
     };
-    s.apply(Action::Reply(Op::Status, Response::Status(status)));
+    s.apply(Action::Reply(Op::Status, seq(), Response::Status(status)));
     check(&s, [Green, Green, Red, Grey, Grey]);
     s.apply(Action::Event(Event::CardInserted { reader: "Virtual PCD 00 00".into() }));
     check(&s, [Green, Green, Green, Green, Grey]);
     s.apply(Action::Event(Event::CardRemoved { reader: "Virtual PCD 00 00".into() }));
     check(&s, [Green, Green, Green, Amber, Grey]);
-    s.apply(Action::Failed(Op::Insurance, ProtocolError::network(true)));
+    s.apply(Action::Failed(Op::Insurance, seq(), ProtocolError::network(true)));
     check(&s, [Green, Green, Green, Amber, Red]);
     s.apply(Action::Event(Event::PairingRevoked));
     check(&s, [Green, Amber, Green, Amber, Red]);
@@ -268,7 +277,7 @@ fn today_rows_search_by_name_kana_and_number() {
     };
     let other = VALID_XML.replace("髙橋　一郎", "佐藤　花子").replace("ﾀｶﾊｼ ｲﾁﾛｳ", "ｻﾄｳ ﾊﾅｺ").replace(">0012<", ">0099<");
     let mut s = state();
-    s.apply(Action::Reply(Op::Today, Response::Today(TodayReply { entries: vec![entry("a", VALID_XML), entry("b", &other)] })));
+    s.apply(Action::Reply(Op::Today, seq(), Response::Today(TodayReply { entries: vec![entry("a", VALID_XML), entry("b", &other)] })));
     assert!(s.today_loaded);
     assert_eq!(s.today[0].time(), "09:15");
     let ids = |q: &str| desk::search(&s.today, q).iter().map(|r| r.entry_id.clone()).collect::<Vec<_>>();
@@ -276,15 +285,22 @@ fn today_rows_search_by_name_kana_and_number() {
     assert_eq!(ids("髙橋"), ["a"]);
     assert_eq!(ids("ｻﾄｳ"), ["b"]);
     assert_eq!(ids("００９９"), ["b"], "full-width digits match");
+    // The stored kana is half-width (ﾀｶﾊｼ ｲﾁﾛｳ): typed in full-width katakana,
+    // hiragana or half-width, with or without the space, it is found.
+    for q in ["タカハシ", "たかはし", "ﾀｶﾊｼ", "たかはし　いちろう", "ﾀｶﾊｼｲﾁﾛｳ", "ｲﾁﾛｳ"] {
+        assert_eq!(ids(q), ["a"], "{q}");
+    }
+    assert_eq!(ids("さとう"), ["b"]);
+    assert_eq!(ids("ﾀｶﾊｼﾞ"), Vec::<String>::new(), "a voiced mark is a different kana");
     assert_eq!(ids("zzz"), Vec::<String>::new());
 }
 
 #[test]
 fn pairing_shows_the_code_then_the_decision() {
     let mut s = state();
-    s.apply(Action::Sent(Op::Pair));
+    s.apply(Action::Sent(Op::Pair, seq()));
     assert_eq!(s.pairing, Pairing::Waiting);
-    s.apply(Action::Reply(Op::Pair, Response::PairBegin(PairBeginReply { pairing_id: "p1".into(), code: "K7Q2".into(), expires_in_s: 120 })));
+    s.apply(Action::Reply(Op::Pair, seq(), Response::PairBegin(PairBeginReply { pairing_id: "p1".into(), code: "K7Q2".into(), expires_in_s: 120 })));
     assert_eq!(s.pairing, Pairing::Code { code: "K7Q2".into(), pairing_id: "p1".into() });
     s.apply(Action::Event(Event::PairingDecided { pairing_id: "p1".into(), approved: true }));
     assert_eq!(s.pairing, Pairing::Approved);
@@ -315,9 +331,9 @@ fn info(id: &str, state: BatchState) -> BatchInfo {
 fn a_batch_runs_from_submit_to_results_and_ignores_other_batches() {
     let mut s = state();
     assert!(!s.batch_running());
-    s.apply(Action::Reply(Op::BatchSubmit, Response::BatchSubmit(BatchSubmitted { batch_id: "b1".into(), accepted: 3 })));
+    s.apply(Action::Reply(Op::BatchSubmit, seq(), Response::BatchSubmit(BatchSubmitted { batch_id: "b1".into(), accepted: 3 })));
     assert!(s.batch_running());
-    s.apply(Action::Reply(Op::BatchStatus, Response::BatchStatus(BatchStatusReply {
+    s.apply(Action::Reply(Op::BatchStatus, seq(), Response::BatchStatus(BatchStatusReply {
         batches: vec![info("b0", BatchState::Done), info("b1", BatchState::Processing)],
     })));
     assert_eq!(s.batch.info.as_ref().map(|i| i.state), Some(BatchState::Processing));
@@ -326,10 +342,10 @@ fn a_batch_runs_from_submit_to_results_and_ignores_other_batches() {
     s.apply(Action::Event(Event::BatchProgress { batch_id: "b1".into(), state: BatchState::Done }));
     assert_eq!(s.batch.info.as_ref().map(|i| i.state), Some(BatchState::Done));
     let other = BatchResultsReply { batch_id: "b0".into(), xml: "<x/>".into(), total: 1, normal: 1, errors: 0 };
-    s.apply(Action::Reply(Op::BatchResults, Response::BatchResults(other)));
+    s.apply(Action::Reply(Op::BatchResults, seq(), Response::BatchResults(other)));
     assert!(s.batch.results_xml.is_none(), "results of another batch are not shown as this one's");
     let mine = BatchResultsReply { batch_id: "b1".into(), xml: "<ok/>".into(), total: 3, normal: 3, errors: 0 };
-    s.apply(Action::Reply(Op::BatchResults, Response::BatchResults(mine)));
+    s.apply(Action::Reply(Op::BatchResults, seq(), Response::BatchResults(mine)));
     assert_eq!(s.batch.results_xml.as_deref(), Some("<ok/>"));
     assert!(!s.batch_running());
 }
@@ -337,10 +353,10 @@ fn a_batch_runs_from_submit_to_results_and_ignores_other_batches() {
 #[test]
 fn a_failed_batch_stops_running_and_errors_reach_the_page() {
     let mut s = state();
-    s.apply(Action::Reply(Op::BatchSubmit, Response::BatchSubmit(BatchSubmitted { batch_id: "b1".into(), accepted: 3 })));
-    s.apply(Action::Reply(Op::BatchStatus, Response::BatchStatus(BatchStatusReply { batches: vec![info("b1", BatchState::Failed)] })));
+    s.apply(Action::Reply(Op::BatchSubmit, seq(), Response::BatchSubmit(BatchSubmitted { batch_id: "b1".into(), accepted: 3 })));
+    s.apply(Action::Reply(Op::BatchStatus, seq(), Response::BatchStatus(BatchStatusReply { batches: vec![info("b1", BatchState::Failed)] })));
     assert!(!s.batch_running());
-    s.apply(Action::Failed(Op::Medication, ProtocolError::new(ErrorCode::NotPaired)));
+    s.apply(Action::Failed(Op::Medication, seq(), ProtocolError::new(ErrorCode::NotPaired)));
     assert_eq!(s.page_error.as_ref().map(|e| e.code), Some(ErrorCode::NotPaired));
 }
 
@@ -348,14 +364,14 @@ fn a_failed_batch_stops_running_and_errors_reach_the_page() {
 fn history_belongs_to_the_result_on_screen() {
     let mut s = state();
     assert!(s.history_subject().is_none());
-    s.apply(Action::Reply(Op::Insurance, Response::InsuranceConfirm(eligibility(VALID_XML))));
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(VALID_XML))));
     let q = s.history_subject().expect("the result's first entry");
     let who = insured_of(&q).expect("a result entry names the person");
     assert_eq!(who.insurer_number, q.insurer_number.clone().unwrap().trim());
-    s.apply(Action::Reply(Op::Medication, Response::MedicationFetch(XmlReply { xml: "<m/>".into() })));
+    s.apply(Action::Reply(Op::Medication, seq(), Response::MedicationFetch(XmlReply { xml: "<m/>".into() })));
     assert_eq!(s.history.medication_xml.as_deref(), Some("<m/>"));
     // A new result (maybe another patient) drops the fetched history.
-    s.apply(Action::Reply(Op::Insurance, Response::InsuranceConfirm(eligibility(VALID_XML))));
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(VALID_XML))));
     assert!(s.history.medication_xml.is_none());
 }
 
@@ -380,15 +396,15 @@ fn card_not_registered_offers_registration_then_rechecks() {
     let mut s = state();
     s.apply(Action::CardMode(ConfirmMode::Visual));
     s.apply(Action::ToggleConsent(Consent::HealthCheck));
-    s.apply(Action::Sent(Op::Card));
+    s.apply(Action::Sent(Op::Card, seq()));
     assert!(!s.card.can_register());
-    s.apply(Action::Failed(Op::Card, ProtocolError::new(ErrorCode::CardNotRegistered)));
+    s.apply(Action::Failed(Op::Card, seq(), ProtocolError::new(ErrorCode::CardNotRegistered)));
     assert!(s.card.offer_registration && s.card.can_register());
     assert!(matches!(&s.card.step, CardStep::Failed(e) if e.code == ErrorCode::CardNotRegistered));
     // Registration is always with the PIN, with the consents on screen.
     assert_eq!(s.card.register_request(), CardRegister { consents: Consents { health_check: true, ..Consents::default() }, reader: None });
 
-    s.apply(Action::Sent(Op::CardRegister));
+    s.apply(Action::Sent(Op::CardRegister, seq()));
     assert!(s.card.registering && s.card.offer_registration, "the offer stays, its button disabled");
     assert!(!s.card.can_register(), "no second registration while one runs");
     s.apply(Action::Event(Event::PinNeeded { confirm_id: "c-2".into(), request_id: "r".into(), tries_left: 3, origin: "o".into(), purpose: PinPurpose::Register }));
@@ -396,10 +412,10 @@ fn card_not_registered_offers_registration_then_rechecks() {
     assert_eq!(s.card.cancel_request(), Some(PinCancel { confirm_id: "c-2".into() }));
 
     // A cancelled registration can be tried again.
-    s.apply(Action::Failed(Op::CardRegister, ProtocolError::new(ErrorCode::Cancelled)));
+    s.apply(Action::Failed(Op::CardRegister, seq(), ProtocolError::new(ErrorCode::Cancelled)));
     assert!(!s.card.registering && s.card.can_register());
 
-    s.apply(Action::Sent(Op::CardRegister));
+    s.apply(Action::Sent(Op::CardRegister, seq()));
     let body = Response::CardRegister(CardRegistered { already_registered: false });
     let reply = Ok(body.clone());
     // The shell re-runs the check with the same mode and consents…
@@ -407,12 +423,12 @@ fn card_not_registered_offers_registration_then_rechecks() {
     assert_eq!(s.card.request().mode, ConfirmMode::Visual);
     // …and no re-run after a failed registration.
     assert_eq!(s.card.recheck_after(&Err(ProtocolError::new(ErrorCode::WrongPin))), None);
-    s.apply(Action::Reply(Op::CardRegister, body));
+    s.apply(Action::Reply(Op::CardRegister, seq(), body));
     assert_eq!(s.card.step, CardStep::Registered);
     assert!(!s.card.offer_registration && !s.card.registering);
 
-    s.apply(Action::Sent(Op::Card));
-    s.apply(Action::Reply(Op::Card, Response::CardConfirm(eligibility(VALID_XML))));
+    s.apply(Action::Sent(Op::Card, seq()));
+    s.apply(Action::Reply(Op::Card, seq(), Response::CardConfirm(eligibility(VALID_XML))));
     assert_eq!(s.card.step, CardStep::Done);
     assert!(!s.card.offer_registration);
     let row = s.today.last().expect("a row");
@@ -423,8 +439,8 @@ fn card_not_registered_offers_registration_then_rechecks() {
 fn other_card_errors_do_not_offer_registration() {
     for code in [ErrorCode::NoCard, ErrorCode::GatewayError, ErrorCode::PinLocked, ErrorCode::NotMyNumberCard] {
         let mut s = state();
-        s.apply(Action::Sent(Op::Card));
-        s.apply(Action::Failed(Op::Card, ProtocolError::new(code)));
+        s.apply(Action::Sent(Op::Card, seq()));
+        s.apply(Action::Failed(Op::Card, seq(), ProtocolError::new(code)));
         assert!(!s.card.offer_registration, "{code:?}");
     }
 }
@@ -438,7 +454,7 @@ fn today_rows_keep_card_mode_and_consents() {
     };
     let med = Consents { medication: true, diagnosis_procedure: true, ..Consents::default() };
     let mut s = state();
-    s.apply(Action::Reply(Op::Today, Response::Today(TodayReply { entries: vec![
+    s.apply(Action::Reply(Op::Today, seq(), Response::Today(TodayReply { entries: vec![
         entry("a", ConfirmKind::CardVisual, Some(med)),
         entry("b", ConfirmKind::CardPin, Some(Consents::default())),
         entry("c", ConfirmKind::Insurance, None),
@@ -448,4 +464,86 @@ fn today_rows_keep_card_mode_and_consents() {
     let text = Consent::summary(&med);
     assert_eq!((text.ja.as_str(), text.en.as_str()), ("同意：薬剤・診療", "Consented: medication, diagnoses"));
     assert_eq!(Consent::summary(&Consents::default()).ja, "同意なし");
+}
+
+/// A late `extension_missing` from an old `hello` (its ack timed out
+/// after 1 s) must not turn the lamps red after a newer request succeeded,
+/// nor may an old reply of a kind overwrite a newer one's.
+#[test]
+fn stale_answers_do_not_override_newer_ones() {
+    let missing = || ProtocolError::new(ErrorCode::ExtensionMissing);
+    let hello = |paired| Response::Hello(HelloReply {
+        protocol_version: 1, helper_version: "0.1.0".into(), core_version: "0.1.0".into(), paired,
+    });
+    let light = |s: &AppState, id: &str| s.links.lamps().into_iter().find(|l| l.id == id).map(|l| l.light);
+
+    // Load-time hello (1) gets no ack; "check again" sends hello (2), which succeeds first.
+    let mut s = state();
+    let (old, new) = (seq(), seq());
+    s.apply(Action::Sent(Op::Hello, old));
+    s.apply(Action::Sent(Op::Hello, new));
+    s.apply(Action::Reply(Op::Hello, new, hello(true)));
+    s.apply(Action::Failed(Op::Hello, old, missing()));
+    assert_eq!(light(&s, "extension"), Some(Light::Green));
+    assert_eq!(light(&s, "helper"), Some(Light::Green));
+
+    // Across kinds: an insurance check sent after the old hello succeeded.
+    let mut s = state();
+    let (h, ins) = (seq(), seq());
+    s.apply(Action::Sent(Op::Hello, h));
+    s.apply(Action::Sent(Op::Insurance, ins));
+    s.apply(Action::Reply(Op::Insurance, ins, Response::InsuranceConfirm(eligibility(VALID_XML))));
+    s.apply(Action::Failed(Op::Hello, h, missing()));
+    assert_eq!(light(&s, "extension"), Some(Light::Green), "{:?}", s.links);
+    assert!(s.links.can_query());
+
+    // An old `hello` saying "not paired" arrives after the newer status said paired.
+    let mut s = state();
+    let (h, st) = (seq(), seq());
+    s.apply(Action::Sent(Op::Hello, h));
+    s.apply(Action::Sent(Op::Status, st));
+    let status = StatusReply {
+        protocol_version: 1, helper_version: "0.1.0".into(), core_version: "0.1.0".into(), paired: true,
+        backend: Backend::Gateway, institution_code: None, readers: vec![ReaderInfo { name: "R".into(), card_present: true }], pending_batches: 0,
+    };
+    s.apply(Action::Reply(Op::Status, st, Response::Status(status)));
+    s.apply(Action::Reply(Op::Hello, h, hello(false)));
+    assert_eq!(light(&s, "helper"), Some(Light::Green));
+    assert_eq!(light(&s, "card"), Some(Light::Green));
+
+    // In order, the same failure still counts: a real missing extension shows red.
+    let mut s = state();
+    let (ok, later) = (seq(), seq());
+    s.apply(Action::Reply(Op::Hello, ok, hello(true)));
+    s.apply(Action::Failed(Op::Status, later, missing()));
+    assert_eq!(light(&s, "extension"), Some(Light::Red));
+
+    // Same kind: the pairing code of an abandoned pair_begin does not replace the newer one.
+    let mut s = state();
+    let (p1, p2) = (seq(), seq());
+    s.apply(Action::Sent(Op::Pair, p1));
+    s.apply(Action::Sent(Op::Pair, p2));
+    let code = |c: &str, id: &str| Response::PairBegin(PairBeginReply { pairing_id: id.into(), code: c.into(), expires_in_s: 120 });
+    s.apply(Action::Reply(Op::Pair, p2, code("NEW1", "p2")));
+    s.apply(Action::Reply(Op::Pair, p1, code("OLD1", "p1")));
+    assert_eq!(s.pairing, Pairing::Code { code: "NEW1".into(), pairing_id: "p2".into() });
+}
+
+/// Before pairing, `status` and `today` are refused (not paired), and the
+/// helper's reader/card events report only changes: approval must make the
+/// shell ask again, or the reader and card lamps stay "unknown" (the demo bug).
+#[test]
+fn pairing_approval_asks_for_status_again() {
+    let mut s = state();
+    let (h, st) = (seq(), seq());
+    s.apply(Action::Reply(Op::Hello, h, Response::Hello(HelloReply {
+        protocol_version: 1, helper_version: "0.1.0".into(), core_version: "0.1.0".into(), paired: false,
+    })));
+    s.apply(Action::Failed(Op::Status, st, ProtocolError::new(ErrorCode::NotPaired)));
+    assert_eq!(s.links.readers, links::Readers::Unknown);
+    let before = s.refresh;
+    s.apply(Action::Event(Event::PairingDecided { pairing_id: "p1".into(), approved: false }));
+    assert_eq!(s.refresh, before, "a denied pairing changes nothing to ask");
+    s.apply(Action::Event(Event::PairingDecided { pairing_id: "p1".into(), approved: true }));
+    assert_eq!(s.refresh, before + 1);
 }
