@@ -293,14 +293,21 @@ impl Stack {
 
     /// Waits until the text of `css` contains `part`; returns the text.
     pub async fn text_containing(&self, css: &str, part: &str, secs: u64) -> Result<String> {
-        until(&format!("{css} says {part:?}"), secs, || async {
+        // The last text seen goes into the error, so a failure says what the page showed instead.
+        let seen = std::sync::Mutex::new(String::new());
+        let found = until(&format!("{css} says {part:?}"), secs, || async {
             let t = match self.browser.client.find(Locator::Css(css)).await {
                 Ok(e) => e.text().await.unwrap_or_default(),
                 Err(_) => return Ok(None),
             };
+            if let Ok(mut last) = seen.lock() {
+                last.clone_from(&t);
+            }
             Ok(t.contains(part).then_some(t))
         })
-        .await
+        .await;
+        let last = seen.lock().map(|t| t.clone()).unwrap_or_default();
+        found.with_context(|| format!("{css} showed instead: {last:?}"))
     }
 
     /// Opens the extension window whose URL contains `part` (`pair.html#`,

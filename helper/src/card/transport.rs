@@ -195,6 +195,25 @@ impl PcscCard {
     }
 }
 
+impl PcscSession<'_, '_> {
+    /// A card pulled out in the middle of an APDU is not always reported as
+    /// removed: depending on timing, pcscd (and vpcd) answer with a
+    /// communication error or "unresponsive". The receptionist must read
+    /// "the card was removed", so a failure is checked against the reader's
+    /// state; anything else keeps its own error.
+    fn removed_or(&self, err: TransportError) -> TransportError {
+        if !matches!(err, TransportError::Pcsc { .. } | TransportError::Unresponsive) {
+            return err;
+        }
+        let gone = match self.tx.status2_owned() {
+            Ok(st) => !st.status().contains(pcsc::Status::PRESENT),
+            Err(pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard) => true,
+            Err(_) => false,
+        };
+        if gone { TransportError::CardRemoved } else { err }
+    }
+}
+
 /// The transport inside one PC/SC transaction.
 struct PcscSession<'a, 'tx> {
     tx: &'a pcsc::Transaction<'tx>,
@@ -210,7 +229,7 @@ impl CardTransport for PcscSession<'_, '_> {
         // The buffer may hold nothing secret (responses never carry the PIN),
         // but wipe it anyway: it is cheap and keeps the rule simple.
         zeroize::Zeroize::zeroize(&mut buf);
-        result.map_err(|e| TransportError::from_pcsc("transmit", e))
+        result.map_err(|e| self.removed_or(TransportError::from_pcsc("transmit", e)))
     }
 
     fn reset(&mut self) -> Result<(), TransportError> {

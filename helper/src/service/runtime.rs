@@ -435,6 +435,11 @@ impl Runtime {
         .await
         .unwrap_or_else(|_| (Err(CardError::Card("card thread failed".into())), Duration::ZERO));
         timing::on_card(spent);
+        // The receptionist reads "the card could not be read"; IT needs what the card or
+        // PC/SC actually said. These texts never hold the PIN (CardError carries none).
+        if let Err(CardError::Card(why)) = &out {
+            eprintln!("onshi-helper service: card failure: {why}");
+        }
         out
     }
 
