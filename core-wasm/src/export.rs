@@ -258,23 +258,9 @@ pub fn results_csv(rows: &[ResultRow], encoding: CsvEncoding) -> Vec<u8> {
             out
         }
         CsvEncoding::ShiftJis => {
-            let (bytes, _, lossy) = encoding_rs::SHIFT_JIS.encode(&text);
-            if !lossy {
-                return bytes.into_owned();
-            }
-            // encoding_rs would write HTML references (&#8208;), which mean
-            // nothing in a CSV; substitute per character instead.
-            let mut out = Vec::with_capacity(bytes.len());
-            let mut buf = [0u8; 4];
-            for c in text.chars() {
-                let (b, _, bad) = encoding_rs::SHIFT_JIS.encode(c.encode_utf8(&mut buf));
-                if bad {
-                    out.extend_from_slice(&[0x81, 0xAC]); // 〓
-                } else {
-                    out.extend_from_slice(&b);
-                }
-            }
-            out
+            // XML's character references (&#128512;) would mean nothing in a
+            // CSV, so a character Shift_JIS cannot hold becomes 〓.
+            crate::sjis::encode_with(&text, |_, out| out.extend_from_slice(&[0x81, 0xAC]))
         }
     }
 }

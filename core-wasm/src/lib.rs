@@ -24,6 +24,7 @@ pub mod gateway_wire;
 pub mod message;
 pub mod numbers;
 pub mod protocol;
+pub mod sjis;
 pub mod summary;
 pub mod text;
 pub mod wareki;

@@ -2,8 +2,8 @@
 //! without one is UTF-8 if it decodes as UTF-8, otherwise Windows-31J (some
 //! tools write Shift_JIS with no declaration), with a warning.
 //!
-//! Shift_JIS is always decoded as Windows-31J (CP932, encoding_rs's
-//! `SHIFT_JIS`, which is the WHATWG definition), so NEC/IBM extension
+//! Shift_JIS is always decoded as Windows-31J (CP932, the WHATWG
+//! definition, in `crate::sjis`), so NEC/IBM extension
 //! characters such as 髙 and ① survive.
 
 use std::borrow::Cow;
@@ -60,15 +60,7 @@ fn declared_label(bytes: &[u8]) -> Option<String> {
 }
 
 fn decode_sjis(bytes: &[u8]) -> Result<String, usize> {
-    let mut decoder = encoding_rs::SHIFT_JIS.new_decoder_without_bom_handling();
-    let mut out = String::with_capacity(bytes.len() + bytes.len() / 2);
-    let (result, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
-    match result {
-        encoding_rs::DecoderResult::InputEmpty => Ok(out),
-        // Capacity was sized for the worst case (2 bytes → 3 UTF-8 bytes).
-        encoding_rs::DecoderResult::OutputFull => Err(read),
-        encoding_rs::DecoderResult::Malformed(bad, _) => Err(read.saturating_sub(usize::from(bad))),
-    }
+    crate::sjis::decode(bytes).map_err(|crate::sjis::DecodeError::Malformed { offset }| offset)
 }
 
 /// Decodes a whole file. Returns the text (borrowed when the file is UTF-8),
@@ -128,7 +120,10 @@ pub fn decode(bytes: &[u8], max_bytes: usize) -> Result<(Cow<'_, str>, Encoding,
 pub fn encode(text: &str, encoding: Encoding) -> Vec<u8> {
     match encoding {
         Encoding::Utf8 => text.as_bytes().to_vec(),
-        Encoding::ShiftJis => encoding_rs::SHIFT_JIS.encode(text).0.into_owned(),
+        // Decimal references, as encoding_rs's `encode` wrote them before.
+        Encoding::ShiftJis => crate::sjis::encode_with(text, |c, out| {
+            out.extend_from_slice(format!("&#{};", u32::from(c)).as_bytes())
+        }),
     }
 }
 
@@ -164,5 +159,14 @@ mod tests {
         assert!(matches!(bad_sjis, Err(ParseError::InvalidBytes { .. })), "{bad_sjis:?}");
         assert!(matches!(decode(b"<?xml version=\"1.0\" encoding=\"EUC-JP\"?><a/>", 99), Err(ParseError::UnsupportedEncoding { .. })));
         assert!(matches!(decode(b"\xFF\xFE<\x00", 99), Err(ParseError::UnsupportedEncoding { .. })));
+    }
+
+    #[test]
+    fn unmappable_characters_become_references_as_with_encoding_rs() {
+        // Emoji (outside the BMP), a PUA character, U+00A0, Hangul: none are Shift_JIS.
+        for text in ["山田😀太郎", "\u{E000}a\u{A0}b", "한국", "～−¥‾ｱ", ""] {
+            assert_eq!(encode(text, Encoding::ShiftJis), encoding_rs::SHIFT_JIS.encode(text).0.as_ref(), "{text}");
+        }
+        assert_eq!(encode("a😀", Encoding::ShiftJis), b"a&#128512;");
     }
 }
