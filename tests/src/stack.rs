@@ -219,12 +219,27 @@ impl Stack {
     /// taken out first) and waits until PC/SC sees it.
     pub async fn insert(&mut self, spec: CardSpec) -> Result<()> {
         self.remove_card().await?;
-        let mut c = parts::card_command(&paths::binary("onshi-sim")?, &self.paths.pki, VPCD_ADDR, &spec, &self.paths.apdu_log);
-        c.stdin(Stdio::null());
-        let (card, line) = Guarded::spawn_and_read_line("onshi-sim card", c, Duration::from_secs(20))?;
-        ensure!(line.starts_with("card ready"), "the virtual card said {line:?}");
-        self.card = Some(card);
-        wait_reader(true).await
+        // On a loaded machine, vpcd sometimes does not report a card that
+        // connected right after a pulled-out one (the remove_after fault);
+        // putting the card on again, as a person would, gets it seen.
+        let mut last = None;
+        for _ in 0..2 {
+            let mut c = parts::card_command(&paths::binary("onshi-sim")?, &self.paths.pki, VPCD_ADDR, &spec, &self.paths.apdu_log);
+            c.stdin(Stdio::null());
+            let (card, line) = Guarded::spawn_and_read_line("onshi-sim card", c, Duration::from_secs(20))?;
+            ensure!(line.starts_with("card ready"), "the virtual card said {line:?}");
+            self.card = Some(card);
+            match wait_reader(true).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    eprintln!("[stack] the card was not seen on the reader; putting it on again ({e:#})");
+                    self.card = None;
+                    let _ = wait_reader(false).await;
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow!("the virtual card was not seen on the reader")))
     }
 
     /// Takes the card off the reader (stops its process by id) and waits
