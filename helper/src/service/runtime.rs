@@ -42,7 +42,7 @@ pub type Sender = mpsc::UnboundedSender<Vec<u8>>;
 pub struct Settings {
     /// How long a card confirm waits for the PIN window.
     pub pin_timeout: Duration,
-    /// How often an unfinished batch is polled.
+    /// The longest wait between polls of an unfinished batch (the first is sooner).
     pub batch_poll: Duration,
 }
 
@@ -705,19 +705,22 @@ impl Runtime {
         Ok(Response::BatchSubmit(BatchSubmitted { batch_id: batch_id(job), accepted: count }))
     }
 
-    /// Polls `job` every `batch_poll` until it is finished; one poller per job.
+    /// Polls `job` until it is finished, one poller per job: first after 2 s,
+    /// then twice as long each time up to `batch_poll`. A small batch is
+    /// often ready within seconds (the receptionist is watching the progress
+    /// bar); a large one then costs the eligibility system few requests.
     fn spawn_poller(self: &Arc<Self>, job: JobId) {
         if !lock(&self.polling).insert(job) {
             return;
         }
         let me = self.clone();
         tokio::spawn(async move {
-            let mut wait = me.settings.batch_poll;
+            let mut wait = me.settings.batch_poll.min(Duration::from_secs(2));
             loop {
                 tokio::time::sleep(wait).await;
                 match me.poll_once(job).await {
                     Ok(BatchAnswer::Done { .. }) => break,
-                    Ok(BatchAnswer::Processing) => wait = me.settings.batch_poll,
+                    Ok(BatchAnswer::Processing) => wait = (wait * 2).min(me.settings.batch_poll),
                     // A retryable failure backs off (up to 10 minutes); others end the job in poll_once.
                     Err(e) if e.retryable => wait = (wait * 2).min(Duration::from_secs(600)),
                     Err(_) => break,
