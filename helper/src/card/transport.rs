@@ -198,11 +198,11 @@ impl PcscCard {
 impl PcscSession<'_, '_> {
     /// A card pulled out in the middle of an APDU is not always reported as
     /// removed: depending on timing, pcscd (and vpcd) answer with a
-    /// communication error or "unresponsive". The receptionist must read
+    /// communication error, "unresponsive" or an empty response. The receptionist must read
     /// "the card was removed", so a failure is checked against the reader's
     /// state; anything else keeps its own error.
     fn removed_or(&self, err: TransportError) -> TransportError {
-        if !matches!(err, TransportError::Pcsc { .. } | TransportError::Unresponsive) {
+        if !matches!(err, TransportError::Pcsc { .. } | TransportError::Unresponsive | TransportError::ShortResponse { .. }) {
             return err;
         }
         let gone = match self.tx.status2_owned() {
@@ -229,7 +229,12 @@ impl CardTransport for PcscSession<'_, '_> {
         // The buffer may hold nothing secret (responses never carry the PIN),
         // but wipe it anyway: it is cheap and keeps the rule simple.
         zeroize::Zeroize::zeroize(&mut buf);
-        result.map_err(|e| self.removed_or(TransportError::from_pcsc("transmit", e)))
+        match result {
+            // vpcd answers a pulled-out card with zero bytes rather than an error.
+            Ok(r) if r.len() < 2 => Err(self.removed_or(TransportError::ShortResponse { len: r.len() })),
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.removed_or(TransportError::from_pcsc("transmit", e))),
+        }
     }
 
     fn reset(&mut self) -> Result<(), TransportError> {
