@@ -85,7 +85,10 @@ fn install_packages() -> Result {
     util::run(&mut apt(&["update", "-q"]))?;
     let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
     install.args(&missing);
-    util::run(&mut install)
+    util::run(&mut install)?;
+    // The downloaded .deb files are of no further use; on a small disk the
+    // build needs that room (Chromium and Firefox alone are ~250 MB).
+    util::run(&mut apt(&["clean"]))
 }
 
 /// The wasm-bindgen version Cargo.lock pins; the CLI must equal it exactly.

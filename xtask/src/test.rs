@@ -76,7 +76,8 @@ pub fn wasm_test_in_chromium() -> Command {
 
 pub fn run(args: &[String]) -> Result {
     let only = args.first().map(String::as_str);
-    build::run()?;
+    eprintln!("xtask test: {}", util::disk_report());
+    build::run().map_err(|e| format!("{e}\n{}", util::disk_report()))?;
     let mut steps = Vec::new();
 
     if only.is_none() || only == Some("native") {
@@ -128,6 +129,7 @@ pub fn run(args: &[String]) -> Result {
         failed += s.failed;
         all_ok &= s.ok;
     }
+    eprintln!("{}", util::disk_report());
     // The plain closing line CI reads, alone on its line.
     println!("summary: {passed} passed, {failed} failed");
     if all_ok { Ok(()) } else { Err("some tests failed (see above)".into()) }

@@ -106,3 +106,23 @@ pub fn command_exists(name: &str) -> bool {
 pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
 }
+
+/// One line on disk room: free space where target/ lives and target/'s own
+/// size, so a run that stops on "No space left on device" says how close it was.
+pub fn disk_report() -> String {
+    let target = root().join("target");
+    let df = Command::new("df").args(["-Pk"]).arg(if target.exists() { target.clone() } else { root() }).output();
+    let free = df.ok().and_then(|o| {
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let line = text.lines().nth(1)?.to_string();
+        line.split_whitespace().nth(3)?.parse::<u64>().ok()
+    });
+    let du = Command::new("du").args(["-sk"]).arg(&target).output();
+    let used = du.ok().and_then(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().next()?.parse::<u64>().ok());
+    let gib = |k: u64| format!("{:.1} GiB", k as f64 / 1024.0 / 1024.0);
+    format!(
+        "disk: {} free, target/ {}",
+        free.map(gib).unwrap_or_else(|| "? (df failed)".into()),
+        used.map(gib).unwrap_or_else(|| "absent".into())
+    )
+}
