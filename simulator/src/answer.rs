@@ -13,7 +13,7 @@ use onshi_core::codes::*;
 use onshi_core::diag::{Diagnostic, Severity};
 use onshi_core::diff::normalize;
 use onshi_core::message::{
-    BatchResultBody, BatchUnit, BatchUploadBody, ElderlyCertificate, IndividualRequestBody, LimitCertificate,
+    BatchResultBody, BatchUnit, BatchUploadBody, BulkRegistrationBody, ElderlyCertificate, IndividualRequestBody, LimitCertificate,
     MedicalTicket, MessageHeader, Msg, Qualification, QualificationResultBody, ReceptionBody, Rejection, SearchInfo,
     SpecificDiseaseCertificate,
 };
@@ -469,7 +469,13 @@ pub fn reception_number(now: &str, seq: u32) -> String {
 
 /// `OQSmuquc01req` → `OQSmuquc01res`: the batch is accepted under `reception`.
 pub fn batch_accepted(req: &Msg<BatchUploadBody>, reception: &str, now: &str, encoding: Encoding) -> Msg<ReceptionBody> {
-    let mut header = result_header(&req.header, now, encoding, SegmentOfResult::Normal);
+    upload_accepted(&req.header, reception, now, encoding)
+}
+
+/// The acknowledgement of an upload (`OQSmuquc01res`, `OQSmuimm01res`): the
+/// reception number under which its results will be downloaded.
+fn upload_accepted(req: &MessageHeader, reception: &str, now: &str, encoding: Encoding) -> Msg<ReceptionBody> {
+    let mut header = result_header(req, now, encoding, SegmentOfResult::Normal);
     header.reference_classification = None;
     header.reception_number = Some(reception.to_string());
     Msg {
@@ -605,6 +611,12 @@ pub trait Batches {
     fn next_reception(&mut self, now: &str) -> String;
     /// The batch under `reception` and where it stands.
     fn status(&self, reception: &str) -> Option<BatchStatus<'_>>;
+    /// Keeps a bulk registration's per-entry results (`OQSmuimm01req`) under
+    /// its reception number, for the `OQSmuimm02req` that asks for them.
+    fn keep_registrations(&mut self, reception: String, done: Msg<BulkRegistrationBody>);
+    /// The bulk registration under `reception`: the upload's header (whose
+    /// institution it is) and the per-entry results.
+    fn registrations(&self, reception: &str) -> Option<Msg<BulkRegistrationBody>>;
 }
 
 /// The whole result of a finished batch, as a download will send it: built
@@ -763,16 +775,34 @@ pub fn answer_certified(
                 batch: Box::new(PendingBatch { upload: m.clone() }),
             })
         }
+        Message::BulkRegistrationRequest(m) => info::register_bulk(conn, m, now).map(|done| {
+            let reception = batches.next_reception(now);
+            let ack = upload_accepted(&m.header, &reception, now, encoding);
+            batches.keep_registrations(reception, Msg { header: m.header.clone(), body: done });
+            Answer::Reply(Message::BatchUploadResult(ack))
+        }),
+        // OQSmuimm02req reads exactly like OQSmuquc02req; only its name tells them apart.
+        Message::BatchDownloadRequest(m) if is_bulk_registration_download(file_name) => {
+            let reception = reception_of(m);
+            let found = batches.registrations(reception);
+            // Another clinic's reception number is answered like one never issued.
+            match found {
+                Some(done) if certified.is_none_or(|c| same_institution(done.header.medical_institution_code.as_deref(), c)) => {
+                    let mut header = result_header(&m.header, now, encoding, SegmentOfResult::Normal);
+                    header.reference_classification = None;
+                    header.reception_number = Some(reception.to_string());
+                    header.number_of_processing_result = Some(done.body.units.len().to_string());
+                    let normal = done.body.units.iter().filter(|u| u.processing_result_status == Some(ProcessingResultStatus::Normal)).count();
+                    header.number_of_normal_processing = Some(normal.to_string());
+                    header.number_of_error = Some((done.body.units.len() - normal).to_string());
+                    Ok(Answer::Reply(Message::BulkRegistrationResult(Msg { header, body: done.body })))
+                }
+                _ => Err(unknown_reception(reception, "OQSmuimm01res")),
+            }
+        }
         Message::BatchDownloadRequest(m) => {
-            let reception = m.header.reception_number.clone().or_else(|| m.body.reception_number.clone()).unwrap_or_default();
-            let reception = reception.trim();
-            let unknown = || {
-                Refusal::new(
-                    codes::UNKNOWN_RECEPTION,
-                    format!("受付番号 {reception} の一括照会はありません。一括照会の結果（OQSmuquc01res）の受付番号を確かめてください。"),
-                    format!("no batch has reception number {reception}; check the number in the batch acknowledgement (OQSmuquc01res)"),
-                )
-            };
+            let reception = reception_of(m);
+            let unknown = || unknown_reception(reception, "OQSmuquc01res");
             let status = batches.status(reception);
             let batch = match status {
                 Some(BatchStatus::Processing(b) | BatchStatus::Due(b) | BatchStatus::Finished(b, _)) => Some(b),
@@ -804,6 +834,27 @@ pub fn answer_certified(
         Ok(a) => a,
         Err(refusal) => refuse(refusal, parsed.message.header()),
     }
+}
+
+/// Whether a download request is for a bulk registration (`OQSmuimm02req…`)
+/// rather than a batch check: the file name (the gateway passes its URL's
+/// prefix as one) is the only difference.
+fn is_bulk_registration_download(file_name: &str) -> bool {
+    let name = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    name.get(..10).is_some_and(|p| p.eq_ignore_ascii_case("OQSmuimm02"))
+}
+
+/// The reception number a download asks for (header first, then body).
+fn reception_of(m: &Msg<ReceptionBody>) -> &str {
+    m.header.reception_number.as_deref().or(m.body.reception_number.as_deref()).unwrap_or_default().trim()
+}
+
+fn unknown_reception(reception: &str, acknowledgement: &str) -> Refusal {
+    Refusal::new(
+        codes::UNKNOWN_RECEPTION,
+        format!("受付番号 {reception} の受付はありません。受付結果（{acknowledgement}）の受付番号を確かめてください。"),
+        format!("nothing was accepted under reception number {reception}; check the number in the acknowledgement ({acknowledgement})"),
+    )
 }
 
 /// Whether the 医療機関コード a request names is `certified`'s. Compared

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use onshi_core::Encoding;
+use onshi_core::message::{BulkRegistrationBody, Msg};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::answer::{self, Answer, BatchStatus, Batches, PendingBatch, Written};
@@ -71,6 +72,9 @@ pub struct BatchBook {
     next: u32,
     delay: Duration,
     batches: HashMap<String, Entry>,
+    /// Bulk registrations, answered at once (registering is quick), kept
+    /// until downloaded as often as asked.
+    registrations: HashMap<String, Msg<BulkRegistrationBody>>,
 }
 
 #[derive(Clone)]
@@ -113,7 +117,7 @@ impl BatchSlot {
 
 impl BatchBook {
     pub fn new(delay: Duration) -> Self {
-        BatchBook { next: 1, delay, batches: HashMap::new() }
+        BatchBook { next: 1, delay, batches: HashMap::new(), registrations: HashMap::new() }
     }
 
     /// Keeps an accepted batch, answered at the first download after the delay.
@@ -142,6 +146,14 @@ impl Batches for BatchBook {
 
     fn status(&self, reception: &str) -> Option<BatchStatus<'_>> {
         self.batches.get(reception).map(Entry::status)
+    }
+
+    fn keep_registrations(&mut self, reception: String, done: Msg<BulkRegistrationBody>) {
+        self.registrations.insert(reception, done);
+    }
+
+    fn registrations(&self, reception: &str) -> Option<Msg<BulkRegistrationBody>> {
+        self.registrations.get(reception).cloned()
     }
 }
 
@@ -173,6 +185,14 @@ impl Batches for SharedBatches<'_> {
     fn status(&self, reception: &str) -> Option<BatchStatus<'_>> {
         // A copy of the entry (two `Arc`s and an instant), so the lock is released at once.
         self.found.get_or_init(|| self.lock().batches.get(reception).cloned()).as_ref().map(Entry::status)
+    }
+
+    fn keep_registrations(&mut self, reception: String, done: Msg<BulkRegistrationBody>) {
+        self.lock().keep_registrations(reception, done);
+    }
+
+    fn registrations(&self, reception: &str) -> Option<Msg<BulkRegistrationBody>> {
+        self.lock().registrations(reception)
     }
 }
 

@@ -61,7 +61,16 @@ use crate::folder::{BatchBook, SharedBatches, now_jst};
 use crate::pki::PkiLayout;
 
 /// The request message names the gateway answers at `/oqs/v1/{prefix}`.
-pub const PREFIXES: [&str; 6] = ["OQSsiquc01req", "OQSmuquc01req", "OQSmuquc02req", "OQSsiimm01req", "YZKsiquc01req", "TKKsiquc01req"];
+pub const PREFIXES: [&str; 8] = [
+    "OQSsiquc01req",
+    "OQSmuquc01req",
+    "OQSmuquc02req",
+    "OQSsiimm01req",
+    "OQSmuimm01req",
+    "OQSmuimm02req",
+    "YZKsiquc01req",
+    "TKKsiquc01req",
+];
 
 /// Largest request body read (a 10,000-person batch is about 3 MB).
 const MAX_BODY: usize = 64 << 20;

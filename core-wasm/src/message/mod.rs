@@ -295,11 +295,12 @@ fn detect(root: &Element<'_>, has_units: bool) -> Option<Kind> {
     let b = |n: &str| body.child(n).is_some();
     let is_result = h("ProcessExecutionTime") || h("SegmentOfResult") || b("ProcessingResultStatus") || b("ResultCode");
     let searches = body.children.iter().filter(|c| c.name == "QualificationConfirmSearchInfo").count();
-    if has_units || b("BulkConfirmUnit") || h("NumberOfProcessingResult") {
-        return Some(Kind::BatchDownloadResult);
-    }
+    // Before the batch check: a bulk registration's result has the same counts in its header.
     if b("ReferenceNumberRegistrationInfo") {
         return Some(if is_result { Kind::BulkRegistrationResult } else { Kind::BulkRegistrationRequest });
+    }
+    if has_units || b("BulkConfirmUnit") || h("NumberOfProcessingResult") {
+        return Some(Kind::BatchDownloadResult);
     }
     if b("MedicationInfoList") {
         return Some(Kind::MedicationResult);

@@ -138,8 +138,10 @@ impl FakeBackend {
     }
 }
 
-/// A normal answer to a registration request (see `accept_references`).
-fn reference_answer(query: Query, request_xml: &[u8]) -> Option<Vec<u8>> {
+/// A normal answer to a registration request (see `accept_references`);
+/// the results of a bulk one register every entry of `last_bulk`, the
+/// last bulk request sent.
+fn reference_answer(query: Query, request_xml: &[u8], last_bulk: Option<&[u8]>) -> Option<Vec<u8>> {
     use onshi_core::codes::ProcessingResultStatus;
     use onshi_core::message::{ReceptionBody, Registration};
     let parsed = onshi_core::parse(request_xml).ok()?;
@@ -157,6 +159,23 @@ fn reference_answer(query: Query, request_xml: &[u8]) -> Option<Vec<u8>> {
                 ..Default::default()
             },
         }),
+        (Query::BulkReferenceResult, Message::BatchDownloadRequest(_)) => {
+            let Message::BulkRegistrationRequest(bulk) = onshi_core::parse(last_bulk?).ok()?.message else { return None };
+            let units = bulk
+                .body
+                .units
+                .into_iter()
+                .map(|u| Registration { processing_result_status: Some(ProcessingResultStatus::Normal), ..u })
+                .collect();
+            Message::BulkRegistrationResult(Msg {
+                header,
+                body: onshi_core::message::BulkRegistrationBody {
+                    processing_result_status: Some(ProcessingResultStatus::Normal),
+                    units,
+                    ..Default::default()
+                },
+            })
+        }
         _ => return None,
     };
     Some(reply.write(Encoding::Utf8))
@@ -184,8 +203,12 @@ impl Backend for FakeBackend {
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
             }
+            let last_bulk = || {
+                let sent = self.sent.lock().ok()?;
+                sent.iter().rev().find(|(q, _)| *q == Query::BulkReferenceRegister).map(|(_, xml)| xml.clone())
+            };
             if self.accept_references.load(Ordering::SeqCst)
-                && let Some(reply) = reference_answer(query, request_xml)
+                && let Some(reply) = reference_answer(query, request_xml, last_bulk().as_deref())
             {
                 return Ok(reply);
             }

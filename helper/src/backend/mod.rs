@@ -40,6 +40,9 @@ pub enum Query {
     /// `OQSmuimm01req`: register many reference numbers at once (answered by
     /// an `OQSmuimm01res` acknowledgement with a reception number).
     BulkReferenceRegister,
+    /// `OQSmuimm02req`: the per-entry results of a bulk registration, by
+    /// reception number (the same document as a batch download).
+    BulkReferenceResult,
     /// `YZKsiquc01req`: consented medication history.
     Medication,
     /// `TKKsiquc01req`: consented health-check results.
@@ -47,12 +50,13 @@ pub enum Query {
 }
 
 impl Query {
-    pub const ALL: [Query; 7] = [
+    pub const ALL: [Query; 8] = [
         Query::Individual,
         Query::BatchUpload,
         Query::BatchDownload,
         Query::ReferenceRegister,
         Query::BulkReferenceRegister,
+        Query::BulkReferenceResult,
         Query::Medication,
         Query::Checkup,
     ];
@@ -65,6 +69,7 @@ impl Query {
             Query::BatchDownload => "OQSmuquc02req",
             Query::ReferenceRegister => "OQSsiimm01req",
             Query::BulkReferenceRegister => "OQSmuimm01req",
+            Query::BulkReferenceResult => "OQSmuimm02req",
             Query::Medication => "YZKsiquc01req",
             Query::Checkup => "TKKsiquc01req",
         }

@@ -163,6 +163,8 @@ pub struct References {
     pub bulk: bool,
     /// The entries in the document, as the store keeps them.
     pub sent: Vec<(PatientId, ReferenceNumbers)>,
+    /// For each of `sent`, its index in the request's `entries`.
+    pub sent_index: Vec<u32>,
     /// Entries refused before sending, each with its reason.
     pub rejected: Vec<EntryError>,
 }
@@ -211,6 +213,7 @@ pub fn references(institution: &str, today: &str, entries: &[ReferenceEntry]) ->
     }
     let mut units = Vec::new();
     let mut sent: Vec<(PatientId, ReferenceNumbers)> = Vec::new();
+    let mut sent_index = Vec::new();
     let mut rejected = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, entry) in entries.iter().enumerate() {
@@ -230,6 +233,7 @@ pub fn references(institution: &str, today: &str, entries: &[ReferenceEntry]) ->
             Ok((unit, patient, numbers)) => {
                 units.push(unit);
                 sent.push((patient, numbers));
+                sent_index.push(u32::try_from(i).unwrap_or(u32::MAX));
             }
             Err(error) => rejected.push(EntryError { index: u32::try_from(i).unwrap_or(u32::MAX), error }),
         }
@@ -254,10 +258,11 @@ pub fn references(institution: &str, today: &str, entries: &[ReferenceEntry]) ->
     if diagnostics.iter().any(|d| d.severity == Severity::Error) {
         return Err(diagnostics_error("", &diagnostics));
     }
-    Ok(References { request_xml: msg.write(Encoding::Utf8), bulk, sent, rejected })
+    Ok(References { request_xml: msg.write(Encoding::Utf8), bulk, sent, sent_index, rejected })
 }
 
-/// `OQSmuquc02req` for a reception number.
+/// `OQSmuquc02req` for a reception number (and `OQSmuimm02req`: the bulk
+/// registration's download is the same document under another name).
 pub fn batch_download(institution: &str, reception: &str) -> Vec<u8> {
     let header = MessageHeader {
         medical_institution_code: Some(institution.to_owned()),
@@ -374,6 +379,30 @@ pub fn batch_answer(message: &Message) -> Option<BatchAnswer> {
 }
 
 /// The reception number from an `OQSmuquc01res`.
+/// What a bulk registration's result (`OQSmuimm02res`) says of each entry,
+/// in the order sent: `None` registered, `Some(error)` refused with the
+/// system's code and reason. `Err(true)` while the system is still working
+/// on it (ask again), `Err(false)` when the answer is not such a result.
+pub fn registration_outcomes(message: &Message) -> Result<Vec<Option<ProtocolError>>, bool> {
+    match message {
+        Message::BulkRegistrationResult(m) => Ok(m
+            .body
+            .units
+            .iter()
+            .map(|u| {
+                (u.processing_result_status != Some(ProcessingResultStatus::Normal)).then(|| {
+                    ProtocolError::gateway(
+                        u.processing_result_code.clone().unwrap_or_default(),
+                        u.processing_result_message.clone().unwrap_or_default(),
+                    )
+                })
+            })
+            .collect()),
+        Message::BatchDownloadResult(m) => Err(m.header.segment_of_result == Some(SegmentOfResult::InProgress)),
+        _ => Err(false),
+    }
+}
+
 pub fn reception_of(message: &Message) -> Option<String> {
     let Message::BatchUploadResult(m) = message else { return None };
     m.header.reception_number.clone().or(m.body.reception_number.clone()).map(|s| s.trim().to_owned())

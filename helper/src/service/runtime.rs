@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use onshi_core::gateway_wire::ErrorCode as GatewayCode;
 use onshi_core::protocol::frame::encode_from_helper;
 use onshi_core::protocol::{
-    BatchState, BatchSubmitted, CardRegistered, ConfirmMode, Consents, Eligibility, ErrorCode as Code, Event, FromHelper,
+    BatchState, BatchSubmitted, CardRegistered, ConfirmMode, Consents, Eligibility, EntryError, ErrorCode as Code, Event, FromHelper,
     Pin, PinPurpose, ProtocolError, ReaderInfo, Response,
 };
 use onshi_core::text::Bilingual;
@@ -363,12 +363,16 @@ impl Runtime {
     }
 
     /// `reference_register`: the checked entries go out in one document (the
-    /// single form for one, the bulk form for more); once the system accepts
-    /// them they are remembered locally (patient id → insurance numbers).
+    /// single form for one, the bulk form for more); what the system
+    /// registered is remembered locally (patient id → insurance numbers).
+    /// The bulk form is acknowledged first; its per-entry results
+    /// (`OQSmuimm02req`) are fetched at once, so entries the system refused
+    /// come back in `rejected` with its reason and are not stored. Should the
+    /// results not come (still processing, network), every sent entry counts
+    /// as accepted under the reception number, as the acknowledgement said.
     /// `origin` is the asking page (absent for the command line).
     pub async fn references(&self, origin: Option<&Origin>, request: eligibility::References) -> Result<Response, ProtocolError> {
-        let eligibility::References { request_xml, bulk, sent, rejected } = request;
-        let count = u32::try_from(sent.len()).unwrap_or(u32::MAX);
+        let eligibility::References { request_xml, bulk, mut sent, sent_index, mut rejected } = request;
         let query = if bulk { Query::BulkReferenceRegister } else { Query::ReferenceRegister };
         let answer = match self.backend() {
             Ok(b) => b.query(query, &request_xml).await.map_err(|e| backend_error(&e)),
@@ -385,15 +389,75 @@ impl Runtime {
             };
             Ok((a, reception))
         });
+        let (mut xml, mut refused) = (None, 0u32);
+        if let Ok((_, Some(reception))) = &result
+            && let Some((results, outcomes)) = self.registration_results(reception).await
+            && outcomes.len() == sent.len()
+        {
+            let mut kept = Vec::with_capacity(sent.len());
+            for ((entry, index), outcome) in sent.into_iter().zip(&sent_index).zip(outcomes) {
+                match outcome {
+                    None => kept.push(entry),
+                    Some(error) => {
+                        refused += 1;
+                        rejected.push(EntryError { index: *index, error });
+                    }
+                }
+            }
+            sent = kept;
+            rejected.sort_by_key(|e| e.index);
+            xml = Some(results.xml);
+        }
+        let count = u32::try_from(sent.len()).unwrap_or(u32::MAX);
         let mut d = lock(&self.dispatcher);
         let error = result.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
         let rejected_count = u32::try_from(rejected.len()).unwrap_or(u32::MAX);
         let detail = AuditDetail::Reference { action: crate::store::ReferenceAction::Register, count: Some(count), rejected: Some(rejected_count), error };
         d.audit(&actor(origin), if result.is_ok() { Outcome::Ok } else { Outcome::Failed }, &detail);
         let (a, reception_number) = result?;
+        if refused > 0 {
+            eprintln!("onshi-helper service: the system refused {refused} of the bulk registration's entries");
+        }
         let now = d.now()?;
         d.store_mut().put_references(&sent, &now).map_err(internal)?;
-        Ok(Response::ReferenceRegister(onshi_core::protocol::ReferenceRegisterReply { xml: a.xml, accepted: count, rejected, reception_number }))
+        let xml = xml.unwrap_or(a.xml);
+        Ok(Response::ReferenceRegister(onshi_core::protocol::ReferenceRegisterReply { xml, accepted: count, rejected, reception_number }))
+    }
+
+    /// The per-entry results of the bulk registration under `reception`:
+    /// asked at once, then again after 0.5, 1, 2 and 4 s while the system is
+    /// still working on it. `None` when they do not come in that time or the
+    /// answer is unusable (the service log says which).
+    async fn registration_results(&self, reception: &str) -> Option<(eligibility::Answer, Vec<Option<ProtocolError>>)> {
+        let institution = lock(&self.dispatcher).institution_and_today().ok()?.0;
+        let request = eligibility::batch_download(&institution, reception);
+        let mut wait = Duration::from_millis(500);
+        for _ in 0..5 {
+            let answer = match self.backend() {
+                Ok(b) => b.query(Query::BulkReferenceResult, &request).await.map_err(|e| backend_error(&e)),
+                Err(e) => Err(e),
+            }
+            .and_then(|bytes| eligibility::read_answer(&bytes));
+            match answer {
+                Ok(a) => match eligibility::registration_outcomes(&a.message) {
+                    Ok(outcomes) => return Some((a, outcomes)),
+                    Err(true) => {}
+                    Err(false) => {
+                        let why = eligibility::error_of(&a.message).map_or_else(|| format!("{:?}", a.message.kind()), |e| e.message.en);
+                        eprintln!("onshi-helper service: bulk registration {reception}: no per-entry results ({why})");
+                        return None;
+                    }
+                },
+                Err(e) => {
+                    eprintln!("onshi-helper service: bulk registration {reception}: results not fetched ({})", e.message.en);
+                    return None;
+                }
+            }
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+        eprintln!("onshi-helper service: bulk registration {reception}: still processing; its entries count as accepted");
+        None
     }
 
     // ----- My Number card ------------------------------------------------

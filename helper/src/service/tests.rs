@@ -544,14 +544,16 @@ fn gateway_pki() -> &'static (tempfile::TempDir, onshi_sim::pki::PersonCard) {
     })
 }
 
-#[tokio::test]
-async fn unregistered_card_is_registered_then_confirms_through_the_simulator_gateway() {
+/// The simulator gateway on loopback over a registry seeded into `dir`
+/// (60 people, seed 3), and a gateway backend that trusts it.
+async fn simulator_gateway(dir: &std::path::Path) -> (onshi_sim::gateway::Gateway, crate::backend::gateway::GatewayBackend, PathBuf) {
     use crate::backend::gateway::{GatewayBackend, GatewaySettings};
-    let (pki_dir, p3) = gateway_pki();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("registry.sqlite");
+    let (pki_dir, _) = gateway_pki();
+    let db = dir.join("registry.sqlite");
     onshi_sim::registry::seed(&db, 60, 3).expect("seed");
-    let gw = onshi_sim::gateway::Gateway::start(&onshi_sim::gateway::GatewayOptions::new(&db, pki_dir.path())).await.expect("gateway");
+    let mut opts = onshi_sim::gateway::GatewayOptions::new(&db, pki_dir.path());
+    opts.log = Some(dir.join("gateway.log"));
+    let gw = onshi_sim::gateway::Gateway::start(&opts).await.expect("gateway");
     let l = onshi_sim::pki::PkiLayout::new(pki_dir.path());
     let backend = GatewayBackend::new(GatewaySettings {
         url: gw.url(),
@@ -564,6 +566,14 @@ async fn unregistered_card_is_registered_then_confirms_through_the_simulator_gat
         backoff: Duration::from_millis(10),
     })
     .expect("backend");
+    (gw, backend, db)
+}
+
+#[tokio::test]
+async fn unregistered_card_is_registered_then_confirms_through_the_simulator_gateway() {
+    let (_, p3) = gateway_pki();
+    let dir = tempfile::tempdir().unwrap();
+    let (_gw, backend, _) = simulator_gateway(dir.path()).await;
     let card = Arc::new(SimAccess::with(crate::card::testing::SimTransport::for_person(p3.clone(), 3)));
     let root = dir.path().join("helper");
     std::fs::create_dir_all(&root).unwrap();
@@ -571,6 +581,50 @@ async fn unregistered_card_is_registered_then_confirms_through_the_simulator_gat
     let store = Store::open(&db_path).unwrap();
     let mut h = open_with(&root, store, Arc::new(backend), card);
     register_sequence(&mut h).await;
+}
+
+/// The bulk form against the simulator gateway: the acknowledgement, then
+/// the per-entry results; the entry nobody matches comes back refused with
+/// the system's code (after the one the helper refused itself) and is not
+/// stored, the others are.
+#[tokio::test]
+async fn bulk_references_report_what_the_system_refused_through_the_simulator_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, backend, db) = simulator_gateway(dir.path()).await;
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let probes = |tag| onshi_sim::registry::probe_searches(&conn, onshi_sim::registry::Probes::Tag(tag)).unwrap();
+    let valid = probes("valid");
+    let nobody = probes("no_match").remove(0);
+    let entry = |s: &onshi_core::message::SearchInfo, reference: &str| {
+        let opt = |v: &Option<String>| v.as_ref().map_or("null".to_string(), |v| format!("{v:?}"));
+        format!(
+            r#"{{"insured":{{"insurer_number":{},"symbol":{},"number":{},"branch":{},"birth_date":{}}},"reference_number":"{reference}"}}"#,
+            opt(&s.insurer_number), opt(&s.insured_card_symbol), opt(&s.insured_identification_number), opt(&s.insured_branch_number), opt(&s.birthdate)
+        )
+    };
+    let entries = [entry(&valid[0], "G-0001"), entry(&valid[0], "G-0001"), entry(&nobody, "G-0003"), entry(&valid[1], "G-0004")];
+    let root = dir.path().join("helper");
+    std::fs::create_dir_all(&root).unwrap();
+    let store = Store::open(&root.join("helper.sqlite")).unwrap();
+    let mut h = open_with(&root, store, Arc::new(backend), Arc::new(SimAccess::new(3)));
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{}]}}"#, entries.join(",")));
+    let r = match h.reply(&id).await {
+        Ok(Response::ReferenceRegister(r)) => r,
+        other => panic!("{other:?}"),
+    };
+    let rejected: Vec<(u32, C, Option<&str>)> = r.rejected.iter().map(|e| (e.index, e.error.code, e.error.detail.code.as_deref())).collect();
+    assert_eq!(rejected, [(1, C::InvalidArgument, None), (2, C::GatewayError, Some(onshi_sim::answer::codes::UNKNOWN_PERSON))]);
+    assert_eq!(r.accepted, 2);
+    assert!(r.reception_number.is_some());
+    // The reply carries the per-entry result document, not the acknowledgement.
+    assert_eq!(onshi_core::parse(r.xml.as_bytes()).unwrap().message.kind(), onshi_core::message::Kind::BulkRegistrationResult);
+    let stored = |id: &str| h.rt.with_store(|s| s.reference(&crate::store::PatientId::new(id).unwrap()).unwrap());
+    assert!(stored("G-0001").is_some() && stored("G-0004").is_some());
+    assert!(stored("G-0003").is_none(), "an entry the system refused is not remembered");
+    // The gateway saw the upload and one download of its results.
+    drop(gw);
+    let log = std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default();
+    assert_eq!((log.matches("OQSmuimm01req").count(), log.matches("OQSmuimm02req").count()), (1, 1), "{log}");
 }
 
 #[tokio::test]
@@ -621,10 +675,13 @@ async fn bulk_reference_register_checks_each_entry_sends_the_bulk_form_and_store
         assert!(!e.error.message.ja.is_empty() && !e.error.message.en.is_empty(), "{e:?}");
     }
     assert!(r.rejected[2].error.message.ja.contains("K00001"), "{:?}", r.rejected[2].error.message);
-    // One bulk document with the 497 good entries went out.
+    // One bulk document with the 497 good entries went out, then one
+    // download of its per-entry results.
     let sent = h.backend.sent.lock().unwrap().clone();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].0, crate::backend::Query::BulkReferenceRegister);
+    let queries: Vec<_> = sent.iter().map(|s| s.0).collect();
+    assert_eq!(queries, [crate::backend::Query::BulkReferenceRegister, crate::backend::Query::BulkReferenceResult]);
+    let onshi_core::Message::BatchDownloadRequest(d) = onshi_core::parse(&sent[1].1).unwrap().message else { panic!("not a download") };
+    assert_eq!(d.header.reception_number.as_deref(), Some("R0000000099"));
     let onshi_core::Message::BulkRegistrationRequest(m) = onshi_core::parse(&sent[0].1).unwrap().message else { panic!("not the bulk form") };
     assert_eq!(m.body.units.len(), 497);
     assert_eq!(m.header.medical_institution_code.as_deref(), Some("0110113719"));
@@ -640,7 +697,7 @@ async fn bulk_reference_register_checks_each_entry_sends_the_bulk_form_and_store
     let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{}]}}"#, reference_json(0, "K90000")));
     let Ok(Response::ReferenceRegister(r)) = h.reply(&id).await else { panic!("no reply") };
     assert_eq!((r.accepted, r.reception_number.as_deref()), (1, None));
-    assert_eq!(h.backend.sent.lock().unwrap()[1].0, crate::backend::Query::ReferenceRegister);
+    assert_eq!(h.backend.sent.lock().unwrap()[2].0, crate::backend::Query::ReferenceRegister);
 
     // Nothing valid: the first refusal is the answer, and nothing is sent.
     let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{},{}]}}"#, entries[7], entries[8]));
@@ -648,7 +705,7 @@ async fn bulk_reference_register_checks_each_entry_sends_the_bulk_form_and_store
     assert_eq!((e.code, e.detail.field.as_deref()), (C::InvalidArgument, Some("entries[0].insured.insurer_number")));
     let id = h.send(PAGE, "page", r#"{"type":"reference_register","entries":[]}"#);
     assert_eq!(err_code(h.reply(&id).await).0, C::InvalidArgument);
-    assert_eq!(h.backend.sent.lock().unwrap().len(), 2);
+    assert_eq!(h.backend.sent.lock().unwrap().len(), 3);
 }
 
 // ----- today keeps how each card was checked ---------------------------------

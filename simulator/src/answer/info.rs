@@ -1,6 +1,7 @@
 //! Consent-gated history and the clinic's patient ids: `YZKsiquc01req` →
 //! `YZKsiquc01res` (medication), `TKKsiquc01req` → `TKKsiquc01res` (health
-//! checks) and `OQSsiimm01req` → `OQSsiimm01res` (照会番号 registration).
+//! checks) and `OQSsiimm01req` → `OQSsiimm01res` (照会番号 registration; the
+//! bulk form `OQSmuimm01req` registers many in one go).
 //!
 //! History leaves the registry only while the patient's consent of that
 //! kind is given and not past its `AvailableTime` on the request date; the
@@ -12,7 +13,7 @@
 use onshi_core::codes::*;
 use onshi_core::message::{
     Checkup, CheckupItem, CheckupResultBody, DispensingDay, Drug, InfoRequestBody, MedicationMonth, MedicationResultBody,
-    MessageHeader, Msg, Registration, SearchInfo,
+    BulkRegistrationBody, MessageHeader, Msg, Registration, SearchInfo,
 };
 use onshi_core::summary::{ConsentStatus, consent_status};
 use onshi_core::Encoding;
@@ -292,7 +293,60 @@ pub(super) fn register(
     now: &str,
     encoding: Encoding,
 ) -> Result<Msg<Registration>, Refusal> {
-    let reference = req.body.reference_number.as_deref().map(str::trim).unwrap_or_default();
+    let institution = req.header.medical_institution_code.as_deref().unwrap_or_default();
+    // IMMEDIATE: the lookup and the write see one state, and waiting for
+    // another writer goes through the busy timeout instead of failing.
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let body = register_one(&tx, institution, &req.body, check_date(&req.header, now))?;
+    tx.commit()?;
+    let mut header = result_header(&req.header, now, encoding, SegmentOfResult::Normal);
+    header.reference_classification = None;
+    Ok(Msg { header, body })
+}
+
+/// `OQSmuimm01req`: every entry registered as [`register`] would, in one
+/// transaction. An entry that cannot be registered (nobody matches, several
+/// do, an empty number) is an error *unit* and the others still count, as
+/// the bulk form promises; only a registry failure refuses the whole file.
+/// The result is what `OQSmuimm02req` later downloads: one unit per entry,
+/// in the request's order.
+pub(super) fn register_bulk(
+    conn: &Connection,
+    req: &Msg<BulkRegistrationBody>,
+    now: &str,
+) -> Result<BulkRegistrationBody, Refusal> {
+    let institution = req.header.medical_institution_code.as_deref().unwrap_or_default();
+    let date = check_date(&req.header, now);
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let mut units = Vec::with_capacity(req.body.units.len());
+    for unit in &req.body.units {
+        units.push(match register_one(&tx, institution, unit, date) {
+            Ok(done) => done,
+            Err(refusal) if refusal.code == codes::REGISTRY => return Err(refusal),
+            Err(refusal) => Registration {
+                search: unit.search.clone(),
+                reference_number: unit.reference_number.clone(),
+                processing_result_status: Some(ProcessingResultStatus::Error),
+                processing_result_code: Some(refusal.code.to_string()),
+                processing_result_message: Some(format!("{} / {}", refusal.message.ja, refusal.message.en)),
+                ..Default::default()
+            },
+        });
+    }
+    tx.commit()?;
+    let failed = units.iter().any(|u| u.processing_result_status != Some(ProcessingResultStatus::Normal));
+    Ok(BulkRegistrationBody {
+        // 1 when every entry went in; 2 (with the units saying which) when some did not.
+        processing_result_status: Some(if failed { ProcessingResultStatus::Error } else { ProcessingResultStatus::Normal }),
+        units,
+        ..Default::default()
+    })
+}
+
+/// One registration inside the caller's write transaction: the unit as the
+/// result carries it, or why this entry was refused.
+fn register_one(tx: &Connection, institution: &str, unit: &Registration, date: &str) -> Result<Registration, Refusal> {
+    let reference = unit.reference_number.as_deref().map(str::trim).unwrap_or_default();
     if reference.is_empty() || reference.chars().count() > 20 {
         return Err(Refusal::new(
             codes::INVALID,
@@ -300,12 +354,8 @@ pub(super) fn register(
             "the reference number (ReferenceNumber) must be 1 to 20 characters",
         ));
     }
-    let institution = req.header.medical_institution_code.as_deref().unwrap_or_default();
-    let search = req.body.search.clone().unwrap_or_default();
-    // IMMEDIATE: the lookup and the write see one state, and waiting for
-    // another writer goes through the busy timeout instead of failing.
-    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    let person = person_of(&tx, &search, check_date(&req.header, now))?;
+    let search = unit.search.clone().unwrap_or_default();
+    let person = person_of(tx, &search, date)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS reference_numbers(
            institution TEXT NOT NULL, person_id TEXT NOT NULL REFERENCES people, reference_number TEXT NOT NULL,
@@ -316,16 +366,10 @@ pub(super) fn register(
          ON CONFLICT(institution, person_id) DO UPDATE SET reference_number = excluded.reference_number",
         params![institution, person, reference],
     )?;
-    tx.commit()?;
-    let mut header = result_header(&req.header, now, encoding, SegmentOfResult::Normal);
-    header.reference_classification = None;
-    Ok(Msg {
-        header,
-        body: Registration {
-            search: Some(search),
-            reference_number: Some(reference.to_string()),
-            processing_result_status: Some(ProcessingResultStatus::Normal),
-            ..Default::default()
-        },
+    Ok(Registration {
+        search: Some(search),
+        reference_number: Some(reference.to_string()),
+        processing_result_status: Some(ProcessingResultStatus::Normal),
+        ..Default::default()
     })
 }

@@ -99,6 +99,10 @@ impl Batches for NoBatches {
     fn status(&self, _: &str) -> Option<BatchStatus<'_>> {
         None
     }
+    fn keep_registrations(&mut self, _: String, _: onshi_core::message::Msg<onshi_core::message::BulkRegistrationBody>) {}
+    fn registrations(&self, _: &str) -> Option<onshi_core::message::Msg<onshi_core::message::BulkRegistrationBody>> {
+        None
+    }
 }
 
 #[test]

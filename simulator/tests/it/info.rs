@@ -220,3 +220,86 @@ fn a_registered_reference_number_comes_back_in_later_results() {
     let Answer::Reply(Message::IndividualResult(r)) = ask(&conn, "OQSsiquc01req_1.xml", check) else { panic!("not a result") };
     assert_eq!(r.body.results[0].reference_number.as_deref(), Some("K-0002"));
 }
+
+/// The bulk form: `OQSmuimm01req` is acknowledged with a reception number,
+/// and `OQSmuimm02req` under that number gives one unit per entry in the
+/// request's order — the entries nobody can be found for are error units,
+/// and the others are registered all the same.
+#[test]
+fn bulk_registration_registers_each_entry_and_reports_the_rest() {
+    use onshi_core::message::{BulkRegistrationBody, Kind, ReceptionBody};
+    let db = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("info-bulk-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    onshi_sim::registry::seed(&db, 120, 7).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    let valid: Vec<SearchInfo> = onshi_sim::registry::probe_searches(&conn, onshi_sim::registry::Probes::Tag("valid")).unwrap();
+    assert!(valid.len() >= 2, "the seeded registry has two valid people");
+    let entries = [
+        (valid[0].clone(), "B-0001"),
+        (probe_at(&db, "no_match"), "B-0002"),
+        (probe_at(&db, "several_matches"), "B-0003"),
+        (valid[1].clone(), "B-0004"),
+    ];
+    let header = MessageHeader {
+        qualification_confirmation_date: Some(NOW[..8].into()),
+        medical_institution_code: Some(INSTITUTION.into()),
+        ..Default::default()
+    };
+    let units = entries
+        .iter()
+        .map(|(s, r)| Registration { search: Some(s.clone()), reference_number: Some((*r).into()), ..Default::default() })
+        .collect();
+    let upload = Message::BulkRegistrationRequest(Msg { header: header.clone(), body: BulkRegistrationBody { units, ..Default::default() } });
+    let mut book = onshi_sim::folder::BatchBook::new(std::time::Duration::ZERO);
+    let ask_book = |book: &mut onshi_sim::folder::BatchBook, name: &str, msg: &Message, certified: Option<&str>| {
+        answer::answer_certified(&conn, name, &msg.write(Encoding::ShiftJis), NOW, Encoding::ShiftJis, book, certified)
+    };
+
+    let Answer::Reply(Message::BatchUploadResult(ack)) = ask_book(&mut book, "OQSmuimm01req_1.xml", &upload, None) else {
+        panic!("the bulk registration is acknowledged")
+    };
+    let reception = ack.body.reception_number.clone().expect("a reception number");
+    let download = |reception: &str| {
+        Message::BatchDownloadRequest(Msg {
+            header: MessageHeader { reception_number: Some(reception.into()), ..header.clone() },
+            body: ReceptionBody::default(),
+        })
+    };
+    let a = ask_book(&mut book, "OQSmuimm02req_1.xml", &download(&reception), None);
+    let Answer::Reply(Message::BulkRegistrationResult(r)) = &a else { panic!("not a bulk registration result: {a:?}") };
+    let got: Vec<(Option<&str>, Option<&str>)> =
+        r.body.units.iter().map(|u| (u.reference_number.as_deref(), u.processing_result_code.as_deref())).collect();
+    assert_eq!(
+        got,
+        [
+            (Some("B-0001"), None),
+            (Some("B-0002"), Some(codes::UNKNOWN_PERSON)),
+            (Some("B-0003"), Some(codes::SEVERAL_PEOPLE)),
+            (Some("B-0004"), None)
+        ]
+    );
+    assert_eq!(r.body.processing_result_status, Some(ProcessingResultStatus::Error), "some entries failed");
+    assert_eq!((r.header.number_of_normal_processing.as_deref(), r.header.number_of_error.as_deref()), (Some("2"), Some("2")));
+    // The written result reads back as the same kind under its own name.
+    let bytes = Message::BulkRegistrationResult(r.clone()).write(Encoding::ShiftJis);
+    assert_eq!(onshi_core::parse_named("OQSmuimm02res_1.xml", &bytes).unwrap().message.kind(), Kind::BulkRegistrationResult);
+    // And without its name (a gateway answer has none), despite the batch-like counts in its header.
+    assert_eq!(onshi_core::parse(&bytes).unwrap().message.kind(), Kind::BulkRegistrationResult);
+
+    // Both registered entries come back in later checks.
+    for (search, reference) in [(&entries[0].0, "B-0001"), (&entries[3].0, "B-0004")] {
+        let check = Message::IndividualRequest(Msg { header: header.clone(), body: IndividualRequestBody { search: Some(search.clone()) } });
+        let Answer::Reply(Message::IndividualResult(r)) = ask(&conn, "OQSsiquc01req_1.xml", check) else { panic!("not a result") };
+        assert_eq!(r.body.results[0].reference_number.as_deref(), Some(reference));
+    }
+    // The number is a registration's, not a batch check's; an unknown number
+    // and another institution asking are both "no such reception".
+    assert_eq!(outcome(&ask_book(&mut book, "OQSmuquc02req_1.xml", &download(&reception), None)), Err(codes::UNKNOWN_RECEPTION));
+    assert_eq!(outcome(&ask_book(&mut book, "OQSmuimm02req_1.xml", &download("R2026112599999"), None)), Err(codes::UNKNOWN_RECEPTION));
+    let other = "1311123457";
+    let theirs = Message::BatchDownloadRequest(Msg {
+        header: MessageHeader { reception_number: Some(reception.clone()), medical_institution_code: Some(other.into()), ..header.clone() },
+        body: ReceptionBody::default(),
+    });
+    assert_eq!(outcome(&ask_book(&mut book, "OQSmuimm02req_1.xml", &theirs, Some(other))), Err(codes::UNKNOWN_RECEPTION));
+}
