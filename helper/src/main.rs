@@ -587,8 +587,8 @@ fn reference_cmd(ctx: &Context, c: ReferenceCommand) -> Result<ExitCode, Fail> {
     }
     let reception = r.reception_number.as_deref().unwrap_or("-");
     say(&Bilingual::new(
-        format!("{} 人分の照会番号を登録しました（受付番号: {reception}、送らなかった行: {}）。", r.accepted, r.rejected.len()),
-        format!("Registered reference numbers for {} people (reception number: {reception}; rows not sent: {}).", r.accepted, r.rejected.len()),
+        format!("{} 人分の照会番号を登録しました（受付番号: {reception}、登録できなかった行: {}）。", r.accepted, r.rejected.len()),
+        format!("Registered reference numbers for {} people (reception number: {reception}; rows not registered: {}).", r.accepted, r.rejected.len()),
     ));
     Ok(if r.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -552,12 +552,15 @@ pub struct EntryError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferenceRegisterReply {
     /// The system's answer: the `OQSsiimm01res` result, or for the bulk form
-    /// the `OQSmuimm01res` acknowledgement.
+    /// the `OQSmuimm02res` per-entry results (the `OQSmuimm01res`
+    /// acknowledgement when those could not be fetched).
     pub xml: String,
-    /// Entries sent and accepted.
+    /// Entries registered (for the bulk form without per-entry results:
+    /// entries sent and acknowledged).
     #[serde(default)]
     pub accepted: u32,
-    /// Entries refused before sending, each with its reason.
+    /// Entries not registered, each with its reason: refused by the helper
+    /// before sending, or by the system (`gateway_error` with its code).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<EntryError>,
     /// Bulk form: the system's `ReceptionNumber` for the registration job.

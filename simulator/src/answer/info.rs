@@ -252,6 +252,10 @@ pub(super) fn checkup(
         )?;
         let rows = stmt.query_map(params![person], |r| {
             let f = |i: usize| r.get::<_, Option<f64>>(i);
+            // The 17-character 特定健診 item codes (JLAC10-based; the method
+            // digits pick one method: blood pressure "other", HbA1c NGSP by
+            // immunoassay, LDL by direct visible absorbance), checked against
+            // the public item list as used by several health-check systems.
             let specs: [ItemSpec; 7] = [
                 ("9N001000000000001", "身長", "cm", f(1)?, None),
                 ("9N006000000000001", "体重", "kg", f(2)?, None),
