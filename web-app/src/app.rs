@@ -276,10 +276,9 @@ pub fn app() -> Html {
             let on_start = {
                 let (state, client, d) = (state.clone(), (*client).clone(), d.clone());
                 Callback::from(move |()| {
-                    if state.links.can_query() {
-                        call(&client, &d, Op::Card, Request::CardConfirm(state.card.request()));
-                    } else {
-                        refuse(&client, &d, Op::Card, ProtocolError::new(ErrorCode::ExtensionMissing));
+                    match state.links.query_blocker() {
+                        None => call(&client, &d, Op::Card, Request::CardConfirm(state.card.request())),
+                        Some(e) => refuse(&client, &d, Op::Card, e),
                     }
                 })
             };

@@ -216,8 +216,8 @@ impl Explain for ErrorCode {
                 "The helper does not support this operation; it is probably outdated. Ask IT to update it.",
             ),
             ErrorCode::NotPaired => (
-                "このページはまだこのPCと連携（ペアリング）されていません。「連携する」を押し、表示される窓で承認してください。",
-                "This page is not paired with this PC yet. Click \"Pair\" and approve it in the window that opens.",
+                "このページはまだこのPCとペアリングされていません。「設定・診断」の「ペアリングを始める」を押し、開いた窓で承認してください。入力内容の確認はこのままできます。",
+                "This page is not paired with this PC yet. In Settings, click \"Start pairing\" and approve it in the window that opens. Checking what you typed works without it.",
             ),
             ErrorCode::ExtensionOnly => (
                 "この操作は拡張機能の画面からのみ行えます。",

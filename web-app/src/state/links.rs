@@ -95,8 +95,21 @@ impl Links {
     /// Online checks can be sent (the extension answered and the helper is
     /// not known to be down). `Unknown` is allowed: the request itself finds out.
     pub fn can_query(&self) -> bool {
-        !matches!(self.extension, Extension::Missing)
-            && matches!(self.helper, Helper::Ready { .. } | Helper::Unknown)
+        self.query_blocker().is_none()
+    }
+
+    /// Why an online check cannot go out now, as the error the request
+    /// itself would end in, so the person reads the cause they can fix
+    /// (install the extension, pair this page, start the helper). `None`
+    /// when it may be sent (also while nothing is known yet: the request
+    /// finds out).
+    pub fn query_blocker(&self) -> Option<ProtocolError> {
+        match (&self.extension, &self.helper) {
+            (Extension::Missing, _) => Some(ProtocolError::new(ErrorCode::ExtensionMissing)),
+            (_, Helper::NotPaired) => Some(ProtocolError::new(ErrorCode::NotPaired)),
+            (_, Helper::Down(e)) => Some(e.clone()),
+            (_, Helper::Ready { .. } | Helper::Unknown) => None,
+        }
     }
 
     pub fn card_present(&self) -> bool {

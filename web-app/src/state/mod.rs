@@ -251,8 +251,12 @@ impl AppState {
     pub fn submit_plan(&self) -> SubmitPlan {
         match self.entry.request() {
             Err(_) => SubmitPlan::Refuse(Notice::FixFields),
-            Ok(_) if !self.links.can_query() => SubmitPlan::Refuse(Notice::NeedHelper),
-            Ok(req) => SubmitPlan::Send(req),
+            Ok(req) => match self.links.query_blocker() {
+                None => SubmitPlan::Send(req),
+                Some(e) if e.code == ErrorCode::ExtensionMissing => SubmitPlan::Refuse(Notice::NeedHelper),
+                // Not paired, or the helper down: its own message says what to do.
+                Some(e) => SubmitPlan::Refuse(Notice::Failed(e)),
+            },
         }
     }
 

@@ -547,3 +547,22 @@ fn pairing_approval_asks_for_status_again() {
     s.apply(Action::Event(Event::PairingDecided { pairing_id: "p1".into(), approved: true }));
     assert_eq!(s.refresh, before + 1);
 }
+
+/// A page the helper knows but has not paired is told to pair, not that the
+/// extension and helper are missing: they are there.
+#[test]
+fn an_unpaired_page_is_told_to_pair() {
+    let mut s = good_form();
+    s.apply(Action::Reply(Op::Hello, seq(), Response::Hello(HelloReply {
+        protocol_version: 1, helper_version: "0.1.0".into(), core_version: "0.1.0".into(), paired: false,
+    })));
+    assert_eq!(s.links.helper, links::Helper::NotPaired);
+    let SubmitPlan::Refuse(notice) = s.submit_plan() else { panic!("an unpaired page must not send") };
+    let text = notice.text();
+    assert!(text.ja.contains("ペアリングを始める") && !text.ja.contains("拡張機能とヘルパー"), "{}", text.ja);
+    assert!(text.en.contains("Start pairing"), "{}", text.en);
+    assert_eq!(s.links.query_blocker().map(|e| e.code), Some(ErrorCode::NotPaired));
+    // Once paired, it sends.
+    s.apply(Action::Event(Event::PairingDecided { pairing_id: "p1".into(), approved: true }));
+    assert!(matches!(s.submit_plan(), SubmitPlan::Send(_)), "{:?}", s.links.helper);
+}
