@@ -71,8 +71,9 @@ async fn unpaired(s: &mut Stack) -> Result<()> {
     ensure!(helper.contains("未ペアリング"), "the lamp says the page is not paired: {helper}");
     // The page knows it is not paired and says where to go, before sending anything.
     check(s, "valid").await?;
-    let notice = s.text_containing("#entry-notice", "設定・診断", 30).await?;
-    ensure!(notice.contains("Settings"), "English second: {notice}");
+    let notice = s.text_containing("#entry-notice", "ペアリングを始める", 30).await?;
+    ensure!(notice.contains("Start pairing"), "English second: {notice}");
+    ensure!(!notice.contains("拡張機能とヘルパー"), "both are there; only the pairing is missing: {notice}");
     ensure!(s.browser.client.find(Locator::Css("#result-banner")).await.is_err(), "no result for an unpaired page");
     s.browser.screenshot("e2e-desk-unpaired-refused").await?;
     // And the helper itself refuses, whatever the page does: a request posted
