@@ -13,5 +13,6 @@ pub mod pcscd;
 pub mod pcscd_daemon;
 pub mod process;
 pub mod stack;
+pub mod virtual_card;
 pub mod wait;
 pub mod web;

@@ -23,8 +23,9 @@ use fantoccini::Locator;
 use crate::browser::{Browser, TempDir};
 use crate::demo_parts::{self as parts, CardSpec};
 use crate::paths;
-use crate::pcscd::{Pcscd, VPCD_ADDR, VPCD_READER};
+use crate::pcscd::{Pcscd, VPCD_READER};
 use crate::process::Guarded;
+use crate::virtual_card::VirtualCard;
 use crate::wait::{until, within};
 use crate::web::WebHost;
 
@@ -63,7 +64,7 @@ pub struct Stack {
     /// PIN window URLs already driven (each names a one-time token; an old
     /// window may still be closing and must not be taken for a new one).
     opened: std::sync::Mutex<Vec<String>>,
-    card: Option<Guarded>,
+    card: Option<VirtualCard>,
     /// Held while the helper is down on purpose ([`Stack::kill_helper`]).
     helper_down: Option<std::fs::File>,
     _helper: Guarded,
@@ -224,11 +225,7 @@ impl Stack {
         // putting the card on again, as a person would, gets it seen.
         let mut last = None;
         for _ in 0..2 {
-            let mut c = parts::card_command(&paths::binary("onshi-sim")?, &self.paths.pki, VPCD_ADDR, &spec, &self.paths.apdu_log);
-            c.stdin(Stdio::null());
-            let (card, line) = Guarded::spawn_and_read_line("onshi-sim card", c, Duration::from_secs(20))?;
-            ensure!(line.starts_with("card ready"), "the virtual card said {line:?}");
-            self.card = Some(card);
+            self.card = Some(VirtualCard::start(&self.paths.pki, &spec, self.paths.apdu_log.clone())?);
             match wait_reader(true).await {
                 Ok(()) => return Ok(()),
                 Err(e) => {

@@ -4,8 +4,7 @@
 //! sign; then the card's APDU log proves the card-face applets were never
 //! selected and the PIN never written down.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail, ensure};
@@ -14,9 +13,9 @@ use rsa::pkcs8::DecodePublicKey;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
-use onshi_tests::paths;
-use onshi_tests::pcscd::{Pcscd, VPCD_ADDR, VPCD_READER};
-use onshi_tests::process::Guarded;
+use onshi_tests::demo_parts::CardSpec;
+use onshi_tests::pcscd::{Pcscd, VPCD_READER};
+use onshi_tests::virtual_card::{VirtualCard, person_pki};
 
 const PERSON: &str = "P0002";
 const SHA256_PREFIX: [u8; 19] =
@@ -24,36 +23,16 @@ const SHA256_PREFIX: [u8; 19] =
 const SELECT_JPKI: [u8; 15] = [0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01];
 const FORBIDDEN_HEX: [&str; 2] = ["D3921000310001010408", "D3921000310001010402"];
 
-/// The test PKI, kept between runs (`pki init` is idempotent; RSA keygen is slow in debug).
+/// The test PKI, kept between runs.
 fn pki_dir() -> Result<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("card-pcsc-pki");
-    let status = Command::new(paths::binary("onshi-sim")?)
-        .args(["pki", "init"])
-        .arg(&dir)
-        .args(["--person", PERSON])
-        .status()?;
-    ensure!(status.success(), "onshi-sim pki init failed");
-    Ok(dir)
+    person_pki(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("card-pcsc-pki"), PERSON)
 }
 
-struct VirtualCardProcess {
-    _process: Guarded,
-    log: PathBuf,
-}
-
-fn start_card(pki: &PathBuf, name: &str, extra: &[&str]) -> Result<VirtualCardProcess> {
+fn start_card(pki: &Path, name: &str, remove_after: Option<u64>) -> Result<VirtualCard> {
     let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&log);
-    let mut cmd = Command::new(paths::binary("onshi-sim")?);
-    cmd.args(["card", "--person", PERSON, "--pin", "1234", "--vpcd", VPCD_ADDR])
-        .arg("--pki")
-        .arg(pki)
-        .arg("--apdu-log")
-        .arg(&log)
-        .args(extra);
-    let (process, line) = Guarded::spawn_and_read_line("onshi-sim card", cmd, Duration::from_secs(15))?;
-    ensure!(line.starts_with("card ready"), "unexpected first line: {line}");
-    Ok(VirtualCardProcess { _process: process, log })
+    let spec = CardSpec { pin: Some("1234".into()), remove_after, ..CardSpec::person(PERSON) };
+    VirtualCard::start(pki, &spec, log)
 }
 
 /// Waits until pcscd reports a card in the vpcd reader (it polls every ~400 ms).
@@ -92,7 +71,7 @@ fn sign_apdu(digest_info: &[u8]) -> Vec<u8> {
 fn select_read_verify_sign_through_real_pcscd() -> Result<()> {
     let _pcscd = Pcscd::acquire()?;
     let pki = pki_dir()?;
-    let vcard = start_card(&pki, "card-pcsc", &[])?;
+    let vcard = start_card(&pki, "card-pcsc", None)?;
     let ctx = Context::establish(Scope::User)?;
     wait_for_card(&ctx)?;
     let mut card = ctx.connect(VPCD_READER, ShareMode::Shared, Protocols::ANY)?;
@@ -179,7 +158,7 @@ fn card_removed_mid_flow_is_an_error_not_a_hang() -> Result<()> {
     let _pcscd = Pcscd::acquire()?;
     let pki = pki_dir()?;
     // The card answers two APDUs, then leaves the reader.
-    let vcard = start_card(&pki, "card-pcsc-removed", &["--remove-after", "2"])?;
+    let vcard = start_card(&pki, "card-pcsc-removed", Some(2))?;
     let ctx = Context::establish(Scope::User)?;
     wait_for_card(&ctx)?;
     let card = ctx.connect(VPCD_READER, ShareMode::Shared, Protocols::ANY)?;

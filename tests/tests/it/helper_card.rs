@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Context as _, Result, bail};
 use onshi_core::protocol::error::ErrorCode;
 use onshi_core::protocol::pin::Pin;
 use onshi_helper::card::flows::{CardError, confirm_with_pin};
@@ -19,8 +19,9 @@ use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
 use onshi_tests::paths;
-use onshi_tests::pcscd::{Pcscd, VPCD_ADDR, VPCD_READER};
-use onshi_tests::process::Guarded;
+use onshi_tests::demo_parts::CardSpec;
+use onshi_tests::pcscd::{Pcscd, VPCD_READER};
+use onshi_tests::virtual_card::{VirtualCard, person_pki};
 
 const PERSON: &str = "P0003";
 const PIN: &str = "4826";
@@ -28,36 +29,12 @@ const PIN: &str = "4826";
 const PIN_HEX: &str = "34383236";
 const FORBIDDEN_HEX: [&str; 2] = ["D3921000310001010408", "D3921000310001010402"];
 
-fn pki_dir() -> Result<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("helper-card-pki");
-    let status = Command::new(paths::binary("onshi-sim")?)
-        .args(["pki", "init"])
-        .arg(&dir)
-        .args(["--person", PERSON])
-        .status()?;
-    ensure!(status.success(), "onshi-sim pki init failed");
-    Ok(dir)
-}
-
-struct VirtualCardProcess {
-    _process: Guarded,
-    log: PathBuf,
-}
-
-fn start_card(name: &str, extra: &[&str]) -> Result<VirtualCardProcess> {
-    let pki = pki_dir()?;
+fn start_card(name: &str, remove_after: Option<u64>) -> Result<VirtualCard> {
+    let pki = person_pki(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("helper-card-pki"), PERSON)?;
     let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&log);
-    let mut cmd = Command::new(paths::binary("onshi-sim")?);
-    cmd.args(["card", "--person", PERSON, "--pin", PIN, "--vpcd", VPCD_ADDR])
-        .arg("--pki")
-        .arg(&pki)
-        .arg("--apdu-log")
-        .arg(&log)
-        .args(extra);
-    let (process, line) = Guarded::spawn_and_read_line("onshi-sim card", cmd, Duration::from_secs(15))?;
-    ensure!(line.starts_with("card ready"), "unexpected first line: {line}");
-    Ok(VirtualCardProcess { _process: process, log })
+    let spec = CardSpec { pin: Some(PIN.into()), remove_after, ..CardSpec::person(PERSON) };
+    VirtualCard::start(&pki, &spec, log)
 }
 
 /// Connects through the helper's transport once pcscd sees the card (it polls every ~400 ms).
@@ -84,7 +61,7 @@ fn assert_log_clean(log: &str) {
 #[test]
 fn helper_card_confirm_with_pin_through_pcscd() -> Result<()> {
     let _pcscd = Pcscd::acquire()?;
-    let vcard = start_card("helper-card", &[])?;
+    let vcard = start_card("helper-card", None)?;
     let mut card = connect_when_present()?;
 
     // Wrong PIN first: a typed error with the tries left, and the card reset after.
@@ -125,7 +102,7 @@ fn helper_card_confirm_with_pin_through_pcscd() -> Result<()> {
 fn helper_card_removed_mid_flow_is_card_removed() -> Result<()> {
     let _pcscd = Pcscd::acquire()?;
     // Answers select, select PIN EF, tries-left; leaves before the VERIFY.
-    let vcard = start_card("helper-card-removed", &["--remove-after", "3"])?;
+    let vcard = start_card("helper-card-removed", Some(3))?;
     let mut card = connect_when_present()?;
     let pin = Pin::new(PIN)?;
     let started = Instant::now();
@@ -146,7 +123,7 @@ fn helper_card_removed_mid_flow_is_card_removed() -> Result<()> {
 #[test]
 fn helper_card_bench() -> Result<()> {
     let _pcscd = Pcscd::acquire()?;
-    let vcard = start_card("helper-card-bench", &[])?;
+    let vcard = start_card("helper-card-bench", None)?;
     let mut card = connect_when_present()?;
     let pin = Pin::new(PIN)?;
     let (mut total, mut io) = (Vec::new(), Vec::new());
