@@ -8,14 +8,9 @@ use onshi_core::codes::ConsentFlag;
 use onshi_core::message::Qualification;
 
 /// Six appointments: four good rows, one wrong check digit, one 平成 date
-/// after the era ended.
-pub const APPOINTMENTS_CSV: &str = "\u{FEFF}保険者番号,記号,番号,枝番,生年月日,氏名,予約日,患者ID\r\n\
-39131156,,10000001,,S15.1.1,山田 太郎,2025/4/2,P00001\r\n\
-138057,記号1,0012,01,1960-01-05,\"佐藤, 花子\",2025/4/2,P00002\r\n\
-39131157,,10000003,,S20.3.3,鈴木 一郎,2025/4/2,P00003\r\n\
-39131156,,10000004,,H31.5.1,高橋 美咲,2025/4/2,P00004\r\n\
-138057,記号2,0099,02,昭和55年7月7日,田中 健,2025/4/2,P00005\r\n\
-39131156,,10000006,,19451231,伊藤 さくら,2025/4/2,P00006\r\n";
+/// after the era ended (UTF-8 with a BOM, as spreadsheet exports are; the
+/// browser test reads the same rows as Shift_JIS).
+pub const APPOINTMENTS_CSV: &str = concat!("\u{FEFF}", include_str!("demo_appointments.csv"));
 
 const FAMILY: [&str; 10] = ["山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤"];
 const GIVEN: [&str; 10] = ["太郎", "花子", "一郎", "美咲", "健", "さくら", "翔", "結衣", "大輔", "陽菜"];

@@ -11,13 +11,7 @@ use onshi_tests::web::WebHost;
 
 /// The demo CSV of `web-app/src/demo.rs`, Shift_JIS this time: four good
 /// rows, a wrong check digit (line 4) and a 平成 date after the era (line 5).
-const CSV: &str = "保険者番号,記号,番号,枝番,生年月日,氏名,予約日,患者ID\r\n\
-39131156,,10000001,,S15.1.1,山田 太郎,2025/4/2,P00001\r\n\
-138057,記号1,0012,01,1960-01-05,\"佐藤, 花子\",2025/4/2,P00002\r\n\
-39131157,,10000003,,S20.3.3,鈴木 一郎,2025/4/2,P00003\r\n\
-39131156,,10000004,,H31.5.1,高橋 美咲,2025/4/2,P00004\r\n\
-138057,記号2,0099,02,昭和55年7月7日,田中 健,2025/4/2,P00005\r\n\
-39131156,,10000006,,19451231,伊藤 さくら,2025/4/2,P00006\r\n";
+const CSV: &str = include_str!("../../../web-app/src/demo_appointments.csv");
 
 async fn attr(b: &Browser, css: &str, name: &str) -> Result<String> {
     Ok(b.wait_for(css).await?.attr(name).await?.unwrap_or_default())
