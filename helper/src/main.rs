@@ -590,7 +590,13 @@ fn reference_cmd(ctx: &Context, c: ReferenceCommand) -> Result<ExitCode, Fail> {
         format!("{} 人分の照会番号を登録しました（受付番号: {reception}、登録できなかった行: {}）。", r.accepted, r.rejected.len()),
         format!("Registered reference numbers for {} people (reception number: {reception}; rows not registered: {}).", r.accepted, r.rejected.len()),
     ));
-    Ok(if r.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    if r.results_pending {
+        say(&Bilingual::new(
+            format!("ただし資格確認システムからの行ごとの結果がまだ届いていません（受付番号: {reception}）。しばらくして同じファイルをもう一度取り込むと結果が分かります（同じ照会番号は上書きされるだけです）。"),
+            format!("The eligibility system's per-row results have not arrived yet (reception number: {reception}). Import the same file again in a while to see them (the same reference numbers are only overwritten)."),
+        ));
+    }
+    Ok(if r.rejected.is_empty() && !r.results_pending { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn batch_cmd(ctx: &Context, c: BatchCommand) -> Result<ExitCode, Fail> {

@@ -616,7 +616,7 @@ pub trait Batches {
     fn keep_registrations(&mut self, reception: String, done: Msg<BulkRegistrationBody>);
     /// The bulk registration under `reception`: the upload's header (whose
     /// institution it is) and the per-entry results.
-    fn registrations(&self, reception: &str) -> Option<Msg<BulkRegistrationBody>>;
+    fn registrations(&self, reception: &str) -> Option<std::sync::Arc<Msg<BulkRegistrationBody>>>;
 }
 
 /// The whole result of a finished batch, as a download will send it: built
@@ -795,7 +795,7 @@ pub fn answer_certified(
                     let normal = done.body.units.iter().filter(|u| u.processing_result_status == Some(ProcessingResultStatus::Normal)).count();
                     header.number_of_normal_processing = Some(normal.to_string());
                     header.number_of_error = Some((done.body.units.len() - normal).to_string());
-                    Ok(Answer::Reply(Message::BulkRegistrationResult(Msg { header, body: done.body })))
+                    Ok(Answer::Reply(Message::BulkRegistrationResult(Msg { header, body: done.body.clone() })))
                 }
                 _ => Err(unknown_reception(reception, "OQSmuimm01res")),
             }

@@ -74,7 +74,7 @@ pub struct BatchBook {
     batches: HashMap<String, Entry>,
     /// Bulk registrations, answered at once (registering is quick), kept
     /// until downloaded as often as asked.
-    registrations: HashMap<String, Msg<BulkRegistrationBody>>,
+    registrations: HashMap<String, Arc<Msg<BulkRegistrationBody>>>,
 }
 
 #[derive(Clone)]
@@ -149,10 +149,10 @@ impl Batches for BatchBook {
     }
 
     fn keep_registrations(&mut self, reception: String, done: Msg<BulkRegistrationBody>) {
-        self.registrations.insert(reception, done);
+        self.registrations.insert(reception, Arc::new(done));
     }
 
-    fn registrations(&self, reception: &str) -> Option<Msg<BulkRegistrationBody>> {
+    fn registrations(&self, reception: &str) -> Option<Arc<Msg<BulkRegistrationBody>>> {
         self.registrations.get(reception).cloned()
     }
 }
@@ -191,7 +191,8 @@ impl Batches for SharedBatches<'_> {
         self.lock().keep_registrations(reception, done);
     }
 
-    fn registrations(&self, reception: &str) -> Option<Msg<BulkRegistrationBody>> {
+    fn registrations(&self, reception: &str) -> Option<Arc<Msg<BulkRegistrationBody>>> {
+        // A copy of the `Arc` only: the lock is not held while it is written out.
         self.lock().registrations(reception)
     }
 }

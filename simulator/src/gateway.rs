@@ -658,6 +658,9 @@ fn card_checked(state: &State, institution: &str, req: &CardProofRequest, regist
 /// downloads see SegmentOfResult 2 until those are written, then the bytes.
 fn xml(state: &Arc<State>, institution: &str, prefix: &str, body: &[u8]) -> Reply {
     let now = now_jst();
+    // The answer logic takes a file name as the OQS folder gives one: the
+    // URL's prefix is the only thing that tells OQSmuimm02req from
+    // OQSmuquc02req (the documents are the same), so it must be the name's start.
     let name = format!("{prefix}_gateway.xml");
     let encoding = state.encoding;
     let mut batches = SharedBatches::new(&state.batches);

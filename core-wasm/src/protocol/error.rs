@@ -409,10 +409,17 @@ impl ProtocolError {
     /// `gateway_error` carrying the eligibility system's own code and message.
     pub fn gateway(code: impl Into<String>, message: impl Into<String>) -> Self {
         let (code, text) = (code.into(), message.into());
+        // An answer may leave out the code or the reason; say only what it gave.
+        let (ja, en) = match (code.trim().is_empty(), text.trim().is_empty()) {
+            (false, false) => (format!("（{code}：{text}）"), format!("error {code}: {text}")),
+            (false, true) => (format!("（{code}）"), format!("error {code}")),
+            (true, false) => (format!("（{text}）"), format!("an error: {text}")),
+            (true, true) => (String::new(), "an error".to_string()),
+        };
         ProtocolError {
             message: Bilingual::new(
-                format!("資格確認システムがエラーを返しました（{code}：{text}）。内容を確かめ、必要なら保険証・資格確認書で確認してください。"),
-                format!("The eligibility system returned error {code}: {text}. Check it; if needed, confirm with the insurance card."),
+                format!("資格確認システムがエラーを返しました{ja}。内容を確かめ、必要なら保険証・資格確認書で確認してください。"),
+                format!("The eligibility system returned {en}. Check it; if needed, confirm with the insurance card."),
             ),
             detail: ErrorDetail { code: Some(code), message: Some(text), ..ErrorDetail::default() },
             ..Self::new(ErrorCode::GatewayError)

@@ -566,6 +566,12 @@ pub struct ReferenceRegisterReply {
     /// Bulk form: the system's `ReceptionNumber` for the registration job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reception_number: Option<String>,
+    /// Bulk form: the system acknowledged the entries but its per-entry
+    /// results did not come (or did not name every entry), so `accepted`
+    /// includes entries whose outcome is not known yet. Tell the person to
+    /// check again under `reception_number`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub results_pending: bool,
 }
 
 /// `batch_submit` reply.

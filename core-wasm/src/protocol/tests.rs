@@ -152,6 +152,7 @@ fn golden_error_replies_match_the_constructors() {
         accepted: 2,
         rejected: vec![EntryError { index: 1, error: ProtocolError::invalid_argument("entries[1].insured.birth_date", "EV0104") }],
         reception_number: Some("R0000000043".into()),
+        results_pending: false,
     });
     assert_eq!(FromHelper::ok("23", bulk).to_json(), BULK_REFERENCES);
 }

@@ -92,11 +92,15 @@ pub struct FakeBackend {
     pub sent: Mutex<Vec<(Query, Vec<u8>)>>,
     /// The card is not registered for insurance use (until `card_register`).
     pub unregistered: std::sync::atomic::AtomicBool,
-    /// The simulator does not answer reference-number registrations (it
-    /// refuses them with EQ1004). With this set, the fake accepts them the
-    /// way the national system does: a normal `OQSsiimm01res`, or for the
-    /// bulk form an acknowledgement with a reception number.
+    /// The fake's registry is read-only and shared by the tests, so the
+    /// simulator's answer logic cannot register here. With this set, the fake
+    /// accepts registrations without writing: a normal `OQSsiimm01res`, or
+    /// for the bulk form an acknowledgement with a reception number and then
+    /// results registering every entry.
     pub accept_references: std::sync::atomic::AtomicBool,
+    /// With `accept_references`: how many more times a bulk registration's
+    /// results are "still processing" before they come (`u32::MAX`: never).
+    pub registration_processing: std::sync::atomic::AtomicU32,
     /// Added before every answer (to test that slow work does not block the service).
     pub delay: Duration,
 }
@@ -115,6 +119,7 @@ impl FakeBackend {
             sent: Mutex::new(Vec::new()),
             unregistered: std::sync::atomic::AtomicBool::new(false),
             accept_references: std::sync::atomic::AtomicBool::new(false),
+            registration_processing: std::sync::atomic::AtomicU32::new(0),
             delay: Duration::ZERO,
         }
     }
@@ -207,6 +212,19 @@ impl Backend for FakeBackend {
                 let sent = self.sent.lock().ok()?;
                 sent.iter().rev().find(|(q, _)| *q == Query::BulkReferenceRegister).map(|(_, xml)| xml.clone())
             };
+            let processing = query == Query::BulkReferenceResult
+                && self
+                    .registration_processing
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| match n {
+                        0 => None,
+                        u32::MAX => Some(u32::MAX),
+                        n => Some(n - 1),
+                    })
+                    .is_ok();
+            if self.accept_references.load(Ordering::SeqCst) && processing {
+                let still = MessageHeader { segment_of_result: Some(onshi_core::codes::SegmentOfResult::InProgress), reception_number: Some("R0000000099".into()), ..Default::default() };
+                return Ok(Message::BatchDownloadResult(Msg { header: still, body: Default::default() }).write(Encoding::Utf8));
+            }
             if self.accept_references.load(Ordering::SeqCst)
                 && let Some(reply) = reference_answer(query, request_xml, last_bulk().as_deref())
             {

@@ -378,31 +378,52 @@ pub fn batch_answer(message: &Message) -> Option<BatchAnswer> {
     Some(BatchAnswer::Done { total, normal, errors })
 }
 
-/// The reception number from an `OQSmuquc01res`.
-/// What a bulk registration's result (`OQSmuimm02res`) says of each entry,
-/// in the order sent: `None` registered, `Some(error)` refused with the
-/// system's code and reason. `Err(true)` while the system is still working
-/// on it (ask again), `Err(false)` when the answer is not such a result.
-pub fn registration_outcomes(message: &Message) -> Result<Vec<Option<ProtocolError>>, bool> {
+/// What a bulk registration's result (`OQSmuimm02res`) says, by reference
+/// number (not by position: an entry is named by its 照会番号, which the
+/// helper keeps unique within a request).
+#[derive(Debug, Default)]
+pub struct Registered {
+    /// Reference numbers the system registered.
+    pub done: std::collections::HashSet<String>,
+    /// Reference numbers it refused, with the system's code and reason.
+    pub refused: std::collections::HashMap<String, ProtocolError>,
+    /// The whole file refused: an error result that names no entry.
+    pub whole: Option<ProtocolError>,
+}
+
+/// Reads a bulk registration's result. `Err(true)` while the system is still
+/// working on it (ask again), `Err(false)` when the answer is not such a result.
+pub fn registration_outcomes(message: &Message) -> Result<Registered, bool> {
+    let error_of = |status: &Option<ProcessingResultStatus>, code: &Option<String>, text: &Option<String>| {
+        (*status != Some(ProcessingResultStatus::Normal))
+            .then(|| ProtocolError::gateway(code.clone().unwrap_or_default(), text.clone().unwrap_or_default()))
+    };
     match message {
-        Message::BulkRegistrationResult(m) => Ok(m
-            .body
-            .units
-            .iter()
-            .map(|u| {
-                (u.processing_result_status != Some(ProcessingResultStatus::Normal)).then(|| {
-                    ProtocolError::gateway(
-                        u.processing_result_code.clone().unwrap_or_default(),
-                        u.processing_result_message.clone().unwrap_or_default(),
-                    )
-                })
-            })
-            .collect()),
+        Message::BulkRegistrationResult(m) => {
+            let mut r = Registered::default();
+            if m.body.units.is_empty() {
+                let b = &m.body;
+                r.whole = error_of(&b.processing_result_status, &b.processing_result_code, &b.processing_result_message);
+            }
+            for u in &m.body.units {
+                let reference = u.reference_number.as_deref().unwrap_or_default().trim().to_owned();
+                match error_of(&u.processing_result_status, &u.processing_result_code, &u.processing_result_message) {
+                    None => {
+                        r.done.insert(reference);
+                    }
+                    Some(e) => {
+                        r.refused.insert(reference, e);
+                    }
+                }
+            }
+            Ok(r)
+        }
         Message::BatchDownloadResult(m) => Err(m.header.segment_of_result == Some(SegmentOfResult::InProgress)),
         _ => Err(false),
     }
 }
 
+/// The reception number of an acknowledgement (`OQSmuquc01res`, `OQSmuimm01res`).
 pub fn reception_of(message: &Message) -> Option<String> {
     let Message::BatchUploadResult(m) = message else { return None };
     m.header.reception_number.clone().or(m.body.reception_number.clone()).map(|s| s.trim().to_owned())

@@ -44,11 +44,18 @@ pub struct Settings {
     pub pin_timeout: Duration,
     /// The longest wait between polls of an unfinished batch (the first is sooner).
     pub batch_poll: Duration,
+    /// The first wait before asking again for a bulk registration's results
+    /// (then doubling; four waits in all).
+    pub registration_poll: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { pin_timeout: Duration::from_secs(120), batch_poll: Duration::from_secs(30) }
+        Settings {
+            pin_timeout: Duration::from_secs(120),
+            batch_poll: Duration::from_secs(30),
+            registration_poll: Duration::from_millis(500),
+        }
     }
 }
 
@@ -368,8 +375,9 @@ impl Runtime {
     /// The bulk form is acknowledged first; its per-entry results
     /// (`OQSmuimm02req`) are fetched at once, so entries the system refused
     /// come back in `rejected` with its reason and are not stored. Should the
-    /// results not come (still processing, network), every sent entry counts
-    /// as accepted under the reception number, as the acknowledgement said.
+    /// results not come (still processing, network) or not name an entry,
+    /// that entry is stored as the acknowledgement accepted it and the reply
+    /// says `results_pending`, so the person knows to check again.
     /// `origin` is the asking page (absent for the command line).
     pub async fn references(&self, origin: Option<&Origin>, request: eligibility::References) -> Result<Response, ProtocolError> {
         let eligibility::References { request_xml, bulk, mut sent, sent_index, mut rejected } = request;
@@ -389,24 +397,39 @@ impl Runtime {
             };
             Ok((a, reception))
         });
-        let (mut xml, mut refused) = (None, 0u32);
-        if let Ok((_, Some(reception))) = &result
-            && let Some((results, outcomes)) = self.registration_results(reception).await
-            && outcomes.len() == sent.len()
-        {
-            let mut kept = Vec::with_capacity(sent.len());
-            for ((entry, index), outcome) in sent.into_iter().zip(&sent_index).zip(outcomes) {
-                match outcome {
-                    None => kept.push(entry),
-                    Some(error) => {
-                        refused += 1;
-                        rejected.push(EntryError { index: *index, error });
+        let (mut xml, mut refused, mut results_pending) = (None, 0u32, false);
+        if let Ok((_, Some(reception))) = &result {
+            match self.registration_results(reception).await {
+                Some((results, outcome)) => {
+                    let mut kept = Vec::with_capacity(sent.len());
+                    let mut unknown = 0u32;
+                    for ((patient, numbers), index) in sent.into_iter().zip(&sent_index) {
+                        match outcome.whole.clone().or_else(|| outcome.refused.get(patient.as_str()).cloned()) {
+                            Some(mut error) => {
+                                refused += 1;
+                                let n = index.saturating_add(1);
+                                error.message = Bilingual::new(
+                                    format!("{n}件目：{}", error.message.ja),
+                                    format!("Entry {n}: {}", error.message.en),
+                                );
+                                rejected.push(EntryError { index: *index, error });
+                            }
+                            None => {
+                                unknown += u32::from(!outcome.done.contains(patient.as_str()));
+                                kept.push((patient, numbers));
+                            }
+                        }
                     }
+                    if unknown > 0 {
+                        eprintln!("onshi-helper service: bulk registration {reception}: the results do not name {unknown} of the entries sent");
+                        results_pending = true;
+                    }
+                    sent = kept;
+                    rejected.sort_by_key(|e| e.index);
+                    xml = Some(results.xml);
                 }
+                None => results_pending = true,
             }
-            sent = kept;
-            rejected.sort_by_key(|e| e.index);
-            xml = Some(results.xml);
         }
         let count = u32::try_from(sent.len()).unwrap_or(u32::MAX);
         let mut d = lock(&self.dispatcher);
@@ -421,18 +444,29 @@ impl Runtime {
         let now = d.now()?;
         d.store_mut().put_references(&sent, &now).map_err(internal)?;
         let xml = xml.unwrap_or(a.xml);
-        Ok(Response::ReferenceRegister(onshi_core::protocol::ReferenceRegisterReply { xml, accepted: count, rejected, reception_number }))
+        Ok(Response::ReferenceRegister(onshi_core::protocol::ReferenceRegisterReply {
+            xml,
+            accepted: count,
+            rejected,
+            reception_number,
+            results_pending,
+        }))
     }
 
     /// The per-entry results of the bulk registration under `reception`:
-    /// asked at once, then again after 0.5, 1, 2 and 4 s while the system is
+    /// asked at once, then again after 0.5, 1, 2 and 4 s (`registration_poll`
+    /// doubling) while the system is
     /// still working on it. `None` when they do not come in that time or the
     /// answer is unusable (the service log says which).
-    async fn registration_results(&self, reception: &str) -> Option<(eligibility::Answer, Vec<Option<ProtocolError>>)> {
+    async fn registration_results(&self, reception: &str) -> Option<(eligibility::Answer, eligibility::Registered)> {
         let institution = lock(&self.dispatcher).institution_and_today().ok()?.0;
         let request = eligibility::batch_download(&institution, reception);
-        let mut wait = Duration::from_millis(500);
-        for _ in 0..5 {
+        let mut wait = self.settings.registration_poll;
+        for attempt in 0..5 {
+            if attempt > 0 {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
             let answer = match self.backend() {
                 Ok(b) => b.query(Query::BulkReferenceResult, &request).await.map_err(|e| backend_error(&e)),
                 Err(e) => Err(e),
@@ -453,8 +487,6 @@ impl Runtime {
                     return None;
                 }
             }
-            tokio::time::sleep(wait).await;
-            wait *= 2;
         }
         eprintln!("onshi-helper service: bulk registration {reception}: still processing; its entries count as accepted");
         None

@@ -85,7 +85,7 @@ fn open_parts(
 }
 
 fn quick() -> Settings {
-    Settings { pin_timeout: Duration::from_secs(5), batch_poll: Duration::from_millis(50) }
+    Settings { pin_timeout: Duration::from_secs(5), batch_poll: Duration::from_millis(50), registration_poll: Duration::from_millis(10) }
 }
 
 fn harness(tries: u8) -> H {
@@ -615,7 +615,9 @@ async fn bulk_references_report_what_the_system_refused_through_the_simulator_ga
     let rejected: Vec<(u32, C, Option<&str>)> = r.rejected.iter().map(|e| (e.index, e.error.code, e.error.detail.code.as_deref())).collect();
     assert_eq!(rejected, [(1, C::InvalidArgument, None), (2, C::GatewayError, Some(onshi_sim::answer::codes::UNKNOWN_PERSON))]);
     assert_eq!(r.accepted, 2);
-    assert!(r.reception_number.is_some());
+    assert!(r.reception_number.is_some() && !r.results_pending);
+    let m = &r.rejected[1].error.message;
+    assert!(m.ja.starts_with("3件目") && m.en.starts_with("Entry 3:") && m.ja.contains(onshi_sim::answer::codes::UNKNOWN_PERSON), "{m:?}");
     // The reply carries the per-entry result document, not the acknowledgement.
     assert_eq!(onshi_core::parse(r.xml.as_bytes()).unwrap().message.kind(), onshi_core::message::Kind::BulkRegistrationResult);
     let stored = |id: &str| h.rt.with_store(|s| s.reference(&crate::store::PatientId::new(id).unwrap()).unwrap());
@@ -625,6 +627,32 @@ async fn bulk_references_report_what_the_system_refused_through_the_simulator_ga
     drop(gw);
     let log = std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default();
     assert_eq!((log.matches("OQSmuimm01req").count(), log.matches("OQSmuimm02req").count()), (1, 1), "{log}");
+}
+
+/// The system still working on a bulk registration: asked again (after
+/// `registration_poll`, doubling) until the results come; if they never
+/// do, the entries count as the acknowledgement accepted them and the
+/// reply says the results are pending.
+#[tokio::test]
+async fn bulk_registration_results_are_waited_for_then_reported_pending() {
+    use crate::backend::Query;
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut h = harness(3);
+    h.backend.accept_references.store(true, SeqCst);
+    let entries = |from: usize| (from..from + 3).map(|i| reference_json(i, &format!("W{i:05}"))).collect::<Vec<_>>().join(",");
+    let downloads = |h: &H| h.backend.sent.lock().unwrap().iter().filter(|s| s.0 == Query::BulkReferenceResult).count();
+
+    h.backend.registration_processing.store(2, SeqCst);
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{}]}}"#, entries(0)));
+    let Ok(Response::ReferenceRegister(r)) = h.reply(&id).await else { panic!("no reply") };
+    assert_eq!((r.accepted, r.results_pending, downloads(&h)), (3, false, 3), "two 'still processing', then the results");
+
+    h.backend.registration_processing.store(u32::MAX, SeqCst);
+    let id = h.send(PAGE, "page", &format!(r#"{{"type":"reference_register","entries":[{}]}}"#, entries(10)));
+    let Ok(Response::ReferenceRegister(r)) = h.reply(&id).await else { panic!("no reply") };
+    assert_eq!((r.accepted, r.results_pending), (3, true));
+    assert_eq!(downloads(&h), 3 + 5, "asked five times, then gave up");
+    assert!(h.rt.with_store(|s| s.reference(&crate::store::PatientId::new("W00010").unwrap()).unwrap()).is_some(), "kept as acknowledged");
 }
 
 #[tokio::test]
@@ -664,6 +692,7 @@ async fn bulk_reference_register_checks_each_entry_sends_the_bulk_form_and_store
     };
     assert_eq!(r.accepted, 497);
     assert_eq!(r.reception_number.as_deref(), Some("R0000000099"));
+    assert!(!r.results_pending, "every entry's result came");
     let rejected: Vec<(u32, C, Option<&str>)> =
         r.rejected.iter().map(|e| (e.index, e.error.code, e.error.detail.field.as_deref())).collect();
     assert_eq!(rejected, [

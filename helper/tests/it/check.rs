@@ -110,8 +110,9 @@ fn doctor_names_each_problem_and_fails() {
 
 /// `reference import`: the batch CSV's columns plus 患者ID. A file with a bad
 /// row is not sent at all; a good file goes out as the bulk form
-/// `OQSmuimm01req` through the folder (the simulator's terminal does not
-/// register reference numbers, so its refusal comes back, with its code).
+/// `OQSmuimm01req` through the folder, and the simulator's terminal answers
+/// each row: the row nobody matches is reported with its line and the
+/// system's code, the other is registered.
 #[test]
 fn reference_import_checks_rows_and_sends_the_bulk_form() {
     let home = tempfile::tempdir().unwrap();
@@ -137,12 +138,18 @@ fn reference_import_checks_rows_and_sends_the_bulk_form() {
         Err(_) => Vec::new(),
     };
     assert!(!audit().iter().any(|e| e.kind == "reference"), "a file with errors is not sent");
-    // Two good rows: one bulk document.
-    let (code, _, err) = import(&format!("{header}{}{}", row("K1"), row("K2")));
-    assert_ne!(code, 0, "the simulator refuses registrations: {err}");
-    assert!(err.contains("EQ1004") || err.contains("資格確認"), "{err}");
-    // (The responder and the helper clear req/ and res/, so the file name
+    // A good row and one with numbers nobody has (well-formed, so the helper sends it): one bulk document.
+    let nobody = format!("{},,99999999,,{birth},K9\n", insurer.trim());
+    let (code, out, err) = import(&format!("{header}{}{nobody}", row("K1")));
+    assert_ne!(code, 0, "a row was not registered: {out}{err}");
+    assert!(err.contains("refs.csv:3:") && err.contains("EQ2001") && err.contains("2件目"), "{err}");
+    assert!(out.contains("1 人分") && out.contains("登録できなかった行: 1"), "{out}");
+    // (The responder and the helper clear req/ and res/, so the file names
     // cannot be checked here; the service tests check the bulk document.)
     let tail = audit();
-    assert!(tail.iter().any(|e| e.kind == "reference" && e.outcome == "failed" && e.detail.contains("\"count\":2")), "{tail:?}");
+    let ok = |e: &&onshi_helper::store::AuditEntry| e.kind == "reference" && e.outcome == "ok";
+    assert!(tail.iter().any(|e| ok(&e) && e.detail.contains("\"count\":1") && e.detail.contains("\"rejected\":1")), "{tail:?}");
+    let s = onshi_helper::store::Store::open(&store).unwrap();
+    assert!(s.reference(&onshi_helper::store::PatientId::new("K1").unwrap()).unwrap().is_some());
+    assert!(s.reference(&onshi_helper::store::PatientId::new("K9").unwrap()).unwrap().is_none());
 }

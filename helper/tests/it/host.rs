@@ -117,7 +117,7 @@ fn service_and_native_host_end_to_end() {
 
     let refused = host.ask("2", PAGE, "page", json!({"type":"today","origin":"chrome-extension://x"}));
     assert_eq!(refused["error"]["code"], "not_paired");
-    assert!(refused["error"]["message"]["ja"].as_str().unwrap().contains("連携"));
+    assert!(refused["error"]["message"]["ja"].as_str().unwrap().contains("ペアリングを始める"));
 
     // Pair through the extension's path.
     let begin = host.ask("3", PAGE, "page", json!({"type":"pair_begin"}));

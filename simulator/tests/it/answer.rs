@@ -100,7 +100,7 @@ impl Batches for NoBatches {
         None
     }
     fn keep_registrations(&mut self, _: String, _: onshi_core::message::Msg<onshi_core::message::BulkRegistrationBody>) {}
-    fn registrations(&self, _: &str) -> Option<onshi_core::message::Msg<onshi_core::message::BulkRegistrationBody>> {
+    fn registrations(&self, _: &str) -> Option<std::sync::Arc<onshi_core::message::Msg<onshi_core::message::BulkRegistrationBody>>> {
         None
     }
 }
