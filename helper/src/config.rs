@@ -20,6 +20,7 @@
 //! connect_secs = 5
 //! request_secs = 30
 //! folder_response_secs = 120
+//! batch_poll_max_secs = 30          # longest wait between looks at a running batch
 //! ```
 
 use std::io::ErrorKind;
@@ -68,11 +69,14 @@ pub struct Timeouts {
     pub connect_secs: u64,
     pub request_secs: u64,
     pub folder_response_secs: u64,
+    /// The longest wait between two looks at an unfinished batch (the first
+    /// look is after 2 s, then the wait doubles up to this).
+    pub batch_poll_max_secs: u64,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { connect_secs: 5, request_secs: 30, folder_response_secs: 120 }
+        Timeouts { connect_secs: 5, request_secs: 30, folder_response_secs: 120, batch_poll_max_secs: 30 }
     }
 }
 
@@ -312,6 +316,7 @@ impl Config {
             ("connect_secs", t.connect_secs),
             ("request_secs", t.request_secs),
             ("folder_response_secs", t.folder_response_secs),
+            ("batch_poll_max_secs", t.batch_poll_max_secs),
         ] {
             if v == 0 {
                 out.push(ConfigProblem::ZeroTimeout { name });
@@ -404,6 +409,19 @@ mod tests {
         }
         let f = Config::parse("institution_code = \"x\"\n[backend]\nkind = \"oqs-folder\"\npath = \"/srv/oqs\"\n", Path::new("/")).unwrap();
         assert_eq!(f.backend, Backend::OqsFolder { path: "/srv/oqs".into() });
+    }
+
+    /// The batch poll is the one service timing IT may change; 0 is a problem for `check`.
+    #[test]
+    fn batch_poll_from_the_timeouts_section() {
+        let toml = format!("{}\n[timeouts]\nbatch_poll_max_secs = 5\n", gateway_toml(GOOD_CODE));
+        let c = Config::parse(&toml, Path::new("/")).unwrap();
+        assert_eq!(c.timeouts.batch_poll_max_secs, 5);
+        let s = crate::service::runtime::Settings::from_config(Some(&c));
+        assert_eq!(s.batch_poll, std::time::Duration::from_secs(5));
+        assert_eq!(crate::service::runtime::Settings::from_config(None).batch_poll, std::time::Duration::from_secs(30));
+        let zero = Config::parse(&toml.replace("= 5", "= 0"), Path::new("/")).unwrap();
+        assert!(zero.check().iter().any(|p| matches!(p, ConfigProblem::ZeroTimeout { name: "batch_poll_max_secs" })));
     }
 
     #[test]

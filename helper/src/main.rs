@@ -422,7 +422,7 @@ fn cli_runtime(ctx: &Context) -> Result<std::sync::Arc<service::runtime::Runtime
         ctx.config.clone(),
         backend,
         std::sync::Arc::new(onshi_helper::card::access::PcscAccess),
-        service::runtime::Settings::default(),
+        service::runtime::Settings::from_config(ctx.config.as_ref()),
     ))
 }
 

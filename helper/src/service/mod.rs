@@ -125,7 +125,8 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
         Some(Backend::OqsFolder { path }) => Some(path.clone()),
         _ => None,
     };
-    let rt = Runtime::new(store, config, backend, Arc::new(PcscAccess), Settings::default());
+    let settings = Settings::from_config(config.as_ref());
+    let rt = Runtime::new(store, config, backend, Arc::new(PcscAccess), settings);
     rt.resume_batches();
     if let Some(path) = folder {
         let mut faces = crate::backend::folder::FaceWatcher::new(&path).spawn();

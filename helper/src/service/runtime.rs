@@ -59,6 +59,18 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// The defaults, with what the config lets IT change (the batch poll).
+    pub fn from_config(config: Option<&crate::config::Config>) -> Self {
+        let mut s = Settings::default();
+        if let Some(c) = config {
+            // 0 is refused by `config check`; treated as 1 s here rather than a busy loop.
+            s.batch_poll = Duration::from_secs(c.timeouts.batch_poll_max_secs.max(1));
+        }
+        s
+    }
+}
+
 /// What reaches a waiting card confirm.
 enum PinMsg {
     /// `received`: when the service read the `pin_entry` (the timing starts there).
