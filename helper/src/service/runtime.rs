@@ -467,9 +467,8 @@ impl Runtime {
 
     /// The per-entry results of the bulk registration under `reception`:
     /// asked at once, then again after 0.5, 1, 2 and 4 s (`registration_poll`
-    /// doubling) while the system is
-    /// still working on it. `None` when they do not come in that time or the
-    /// answer is unusable (the service log says which).
+    /// doubling) while the system is still working on it. `None` when they do
+    /// not come in that time or the answer is unusable (the service log says which).
     async fn registration_results(&self, reception: &str) -> Option<(eligibility::Answer, eligibility::Registered)> {
         let institution = lock(&self.dispatcher).institution_and_today().ok()?.0;
         let request = eligibility::batch_download(&institution, reception);
