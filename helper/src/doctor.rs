@@ -68,7 +68,7 @@ pub async fn examine(i: Inputs<'_>) -> Vec<Finding> {
     };
     out.push(service(i.socket.as_deref()).await);
     out.extend(manifests(i.env, i.os, &i.exe));
-    out.extend(card(i.card));
+    out.extend(card(i.card, i.os));
     out.push(backend(config.as_ref()).await);
     out.push(clock(i.now_secs));
     out
@@ -129,9 +129,10 @@ fn manifests(env: &Env, os: Os, exe: &Path) -> Vec<Finding> {
     out
 }
 
-fn card(card: &dyn CardAccess) -> Vec<Finding> {
+fn card(card: &dyn CardAccess, os: Os) -> Vec<Finding> {
     let readers = match card.readers() {
         Ok(r) => r,
+        Err(CardError::ServiceNotRunning) => return vec![Finding::bad("pcsc", smart_card_service_down(os))],
         Err(e) => return vec![Finding::bad("pcsc", e.explain())],
     };
     if readers.is_empty() {
@@ -159,6 +160,26 @@ fn card(card: &dyn CardAccess) -> Vec<Finding> {
         });
     }
     out
+}
+
+/// The smart-card service is down: what IT does about it on this OS. (The
+/// receptionist's text for the same error says "ask IT to run doctor"; here
+/// IT is the one reading.)
+fn smart_card_service_down(os: Os) -> Bilingual {
+    match os {
+        Os::Linux => Bilingual::new(
+            "カードリーダーのサービス（pcscd）が動いていません。「sudo systemctl enable --now pcscd.socket」で起動してください（パッケージ pcscd が必要です）。",
+            "The PC/SC service (pcscd) is not running. Start it with \"sudo systemctl enable --now pcscd.socket\" (package pcscd).",
+        ),
+        Os::MacOs => Bilingual::new(
+            "macOS のスマートカードサービスに接続できません。カードリーダーを挿し直し、直らなければ PC を再起動してください。",
+            "Cannot reach macOS's smart-card service. Plug the reader in again; if that does not help, restart the computer.",
+        ),
+        Os::Windows => Bilingual::new(
+            "スマートカード サービス（SCardSvr）が止まっています。管理者のコマンドプロンプトで「sc config SCardSvr start= auto」と「sc start SCardSvr」を実行してください。",
+            "The Smart Card service (SCardSvr) is stopped. In an administrator command prompt run \"sc config SCardSvr start= auto\" and \"sc start SCardSvr\".",
+        ),
+    }
 }
 
 async fn backend(config: Option<&Config>) -> Finding {
@@ -218,5 +239,26 @@ mod tests {
         assert!(findings.iter().any(|f| f.link == "card" && !f.problem && f.text.en.contains("3 PIN tries")));
         assert!(!card.card.lock().unwrap().sent_pin());
         assert!(!clock(1_800_000_000).problem);
+    }
+
+    /// No smart-card service: the finding tells IT how to start it on this
+    /// OS, instead of the receptionist's "ask IT to run doctor".
+    #[test]
+    fn a_stopped_smart_card_service_says_how_to_start_it() {
+        struct NoService;
+        impl CardAccess for NoService {
+            fn with_card(&self, _: Option<&str>, _: crate::card::access::FlowFn<'_>) -> Result<(), CardError> {
+                Err(CardError::ServiceNotRunning)
+            }
+            fn readers(&self) -> Result<Vec<crate::card::transport::Reader>, CardError> {
+                Err(CardError::ServiceNotRunning)
+            }
+        }
+        for (os, ja, en) in [(Os::Linux, "systemctl", "systemctl"), (Os::Windows, "SCardSvr", "SCardSvr"), (Os::MacOs, "挿し直し", "Plug the reader")] {
+            let f = card(&NoService, os);
+            assert_eq!((f.len(), f[0].link, f[0].problem), (1, "pcsc", true));
+            assert!(f[0].text.ja.contains(ja) && f[0].text.en.contains(en), "{:?}", f[0].text);
+            assert!(!f[0].text.ja.contains("doctor"), "not circular: {}", f[0].text.ja);
+        }
     }
 }

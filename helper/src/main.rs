@@ -41,10 +41,13 @@ enum Command {
     Install(InstallArgs),
     /// Remove what `install` wrote.
     Uninstall(LocationArgs),
+    /// The TOML config: check it, or show where it and the database live
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The append-only audit log (hash-chained): show the newest entries, verify the chain
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Web pages (origins) allowed to use this helper: list them, revoke one
     #[command(subcommand)]
     Pairings(PairingsCommand),
     /// The mode a browser starts (normally detected from its arguments).
@@ -208,6 +211,7 @@ enum AuditCommand {
 
 #[derive(Subcommand)]
 enum PairingsCommand {
+    /// Every pairing: id, origin, browser, extension, when it was made and its state
     List,
     /// Revoke every pairing of ORIGIN (e.g. https://clinic.example).
     Revoke { origin: String },
