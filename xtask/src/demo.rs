@@ -1,4 +1,4 @@
-//! `cargo xtask demo [--backend gateway|oqs-folder] [--person ID] [--smoke]`:
+//! `cargo xtask demo [--backend gateway|oqs-folder] [--person ID] [--fresh] [--smoke]`:
 //! the whole reception PC on one machine, from the real parts.
 //!
 //! Order (each step prints one line): build → state folder `target/demo/` →
@@ -19,6 +19,10 @@
 //! `pair_begin` → the extension's pairing window shows the code → 承認 →
 //! `status` paired — saves screenshots (target/demo/pairing.png,
 //! reception.png) and stops. It starts from an empty target/demo/.
+//!
+//! Without `--smoke` the state folder is kept between runs (registry,
+//! helper database, pairings), as a reception PC keeps them; `--fresh`
+//! empties it first, to pair again from the start.
 //!
 //! Everything started here is stopped by process id when the demo ends:
 //! Ctrl-C, SIGTERM, an error, or (with a window) closing Chromium. The
@@ -53,16 +57,19 @@ struct Options {
     backend: Backend,
     person: String,
     smoke: bool,
+    /// Start from an empty state folder (the smoke always does).
+    fresh: bool,
     /// `cargo xtask test` has just built everything.
     no_build: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
-    let mut o = Options { backend: Backend::Gateway, person: card::DEFAULT_PERSON.into(), smoke: false, no_build: false };
+    let mut o = Options { backend: Backend::Gateway, person: card::DEFAULT_PERSON.into(), smoke: false, fresh: false, no_build: false };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--smoke" => o.smoke = true,
+            "--fresh" => o.fresh = true,
             "--no-build" => o.no_build = true,
             "--backend" => {
                 o.backend = match it.next().map(String::as_str) {
@@ -72,7 +79,7 @@ fn parse(args: &[String]) -> Result<Options> {
                 }
             }
             "--person" => o.person = it.next().cloned().ok_or("--person needs an id, e.g. P0001")?,
-            other => return Err(format!("unknown demo option {other:?} (--backend gateway|oqs-folder, --person ID, --smoke)")),
+            other => return Err(format!("unknown demo option {other:?} (--backend gateway|oqs-folder, --person ID, --fresh, --smoke)")),
         }
     }
     Ok(o)
@@ -163,9 +170,10 @@ pub fn run(args: &[String]) -> Result {
 
     let state = card::state_dir();
     step(2, &format!("state folder {}", state.display()));
-    if o.smoke {
-        // CI: start from nothing every time.
+    if o.smoke || o.fresh {
+        // CI starts from nothing every time; a person asks for it with --fresh.
         let _ = std::fs::remove_dir_all(&state);
+        eprintln!("emptied");
     }
     std::fs::create_dir_all(state.join("run")).map_err(|e| e.to_string())?;
     let mut started = Started::default();
@@ -377,6 +385,20 @@ fn prove_path(wd: &WebDriver, url: &str, state: &Path) -> Result {
         hello["reply"]["body"]["helper_version"].as_str().unwrap_or("?"),
         hello["ms"]
     );
+    if hello["reply"]["body"]["paired"] == true {
+        // A demo started again keeps its state folder, and the pairing with it.
+        let status = ask("demo-status-2", json!({ "type": "status" }))?;
+        if status["reply"]["body"]["paired"] != true {
+            return Err(format!("hello said paired, but status was refused: {status}"));
+        }
+        eprintln!(
+            "✓ this page was paired in an earlier demo run (kept in {}); status answered (backend {})",
+            state.join("helper.sqlite").display(),
+            status["reply"]["body"]["backend"]
+        );
+        eprintln!("  To pair again from the start: cargo xtask demo --fresh");
+        return Ok(());
+    }
     let status = ask("demo-status-1", json!({ "type": "status" }))?;
     if status["reply"]["error"]["code"] != "not_paired" {
         return Err(format!("an unpaired page should get not_paired for status, got {status}"));
