@@ -67,6 +67,8 @@ fn section_frame<T>(id: &str, section: &Section<T>, on_fetch: &Callback<()>, sho
     }
 }
 
+// `&Vec`: passed as `fn(&T)` to `section_frame`, where T is the section's loaded value.
+#[allow(clippy::ptr_arg)]
 fn medication_html(months: &Vec<MonthGroup>) -> Html {
     if months.is_empty() {
         return html! { <p class="hint">{bi2("この期間の薬剤情報はありません。", "No medication in this period.")}</p> };
@@ -98,6 +100,7 @@ fn medication_html(months: &Vec<MonthGroup>) -> Html {
     }
 }
 
+#[allow(clippy::ptr_arg)] // as `medication_html`
 fn checkup_html(checkups: &Vec<CheckupView>) -> Html {
     if checkups.is_empty() {
         return html! { <p class="hint">{bi2("特定健診の結果はありません。", "No health-check results.")}</p> };

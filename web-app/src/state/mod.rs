@@ -523,10 +523,10 @@ impl AppState {
                 self.batch = BatchRun { batch_id: Some(b.batch_id), info: None, results_xml: None };
             }
             Response::BatchStatus(st) => {
-                if let Some(id) = &self.batch.batch_id {
-                    if let Some(info) = st.batches.into_iter().find(|b| &b.batch_id == id) {
-                        self.batch.info = Some(info);
-                    }
+                if let Some(id) = &self.batch.batch_id
+                    && let Some(info) = st.batches.into_iter().find(|b| &b.batch_id == id)
+                {
+                    self.batch.info = Some(info);
                 }
             }
             Response::BatchResults(r) => {
