@@ -143,6 +143,9 @@ impl FakeBackend {
     }
 }
 
+/// The reception number the fake gives every bulk registration.
+pub const FAKE_RECEPTION: &str = "R0000000099";
+
 /// A normal answer to a registration request (see `accept_references`);
 /// the results of a bulk one register every entry of `last_bulk`, the
 /// last bulk request sent.
@@ -157,9 +160,9 @@ fn reference_answer(query: Query, request_xml: &[u8], last_bulk: Option<&[u8]>) 
             body: Registration { processing_result_status: Some(ProcessingResultStatus::Normal), ..m.body },
         }),
         (Query::BulkReferenceRegister, Message::BulkRegistrationRequest(_)) => Message::BatchUploadResult(Msg {
-            header: MessageHeader { reception_number: Some("R0000000099".into()), ..header },
+            header: MessageHeader { reception_number: Some(FAKE_RECEPTION.into()), ..header },
             body: ReceptionBody {
-                reception_number: Some("R0000000099".into()),
+                reception_number: Some(FAKE_RECEPTION.into()),
                 processing_result_status: Some(ProcessingResultStatus::Normal),
                 ..Default::default()
             },
@@ -222,7 +225,7 @@ impl Backend for FakeBackend {
                     })
                     .is_ok();
             if self.accept_references.load(Ordering::SeqCst) && processing {
-                let still = MessageHeader { segment_of_result: Some(onshi_core::codes::SegmentOfResult::InProgress), reception_number: Some("R0000000099".into()), ..Default::default() };
+                let still = MessageHeader { segment_of_result: Some(onshi_core::codes::SegmentOfResult::InProgress), reception_number: Some(FAKE_RECEPTION.into()), ..Default::default() };
                 return Ok(Message::BatchDownloadResult(Msg { header: still, body: Default::default() }).write(Encoding::Utf8));
             }
             if self.accept_references.load(Ordering::SeqCst)

@@ -341,6 +341,18 @@ pub fn error_of(message: &Message) -> Option<ProtocolError> {
         }
         _ => return None,
     };
+    status_error(status, code, text, header)
+}
+
+/// ProcessingResultStatus 2 as `gateway_error` with the system's code and
+/// reason (the header's ErrorCode/ErrorMessage when the body has none);
+/// `None` for any other status.
+fn status_error(
+    status: &Option<ProcessingResultStatus>,
+    code: &Option<String>,
+    text: &Option<String>,
+    header: &MessageHeader,
+) -> Option<ProtocolError> {
     (*status == Some(ProcessingResultStatus::Error)).then(|| {
         ProtocolError::gateway(
             code.clone().or(header.error_code.clone()).unwrap_or_default(),
@@ -393,27 +405,26 @@ pub struct Registered {
 
 /// Reads a bulk registration's result. `Err(true)` while the system is still
 /// working on it (ask again), `Err(false)` when the answer is not such a result.
+/// A unit whose status is neither 1 nor 2 is in neither set: its outcome is not known.
 pub fn registration_outcomes(message: &Message) -> Result<Registered, bool> {
-    let error_of = |status: &Option<ProcessingResultStatus>, code: &Option<String>, text: &Option<String>| {
-        (*status != Some(ProcessingResultStatus::Normal))
-            .then(|| ProtocolError::gateway(code.clone().unwrap_or_default(), text.clone().unwrap_or_default()))
-    };
     match message {
         Message::BulkRegistrationResult(m) => {
             let mut r = Registered::default();
             if m.body.units.is_empty() {
                 let b = &m.body;
-                r.whole = error_of(&b.processing_result_status, &b.processing_result_code, &b.processing_result_message);
+                r.whole = status_error(&b.processing_result_status, &b.processing_result_code, &b.processing_result_message, &m.header);
             }
             for u in &m.body.units {
                 let reference = u.reference_number.as_deref().unwrap_or_default().trim().to_owned();
-                match error_of(&u.processing_result_status, &u.processing_result_code, &u.processing_result_message) {
-                    None => {
-                        r.done.insert(reference);
-                    }
-                    Some(e) => {
+                let refusal = status_error(&u.processing_result_status, &u.processing_result_code, &u.processing_result_message, &m.header);
+                match (refusal, &u.processing_result_status) {
+                    (Some(e), _) => {
                         r.refused.insert(reference, e);
                     }
+                    (None, Some(ProcessingResultStatus::Normal)) => {
+                        r.done.insert(reference);
+                    }
+                    (None, _) => {}
                 }
             }
             Ok(r)
@@ -432,6 +443,40 @@ pub fn reception_of(message: &Message) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Registered, refused and not known are told apart by each unit's
+    /// status; an error result naming no entry refuses the whole file.
+    #[test]
+    fn bulk_registration_outcomes_by_reference_number() {
+        let unit = |reference: &str, status: Option<ProcessingResultStatus>| Registration {
+            reference_number: Some(reference.into()),
+            processing_result_code: (status == Some(ProcessingResultStatus::Error)).then(|| "EQ2001".into()),
+            processing_result_status: status,
+            ..Default::default()
+        };
+        let result = |units, status| {
+            Message::BulkRegistrationResult(Msg {
+                header: MessageHeader::default(),
+                body: BulkRegistrationBody { processing_result_status: status, units, ..Default::default() },
+            })
+        };
+        let units = vec![
+            unit(" K1 ", Some(ProcessingResultStatus::Normal)),
+            unit("K2", Some(ProcessingResultStatus::Error)),
+            unit("K3", None),
+        ];
+        let r = registration_outcomes(&result(units, Some(ProcessingResultStatus::Error))).unwrap();
+        assert!(r.done.contains("K1") && r.done.len() == 1, "{r:?}");
+        assert_eq!(r.refused.get("K2").and_then(|e| e.detail.code.as_deref()), Some("EQ2001"));
+        assert!(!r.refused.contains_key("K3") && r.whole.is_none(), "K3's outcome is not known: {r:?}");
+        let whole = registration_outcomes(&result(vec![], Some(ProcessingResultStatus::Error))).unwrap();
+        assert!(whole.whole.is_some() && whole.done.is_empty());
+        let still = Message::BatchDownloadResult(Msg {
+            header: MessageHeader { segment_of_result: Some(SegmentOfResult::InProgress), ..Default::default() },
+            body: Default::default(),
+        });
+        assert!(matches!(registration_outcomes(&still), Err(true)));
+    }
 
     fn person(insurer: &str, birth: &str) -> InsuredPerson {
         InsuredPerson { insurer_number: insurer.into(), symbol: None, number: "1234".into(), branch: None, birth_date: birth.into() }

@@ -691,7 +691,7 @@ async fn bulk_reference_register_checks_each_entry_sends_the_bulk_form_and_store
         other => panic!("{other:?}"),
     };
     assert_eq!(r.accepted, 497);
-    assert_eq!(r.reception_number.as_deref(), Some("R0000000099"));
+    assert_eq!(r.reception_number.as_deref(), Some(crate::backend::fake::FAKE_RECEPTION));
     assert!(!r.results_pending, "every entry's result came");
     let rejected: Vec<(u32, C, Option<&str>)> =
         r.rejected.iter().map(|e| (e.index, e.error.code, e.error.detail.field.as_deref())).collect();
@@ -710,7 +710,7 @@ async fn bulk_reference_register_checks_each_entry_sends_the_bulk_form_and_store
     let queries: Vec<_> = sent.iter().map(|s| s.0).collect();
     assert_eq!(queries, [crate::backend::Query::BulkReferenceRegister, crate::backend::Query::BulkReferenceResult]);
     let onshi_core::Message::BatchDownloadRequest(d) = onshi_core::parse(&sent[1].1).unwrap().message else { panic!("not a download") };
-    assert_eq!(d.header.reception_number.as_deref(), Some("R0000000099"));
+    assert_eq!(d.header.reception_number.as_deref(), Some(crate::backend::fake::FAKE_RECEPTION));
     let onshi_core::Message::BulkRegistrationRequest(m) = onshi_core::parse(&sent[0].1).unwrap().message else { panic!("not the bulk form") };
     assert_eq!(m.body.units.len(), 497);
     assert_eq!(m.header.medical_institution_code.as_deref(), Some("0110113719"));
