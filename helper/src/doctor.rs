@@ -81,7 +81,7 @@ async fn service(socket: Option<&Path>) -> Finding {
             "Cannot decide where the helper's socket is; check HOME or XDG_RUNTIME_DIR.",
         ));
     };
-    let connect = tokio::time::timeout(Duration::from_secs(2), tokio::net::UnixStream::connect(socket)).await;
+    let connect = tokio::time::timeout(Duration::from_secs(3), crate::platform::connect(socket)).await;
     match connect {
         Ok(Ok(_)) => Finding::ok("service", format!("ヘルパーのサービスが動いています（{}）。", socket.display()), format!("The helper service is running ({}).", socket.display())),
         _ => Finding::bad("service", Bilingual::new(

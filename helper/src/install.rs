@@ -12,7 +12,7 @@
 //! | Linux system   | `/etc/opt/chrome/native-messaging-hosts` | `/etc/chromium/native-messaging-hosts` | `/etc/opt/edge/native-messaging-hosts` | `/usr/lib/mozilla/native-messaging-hosts` |
 //! | macOS user     | `~/Library/Application Support/Google/Chrome/NativeMessagingHosts` | `…/Chromium/NativeMessagingHosts` | `…/Microsoft Edge/NativeMessagingHosts` | `…/Mozilla/NativeMessagingHosts` |
 //! | macOS system   | `/Library/Google/Chrome/NativeMessagingHosts` | `/Library/Application Support/Chromium/NativeMessagingHosts` | `/Library/Microsoft/Edge/NativeMessagingHosts` | `/Library/Application Support/Mozilla/NativeMessagingHosts` |
-//! | Windows        | a file under `%LOCALAPPDATA%\onshi\NativeMessagingHosts\<browser>\` (system: next to the exe), registered by the default value of `HKCU` (system: `HKLM`) `\Software\{Google\Chrome,Chromium,Microsoft\Edge,Mozilla}\NativeMessagingHosts\jp.onshi.helper` |
+//! | Windows        | a file under `%LOCALAPPDATA%\onshi\NativeMessagingHosts\<browser>\` (system: next to the exe), registered by the default value of `HKCU` (system: `HKLM`) `\Software\{Google\Chrome,Chromium,Microsoft\Edge,Mozilla}\NativeMessagingHosts\jp.onshi.helper` (written through [`crate::platform::registry`]) |
 //! | `--profile-dir DIR` | `DIR/NativeMessagingHosts` for the Chromium family (a custom `--user-data-dir` reads only that); Firefox still uses `~/.mozilla`, which it finds through `$HOME` |
 //!
 //! Start at login: Linux writes a systemd user unit `onshi-helper.service`
@@ -29,6 +29,7 @@ use onshi_core::text::{Bilingual, Explain};
 
 use crate::browser::{Browser, Family};
 use crate::paths::{Env, Os, PathError};
+use crate::platform::registry;
 use crate::store::ExtensionId;
 
 /// The native-messaging host name the extension connects to.
@@ -72,8 +73,10 @@ pub enum Purpose {
     SystemdEnableLink,
     XdgAutostart,
     LaunchAgent,
-    /// A `.reg` file imported with `reg import` (Windows only).
-    Registry,
+    /// A browser's registry key whose default value is a manifest's path (Windows).
+    ManifestKey,
+    /// The `Run` value that starts the service at sign-in (Windows).
+    RunValue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,10 +84,14 @@ pub enum Content {
     File(String),
     /// A symbolic link pointing at the given target.
     Symlink(PathBuf),
+    /// A string value in the registry key `Planned::path` (`name` "" is the
+    /// key's default value).
+    RegistryValue { name: String, data: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
+    /// A file, or for registry entries the full key (`HKEY_CURRENT_USER\…`).
     pub path: PathBuf,
     pub purpose: Purpose,
     pub content: Content,
@@ -105,7 +112,7 @@ pub enum InstallError {
     ExeNotUtf8 { path: PathBuf },
     #[error("cannot {op} {path}: {reason}")]
     Io { op: &'static str, path: PathBuf, reason: String },
-    #[error("`reg` failed: {reason}")]
+    #[error("the registry refused: {reason}")]
     Registry { reason: String },
 }
 
@@ -326,31 +333,6 @@ pub fn windows_run_command(exe: &str) -> String {
     format!("\"{exe}\" service")
 }
 
-fn reg_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// A `.reg` file (`reg import`) registering or removing the manifests and
-/// the Run value. `manifests` pairs each browser with its manifest path.
-pub fn windows_reg_file(system: bool, manifests: &[(Browser, String)], run_command: Option<&str>, remove: bool) -> String {
-    let hive = if system { "HKEY_LOCAL_MACHINE" } else { "HKEY_CURRENT_USER" };
-    let mut out = String::from("Windows Registry Editor Version 5.00\r\n");
-    for (browser, path) in manifests {
-        let key = windows_manifest_key(*browser);
-        if remove {
-            out.push_str(&format!("\r\n[-{hive}\\{key}]\r\n"));
-        } else {
-            out.push_str(&format!("\r\n[{hive}\\{key}]\r\n@={}\r\n", reg_string(path)));
-        }
-    }
-    if let Some(cmd) = run_command {
-        out.push_str(&format!("\r\n[{hive}\\{WINDOWS_RUN_KEY}]\r\n"));
-        let value = if remove { "-".to_owned() } else { reg_string(cmd) };
-        out.push_str(&format!("\"{WINDOWS_RUN_VALUE}\"={value}\r\n"));
-    }
-    out
-}
-
 fn exe_text(exe: &Path, os: Os) -> Result<String, InstallError> {
     let text = exe.to_str().ok_or_else(|| InstallError::ExeNotUtf8 { path: exe.to_owned() })?;
     // Checked by text, not Path::is_absolute, so Windows paths are judged
@@ -397,17 +379,17 @@ fn autostart_entries(scope: &Scope, os: Os, env: &Env, exe: &str) -> Result<Vec<
                 content: Content::File(launch_agent_plist(exe)),
             });
         }
-        // On Windows the Run value goes into the same .reg file as the manifests.
-        Os::Windows => {}
+        Os::Windows => out.push(Planned {
+            path: PathBuf::from(format!(r"{}\{WINDOWS_RUN_KEY}", windows_hive(system))),
+            purpose: Purpose::RunValue,
+            content: Content::RegistryValue { name: WINDOWS_RUN_VALUE.into(), data: windows_run_command(exe) },
+        }),
     }
     Ok(out)
 }
 
-fn windows_reg_path(scope: &Scope, env: &Env, exe: &Path) -> Result<PathBuf, PathError> {
-    Ok(match scope {
-        Scope::System => exe.parent().unwrap_or(Path::new(".")).join("onshi-helper.reg"),
-        _ => env.local_appdata.clone().ok_or(PathError { var: "LOCALAPPDATA" })?.join("onshi").join("onshi-helper.reg"),
-    })
+fn windows_hive(system: bool) -> &'static str {
+    if system { "HKEY_LOCAL_MACHINE" } else { "HKEY_CURRENT_USER" }
 }
 
 /// Everything `install` would write, without writing it.
@@ -421,27 +403,28 @@ pub fn plan_install(opts: &InstallOptions, os: Os, env: &Env) -> Result<Vec<Plan
         (None, true) => return Err(InstallError::NoExtensionId),
     };
     let mut out: Vec<Planned> = Vec::new();
-    let mut reg_manifests = Vec::new();
+    let mut keys = Vec::new();
     for &b in &opts.browsers {
         let path = manifest_dir(b, &opts.scope, os, env, &opts.exe)?.join(MANIFEST_FILE);
         // Chrome, Chromium and Edge share one folder under --profile-dir.
         if out.iter().any(|p| p.path == path) {
             continue;
         }
+        // Windows browsers find manifests only through the registry.
         if os == Os::Windows {
-            reg_manifests.push((b, path.to_string_lossy().into_owned()));
+            keys.push(Planned {
+                path: PathBuf::from(format!(r"{}\{}", windows_hive(opts.scope == Scope::System), windows_manifest_key(b))),
+                purpose: Purpose::ManifestKey,
+                content: Content::RegistryValue { name: String::new(), data: path.to_string_lossy().into_owned() },
+            });
         }
         let json = manifest_json(b.family(), &exe, chromium_id);
         out.push(Planned { path, purpose: Purpose::Manifest(b.family()), content: Content::File(json) });
     }
+    out.extend(keys);
     let autostart = opts.autostart && !matches!(opts.scope, Scope::ProfileDir(_));
     if autostart {
         out.extend(autostart_entries(&opts.scope, os, env, &exe)?);
-    }
-    if os == Os::Windows {
-        let run = windows_run_command(&exe);
-        let reg = windows_reg_file(opts.scope == Scope::System, &reg_manifests, autostart.then_some(run.as_str()), false);
-        out.push(Planned { path: windows_reg_path(&opts.scope, env, &opts.exe)?, purpose: Purpose::Registry, content: Content::File(reg) });
     }
     Ok(out)
 }
@@ -457,24 +440,7 @@ pub fn plan_uninstall(browsers: &[Browser], scope: &Scope, os: Os, env: &Env, ex
         exe: exe.to_owned(),
         autostart: true,
     };
-    let mut plan = plan_install(&opts, os, env)?;
-    if os == Os::Windows {
-        let manifests: Vec<_> = plan
-            .iter()
-            .filter_map(|p| match p.purpose {
-                Purpose::Manifest(_) => Some(p.path.to_string_lossy().into_owned()),
-                _ => None,
-            })
-            .zip(browsers.iter().copied())
-            .map(|(path, b)| (b, path))
-            .collect();
-        let run = windows_run_command(&exe.to_string_lossy());
-        let autostart = !matches!(scope, Scope::ProfileDir(_));
-        for p in plan.iter_mut().filter(|p| p.purpose == Purpose::Registry) {
-            p.content = Content::File(windows_reg_file(*scope == Scope::System, &manifests, autostart.then_some(run.as_str()), true));
-        }
-    }
-    Ok(plan)
+    plan_install(&opts, os, env)
 }
 
 /// What happened to one planned path.
@@ -497,7 +463,7 @@ fn io<'a>(op: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> Instal
 pub fn apply(plan: &[Planned]) -> Result<Vec<Done>, InstallError> {
     let mut done = Vec::new();
     for p in plan {
-        if let Some(dir) = p.path.parent() {
+        if let (Some(dir), false) = (p.path.parent(), matches!(p.content, Content::RegistryValue { .. })) {
             std::fs::create_dir_all(dir).map_err(io("create folder", dir))?;
         }
         match &p.content {
@@ -510,11 +476,9 @@ pub fn apply(plan: &[Planned]) -> Result<Vec<Done>, InstallError> {
                 if std::fs::symlink_metadata(&p.path).is_ok() {
                     std::fs::remove_file(&p.path).map_err(io("replace", &p.path))?;
                 }
-                symlink(target, &p.path)?;
+                crate::platform::symlink(target, &p.path).map_err(io("link", &p.path))?;
             }
-        }
-        if p.purpose == Purpose::Registry {
-            reg_import(&p.path)?;
+            Content::RegistryValue { name, data } => registry::set(&p.path.to_string_lossy(), name, data)?,
         }
         done.push(Done::Wrote(p.path.clone()));
     }
@@ -526,17 +490,8 @@ pub fn apply(plan: &[Planned]) -> Result<Vec<Done>, InstallError> {
 pub fn remove(plan: &[Planned]) -> Result<Vec<Done>, InstallError> {
     let mut done = Vec::new();
     for p in plan {
-        if p.purpose == Purpose::Registry {
-            // The removal .reg is written and imported, then deleted.
-            if let Content::File(text) = &p.content {
-                if let Some(dir) = p.path.parent() {
-                    std::fs::create_dir_all(dir).map_err(io("create folder", dir))?;
-                }
-                std::fs::write(&p.path, text).map_err(io("write", &p.path))?;
-                reg_import(&p.path)?;
-                std::fs::remove_file(&p.path).map_err(io("remove", &p.path))?;
-                done.push(Done::Removed(p.path.clone()));
-            }
+        if let Content::RegistryValue { name, .. } = &p.content {
+            done.push(remove_registry(p, name)?);
             continue;
         }
         let meta = match std::fs::symlink_metadata(&p.path) {
@@ -568,35 +523,23 @@ pub fn remove(plan: &[Planned]) -> Result<Vec<Done>, InstallError> {
     Ok(done)
 }
 
-#[cfg(unix)]
-fn symlink(target: &Path, link: &Path) -> Result<(), InstallError> {
-    std::os::unix::fs::symlink(target, link).map_err(io("link", link))
-}
-
-#[cfg(not(unix))]
-fn symlink(_target: &Path, link: &Path) -> Result<(), InstallError> {
-    Err(InstallError::Io { op: "link", path: link.to_owned(), reason: "symbolic links are only planned on Unix".into() })
-}
-
-#[cfg(windows)]
-fn reg_import(path: &Path) -> Result<(), InstallError> {
-    let out = std::process::Command::new("reg")
-        .arg("import")
-        .arg(path)
-        .output()
-        .map_err(|e| InstallError::Registry { reason: e.to_string() })?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(InstallError::Registry { reason: String::from_utf8_lossy(&out.stderr).trim().to_owned() })
+/// Removes one registry entry if it is ours: a manifest key whose default
+/// value names one of our manifests, or a `Run` value that starts this helper.
+fn remove_registry(p: &Planned, name: &str) -> Result<Done, InstallError> {
+    let key = p.path.to_string_lossy();
+    let Some(current) = registry::get(&key, name)? else { return Ok(Done::Absent(p.path.clone())) };
+    let ours = match p.purpose {
+        Purpose::ManifestKey => current.ends_with(MANIFEST_FILE),
+        _ => current.contains(SERVICE_NAME),
+    };
+    if !ours {
+        return Ok(Done::NotOurs(p.path.clone()));
     }
-}
-
-#[cfg(not(windows))]
-fn reg_import(_path: &Path) -> Result<(), InstallError> {
-    // Registry plans are only produced for Os::Windows; on other systems a
-    // .reg file is just written (useful to inspect, harmless).
-    Ok(())
+    match p.purpose {
+        Purpose::ManifestKey => registry::delete(&key, None)?,
+        _ => registry::delete(&key, Some(name))?,
+    }
+    Ok(Done::Removed(p.path.clone()))
 }
 
 #[cfg(test)]
@@ -708,18 +651,25 @@ mod tests {
     }
 
     #[test]
-    fn windows_registry_file() {
+    fn windows_registry_entries() {
         let env = Env { local_appdata: Some(r"C:\Users\u\AppData\Local".into()), ..Env::default() };
         let plan = plan_install(&opts(Scope::User, r"C:\Program Files\Onshi\onshi-helper.exe"), Os::Windows, &env).unwrap();
-        let reg = plan.iter().find(|p| p.purpose == Purpose::Registry).unwrap();
-        let Content::File(text) = &reg.content else { panic!() };
-        assert!(text.starts_with("Windows Registry Editor Version 5.00\r\n"));
-        assert!(text.contains(r"[HKEY_CURRENT_USER\Software\Google\Chrome\NativeMessagingHosts\jp.onshi.helper]"));
-        assert!(text.contains(r"[HKEY_CURRENT_USER\Software\Mozilla\NativeMessagingHosts\jp.onshi.helper]"));
-        assert!(text.contains(r#""OnshiHelper"="\"C:\\Program Files\\Onshi\\onshi-helper.exe\" service""#), "{text}");
-        let removal = windows_reg_file(true, &[(Browser::Edge, "x".into())], Some("c"), true);
-        assert!(removal.contains(r"[-HKEY_LOCAL_MACHINE\Software\Microsoft\Edge\NativeMessagingHosts\jp.onshi.helper]"));
-        assert!(removal.contains("\"OnshiHelper\"=-"));
+        let keys: Vec<_> = plan.iter().filter(|p| p.purpose == Purpose::ManifestKey).collect();
+        assert_eq!(keys.len(), 4, "one key per browser");
+        let chrome = keys.iter().find(|p| p.path.to_string_lossy().contains(r"Google\Chrome")).unwrap();
+        assert_eq!(chrome.path.to_string_lossy(), r"HKEY_CURRENT_USER\Software\Google\Chrome\NativeMessagingHosts\jp.onshi.helper");
+        let Content::RegistryValue { name, data } = &chrome.content else { panic!() };
+        assert_eq!(name, "");
+        // The key points at the manifest file this same plan writes.
+        assert!(plan.iter().any(|p| p.path.to_string_lossy() == *data && matches!(p.purpose, Purpose::Manifest(_))), "{data}");
+        let run = plan.iter().find(|p| p.purpose == Purpose::RunValue).unwrap();
+        assert_eq!(run.path.to_string_lossy(), r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run");
+        assert_eq!(
+            run.content,
+            Content::RegistryValue { name: "OnshiHelper".into(), data: r#""C:\Program Files\Onshi\onshi-helper.exe" service"#.into() }
+        );
+        let system = plan_install(&opts(Scope::System, r"C:\Program Files\Onshi\onshi-helper.exe"), Os::Windows, &env).unwrap();
+        assert!(system.iter().filter(|p| matches!(p.content, Content::RegistryValue { .. })).all(|p| p.path.to_string_lossy().starts_with("HKEY_LOCAL_MACHINE")));
         let rel = opts(Scope::User, r"onshi-helper.exe");
         assert!(matches!(plan_install(&rel, Os::Windows, &env), Err(InstallError::ExeNotAbsolute { .. })));
     }

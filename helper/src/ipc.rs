@@ -12,13 +12,13 @@
 //! identity the browser put on the host's command line. Every later frame is
 //! a browser frame, relayed byte for byte.
 //!
-//! Access: the socket sits in a 0700 folder, the socket file is 0600, and the
-//! service checks each peer's uid (SO_PEERCRED) against its own.
+//! The OS object that carries the frames (a Unix socket, a named pipe on
+//! Windows) and who may open it are the platform layer's business
+//! ([`crate::platform`]); this module only names the endpoint and frames.
 //!
-//! Socket location: `--socket`, else `$ONSHI_HELPER_SOCKET`, else
-//! `$XDG_RUNTIME_DIR/onshi/helper.sock`, else `<data folder>/onshi/run/helper.sock`.
-//! On Windows the link would be a named pipe; that is not implemented yet
-//! ([`IpcError::Unsupported`]).
+//! Endpoint: `--socket`, else `$ONSHI_HELPER_SOCKET`, else the per-user
+//! default ([`crate::platform::default_endpoint`]: `$XDG_RUNTIME_DIR/onshi/helper.sock`
+//! or `<data folder>/onshi/run/helper.sock`; `\\.\pipe\onshi-helper-<user SID>` on Windows).
 
 use std::path::{Path, PathBuf};
 
@@ -61,9 +61,13 @@ pub enum IpcError {
     Io(#[from] std::io::Error),
     #[error("frame of {len} bytes exceeds the {max}-byte cap")]
     TooLarge { len: usize, max: usize },
-    /// The local link is a named pipe on Windows, which this build lacks.
-    #[error("the local link is not implemented on this OS")]
-    Unsupported,
+    /// Another process already owns the service's pipe name (Windows): a
+    /// squatter, or a service of an older install started another way.
+    #[error("the pipe {name} already exists and belongs to another process")]
+    PipeTaken { name: String },
+    /// `--socket` on Windows must name a local pipe (`\\.\pipe\…`).
+    #[error("{name} is not a local pipe name (\\\\.\\pipe\\...)")]
+    NotAPipeName { name: String },
 }
 
 impl Explain for IpcError {
@@ -85,9 +89,13 @@ impl Explain for IpcError {
                 format!("受け取ったデータが大きすぎます（{len} バイト、上限 {max}）。"),
                 format!("A frame of {len} bytes exceeds the {max}-byte cap."),
             ),
-            IpcError::Unsupported => Bilingual::new(
-                "このOSではヘルパーのサービスとの通信（名前付きパイプ）がまだ実装されていません。",
-                "The link to the helper service (a named pipe) is not implemented on this OS yet.",
+            IpcError::PipeTaken { name } => Bilingual::new(
+                format!("ヘルパーの通信路 {name} を別のプログラムが使っています。安全のためヘルパーは起動しません。PCを再起動し、続く場合は「onshi-helper doctor」の結果をIT担当者に伝えてください。"),
+                format!("Another program holds the helper's pipe {name}; for safety the helper does not start. Restart the PC; if it persists, give the output of \"onshi-helper doctor\" to IT."),
+            ),
+            IpcError::NotAPipeName { name } => Bilingual::new(
+                format!("「{name}」は名前付きパイプの名前ではありません。--socket には \\\\.\\pipe\\ で始まる名前を指定してください。"),
+                format!("{name:?} is not a named-pipe name; give --socket a name that starts with \\\\.\\pipe\\."),
             ),
         }
     }
@@ -98,37 +106,15 @@ pub fn socket_path(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, IpcErr
     if let Some(p) = explicit {
         return Ok(p.to_owned());
     }
-    if let Some(p) = std::env::var_os(SOCKET_ENV).map(PathBuf::from).filter(|p| p.is_absolute()) {
+    if let Some(p) = std::env::var_os(SOCKET_ENV).map(PathBuf::from).filter(|p| p.is_absolute() || p.to_string_lossy().starts_with(r"\\.\pipe\")) {
         return Ok(p);
     }
-    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from).filter(|p| p.is_absolute()) {
-        return Ok(run.join("onshi").join("helper.sock"));
-    }
-    let data = env.data_home().map_err(|_| IpcError::NoSocketPlace)?;
-    Ok(data.join("onshi").join("run").join("helper.sock"))
+    crate::platform::default_endpoint(env)
 }
 
-/// The lock file that keeps one service per socket (and so per OS user).
-pub fn lock_path(socket: &Path) -> PathBuf {
-    let mut name = socket.file_name().map(|n| n.to_owned()).unwrap_or_default();
-    name.push(".lock");
-    socket.with_file_name(name)
-}
-
-/// Creates the socket's folder if missing, mode 0700 (only when we create it:
-/// an existing folder such as a test's temp dir is left as it is).
-#[cfg(unix)]
-pub fn prepare_folder(socket: &Path) -> Result<(), IpcError> {
-    use std::os::unix::fs::DirBuilderExt;
-    let Some(dir) = socket.parent() else { return Ok(()) };
-    if dir.exists() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| IpcError::Folder { path: dir.to_owned(), source })
+/// The lock file that keeps one service per endpoint (and so per OS user).
+pub fn lock_path(endpoint: &Path) -> PathBuf {
+    crate::platform::lock_path(endpoint)
 }
 
 /// Reads one frame (u32 big-endian length + bytes), checking the cap before
@@ -159,13 +145,6 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, payload: &[u8], max: 
     Ok(())
 }
 
-/// This process's effective uid, read from `/proc/self` (owned by it), so no
-/// `unsafe` libc call is needed.
-#[cfg(target_os = "linux")]
-pub fn own_uid() -> Result<u32, IpcError> {
-    use std::os::unix::fs::MetadataExt;
-    Ok(std::fs::metadata("/proc/self")?.uid())
-}
 
 #[cfg(test)]
 mod tests {
@@ -185,10 +164,5 @@ mod tests {
         // A header that announces more than arrives is an I/O error, not a hang.
         let mut r = &[0u8, 0, 0, 9, b'{'][..];
         assert!(matches!(read_frame(&mut r, 100).await, Err(IpcError::Io(_))));
-    }
-
-    #[test]
-    fn lock_sits_next_to_the_socket() {
-        assert_eq!(lock_path(Path::new("/run/u/onshi/helper.sock")), Path::new("/run/u/onshi/helper.sock.lock"));
     }
 }

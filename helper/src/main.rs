@@ -264,7 +264,8 @@ fn native_host(browser: &str, extension_id: &str, socket: Option<PathBuf>, globa
     let go = || -> Result<(), Fail> {
         let socket = ipc::socket_path(socket.as_deref(), &Env::from_process())?;
         let preamble = ipc::Preamble { relay: 1, browser: browser.to_owned(), extension_id: extension_id.to_owned() };
-        let spawn = std::env::current_exe().ok().map(|exe| native_host::Spawn { exe, global_args });
+        let log = paths::log_file(&Env::from_process(), Os::current()).ok();
+        let spawn = std::env::current_exe().ok().map(|exe| native_host::Spawn { exe, global_args, log });
         runtime()?.block_on(native_host::run(&socket, preamble, spawn))?;
         Ok(())
     };

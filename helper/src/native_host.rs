@@ -5,18 +5,19 @@
 //! identity the browser passed on the command line.
 //!
 //! stdout carries frames and nothing else; diagnostics go to stderr. If the
-//! service is not running, it is started detached (its own process group,
-//! so it outlives this host) and the socket is retried for a few seconds.
-//! Ends on stdin EOF, on SIGTERM, or when the service closes the socket.
+//! service is not running, it is started detached (so it outlives this host;
+//! see [`crate::platform::spawn_detached`]) with its log in the per-user log
+//! folder, and the endpoint is retried for a few seconds. Ends on stdin EOF,
+//! when told to stop, or when the service closes the link.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use onshi_core::protocol::{MAX_FROM_HELPER, MAX_TO_HELPER};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
 
 use crate::ipc::{self, IpcError, Preamble};
+use crate::platform::{self, Stream};
 
 /// How long to keep trying the socket after starting the service.
 const CONNECT_FOR: Duration = Duration::from_secs(5);
@@ -27,14 +28,31 @@ pub struct Spawn {
     pub exe: PathBuf,
     /// Arguments before `service` (e.g. `--config`, `--store`).
     pub global_args: Vec<std::ffi::OsString>,
+    /// Where the service's own log goes (`None`: nowhere).
+    pub log: Option<PathBuf>,
 }
 
-async fn connect(socket: &Path, spawn: Option<&Spawn>) -> Result<UnixStream, IpcError> {
-    if let Ok(s) = UnixStream::connect(socket).await {
+/// Opens the service log for appending, keeping one older file once it
+/// passes 5 MB so the log never grows without bound.
+fn open_log(path: &Path) -> std::process::Stdio {
+    const KEEP: u64 = 5 * 1024 * 1024;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > KEEP) {
+        let _ = std::fs::rename(path, path.with_extension("log.1"));
+    }
+    match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        Ok(f) => f.into(),
+        Err(_) => std::process::Stdio::null(),
+    }
+}
+
+async fn connect(socket: &Path, spawn: Option<&Spawn>) -> Result<Stream, IpcError> {
+    if let Ok(s) = platform::connect(socket).await {
         return Ok(s);
     }
     if let Some(sp) = spawn {
-        use std::os::unix::process::CommandExt;
         let mut cmd = std::process::Command::new(&sp.exe);
         cmd.args(&sp.global_args)
             .arg("service")
@@ -42,16 +60,15 @@ async fn connect(socket: &Path, spawn: Option<&Spawn>) -> Result<UnixStream, Ipc
             .arg(socket)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .process_group(0);
-        match cmd.spawn() {
+            .stderr(sp.log.as_deref().map(open_log).unwrap_or_else(std::process::Stdio::null));
+        match platform::spawn_detached(&mut cmd) {
             Ok(_child) => eprintln!("onshi-helper native-host: started the service"),
             Err(e) => eprintln!("onshi-helper native-host: cannot start the service: {e}"),
         }
     }
     let deadline = tokio::time::Instant::now() + CONNECT_FOR;
     loop {
-        match UnixStream::connect(socket).await {
+        match platform::connect(socket).await {
             Ok(s) => return Ok(s),
             Err(e) if tokio::time::Instant::now() >= deadline => return Err(e.into()),
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -62,7 +79,7 @@ async fn connect(socket: &Path, spawn: Option<&Spawn>) -> Result<UnixStream, Ipc
 /// Relays until one side ends. `Ok(())` on a clean end (stdin EOF or SIGTERM).
 pub async fn run(socket: &Path, caller: Preamble, spawn: Option<Spawn>) -> Result<(), IpcError> {
     let stream = connect(socket, spawn.as_ref()).await?;
-    let (mut srd, mut swr) = stream.into_split();
+    let (mut srd, mut swr) = tokio::io::split(stream);
     let preamble = serde_json::to_vec(&caller).map_err(|e| IpcError::Io(std::io::Error::other(e)))?;
     ipc::write_frame(&mut swr, &preamble, 64 * 1024).await?;
 
@@ -96,7 +113,7 @@ pub async fn run(socket: &Path, caller: Preamble, spawn: Option<Spawn>) -> Resul
         }
         Ok::<(), IpcError>(())
     };
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut term = platform::Terminate::new()?;
     tokio::pin!(down);
     // On stdin EOF the write half is dropped (the service sees EOF, answers
     // what it still has, and closes), so the replies are drained before exit.

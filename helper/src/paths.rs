@@ -3,11 +3,15 @@
 //! from an [`Env`] snapshot, so tests pass a temp HOME instead of touching the
 //! real user's folders; only [`Env::from_process`] reads the environment.
 //!
-//! | OS      | config file                                   | database                                   |
-//! |---------|-----------------------------------------------|--------------------------------------------|
-//! | Linux   | `$XDG_CONFIG_HOME/onshi/helper.toml` (`~/.config`) | `$XDG_DATA_HOME/onshi/helper.sqlite` (`~/.local/share`) |
-//! | macOS   | `~/Library/Application Support/onshi/helper.toml` | `~/Library/Application Support/onshi/helper.sqlite` |
-//! | Windows | `%APPDATA%\onshi\helper.toml`                | `%LOCALAPPDATA%\onshi\helper.sqlite`       |
+//! | OS      | config file                                   | database                                   | service log |
+//! |---------|-----------------------------------------------|--------------------------------------------|-------------|
+//! | Linux   | `$XDG_CONFIG_HOME/onshi/helper.toml` (`~/.config`) | `$XDG_DATA_HOME/onshi/helper.sqlite` (`~/.local/share`) | `$XDG_STATE_HOME/onshi/service.log` (`~/.local/state`) |
+//! | macOS   | `~/Library/Application Support/onshi/helper.toml` | `~/Library/Application Support/onshi/helper.sqlite` | `~/Library/Logs/onshi/service.log` |
+//! | Windows | `%LOCALAPPDATA%\onshi\helper.toml`           | `%LOCALAPPDATA%\onshi\helper.sqlite`       | `%LOCALAPPDATA%\onshi\logs\service.log` |
+//!
+//! Windows keeps all three under `%LOCALAPPDATA%` (not the roaming
+//! `%APPDATA%`): the config names this PC's reader and folders, and clinic
+//! domains with roaming profiles must not copy a desk's database around.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -41,6 +45,7 @@ pub struct Env {
     pub home: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
     pub xdg_data_home: Option<PathBuf>,
+    pub xdg_state_home: Option<PathBuf>,
     pub appdata: Option<PathBuf>,
     pub local_appdata: Option<PathBuf>,
 }
@@ -73,6 +78,7 @@ impl Env {
             home: var("HOME").or_else(|| var("USERPROFILE")),
             xdg_config_home: var("XDG_CONFIG_HOME"),
             xdg_data_home: var("XDG_DATA_HOME"),
+            xdg_state_home: var("XDG_STATE_HOME"),
             appdata: var("APPDATA"),
             local_appdata: var("LOCALAPPDATA"),
         }
@@ -105,6 +111,10 @@ impl Env {
     }
 }
 
+fn local_appdata(env: &Env) -> Result<PathBuf, PathError> {
+    Ok(env.local_appdata.clone().ok_or(PathError { var: "LOCALAPPDATA" })?.join("onshi"))
+}
+
 fn mac_support(env: &Env) -> Result<PathBuf, PathError> {
     Ok(env.home()?.join("Library").join("Application Support").join("onshi"))
 }
@@ -114,7 +124,7 @@ pub fn config_file(env: &Env, os: Os) -> Result<PathBuf, PathError> {
     Ok(match os {
         Os::Linux => env.config_home()?.join("onshi").join("helper.toml"),
         Os::MacOs => mac_support(env)?.join("helper.toml"),
-        Os::Windows => env.appdata.clone().ok_or(PathError { var: "APPDATA" })?.join("onshi").join("helper.toml"),
+        Os::Windows => local_appdata(env)?.join("helper.toml"),
     })
 }
 
@@ -123,9 +133,20 @@ pub fn data_file(env: &Env, os: Os) -> Result<PathBuf, PathError> {
     Ok(match os {
         Os::Linux => env.data_home()?.join("onshi").join("helper.sqlite"),
         Os::MacOs => mac_support(env)?.join("helper.sqlite"),
-        Os::Windows => {
-            env.local_appdata.clone().ok_or(PathError { var: "LOCALAPPDATA" })?.join("onshi").join("helper.sqlite")
-        }
+        Os::Windows => local_appdata(env)?.join("helper.sqlite"),
+    })
+}
+
+/// The service's log file (the native host points the service's stderr at
+/// it when it starts the service; systemd users also have the journal).
+pub fn log_file(env: &Env, os: Os) -> Result<PathBuf, PathError> {
+    Ok(match os {
+        Os::Linux => match &env.xdg_state_home {
+            Some(p) => p.join("onshi").join("service.log"),
+            None => env.home()?.join(".local/state/onshi/service.log"),
+        },
+        Os::MacOs => env.home()?.join("Library/Logs/onshi/service.log"),
+        Os::Windows => local_appdata(env)?.join("logs").join("service.log"),
     })
 }
 
@@ -143,10 +164,12 @@ mod tests {
             config_file(&env, Os::MacOs).unwrap(),
             home.join("Library/Application Support/onshi/helper.toml")
         );
-        assert_eq!(config_file(&env, Os::Windows), Err(PathError { var: "APPDATA" }));
+        assert_eq!(config_file(&env, Os::Windows), Err(PathError { var: "LOCALAPPDATA" }));
         let win = Env { appdata: Some("/c/Users/u/AppData/Roaming".into()), local_appdata: Some("/c/Users/u/AppData/Local".into()), ..Env::default() };
-        assert_eq!(config_file(&win, Os::Windows).unwrap(), Path::new("/c/Users/u/AppData/Roaming/onshi/helper.toml"));
+        assert_eq!(config_file(&win, Os::Windows).unwrap(), Path::new("/c/Users/u/AppData/Local/onshi/helper.toml"));
         assert_eq!(data_file(&win, Os::Windows).unwrap(), Path::new("/c/Users/u/AppData/Local/onshi/helper.sqlite"));
+        assert_eq!(log_file(&win, Os::Windows).unwrap(), Path::new("/c/Users/u/AppData/Local/onshi/logs/service.log"));
+        assert_eq!(log_file(&env, Os::Linux).unwrap(), home.join(".local/state/onshi/service.log"));
     }
 
     #[test]

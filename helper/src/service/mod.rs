@@ -1,7 +1,8 @@
 //! `onshi-helper service`: the resident process. One per OS user (a lock
-//! file next to the socket; a second instance exits quietly), listening on
-//! the local socket (see [`crate::ipc`]), refusing peers of another uid, and
-//! answering browser frames through the [`dispatch::Dispatcher`].
+//! file per endpoint; a second instance exits quietly), listening on the
+//! local link (a socket or named pipe, see [`crate::platform`]), which
+//! refuses peers of another user, and answering browser frames through the
+//! [`dispatch::Dispatcher`].
 //!
 //! Each connection is one native host (one browser profile). Replies go back
 //! on the connection that asked, already split into chunk frames when over
@@ -25,13 +26,13 @@ use std::sync::Arc;
 
 use onshi_core::protocol::{ErrorCode, FromHelper, ProtocolError};
 use zeroize::Zeroize;
-use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use crate::browser::Browser;
 use crate::card::access::PcscAccess;
 use crate::config::{Backend, Config};
 use crate::ipc::{self, IpcError, Preamble, MAX_DOWN, MAX_UP};
+use crate::platform::{self, Listener, Stream};
 use crate::store::{ExtensionId, Store};
 use dispatch::Caller;
 use runtime::{encode, Runtime, Settings};
@@ -54,7 +55,7 @@ pub struct InstanceLock {
 impl InstanceLock {
     /// `Ok(None)` when another process holds it.
     pub fn acquire(socket: &Path) -> Result<Option<InstanceLock>, IpcError> {
-        ipc::prepare_folder(socket)?;
+        platform::prepare_endpoint(socket)?;
         let path = ipc::lock_path(socket);
         let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
         match file.try_lock() {
@@ -104,18 +105,11 @@ fn gateway_backend(config: &Config) -> Result<Arc<dyn crate::backend::Backend>, 
     }
 }
 
-/// Runs the service until SIGTERM/SIGINT. Returns `Started::AlreadyRunning`
-/// at once when another instance has the lock.
+/// Runs the service until it is told to stop ([`platform::Terminate`]).
+/// Returns `Started::AlreadyRunning` at once when another instance has the lock.
 pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<Started, IpcError> {
     let Some(_lock) = InstanceLock::acquire(socket)? else { return Ok(Started::AlreadyRunning) };
-    // We hold the lock, so a socket file left here is a dead instance's.
-    let _ = std::fs::remove_file(socket);
-    let listener = UnixListener::bind(socket)?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
-    }
-    let uid = ipc::own_uid()?;
+    let mut listener = Listener::bind(socket)?;
     eprintln!("onshi-helper service: listening on {}", socket.display());
     let backend = backend_from_config(config.as_ref());
     if let Err(e) = &backend {
@@ -155,32 +149,33 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
             None
         }
     };
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut term = platform::Terminate::new()?;
     let mut next_id = 0u64;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let peer = stream.peer_cred().map(|c| c.uid()).ok();
-                if peer != Some(uid) {
-                    eprintln!("onshi-helper service: refused a connection from uid {peer:?} (own uid {uid})");
-                    drop(stream);
-                    continue;
-                }
+                let stream = match accepted {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("onshi-helper service: accept failed: {e}");
+                        // Not a busy loop when the OS keeps failing (e.g. out of handles).
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
                 next_id += 1;
                 tokio::spawn(connection(next_id, stream, rt.clone()));
             }
             _ = term.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
         }
     }
-    let _ = std::fs::remove_file(socket);
+    listener.close(socket);
     eprintln!("onshi-helper service: stopped");
     Ok(Started::Stopped)
 }
 
-async fn connection(id: u64, stream: UnixStream, rt: Arc<Runtime>) {
-    let (mut rd, mut wr) = stream.into_split();
+async fn connection(id: u64, stream: Stream, rt: Arc<Runtime>) {
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let caller = match ipc::read_frame(&mut rd, 64 * 1024).await {
         Ok(Some(bytes)) => match serde_json::from_slice::<Preamble>(&bytes) {
             Ok(p) if p.relay == 1 => {
