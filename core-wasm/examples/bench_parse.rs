@@ -5,9 +5,9 @@
 //! heap, in UTF-8 and Shift_JIS. The WebAssembly twin is
 //! `tests/wasm_bench.rs`; both use `bench-support/`, so the figures compare.
 //!
-//! Run: `cargo xtask bench core`. It builds with a speed-optimised profile
-//! given on the command line (see `xtask/src/bench.rs`): the workspace
-//! release profile optimises for size, which is right for the page only.
+//! Run: `cargo xtask bench core`. It builds with a speed profile given on
+//! the command line (see `xtask/src/bench.rs`), the same for this native half
+//! and the WebAssembly one, so their figures compare.
 //! An optional argument sets the number of units (default 10,000).
 
 use std::sync::OnceLock;

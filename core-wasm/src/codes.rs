@@ -69,6 +69,11 @@ macro_rules! code_table {
                     $name::Unknown(_) => None,
                 }
             }
+            // Without building the label: validation asks this of every
+            // code in a batch, and a label is two allocated strings (issue 13).
+            fn is_known(&self) -> bool {
+                !matches!(self, $name::Unknown(_))
+            }
         }
 
         impl Explain for $name {
@@ -238,6 +243,8 @@ mod tests {
         assert_eq!(ReasonOfLoss::ALL.len(), 4);
         for v in InsuredCardClassification::ALL {
             assert_eq!(&InsuredCardClassification::from_code(v.code()), v);
+            // `is_known` skips building the label; both must agree.
+            assert!(v.is_known() && v.label().is_some());
         }
     }
 

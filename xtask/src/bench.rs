@@ -1,4 +1,4 @@
-//! `cargo xtask bench [core|helper|sim|web|e2e]`: runs the benchmark binaries, which print
+//! `cargo xtask bench [core|cli|helper|sim|web|e2e]`: runs the benchmark binaries, which print
 //! their own figures. Benchmarks are measurements, never pass/fail tests.
 //! `helper` includes the card confirmation through pcscd (it needs root, pcscd
 //! and vsmartcard-vpcd, and fails when they are missing).
@@ -7,16 +7,20 @@
 //! `core` runs the XML benchmark natively (`examples/bench_parse.rs`) and as
 //! WebAssembly in headless Chromium (`tests/wasm_bench.rs`), both over the
 //! same generated document, then prints the wasm/native ratios.
+//!
+//! `cli` times the whole release `onshi-xml parse --summary` process
+//! against the floor (`examples/bench_cli.rs`; extra arguments go to it).
 
 use std::process::Command;
 
 use crate::test::wasm_test_in_chromium;
 use crate::util::{self, Result};
 
-/// The workspace release profile optimises for size (right for the page);
-/// a speed measurement wants speed. Both halves get these same settings, as
-/// a profile defined on the command line so neither the release artifacts
+/// The core benchmark's native and WebAssembly halves get these same
+/// settings (speed, and a quicker build than the shipped release's fat LTO),
+/// as a profile defined on the command line so neither the release artifacts
 /// nor `Cargo.toml` change. `panic` stays "abort" (wasm32 has no unwinding).
+/// Whole-process figures (`bench cli`) use `release` itself: what ships.
 const SPEED: [(&str, &str); 4] = [("inherits", "\"release\""), ("opt-level", "3"), ("lto", "false"), ("codegen-units", "16")];
 
 fn with_profile(c: &mut Command, name: &str) {
@@ -30,6 +34,11 @@ pub fn run(args: &[String]) -> Result {
     let which = args.first().map(String::as_str);
     if which.is_none() || which == Some("core") {
         core()?;
+    }
+    if which.is_none() || which == Some("cli") {
+        // `onshi-xml parse --summary` as shipped (release) against the floor.
+        util::run(util::cargo().args(["build", "--release", "-p", "onshi-core", "--bin", "onshi-xml", "--example", "bench_cli"]))?;
+        util::run(Command::new(util::root().join("target/release/examples/bench_cli")).args(&args[args.len().min(1)..]))?;
     }
     if which.is_none() || which == Some("helper") {
         util::run(util::cargo().args(["run", "-p", "onshi-helper", "--example", "audit_bench", "--", "2000"]))?;

@@ -5,9 +5,9 @@
 //!
 //! Size (issue 7 budget: dist/web ≤ 400 KB gzip) comes from, in order of
 //! effect: no name section in what ships, [`SIZE_RUSTFLAGS`] (panics abort
-//! without formatting a message), the release profile (`opt-level = "z"`,
-//! LTO, one codegen unit) and `wasm-opt -Oz`. docs/benchmarks.md has the
-//! figures per step.
+//! without formatting a message), the `wasm-release` profile (`opt-level =
+//! "z"`, LTO, one codegen unit; native binaries use `release`, built for
+//! speed, issue 13) and wasm-opt. docs/benchmarks.md has the figures per step.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,11 +62,20 @@ pub fn wasm_cargo(subcommand: &str) -> Command {
 pub const SIZE_RUSTFLAGS: [&str; 3] =
     ["-Zunstable-options", "-Cpanic=immediate-abort", "-Ctarget-feature=-reference-types,-multivalue,-call-indirect-overlong"];
 
-/// [`wasm_cargo`] with [`SIZE_RUSTFLAGS`], for the release builds that ship.
+/// The Cargo profile the shipped WebAssembly is built with (root Cargo.toml):
+/// `release` is tuned for native speed, this one for size (issue 13).
+const WASM_PROFILE: &str = "wasm-release";
+
+/// Where [`WASM_PROFILE`] puts a wasm32 artifact named `file`.
+fn wasm_artifact(file: &str) -> PathBuf {
+    wasm_target_dir().join("wasm32-unknown-unknown").join(WASM_PROFILE).join(file)
+}
+
+/// [`wasm_cargo`] with [`SIZE_RUSTFLAGS`] and [`WASM_PROFILE`], for the builds that ship.
 fn wasm_release_cargo() -> Command {
     let mut c = wasm_cargo("build");
     c.env("RUSTFLAGS", SIZE_RUSTFLAGS.join(" "));
-    c.arg("--release");
+    c.args(["--profile", WASM_PROFILE]);
     c
 }
 
@@ -86,7 +95,7 @@ pub fn build_web() -> Result {
     util::run(wasm_release_cargo().args(["-p", "onshi-web", "--bin", "onshi-web"]))?;
     let out = util::root().join("dist/web");
     let _ = std::fs::remove_dir_all(&out);
-    let wasm = wasm_target_dir().join("wasm32-unknown-unknown/release/onshi-web.wasm");
+    let wasm = wasm_artifact("onshi-web.wasm");
     wasm_bindgen(&wasm, &out, "onshi_web", false)?;
     wasm_opt(&out.join("onshi_web_bg.wasm"));
     util::copy_dir(&util::root().join("web-app/static"), &out)
@@ -141,7 +150,7 @@ fn build_core_package() -> Result {
     util::run(wasm_release_cargo().args(["-p", "onshi-core", "--lib", "--features", "js-api"]))?;
     let out = util::root().join("dist/core");
     let _ = std::fs::remove_dir_all(&out);
-    let wasm = wasm_target_dir().join("wasm32-unknown-unknown/release/onshi_core.wasm");
+    let wasm = wasm_artifact("onshi_core.wasm");
     wasm_bindgen(&wasm, &out, "onshi_core", true)?;
     wasm_opt(&out.join("onshi_core_bg.wasm"));
     Ok(())

@@ -152,3 +152,28 @@ fn problems_become_diagnostics_not_failures() {
         "qualified_after_disqualified", "unknown_code", "valid_not_exactly_one",
     ]);
 }
+
+#[test]
+fn a_repeated_element_keeps_the_first_value_and_says_where() {
+    // A code and a leaf of a nested record, each given twice in the second
+    // unit; the paths are those the generic walk gave before issue 13 took
+    // the path building out of leaf reading, and must not move.
+    let text = std::fs::read_to_string(fixture_dir("messages").join("OQSmuquc02res_202504010003.utf8.xml")).unwrap();
+    let at = text.match_indices("<BulkConfirmUnit>").nth(1).map(|(i, _)| i).unwrap();
+    let (head, tail) = text.split_at(at);
+    let tail = tail
+        .replacen("<QualificationValidity>", "<QualificationValidity>9</QualificationValidity><QualificationValidity>", 1)
+        .replacen("<InsurerNumber>", "<InsurerNumber>99999999</InsurerNumber><InsurerNumber>", 1);
+    let parsed = onshi_core::parse(format!("{head}{tail}").as_bytes()).unwrap();
+    let found: Vec<_> = parsed.diagnostics.iter().map(|d| format!("{} {}", d.code, d.path)).collect();
+    let Message::BatchDownloadResult(m) = parsed.message else { panic!("kind") };
+    let unit = &m.body.units[1];
+    assert_eq!(unit.search.as_ref().and_then(|s| s.insurer_number.as_deref()), Some("99999999"));
+    assert_eq!(found, [
+        "unknown_element /XmlMsg/MessageBody/BulkConfirmUnit[1]/ResultOfQualificationConfirmation[1]/Address2",
+        "duplicate_element /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationConfirmSearchInfo/InsurerNumber",
+        "duplicate_element /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationValidity",
+        "unknown_prefecture /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationConfirmSearchInfo/InsurerNumber",
+        "unknown_code /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationValidity",
+    ]);
+}
