@@ -65,13 +65,18 @@ pub fn build(src: &Path, out: &Path) -> Result<Vec<PathBuf>> {
 
 /// The manifest as a store takes it. The development `"key"` goes: the
 /// Chrome Web Store refuses a manifest carrying one (the store's own key
-/// decides the id), and Firefox does not know the field. Firefox needs its
-/// add-on id, which the native-messaging manifest's `allowed_extensions`
-/// names.
+/// decides the id), and Firefox does not know the field. Each archive also
+/// drops the other family's field, which its browser would list as
+/// unrecognised. Firefox needs its add-on id, which the native-messaging
+/// manifest's `allowed_extensions` names.
 fn store_manifest(data: &[u8], target: Target) -> Result<Vec<u8>> {
     let mut m: Value = serde_json::from_slice(data).map_err(|e| format!("extension manifest.json: {e}"))?;
     let Some(fields) = m.as_object_mut() else { return Err("extension manifest.json is not a JSON object".into()) };
     fields.remove("key");
+    fields.remove(match target {
+        Target::Chromium => "browser_specific_settings",
+        Target::Firefox => "minimum_chrome_version",
+    });
     let version = fields.get("version").and_then(Value::as_str).unwrap_or_default();
     if version != VERSION {
         return Err(format!("extension/manifest.json has version {version:?}, the workspace {VERSION}: change both together"));
@@ -147,6 +152,8 @@ mod tests {
         assert_eq!(names, sorted, "entries are sorted");
         let m = manifest(&mut chromium);
         assert!(m.get("key").is_none(), "the Chrome Web Store refuses a manifest with \"key\"");
+        assert!(m.get("browser_specific_settings").is_none(), "Firefox's field stays out of the Chromium archive");
+        assert_eq!(m["minimum_chrome_version"], "121", "Chromium before 121 rejects background.scripts");
         assert_eq!(m["manifest_version"], 3);
         assert_eq!(m["version"], VERSION);
 
@@ -155,6 +162,7 @@ mod tests {
         let m = manifest(&mut firefox);
         assert_eq!(m["browser_specific_settings"]["gecko"]["id"], "onshi-bridge@onshi.example");
         assert!(m["background"]["scripts"].is_array(), "Firefox MV3 runs background.scripts");
+        assert!(m.get("minimum_chrome_version").is_none());
         assert!(m.get("key").is_none());
 
         // The development copy keeps its key (it fixes the unpacked id).
