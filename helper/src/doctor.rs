@@ -68,6 +68,7 @@ pub async fn examine(i: Inputs<'_>) -> Vec<Finding> {
     };
     out.push(service(i.socket.as_deref()).await);
     out.extend(manifests(i.env, i.os, &i.exe));
+    out.extend(autostart(i.env, i.os, &i.exe));
     out.extend(card(i.card, i.os));
     out.push(backend(config.as_ref()).await);
     out.push(clock(i.now_secs));
@@ -91,23 +92,26 @@ async fn service(socket: Option<&Path>) -> Finding {
     }
 }
 
-/// A browser counts as set up when its user-level manifest names this binary.
-/// Browsers with no manifest at all are listed as a problem only when none has one.
+/// A browser counts as set up when its user-level or machine-wide manifest
+/// (what a package installs) names an existing program. Browsers with no
+/// manifest at all are listed as a problem only when none has one.
 fn manifests(env: &Env, os: Os, exe: &Path) -> Vec<Finding> {
     let mut found = Vec::new();
     let mut wrong = Vec::new();
-    for b in Browser::ALL {
-        let Ok(dir) = install::manifest_dir(b, &Scope::User, os, env, exe) else { continue };
-        let path = dir.join(install::MANIFEST_FILE);
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
-        let names_exe = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("path").and_then(|p| p.as_str()).map(|p| Path::new(p).exists()))
-            .unwrap_or(false);
-        if names_exe {
-            found.push(b);
-        } else {
-            wrong.push((b, path));
+    for scope in [Scope::User, Scope::System] {
+        for b in Browser::ALL {
+            let Ok(dir) = install::manifest_dir(b, &scope, os, env, exe) else { continue };
+            let path = dir.join(install::MANIFEST_FILE);
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let names_exe = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("path").and_then(|p| p.as_str()).map(|p| Path::new(p).exists()))
+                .unwrap_or(false);
+            if names_exe {
+                found.push((b, path));
+            } else {
+                wrong.push((b, path));
+            }
         }
     }
     let mut out: Vec<Finding> = wrong
@@ -123,10 +127,46 @@ fn manifests(env: &Env, os: Os, exe: &Path) -> Vec<Finding> {
             "The helper is registered with no browser. Run \"onshi-helper install\" (otherwise the extension cannot find the helper).",
         )));
     }
-    for b in found {
-        out.push(Finding::ok("manifest", format!("{} にヘルパーが登録されています。", b.as_str()), format!("The helper is registered with {}.", b.as_str())));
+    for (b, path) in found {
+        out.push(Finding::ok(
+            "manifest",
+            format!("{} にヘルパーが登録されています（{}）。", b.as_str(), path.display()),
+            format!("The helper is registered with {} ({}).", b.as_str(), path.display()),
+        ));
     }
     out
+}
+
+/// The start-at-login entries `install` writes on this OS (user or
+/// machine-wide), located through the same plan so the two never disagree.
+/// Without one the browser's first connection still starts the service,
+/// but the first check of the day waits for it. (Windows keeps its entry in
+/// the registry, which this file-based check does not read.)
+fn autostart(env: &Env, os: Os, exe: &Path) -> Vec<Finding> {
+    use install::Purpose;
+    let mut candidates = Vec::new();
+    for scope in [Scope::User, Scope::System] {
+        let Ok(plan) = install::plan_uninstall(&[], &scope, os, env, exe) else { continue };
+        candidates.extend(
+            plan.into_iter()
+                .filter(|p| matches!(p.purpose, Purpose::SystemdUnit | Purpose::XdgAutostart | Purpose::LaunchAgent))
+                .map(|p| p.path),
+        );
+    }
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let present: Vec<_> = candidates.into_iter().filter(|p| p.exists()).collect();
+    if present.is_empty() {
+        return vec![Finding::bad("autostart", Bilingual::new(
+            "ログイン時にヘルパーを起動する設定がありません。「onshi-helper install」を実行してください（ないと、その日最初の確認でサービスの起動を待ちます）。",
+            "Nothing starts the helper at login. Run \"onshi-helper install\" (without it the first check of the day waits for the service to start).",
+        ))];
+    }
+    present
+        .into_iter()
+        .map(|p| Finding::ok("autostart", format!("ログイン時の起動設定があります（{}）。", p.display()), format!("The helper starts at login ({}).", p.display())))
+        .collect()
 }
 
 fn card(card: &dyn CardAccess, os: Os) -> Vec<Finding> {
@@ -231,7 +271,7 @@ mod tests {
         })
         .await;
         let problems: Vec<_> = findings.iter().filter(|f| f.problem).map(|f| f.link).collect();
-        assert_eq!(problems, ["config", "service", "manifest", "backend", "clock"], "{findings:#?}");
+        assert_eq!(problems, ["config", "service", "manifest", "autostart", "backend", "clock"], "{findings:#?}");
         for f in &findings {
             assert!(!f.text.ja.is_empty() && !f.text.en.is_empty());
         }

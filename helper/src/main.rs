@@ -188,6 +188,10 @@ struct InstallArgs {
     /// Do not write the start-at-login entry.
     #[arg(long)]
     no_autostart: bool,
+    /// Write the files under DIR instead of / (a package's staging folder);
+    /// their contents still name the real locations.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -833,8 +837,26 @@ fn install_cmd(a: InstallArgs, env: &Env, os: Os) -> Result<ExitCode, Fail> {
         exe: absolute(exe(&a.location)?),
         autostart: !a.no_autostart,
     };
-    let plan = install::plan_install(&opts, os, env)?;
+    let mut plan = install::plan_install(&opts, os, env)?;
+    if a.root.is_some() && os == Os::Windows {
+        // Windows registers manifests in the registry, which has no staging folder.
+        return Err(Fail(Bilingual::new(
+            "--root は Linux と macOS のパッケージ作成用です。Windows ではインストーラー（MSI）を使ってください。",
+            "--root is for building Linux and macOS packages; on Windows use the installer (MSI).",
+        )));
+    }
+    if let Some(root) = &a.root {
+        for p in &mut plan {
+            p.path = under_root(root, &p.path);
+        }
+    }
     Ok(report(&install::apply(&plan)?))
+}
+
+/// `path` moved below `root`: `/etc/x` → `root/etc/x` (a drive prefix is dropped too).
+fn under_root(root: &Path, path: &Path) -> PathBuf {
+    use std::path::Component;
+    root.join(path.components().filter(|c| !matches!(c, Component::Prefix(_) | Component::RootDir)).collect::<PathBuf>())
 }
 
 fn uninstall_cmd(a: LocationArgs, env: &Env, os: Os) -> Result<ExitCode, Fail> {
@@ -912,5 +934,17 @@ fn card_cmd(c: CardCommand) -> Result<ExitCode, Fail> {
             println!("not_after: {}", cert.validity().not_after);
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn under_root_keeps_the_planned_path_below_the_staging_folder() {
+        let root = Path::new("/tmp/stage");
+        assert_eq!(under_root(root, Path::new("/etc/chromium/x.json")), Path::new("/tmp/stage/etc/chromium/x.json"));
+        assert_eq!(under_root(root, Path::new("usr/lib/y")), Path::new("/tmp/stage/usr/lib/y"));
     }
 }

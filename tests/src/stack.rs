@@ -33,6 +33,8 @@ use crate::web::WebHost;
 #[derive(Debug, Clone)]
 pub struct StackPaths {
     pub work: PathBuf,
+    /// The helper binary the service runs.
+    pub helper: PathBuf,
     pub pki: PathBuf,
     pub registry: PathBuf,
     pub config: PathBuf,
@@ -47,6 +49,19 @@ pub struct StackPaths {
     pub apdu_log: PathBuf,
     /// The Chromium profile holding the native-messaging manifest.
     pub profile: PathBuf,
+}
+
+/// Which helper the stack runs.
+#[derive(Debug, Clone, Default)]
+pub enum HelperFrom {
+    /// The workspace build, registered in the stack's own Chromium profile.
+    #[default]
+    Built,
+    /// An installed helper (the .deb's `/usr/bin/onshi-helper`): the service
+    /// starts from this path, and the browser must find the native host
+    /// through the machine-wide manifest the installer wrote, so none is
+    /// written to the profile (Chromium would read that one first).
+    Installed(PathBuf),
 }
 
 /// The running stack. Field order is drop order: the browser first, the card
@@ -88,9 +103,8 @@ fn log_file(path: &Path) -> Result<std::fs::File> {
 /// Starts the helper service of `p` (its stderr appended to the helper log)
 /// and waits until it accepts connections.
 fn spawn_helper(p: &StackPaths) -> Result<Guarded> {
-    let helper = paths::binary("onshi-helper")?;
     let log = std::fs::OpenOptions::new().append(true).create(true).open(&p.helper_log)?;
-    let mut c = parts::helper_service_command(&helper, &p.config, &p.store, &p.socket);
+    let mut c = parts::helper_service_command(&p.helper, &p.config, &p.store, &p.socket);
     // HOME: nothing of the helper's reaches the real home folder.
     c.env("HOME", &p.work).stdout(Stdio::null()).stderr(log);
     let mut service = Guarded { child: c.spawn().context("starting onshi-helper service")?, name: "onshi-helper service".into() };
@@ -101,6 +115,11 @@ fn spawn_helper(p: &StackPaths) -> Result<Guarded> {
 impl Stack {
     /// Starts every part and opens the reception page (unpaired).
     pub async fn start() -> Result<Self> {
+        Self::start_with(HelperFrom::Built).await
+    }
+
+    /// [`Stack::start`] with the helper taken from `from`.
+    pub async fn start_with(from: HelperFrom) -> Result<Self> {
         // The guard holds a std MutexGuard (not Send), so it is taken on this
         // thread; block_in_place keeps the runtime's other tasks running.
         let pcscd = tokio::task::block_in_place(Pcscd::acquire)?;
@@ -117,9 +136,12 @@ impl Stack {
             apdu_log: w.join("apdu.jsonl"),
             profile: w.join("profile"),
             work: w.clone(),
+            helper: match &from {
+                HelperFrom::Built => paths::binary("onshi-helper")?,
+                HelperFrom::Installed(exe) => exe.clone(),
+            },
         };
         let sim = paths::binary("onshi-sim")?;
-        let helper = paths::binary("onshi-helper")?;
 
         run("onshi-sim pki init", Command::new(&sim).args(["pki", "init"]).arg(&p.pki))?;
         run("onshi-sim registry seed", Command::new(&sim).args(["registry", "seed", "--db"]).arg(&p.registry))?;
@@ -134,7 +156,9 @@ impl Stack {
         log_file(&p.helper_log)?;
         let service = spawn_helper(&p)?;
 
-        run("onshi-helper install", parts::install_manifest_command(&helper, &p.profile).env("HOME", &w))?;
+        if let HelperFrom::Built = from {
+            run("onshi-helper install", parts::install_manifest_command(&p.helper, &p.profile).env("HOME", &w))?;
+        }
 
         let web = WebHost::start()?;
         let ext = paths::workspace_root().join("extension");

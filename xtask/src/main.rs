@@ -7,6 +7,7 @@ mod bench;
 mod build;
 mod card;
 mod demo;
+mod package;
 mod setup;
 mod test;
 mod util;
@@ -25,6 +26,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
   setup   install what is missing (Debian packages, wasm-bindgen CLI)
   build   native crates, the WebAssembly page, dist/web and dist/extension
+  package dist/packages: the helper as a .deb (Linux), the extension as store archives
+          (Chromium .zip, Firefox .xpi)
   test    every test: native, WebAssembly in Chromium, extension, cross-process, demo smoke
           (or one step: native|wasm|extension|cross|demo)
   bench   benchmarks that print their figures (core: XML parse, native and wasm;
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::run(),
         Some("build") => setup::run().and_then(|_| build::run()),
+        Some("package") => setup::run().and_then(|_| package::run()),
         Some("test") => setup::run().and_then(|_| test::run(rest)),
         Some("bench") => setup::run().and_then(|_| bench::run(rest)),
         Some("demo") => setup::run().and_then(|_| demo::run(rest)),

@@ -30,6 +30,7 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("fonts-noto-cjk", "Japanese glyphs in screenshots"),
     ("nodejs", "runs the extension's unit tests (node --test)"),
     ("binaryen", "wasm-opt, which shrinks the page's WebAssembly (optional: without it dist/web is larger)"),
+    ("dpkg-dev", "dpkg-shlibdeps, which names the libraries the helper's .deb depends on (cargo xtask package)"),
 ];
 
 pub const DEBIAN_CARGO: &str = "/usr/bin/cargo";

@@ -5,6 +5,7 @@
 use std::process::Command;
 
 use crate::build::{self, wasm_cargo};
+use crate::package;
 use crate::setup::tools_bin;
 use crate::util::{self, Result};
 
@@ -102,6 +103,8 @@ pub fn run(args: &[String]) -> Result {
         steps.push(step("extension in headless Chromium (test host)", &mut c));
     }
     if only.is_none() || only == Some("cross") {
+        // The install test (package_deb) installs dist/packages' .deb.
+        package::make().map_err(|e| format!("cargo xtask package: {e}"))?;
         steps.push(step(
             "cross-process tests (real Chromium, real processes)",
             util::cargo().args(["test", "-p", "onshi-tests", "--", "--test-threads=1"]),

@@ -9,4 +9,5 @@ mod e2e_desk;
 mod extension_helper;
 mod firefox;
 mod helper_card;
+mod package_deb;
 mod web_slice;
