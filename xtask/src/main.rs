@@ -32,6 +32,7 @@ usage: cargo xtask <command>
           (or one step: native|wasm|extension|cross|demo)
   bench   benchmarks that print their figures (core: XML parse, native and wasm;
           helper: audit log, service round trip, idle; sim: gateway load;
+          cli: onshi-xml parse --summary, whole process, against the floor;
           web: page size, form ready, 10,000-row table filter — only when named;
           e2e: card check click → result in headless Chromium with the whole
           stack, 10,000-patient batch — only when named)
