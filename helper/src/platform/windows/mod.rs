@@ -210,7 +210,8 @@ mod tests {
         let name = PathBuf::from(format!(r"\\.\pipe\onshi-test-{}", std::process::id()));
         // Someone else got there first (here: a plain pipe of the same name).
         let squatter = ServerOptions::new().first_pipe_instance(true).create(&name).unwrap();
-        assert!(matches!(Listener::bind(&name), Err(IpcError::PipeTaken { .. })));
+        let taken = Listener::bind(&name);
+        assert!(matches!(taken, Err(IpcError::PipeTaken { .. })), "{:?}", taken.err());
         drop(squatter);
         let mut listener = Listener::bind(&name).unwrap();
         let server = tokio::spawn(async move {
