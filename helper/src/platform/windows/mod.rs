@@ -37,8 +37,8 @@ const PIPE_PREFIX: &str = r"\\.\pipe\";
 /// people signed in to one PC (fast user switching, a terminal server) each
 /// have their own service.
 pub fn default_endpoint(_env: &Env) -> Result<PathBuf, IpcError> {
-    let sid = Sid::of_current_process().map_err(IpcError::Io)?;
-    Ok(PathBuf::from(format!("{PIPE_PREFIX}onshi-helper-{}", sid.to_string_form().map_err(IpcError::Io)?)))
+    let sid = Sid::of_current_process()?;
+    Ok(PathBuf::from(format!("{PIPE_PREFIX}onshi-helper-{}", sid.to_string_form()?)))
 }
 
 /// The lock file that keeps one service per pipe name:
@@ -131,7 +131,7 @@ pub async fn connect(pipe: &Path) -> std::io::Result<Stream> {
             Err(e) => return Err(e),
         }
     };
-    let own = Sid::of_current_process().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let own = Sid::of_current_process()?;
     match sid::of_pipe_server(&client) {
         Ok(server) if server == own => Ok(Box::new(client)),
         Ok(_) => Err(std::io::Error::new(
