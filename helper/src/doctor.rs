@@ -49,8 +49,18 @@ pub struct Inputs<'a> {
     pub now_secs: i64,
 }
 
+/// Reads one registry string value (`None`: absent or unreadable). Windows
+/// keeps the manifest locations and the start-at-sign-in entry there.
+pub type ReadRegistry<'a> = &'a dyn Fn(&str, &str) -> Option<String>;
+
 /// Runs every check. Must be called inside a tokio runtime (the backend probe is async).
 pub async fn examine(i: Inputs<'_>) -> Vec<Finding> {
+    examine_with(i, &|key, name| crate::platform::registry::get(key, name).ok().flatten()).await
+}
+
+/// [`examine`] with the registry read through `registry` (tests plan for
+/// Windows on Linux with a map).
+pub async fn examine_with(i: Inputs<'_>, registry: ReadRegistry<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     let config = match i.config {
         Ok(c) => {
@@ -67,8 +77,8 @@ pub async fn examine(i: Inputs<'_>) -> Vec<Finding> {
         }
     };
     out.push(service(i.socket.as_deref()).await);
-    out.extend(manifests(i.env, i.os, &i.exe));
-    out.extend(autostart(i.env, i.os, &i.exe));
+    out.extend(manifests(i.env, i.os, &i.exe, registry));
+    out.extend(autostart(i.env, i.os, &i.exe, registry));
     out.extend(card(i.card, i.os));
     out.push(backend(config.as_ref()).await);
     out.push(clock(i.now_secs));
@@ -94,18 +104,26 @@ async fn service(socket: Option<&Path>) -> Finding {
 
 /// A browser counts as set up when its user-level or machine-wide manifest
 /// (what a package installs) names an existing program. Browsers with no
-/// manifest at all are listed as a problem only when none has one.
-fn manifests(env: &Env, os: Os, exe: &Path) -> Vec<Finding> {
+/// manifest at all are listed as a problem only when none has one. The
+/// places come from `install`'s own plan (files, or on Windows the registry
+/// keys whose default value is the manifest's path), so the two never disagree.
+fn manifests(env: &Env, os: Os, exe: &Path, registry: ReadRegistry<'_>) -> Vec<Finding> {
+    use install::{Content, Purpose};
     let mut found = Vec::new();
     let mut wrong = Vec::new();
     for scope in [Scope::User, Scope::System] {
         for b in Browser::ALL {
-            let Ok(dir) = install::manifest_dir(b, &scope, os, env, exe) else { continue };
-            let path = dir.join(install::MANIFEST_FILE);
+            let Ok(plan) = install::plan_uninstall(&[b], &scope, os, env, exe) else { continue };
+            let path = plan.into_iter().find_map(|p| match (p.purpose, p.content) {
+                (Purpose::ManifestKey, Content::RegistryValue { name, .. }) => registry(&p.path.to_string_lossy(), &name).map(PathBuf::from),
+                (Purpose::Manifest(_), _) if os != Os::Windows => Some(p.path),
+                _ => None,
+            });
+            let Some(path) = path else { continue };
             let Ok(text) = std::fs::read_to_string(&path) else { continue };
             let names_exe = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
-                .and_then(|v| v.get("path").and_then(|p| p.as_str()).map(|p| Path::new(p).exists()))
+                .and_then(|v| v.get("path").and_then(|p| p.as_str()).map(|p| manifest_target(&path, p, os).exists()))
                 .unwrap_or(false);
             if names_exe {
                 found.push((b, path));
@@ -137,26 +155,51 @@ fn manifests(env: &Env, os: Os, exe: &Path) -> Vec<Finding> {
     out
 }
 
+/// The program a manifest's `path` names. Chrome, Edge and Firefox read a
+/// relative path on Windows as relative to the manifest's folder (what the
+/// MSI ships); elsewhere it must be absolute, and a relative one is judged
+/// as it stands.
+fn manifest_target(manifest: &Path, path: &str, os: Os) -> PathBuf {
+    match manifest.parent() {
+        Some(dir) if os == Os::Windows => dir.join(path),
+        _ => PathBuf::from(path),
+    }
+}
+
 /// The start-at-login entries `install` writes on this OS (user or
-/// machine-wide), located through the same plan so the two never disagree.
-/// Without one the browser's first connection still starts the service,
-/// but the first check of the day waits for it. (Windows keeps its entry in
-/// the registry, which this file-based check does not read.)
-fn autostart(env: &Env, os: Os, exe: &Path) -> Vec<Finding> {
-    use install::Purpose;
+/// machine-wide), located through the same plan so the two never disagree:
+/// files on Linux and macOS, the `Run` value on Windows, which counts when
+/// the program it starts exists. Without one the browser's first connection
+/// still starts the service, but the first check of the day waits for it.
+fn autostart(env: &Env, os: Os, exe: &Path, registry: ReadRegistry<'_>) -> Vec<Finding> {
+    use install::{Content, Purpose};
     let mut candidates = Vec::new();
+    let mut present = Vec::new();
     for scope in [Scope::User, Scope::System] {
         let Ok(plan) = install::plan_uninstall(&[], &scope, os, env, exe) else { continue };
-        candidates.extend(
-            plan.into_iter()
-                .filter(|p| matches!(p.purpose, Purpose::SystemdUnit | Purpose::XdgAutostart | Purpose::LaunchAgent))
-                .map(|p| p.path),
-        );
+        for p in plan {
+            match (&p.purpose, &p.content) {
+                (Purpose::SystemdUnit | Purpose::XdgAutostart | Purpose::LaunchAgent, _) => {
+                    if p.path.exists() {
+                        present.push(p.path.display().to_string());
+                    }
+                    candidates.push(p.path);
+                }
+                (Purpose::RunValue, Content::RegistryValue { name, .. }) => {
+                    let key = p.path.to_string_lossy().into_owned();
+                    let starts = registry(&key, name).and_then(|command| run_program(&command));
+                    if starts.as_ref().is_some_and(|program| Path::new(program).exists()) {
+                        present.push(format!("{key}\\{name}"));
+                    }
+                    candidates.push(p.path);
+                }
+                _ => {}
+            }
+        }
     }
     if candidates.is_empty() {
         return Vec::new();
     }
-    let present: Vec<_> = candidates.into_iter().filter(|p| p.exists()).collect();
     if present.is_empty() {
         return vec![Finding::bad("autostart", Bilingual::new(
             "ログイン時にヘルパーを起動する設定がありません。「onshi-helper install」を実行してください（ないと、その日最初の確認でサービスの起動を待ちます）。",
@@ -165,8 +208,18 @@ fn autostart(env: &Env, os: Os, exe: &Path) -> Vec<Finding> {
     }
     present
         .into_iter()
-        .map(|p| Finding::ok("autostart", format!("ログイン時の起動設定があります（{}）。", p.display()), format!("The helper starts at login ({}).", p.display())))
+        .map(|p| Finding::ok("autostart", format!("ログイン時の起動設定があります（{p}）。"), format!("The helper starts at login ({p}).")))
         .collect()
+}
+
+/// The program a `Run` command line starts: the quoted first word, or the
+/// first word when unquoted.
+fn run_program(command: &str) -> Option<String> {
+    let command = command.trim();
+    match command.strip_prefix('"') {
+        Some(rest) => rest.split_once('"').map(|(program, _)| program.to_owned()),
+        None => command.split_whitespace().next().map(str::to_owned),
+    }
 }
 
 fn card(card: &dyn CardAccess, os: Os) -> Vec<Finding> {
@@ -265,7 +318,8 @@ mod tests {
             socket: Some(home.path().join("nobody.sock")),
             env: &env,
             os: Os::Linux,
-            exe: home.path().join("onshi-helper"),
+            // A Linux path whatever the host (the plan for Linux wants one).
+            exe: PathBuf::from("/opt/onshi/onshi-helper"),
             card: &card,
             now_secs: 0,
         })
@@ -279,6 +333,45 @@ mod tests {
         assert!(findings.iter().any(|f| f.link == "card" && !f.problem && f.text.en.contains("3 PIN tries")));
         assert!(!card.card.lock().unwrap().sent_pin());
         assert!(!clock(1_800_000_000).problem);
+    }
+
+    /// Windows: the manifests are wherever the registry's keys point, their
+    /// relative `path` is read against their folder, and the `Run` value
+    /// counts when the program it starts exists. Planned for Windows on
+    /// Linux, with a map for the registry.
+    #[test]
+    fn windows_registration_is_read_through_the_registry() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in ["onshi-helper.exe", "onshi-helper-start.exe"] {
+            std::fs::write(d.join(f), b"").unwrap();
+        }
+        std::fs::write(d.join("jp.onshi.helper.json"), r#"{"name":"jp.onshi.helper","path":"onshi-helper.exe"}"#).unwrap();
+        std::fs::write(d.join("old.json"), r#"{"name":"jp.onshi.helper","path":"gone.exe"}"#).unwrap();
+        let key = |vendor: &str| format!(r"HKEY_CURRENT_USER\Software\{vendor}\NativeMessagingHosts\jp.onshi.helper");
+        let run = r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run".to_owned();
+        let mut reg = std::collections::HashMap::new();
+        reg.insert((key(r"Google\Chrome"), String::new()), d.join("jp.onshi.helper.json").display().to_string());
+        reg.insert((key(r"Microsoft\Edge"), String::new()), d.join("old.json").display().to_string());
+        reg.insert((run.clone(), "OnshiHelper".to_owned()), format!("\"{}\"", d.join("onshi-helper-start.exe").display()));
+        let read = |k: &str, n: &str| reg.get(&(k.to_owned(), n.to_owned())).cloned();
+        let env = Env { local_appdata: Some(d.join("local")), ..Env::default() };
+        let exe = Path::new(r"C:\Onshi\onshi-helper.exe");
+
+        let m = manifests(&env, Os::Windows, exe, &read);
+        let summary: Vec<_> = m.iter().map(|f| (f.problem, f.text.en.split(' ').nth(3).unwrap_or("").to_owned())).collect();
+        assert_eq!(m.len(), 2, "{m:#?}");
+        assert!(m.iter().any(|f| !f.problem && f.text.en.contains("chrome")), "{summary:?}");
+        assert!(m.iter().any(|f| f.problem && f.text.en.contains("old.json")), "{summary:?}");
+        let a = autostart(&env, Os::Windows, exe, &read);
+        assert!(matches!(&a[..], [f] if !f.problem && f.text.en.contains(r"Run\OnshiHelper")), "{a:#?}");
+
+        // Nothing registered: both links are problems that say what to run.
+        let none = |_: &str, _: &str| None;
+        assert!(matches!(&manifests(&env, Os::Windows, exe, &none)[..], [f] if f.problem && f.text.en.contains("onshi-helper install")));
+        assert!(matches!(&autostart(&env, Os::Windows, exe, &none)[..], [f] if f.problem));
+        assert_eq!(run_program(r#""C:\a b\x.exe" service"#).as_deref(), Some(r"C:\a b\x.exe"));
+        assert_eq!(run_program(r"C:\x.exe service").as_deref(), Some(r"C:\x.exe"));
     }
 
     /// No smart-card service: the finding tells IT how to start it on this

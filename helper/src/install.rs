@@ -35,6 +35,13 @@ use crate::store::ExtensionId;
 /// The native-messaging host name the extension connects to.
 pub const HOST_NAME: &str = "jp.onshi.helper";
 pub const MANIFEST_FILE: &str = "jp.onshi.helper.json";
+
+/// Whether a file name is one of our manifests: [`MANIFEST_FILE`], or a
+/// per-family variant `jp.onshi.helper.<family>.json` (the MSI keeps both
+/// families' manifests in one folder, so they cannot share a name).
+pub fn is_our_manifest_name(name: &str) -> bool {
+    name == MANIFEST_FILE || name.strip_prefix(HOST_NAME).is_some_and(|rest| rest.starts_with('.') && rest.ends_with(".json"))
+}
 /// The Firefox add-on id (`browser_specific_settings.gecko.id`).
 pub const FIREFOX_EXTENSION_ID: &str = "onshi-bridge@onshi.example";
 /// The Chromium extension id baked in at build time from
@@ -328,9 +335,56 @@ pub fn launch_agent_plist(exe: &str) -> String {
     )
 }
 
-/// The command line stored in the Windows `Run` value.
-pub fn windows_run_command(exe: &str) -> String {
-    format!("\"{exe}\" service")
+/// The windowless starter (`helper/src/bin/onshi-helper-start.rs`), which
+/// lives beside the helper.
+pub const WINDOWS_STARTER: &str = "onshi-helper-start.exe";
+
+/// The command line stored in the Windows `Run` value: the starter, not
+/// `onshi-helper service`, whose console window would stay on the reception
+/// screen for as long as the service runs.
+pub fn windows_run_command(starter: &str) -> String {
+    format!("\"{starter}\"")
+}
+
+/// The starter's full path beside `exe` (a Windows path, as text: plans are
+/// made on Linux too).
+fn windows_starter_beside(exe: &str) -> String {
+    match exe.rfind(['\\', '/']) {
+        Some(i) => format!("{}{WINDOWS_STARTER}", &exe[..=i]),
+        None => WINDOWS_STARTER.to_owned(),
+    }
+}
+
+/// What a Windows installer package writes, for `cargo xtask package` (the
+/// MSI): each family's manifest naming `exe_file` relative to the manifest
+/// (the package puts both in one folder), the key below the hive for each
+/// browser, and the `Run` value naming `starter` (the installer's own
+/// reference to the file). The MSI builder decides nothing of this itself.
+pub fn windows_package_parts(exe_file: &str, starter: &str, chromium_id: Option<&ExtensionId>) -> serde_json::Value {
+    // Chromium first: its file keeps the plain name.
+    let manifests: Vec<serde_json::Value> = [Family::Chromium, Family::Firefox]
+        .into_iter()
+        .map(|f| {
+            let file = if f == Family::Chromium { MANIFEST_FILE.to_owned() } else { format!("{HOST_NAME}.{}.json", family_name(f)) };
+            serde_json::json!({ "family": family_name(f), "file": file, "text": manifest_json(f, exe_file, chromium_id) })
+        })
+        .collect();
+    let keys: Vec<serde_json::Value> = Browser::ALL
+        .iter()
+        .map(|&b| serde_json::json!({ "browser": b.as_str(), "family": family_name(b.family()), "key": windows_manifest_key(b) }))
+        .collect();
+    serde_json::json!({
+        "manifests": manifests,
+        "manifest_keys": keys,
+        "run": { "key": WINDOWS_RUN_KEY, "name": WINDOWS_RUN_VALUE, "command": windows_run_command(starter) },
+    })
+}
+
+fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::Chromium => "chromium",
+        Family::Firefox => "firefox",
+    }
 }
 
 fn exe_text(exe: &Path, os: Os) -> Result<String, InstallError> {
@@ -382,7 +436,7 @@ fn autostart_entries(scope: &Scope, os: Os, env: &Env, exe: &str) -> Result<Vec<
         Os::Windows => out.push(Planned {
             path: PathBuf::from(format!(r"{}\{WINDOWS_RUN_KEY}", windows_hive(system))),
             purpose: Purpose::RunValue,
-            content: Content::RegistryValue { name: WINDOWS_RUN_VALUE.into(), data: windows_run_command(exe) },
+            content: Content::RegistryValue { name: WINDOWS_RUN_VALUE.into(), data: windows_run_command(&windows_starter_beside(exe)) },
         }),
     }
     Ok(out)
@@ -529,7 +583,7 @@ fn remove_registry(p: &Planned, name: &str) -> Result<Done, InstallError> {
     let key = p.path.to_string_lossy();
     let Some(current) = registry::get(&key, name)? else { return Ok(Done::Absent(p.path.clone())) };
     let ours = match p.purpose {
-        Purpose::ManifestKey => current.ends_with(MANIFEST_FILE),
+        Purpose::ManifestKey => Path::new(&current).file_name().and_then(|n| n.to_str()).is_some_and(is_our_manifest_name),
         _ => current.contains(SERVICE_NAME),
     };
     if !ours {
@@ -558,8 +612,11 @@ mod tests {
         }
     }
 
+    /// The planned paths with `/` between components: a Linux or macOS plan
+    /// made on Windows (the unit tests run there too) joins with `\`, and
+    /// these tests are about the folders, not the host's separator.
     fn paths(plan: &[Planned]) -> Vec<String> {
-        plan.iter().map(|p| p.path.to_string_lossy().into_owned()).collect()
+        plan.iter().map(|p| p.path.to_string_lossy().replace('\\', "/")).collect()
     }
 
     #[test]
@@ -666,12 +723,32 @@ mod tests {
         assert_eq!(run.path.to_string_lossy(), r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run");
         assert_eq!(
             run.content,
-            Content::RegistryValue { name: "OnshiHelper".into(), data: r#""C:\Program Files\Onshi\onshi-helper.exe" service"#.into() }
+            Content::RegistryValue { name: "OnshiHelper".into(), data: r#""C:\Program Files\Onshi\onshi-helper-start.exe""#.into() }
         );
         let system = plan_install(&opts(Scope::System, r"C:\Program Files\Onshi\onshi-helper.exe"), Os::Windows, &env).unwrap();
         assert!(system.iter().filter(|p| matches!(p.content, Content::RegistryValue { .. })).all(|p| p.path.to_string_lossy().starts_with("HKEY_LOCAL_MACHINE")));
         let rel = opts(Scope::User, r"onshi-helper.exe");
         assert!(matches!(plan_install(&rel, Os::Windows, &env), Err(InstallError::ExeNotAbsolute { .. })));
+    }
+
+    #[test]
+    fn windows_package_parts_name_the_exe_relative_and_the_starter() {
+        let id = ExtensionId::new(ID).unwrap();
+        let parts = windows_package_parts("onshi-helper.exe", "[#starter]", Some(&id));
+        let [chromium, firefox] = parts["manifests"].as_array().unwrap().as_slice() else { panic!("{parts}") };
+        assert_eq!((&chromium["family"], &chromium["file"]), (&"chromium".into(), &MANIFEST_FILE.into()));
+        assert_eq!(firefox["file"], "jp.onshi.helper.firefox.json");
+        assert!(is_our_manifest_name(firefox["file"].as_str().unwrap()) && !is_our_manifest_name("jp.onshi.helperx.json"));
+        let chromium: serde_json::Value = serde_json::from_str(chromium["text"].as_str().unwrap()).unwrap();
+        assert_eq!(chromium["path"], "onshi-helper.exe");
+        assert_eq!(chromium["allowed_origins"], serde_json::json!([format!("chrome-extension://{ID}/")]));
+        let firefox: serde_json::Value = serde_json::from_str(firefox["text"].as_str().unwrap()).unwrap();
+        assert_eq!(firefox["allowed_extensions"], serde_json::json!([FIREFOX_EXTENSION_ID]));
+        let keys = parts["manifest_keys"].as_array().unwrap();
+        assert_eq!(keys.len(), Browser::ALL.len());
+        assert!(keys.iter().any(|k| k["key"] == r"Software\Microsoft\Edge\NativeMessagingHosts\jp.onshi.helper" && k["family"] == "chromium"));
+        assert_eq!(parts["run"]["command"], r#""[#starter]""#);
+        assert_eq!(windows_starter_beside(r"C:\x\onshi-helper.exe"), r"C:\x\onshi-helper-start.exe");
     }
 
     #[test]
@@ -685,6 +762,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(windows, ignore = "applies a Linux plan, symbolic link included; the Windows half (registry values) is installed and removed by the MSI test under Wine")]
     fn apply_and_remove_in_a_temp_home() {
         let home = tempfile::tempdir().unwrap();
         let env = Env::with_home(home.path());

@@ -14,7 +14,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::install::MANIFEST_FILE;
+use crate::install::is_our_manifest_name;
 
 /// Who started the host, as the browser told it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub fn detect_native_host(args: &[OsString]) -> Option<NativeCaller> {
     }
     let second = args.get(1)?.to_str()?;
     let manifest = PathBuf::from(first);
-    let named_like_ours = manifest.file_name().is_some_and(|n| n == MANIFEST_FILE);
+    let named_like_ours = manifest.file_name().and_then(|n| n.to_str()).is_some_and(is_our_manifest_name);
     if manifest.is_absolute() && named_like_ours && !second.starts_with('-') {
         return Some(NativeCaller::Firefox { manifest, extension_id: second.to_owned() });
     }
@@ -65,12 +65,15 @@ mod tests {
         assert_eq!(chrome.extension_id(), "abcdefghijklmnopabcdefghijklmnop");
         let win = detect_native_host(&args(&["chrome-extension://abcdefghijklmnopabcdefghijklmnop/", "--parent-window=0"]));
         assert!(matches!(win, Some(NativeCaller::Chromium { .. })));
-        let ff = detect_native_host(&args(&[
-            "/home/u/.mozilla/native-messaging-hosts/jp.onshi.helper.json",
-            "onshi-bridge@onshi.example",
-        ]))
-        .unwrap();
-        assert_eq!(ff.extension_id(), "onshi-bridge@onshi.example");
+        // Firefox passes the manifest's full path (absolute on this OS): the
+        // helper's own file name, or the MSI's per-family one.
+        for name in ["jp.onshi.helper.json", "jp.onshi.helper.firefox.json"] {
+            let manifest = std::env::temp_dir().join("native-messaging-hosts").join(name);
+            let ff = detect_native_host(&[manifest.into_os_string(), "onshi-bridge@onshi.example".into()]).unwrap();
+            assert_eq!(ff.extension_id(), "onshi-bridge@onshi.example");
+        }
+        let other = std::env::temp_dir().join("someone.else.json");
+        assert_eq!(detect_native_host(&[other.into_os_string(), "x@y".into()]), None);
     }
 
     #[test]

@@ -48,20 +48,29 @@ fn open_log(path: &Path) -> std::process::Stdio {
     }
 }
 
+/// Starts `<exe> [global args] service [--socket S]` detached, stdin and
+/// stdout closed and stderr into the service log. The one way the service is
+/// started on demand: by the native host, and at sign-in by the Windows
+/// starter (`onshi-helper-start`, which has no console window to flash).
+/// A second service for the same user stops at once by itself (the lock).
+pub fn start_service(sp: &Spawn, socket: Option<&Path>) -> std::io::Result<std::process::Child> {
+    let mut cmd = std::process::Command::new(&sp.exe);
+    cmd.args(&sp.global_args).arg("service");
+    if let Some(socket) = socket {
+        cmd.arg("--socket").arg(socket);
+    }
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(sp.log.as_deref().map(open_log).unwrap_or_else(std::process::Stdio::null));
+    platform::spawn_detached(&mut cmd)
+}
+
 async fn connect(socket: &Path, spawn: Option<&Spawn>) -> Result<Stream, IpcError> {
     if let Ok(s) = platform::connect(socket).await {
         return Ok(s);
     }
     if let Some(sp) = spawn {
-        let mut cmd = std::process::Command::new(&sp.exe);
-        cmd.args(&sp.global_args)
-            .arg("service")
-            .arg("--socket")
-            .arg(socket)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(sp.log.as_deref().map(open_log).unwrap_or_else(std::process::Stdio::null));
-        match platform::spawn_detached(&mut cmd) {
+        match start_service(sp, Some(socket)) {
             Ok(_child) => eprintln!("onshi-helper native-host: started the service"),
             Err(e) => eprintln!("onshi-helper native-host: cannot start the service: {e}"),
         }

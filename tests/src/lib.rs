@@ -16,3 +16,4 @@ pub mod stack;
 pub mod virtual_card;
 pub mod wait;
 pub mod web;
+pub mod wine;

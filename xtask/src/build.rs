@@ -27,22 +27,30 @@ pub fn wasm_target_dir() -> PathBuf {
     util::root().join("target/wasm")
 }
 
-/// A command for Debian's cargo targeting wasm32, clean of the rustup
-/// environment the outer cargo set (it would otherwise pick rustup's rustc,
-/// which has no wasm32 std).
-pub fn wasm_cargo(subcommand: &str) -> Command {
+/// A command for Debian's cargo building for `target` (std built from
+/// source, into `target_dir`), clean of the rustup environment the outer
+/// cargo set (it would otherwise pick rustup's rustc, which has neither the
+/// wasm32 nor the Windows std). `linker` is the target's linker. The one
+/// recipe behind the WebAssembly page and the Windows helper (toolchain.md).
+pub fn debian_cargo(subcommand: &str, target: &str, target_dir: &Path, linker: &str) -> Command {
     let mut c = Command::new(DEBIAN_CARGO);
     c.current_dir(util::root());
     for var in ["CARGO", "RUSTUP_TOOLCHAIN", "RUSTUP_HOME_OVERRIDE", "RUSTC_WRAPPER", "RUSTDOC"] {
         c.env_remove(var);
     }
+    let linker_var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
     c.env("RUSTC", DEBIAN_RUSTC)
         .env("RUSTDOC", "/usr/bin/rustdoc")
         .env("RUSTC_BOOTSTRAP", "1")
-        .env("CARGO_TARGET_DIR", wasm_target_dir())
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", WASM_LD)
-        .args([subcommand, "--target", "wasm32-unknown-unknown", "-Zbuild-std=std,panic_abort"]);
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env(linker_var, linker)
+        .args([subcommand, "--target", target, "-Zbuild-std=std,panic_abort"]);
     c
+}
+
+/// [`debian_cargo`] for wasm32.
+pub fn wasm_cargo(subcommand: &str) -> Command {
+    debian_cargo(subcommand, "wasm32-unknown-unknown", &wasm_target_dir(), WASM_LD)
 }
 
 /// RUSTFLAGS for the shipped WebAssembly (page and core package), std included.

@@ -11,6 +11,7 @@ mod package;
 mod setup;
 mod test;
 mod util;
+mod windows;
 
 // One copy of the pcscd start/stop logic, shared with the tests crate (std only).
 #[path = "../../tests/src/pcscd_daemon.rs"]
@@ -19,6 +20,10 @@ mod pcscd_daemon;
 #[path = "../../tests/src/demo_parts.rs"]
 #[allow(dead_code)]
 mod demo_parts;
+// One copy of how a Wine prefix is made and used, shared with the MSI test (std only).
+#[path = "../../tests/src/wine.rs"]
+#[allow(dead_code)]
+mod wine;
 
 use std::process::ExitCode;
 
@@ -26,10 +31,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
   setup   install what is missing (Debian packages, wasm-bindgen CLI)
   build   native crates, the WebAssembly page, dist/web and dist/extension
-  package dist/packages: the helper as a .deb (Linux), the extension as store archives
-          (Chromium .zip, Firefox .xpi)
+  package dist/packages: the helper as a .deb (Linux) and a per-user .msi (Windows,
+          cross-built), the extension as store archives (Chromium .zip, Firefox .xpi)
   test    every test: native, WebAssembly in Chromium, extension, cross-process, demo smoke
-          (or one step: native|wasm|extension|cross|demo)
+          (or one step: native|wasm|extension|windows|cross|demo; windows = the
+          helper cross-built for Windows, its unit tests under Wine)
   bench   benchmarks that print their figures (core: XML parse, native and wasm;
           helper: audit log, service round trip, idle; sim: gateway load;
           cli: onshi-xml parse --summary, whole process, against the floor;

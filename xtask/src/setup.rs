@@ -5,7 +5,8 @@
 //! Chromium + chromedriver for browser tests, pcscd + vpcd for the virtual
 //! card, Firefox ESR for the same scenarios in Firefox, a Japanese font so
 //! screenshots show Japanese, and binaryen's wasm-opt (Debian 12's v108 reads
-//! what the size flags in build.rs emit). Then the wasm-bindgen CLI at exactly
+//! what the size flags in build.rs emit), and for the Windows helper mingw-w64,
+//! Wine and wixl (toolchain.md, "Windows"). Then the wasm-bindgen CLI at exactly
 //! the version Cargo.lock pins, and geckodriver (Firefox's WebDriver), both
 //! into `target/tools/bin`.
 
@@ -31,6 +32,9 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("nodejs", "runs the extension's unit tests (node --test)"),
     ("binaryen", "wasm-opt, which shrinks the page's WebAssembly (optional: without it dist/web is larger)"),
     ("dpkg-dev", "dpkg-shlibdeps, which names the libraries the helper's .deb depends on (cargo xtask package)"),
+    ("gcc-mingw-w64-x86-64", "links the Windows helper (x86_64-pc-windows-gnu) cross-built here"),
+    ("wine64", "runs the Windows helper, its unit tests and its MSI here (/usr/lib/wine/wine64)"),
+    ("wixl", "builds the helper's Windows installer (.msi) on Linux (msitools)"),
 ];
 
 pub const DEBIAN_CARGO: &str = "/usr/bin/cargo";

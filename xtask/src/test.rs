@@ -8,9 +8,10 @@ use crate::build::{self, wasm_cargo};
 use crate::package;
 use crate::setup::tools_bin;
 use crate::util::{self, Result};
+use crate::windows;
 
 struct Step {
-    name: &'static str,
+    name: String,
     ok: bool,
     passed: u64,
     failed: u64,
@@ -56,7 +57,8 @@ fn plain_counts(line: &str) -> Option<(u64, u64)> {
     Some((p, f))
 }
 
-fn step(name: &'static str, cmd: &mut Command) -> Step {
+fn step(name: impl Into<String>, cmd: &mut Command) -> Step {
+    let name = name.into();
     eprintln!("\n━━ {name} ━━");
     let (ok, output, seconds) = util::run_capture(cmd);
     let (passed, failed) = count(&output);
@@ -73,6 +75,47 @@ pub fn wasm_test_in_chromium() -> Command {
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("WASM_BINDGEN_TEST_TIMEOUT", "300");
     c
+}
+
+/// The helper cross-built for Windows, its unit tests run under Wine. A
+/// build or prefix failure is a failed step (with the reason), not a skip.
+fn windows_unit_tests() -> Vec<Step> {
+    let failed = |name: &str, e: String| Step { name: name.into(), ok: false, passed: 0, failed: 0, seconds: 0.0, note: e };
+    let start = std::time::Instant::now();
+    let built = windows::prng_shim().and_then(|shim| Ok((shim, windows::build_unit_tests()?)));
+    let (shim, exes) = match built {
+        Ok(b) => b,
+        Err(e) => return vec![failed("Windows: cross-build of the helper's tests", e)],
+    };
+    let build = Step {
+        name: "Windows: cross-build (mingw, build-std)".into(),
+        ok: true,
+        passed: 0,
+        failed: 0,
+        seconds: start.elapsed().as_secs_f64(),
+        note: "build only".into(),
+    };
+    let prefix = match windows::unit_test_prefix(&shim) {
+        Ok(p) => p,
+        Err(e) => return vec![build, failed("Windows: Wine prefix", e)],
+    };
+    let mut steps = vec![build];
+    for (name, exe) in exes {
+        let mut c = prefix.command(&exe);
+        // `--exact --skip` names whole test paths; a name that no longer
+        // exists skips nothing, and the test then fails visibly.
+        c.arg("--exact");
+        for (test, _) in windows::NOT_UNDER_WINE {
+            c.args(["--skip", test]);
+        }
+        let mut s = step(format!("Windows: {name} unit tests under Wine"), &mut c);
+        if name.ends_with(" lib") {
+            let why: Vec<&str> = windows::NOT_UNDER_WINE.iter().map(|(_, why)| *why).collect();
+            s.note = format!("{} not run under Wine: {}", why.len(), why.join("; "));
+        }
+        steps.push(s);
+    }
+    steps
 }
 
 pub fn run(args: &[String]) -> Result {
@@ -101,6 +144,9 @@ pub fn run(args: &[String]) -> Result {
         let mut c = Command::new("node");
         c.current_dir(util::root().join("extension")).arg("test-support/browser-smoke.mjs");
         steps.push(step("extension in headless Chromium (test host)", &mut c));
+    }
+    if only.is_none() || only == Some("windows") {
+        steps.extend(windows_unit_tests());
     }
     if only.is_none() || only == Some("cross") {
         // The install test (package_deb) installs dist/packages' .deb.

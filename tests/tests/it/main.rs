@@ -10,4 +10,5 @@ mod extension_helper;
 mod firefox;
 mod helper_card;
 mod package_deb;
+mod package_msi;
 mod web_slice;

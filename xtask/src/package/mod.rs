@@ -1,15 +1,17 @@
 //! `cargo xtask package`: what a clinic installs, in `dist/packages/` — the
-//! helper as a Debian package ([`deb`]) and the extension as store-ready
+//! helper as a Debian package ([`deb`]) and a per-user Windows installer
+//! ([`msi`], from the cross-built helper), and the extension as store-ready
 //! archives ([`extension`]). Each format is one module with one `build`
 //! function that returns the file it wrote; this module only builds the
 //! inputs, empties the folder and reports. It never installs anything.
 
 mod deb;
 mod extension;
+mod msi;
 
 use std::path::{Path, PathBuf};
 
-use crate::build;
+use crate::{build, windows};
 use crate::util::{self, Result};
 
 /// The version every artifact carries: the workspace's (`version.workspace
@@ -35,7 +37,9 @@ pub fn make() -> Result<Vec<PathBuf>> {
 
     let mut artifacts = vec![deb::build(&root.join("target/release/onshi-helper"), &root.join("target/package/deb"), &out)?];
     artifacts.extend(extension::build(&root.join("dist/extension"), &out)?);
-    // Windows: the MSI (`msi::build`) joins here.
+    let (exe, starter) = windows::build_exes()?;
+    let linux_helper = root.join("target/release/onshi-helper");
+    artifacts.push(msi::build(&exe, &starter, &linux_helper, &root.join("target/package/msi"), &out)?);
 
     eprintln!("packages:");
     for path in &artifacts {
