@@ -1,24 +1,34 @@
 //! The `oqs-folder` backend: talks to an official OQS terminal through its
-//! linkage folders (domain.md §2). A request is written under a dot-named
-//! temp file in `req/` and renamed, so the terminal never reads half a file;
-//! the answer is the same-named file in `res/` (`req` → `res`), or a
+//! linkage folders (domain.md §2), on a local path or a share
+//! (`\\SHIKAKU-PC\OQS`). A request is written under a dot-named temp file
+//! in `req/` and renamed, so the terminal never reads half a file; the
+//! answer is the same-named file in `res/` (`req` → `res`), or a
 //! `<base>.err` next to a copy of the request when the terminal refused it.
 //! Face-recognition readers push results into `face/`; [`FaceWatcher`]
-//! surfaces new ones on a channel.
+//! surfaces new ones on a channel. The terminal does not write atomically,
+//! so every file is read through [`readiness`]: one that is held open or
+//! half written is waited for, not reported broken.
 //!
 //! This backend never reads the card: the terminal does, so the card
 //! challenge and confirm are `Unsupported`. It must not delete anything it did
-//! not write (the clinic's receipt software may read `face/` too).
+//! not write (the clinic's receipt software may read `face/` too), nor an
+//! answer it has not read in full.
 
-use std::collections::HashSet;
+mod readiness;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use onshi_core::protocol::Backend as WireBackend;
+use onshi_core::text::Bilingual;
 use tokio::sync::mpsc;
 
 use super::{Backend, BackendError, BoxFuture, CardProof, Challenge, Query};
+use readiness::{read_when_ready, Attempt, IsBusy, Shape};
 
 /// How often `res/` is looked at while a request is outstanding. Only then:
 /// an idle helper does not poll `res/` at all.
@@ -27,14 +37,21 @@ const RESPONSE_POLL: Duration = Duration::from_millis(20);
 /// How often `face/` is listed. Pushed results come when a patient stands at
 /// the reader, so a one-second delay is invisible; a directory listing per
 /// second costs nothing measurable (docs/benchmarks.md, idle CPU) and avoids
-/// a file-notification dependency that differs per OS.
+/// a file-notification dependency that differs per OS (and that a share
+/// may not deliver at all).
 pub const FACE_POLL: Duration = Duration::from_secs(1);
+
+/// How long a file in `face/` may stay held or unfinished before the
+/// watcher gives up on it and says so. A result is a few kilobytes; a
+/// terminal that has not finished one in a minute has stopped.
+pub const FACE_PATIENCE: Duration = Duration::from_secs(60);
 
 /// The OQS-folder backend.
 pub struct FolderBackend {
     root: PathBuf,
     timeout: Duration,
     seq: AtomicU64,
+    is_busy: IsBusy,
 }
 
 impl FolderBackend {
@@ -42,7 +59,7 @@ impl FolderBackend {
     /// The folders must exist (the terminal creates them); a missing one is
     /// reported by [`Backend::probe`] and by every query.
     pub fn new(root: impl Into<PathBuf>, timeout: Duration) -> Self {
-        FolderBackend { root: root.into(), timeout, seq: AtomicU64::new(0) }
+        FolderBackend { root: root.into(), timeout, seq: AtomicU64::new(0), is_busy: crate::platform::is_busy }
     }
 
     pub fn root(&self) -> &Path {
@@ -82,30 +99,40 @@ impl FolderBackend {
         let copy = res.join(&name);
         let deadline = Instant::now() + self.timeout;
         loop {
-            // The terminal writes the `.err` last, after the copy: seeing it means both are complete.
-            if let Ok(text) = tokio::fs::read(&err).await {
-                let _ = tokio::fs::remove_file(&err).await;
-                let _ = tokio::fs::remove_file(&copy).await;
-                let rejection = onshi_core::message::Rejection::from_text(&decode_lossy(&text));
-                return Err(BackendError::Rejected { code: rejection.code, message: rejection.message });
+            // The terminal writes the `.err` last, after the copy: a complete `.err` means both are there.
+            match read_when_ready(&err, Shape::Text, deadline, self.is_busy).await {
+                Ok(Some(text)) => {
+                    let _ = tokio::fs::remove_file(&err).await;
+                    let _ = tokio::fs::remove_file(&copy).await;
+                    let rejection = onshi_core::message::Rejection::from_text(&decode_lossy(&text));
+                    return Err(BackendError::Rejected { code: rejection.code, message: rejection.message });
+                }
+                Ok(None) => {}
+                Err(e) => return Err(take_back(&dest, e).await),
             }
-            match tokio::fs::read(&answer).await {
-                Ok(bytes) => {
+            match read_when_ready(&answer, Shape::Xml, deadline, self.is_busy).await {
+                Ok(Some(bytes)) => {
+                    // Read in full: only now is the answer ours to remove.
                     let _ = tokio::fs::remove_file(&answer).await;
                     return Ok(bytes);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io("read", &answer, e)),
+                Ok(None) => {}
+                Err(e) => return Err(take_back(&dest, e).await),
             }
             if Instant::now() >= deadline {
-                // Take the request back so the terminal does not answer it later
-                // into a file nobody reads (it may already have taken it).
-                let _ = tokio::fs::remove_file(&dest).await;
-                return Err(BackendError::Timeout { after: self.timeout });
+                return Err(take_back(&dest, BackendError::Timeout { after: self.timeout }).await);
             }
             tokio::time::sleep(RESPONSE_POLL).await;
         }
     }
+}
+
+/// Takes a request back out of `req/` when its exchange fails, so the
+/// terminal does not answer it later into a file nobody reads (it may
+/// already have taken it: then there is nothing to remove).
+async fn take_back(request: &Path, e: BackendError) -> BackendError {
+    let _ = tokio::fs::remove_file(request).await;
+    e
 }
 
 /// `.err` files are short text, UTF-8 or Shift_JIS (the core's decoder guesses).
@@ -164,42 +191,140 @@ pub struct FaceFile {
     pub bytes: Vec<u8>,
 }
 
+/// What the watcher tells the service log. No request waits for a face
+/// file, so there is nobody else to tell.
+#[derive(Debug)]
+pub enum FaceNote {
+    /// `face/` cannot be listed (a share unreachable for a moment). Said
+    /// once; the watcher keeps trying.
+    Unreachable(BackendError),
+    /// `face/` can be listed again after [`FaceNote::Unreachable`].
+    Reachable,
+    /// A file stayed held, unfinished or unreadable for [`FACE_PATIENCE`].
+    /// It is left where it is and not tried again.
+    GaveUp(BackendError),
+}
+
+impl FaceNote {
+    pub fn explain(&self) -> Bilingual {
+        match self {
+            FaceNote::Unreachable(e) | FaceNote::GaveUp(e) => e.explain(),
+            FaceNote::Reachable => Bilingual::new(
+                "資格確認端末の face/ フォルダーを再び読めるようになりました。",
+                "The terminal's face/ folder can be read again.",
+            ),
+        }
+    }
+}
+
+/// One [`FaceWatcher::poll`]: the new complete files, and what to log.
+#[derive(Debug)]
+pub struct FacePoll {
+    pub files: Vec<FaceFile>,
+    pub notes: Vec<FaceNote>,
+}
+
 /// Watches `face/` for new files. Files present when it starts are old news
 /// and are not reported; nothing is deleted.
 pub struct FaceWatcher {
     dir: PathBuf,
+    /// Names already reported, given up on, or there before the start.
     seen: HashSet<String>,
+    /// Whether `face/` has been listed once. A watcher started while the
+    /// share was unreachable takes its first listing as the old news, so
+    /// a day's results are not all reported when the share comes back.
+    started: bool,
+    /// Files listed but not ready yet, and when each was first listed.
+    waiting: HashMap<String, Instant>,
+    /// Whether the last listing failed (so failure and recovery are each said once).
+    unreachable: bool,
+    notes: Vec<FaceNote>,
+    is_busy: IsBusy,
 }
 
 impl FaceWatcher {
     pub fn new(root: &Path) -> Self {
-        let dir = root.join("face");
-        let seen = list(&dir).into_iter().collect();
-        FaceWatcher { dir, seen }
+        let mut w = FaceWatcher {
+            dir: root.join("face"),
+            seen: HashSet::new(),
+            started: false,
+            waiting: HashMap::new(),
+            unreachable: false,
+            notes: Vec::new(),
+            is_busy: crate::platform::is_busy,
+        };
+        w.listing();
+        w
     }
 
-    /// The files that appeared since the last call, in name order. Temp and
-    /// hidden files (still being written) are skipped until renamed.
-    pub fn poll(&mut self) -> Vec<FaceFile> {
-        let mut names = list(&self.dir);
+    /// Lists `face/`; on the first success everything listed is old news.
+    /// `None` when it cannot be listed (noted once).
+    fn listing(&mut self) -> Option<Vec<String>> {
+        match list(&self.dir) {
+            Ok(names) => {
+                if std::mem::take(&mut self.unreachable) {
+                    self.notes.push(FaceNote::Reachable);
+                }
+                if !std::mem::replace(&mut self.started, true) {
+                    self.seen.extend(names);
+                    return Some(Vec::new());
+                }
+                Some(names)
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut self.unreachable, true) {
+                    let detail = format!("list {}: {e}", self.dir.display());
+                    self.notes.push(FaceNote::Unreachable(BackendError::Folder { detail }));
+                }
+                None
+            }
+        }
+    }
+
+    /// The files that became complete since the last call, in name order.
+    /// Temp and hidden files are skipped until renamed; a file being written
+    /// is reported once [`readiness`] says it is complete.
+    pub fn poll(&mut self) -> FacePoll {
+        let mut files = Vec::new();
+        let mut names = self.listing().unwrap_or_default();
         names.sort();
-        let mut out = Vec::new();
+        let now = Instant::now();
         for name in names {
             if self.seen.contains(&name) {
                 continue;
             }
-            if let Ok(bytes) = std::fs::read(self.dir.join(&name)) {
-                self.seen.insert(name.clone());
-                out.push(FaceFile { name, bytes });
+            let path = self.dir.join(&name);
+            let first = *self.waiting.entry(name.clone()).or_insert(now);
+            let waited = now - first;
+            let overdue = match readiness::judge(std::fs::read(&path), Shape::Xml, None, self.is_busy) {
+                Attempt::Ready(bytes) => {
+                    files.push(FaceFile { name: name.clone(), bytes });
+                    None
+                }
+                Attempt::Missing => {
+                    self.waiting.remove(&name);
+                    continue;
+                }
+                Attempt::NotYet(n) => Some(n.overdue(&path, waited)),
+                // Unreadable for a moment (a share dropping mid-read) is retried like the rest.
+                Attempt::Failed(e) => Some(BackendError::Folder { detail: format!("read {}: {e}", path.display()) }),
+            };
+            match overdue {
+                Some(_) if waited < FACE_PATIENCE => continue,
+                Some(e) => self.notes.push(FaceNote::GaveUp(e)),
+                None => {}
             }
+            self.waiting.remove(&name);
+            self.seen.insert(name);
         }
-        out
+        FacePoll { files, notes: std::mem::take(&mut self.notes) }
     }
 
-    /// Polls every [`FACE_POLL`] on a tokio task, sending new files, until
-    /// the receiver is dropped.
-    pub fn spawn(mut self) -> mpsc::UnboundedReceiver<FaceFile> {
+    /// Polls every [`FACE_POLL`] on a tokio task, sending new files and
+    /// logging notes, until the receiver is dropped.
+    pub fn spawn(self) -> mpsc::UnboundedReceiver<FaceFile> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let mut watcher = self;
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(FACE_POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -208,7 +333,26 @@ impl FaceWatcher {
                 if tx.is_closed() {
                     return;
                 }
-                for f in self.poll() {
+                // Listing and reading a share can block for many seconds while
+                // it is unreachable: keep that off the runtime's threads.
+                let polled = tokio::task::spawn_blocking(move || {
+                    let news = watcher.poll();
+                    (watcher, news)
+                });
+                let news = match polled.await {
+                    Ok((back, news)) => {
+                        watcher = back;
+                        news
+                    }
+                    Err(e) => {
+                        eprintln!("onshi-helper service: face/ watcher stopped: {e}");
+                        return;
+                    }
+                };
+                for note in news.notes {
+                    eprintln!("onshi-helper service: {}", note.explain().en);
+                }
+                for f in news.files {
                     if tx.send(f).is_err() {
                         return;
                     }
@@ -219,112 +363,11 @@ impl FaceWatcher {
     }
 }
 
-fn list(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| !n.starts_with('.') && !n.ends_with(".tmp"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use onshi_sim::folder::FolderOptions;
-
-    /// A registry seeded once per test process (seeding takes a moment).
-    pub(crate) fn registry() -> PathBuf {
-        crate::backend::fake::registry_path()
-    }
-
-    /// The simulator's terminal, polling on its own thread until dropped.
-    fn sim(dir: &Path) -> onshi_sim::folder::Background {
-        let opts = FolderOptions {
-            dir: dir.to_path_buf(),
-            db: registry(),
-            encoding: onshi_core::Encoding::ShiftJis,
-            poll: Duration::from_millis(10),
-            batch_delay: Duration::from_millis(0),
-        };
-        onshi_sim::folder::spawn(&opts).expect("responder")
-    }
-
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-    }
-
-    #[test]
-    fn request_gets_the_terminals_result() {
-        let dir = tempfile::tempdir().unwrap();
-        let _sim = sim(dir.path());
-        let b = FolderBackend::new(dir.path(), Duration::from_secs(10));
-        let req = crate::backend::fake::probe_request(0);
-        let bytes = rt().block_on(b.query(Query::Individual, &req)).expect("answer");
-        let parsed = onshi_core::parse(&bytes).expect("result parses");
-        assert!(matches!(parsed.message, onshi_core::Message::IndividualResult(_)), "{:?}", parsed.message.kind());
-        // Nothing is left behind in either folder.
-        assert!(list(&dir.path().join("req")).is_empty());
-        assert!(list(&dir.path().join("res")).is_empty(), "{:?}", list(&dir.path().join("res")));
-    }
-
-    #[test]
-    fn refused_request_becomes_rejected() {
-        let dir = tempfile::tempdir().unwrap();
-        let _sim = sim(dir.path());
-        let b = FolderBackend::new(dir.path(), Duration::from_secs(10));
-        let e = rt().block_on(b.query(Query::Individual, b"<XmlMsg><broken")).unwrap_err();
-        match &e {
-            BackendError::Rejected { code, message } => {
-                assert!(!code.is_empty(), "{e:?}");
-                assert!(!message.is_empty());
-            }
-            other => panic!("expected Rejected, got {other:?}"),
-        }
-        assert!(e.explain().ja.contains("受け付けませんでした"));
-        assert!(list(&dir.path().join("res")).is_empty(), "the copy and the .err are cleaned up");
-    }
-
-    #[test]
-    fn no_terminal_times_out_and_takes_the_request_back() {
-        let dir = tempfile::tempdir().unwrap();
-        for s in ["req", "res", "face"] {
-            std::fs::create_dir_all(dir.path().join(s)).unwrap();
-        }
-        let b = FolderBackend::new(dir.path(), Duration::from_millis(100));
-        let e = rt().block_on(b.query(Query::Individual, b"<XmlMsg/>")).unwrap_err();
-        assert!(matches!(e, BackendError::Timeout { .. }), "{e:?}");
-        assert!(e.retryable());
-        assert!(list(&dir.path().join("req")).is_empty());
-    }
-
-    #[test]
-    fn missing_folder_and_card_calls_are_explained() {
-        let dir = tempfile::tempdir().unwrap();
-        let b = FolderBackend::new(dir.path().join("nowhere"), Duration::from_secs(1));
-        let r = rt();
-        assert!(matches!(r.block_on(b.probe()), Err(BackendError::Folder { .. })));
-        assert!(matches!(r.block_on(b.query(Query::Individual, b"<x/>")), Err(BackendError::Folder { .. })));
-        assert!(matches!(r.block_on(b.card_challenge()), Err(BackendError::Unsupported { .. })));
-    }
-
-    #[test]
-    fn face_watcher_reports_only_new_complete_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let face = dir.path().join("face");
-        std::fs::create_dir_all(&face).unwrap();
-        std::fs::write(face.join("OQSsiquc01res_face_old.xml"), b"<old/>").unwrap();
-        let mut w = FaceWatcher::new(dir.path());
-        assert!(w.poll().is_empty(), "files from before the start are not news");
-        std::fs::write(face.join(".OQSsiquc01res_face_new.xml.tmp"), b"<half").unwrap();
-        assert!(w.poll().is_empty());
-        std::fs::write(face.join("OQSsiquc01res_face_new.xml"), b"<new/>").unwrap();
-        let got = w.poll();
-        assert_eq!(got, [FaceFile { name: "OQSsiquc01res_face_new.xml".into(), bytes: b"<new/>".to_vec() }]);
-        assert!(w.poll().is_empty(), "reported once");
-        assert!(face.join("OQSsiquc01res_face_new.xml").exists(), "never deleted");
-    }
+fn list(dir: &Path) -> std::io::Result<Vec<String>> {
+    Ok(std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.') && !n.ends_with(".tmp"))
+        .collect())
 }

@@ -15,6 +15,7 @@ pub mod folder;
 pub mod gateway;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -140,6 +141,16 @@ pub enum BackendError {
     /// The OQS folder could not be written or read.
     #[error("OQS folder: {detail}")]
     Folder { detail: String },
+    /// The terminal still held a file we must read (its answer, `.err` or a
+    /// `face/` result) when the wait ended: every read was refused because
+    /// it had the file open (on Windows a sharing or lock violation).
+    #[error("the terminal still holds {} after {waited:?}", path.display())]
+    FileBusy { path: PathBuf, waited: Duration },
+    /// A file the terminal writes could be read but was still unfinished
+    /// when the wait ended (an XML document whose root element is not
+    /// closed, or an `.err` still changing). It is left where it is.
+    #[error("{} is still incomplete ({bytes} bytes)", path.display())]
+    Incomplete { path: PathBuf, bytes: usize },
 }
 
 impl BackendError {
@@ -147,7 +158,8 @@ impl BackendError {
     pub fn retryable(&self) -> bool {
         match self {
             BackendError::Unreachable { retryable, .. } => *retryable,
-            BackendError::Timeout { .. } => true,
+            // The terminal may finish the file, or answer a new request in full.
+            BackendError::Timeout { .. } | BackendError::FileBusy { .. } | BackendError::Incomplete { .. } => true,
             BackendError::Http { status, .. } => *status >= 500,
             _ => false,
         }
@@ -187,6 +199,28 @@ impl BackendError {
             BackendError::Folder { detail } => Bilingual::new(
                 format!("資格確認端末の連携フォルダーを読み書きできません。端末とフォルダー設定を確認してください。({detail})"),
                 format!("Cannot read or write the terminal's linkage folder. Check the terminal and folder settings. ({detail})"),
+            ),
+            BackendError::FileBusy { path, waited } => Bilingual::new(
+                format!(
+                    "資格確認端末がファイルを開いたままです（{}、{:.1}秒待ちました）。端末が書き込み途中で止まっていないか、IT担当者が端末を確認してください。",
+                    path.display(),
+                    waited.as_secs_f64()
+                ),
+                format!(
+                    "The eligibility terminal still holds the file {} open (waited {:.1} s). Ask IT to check whether the terminal is stuck writing it.",
+                    path.display(),
+                    waited.as_secs_f64()
+                ),
+            ),
+            BackendError::Incomplete { path, bytes } => Bilingual::new(
+                format!(
+                    "資格確認端末のファイルが途中までしか書かれていません（{}、{bytes}バイト）。ファイルはそのまま残してあります。IT担当者が端末を確認してください。",
+                    path.display()
+                ),
+                format!(
+                    "The eligibility terminal's file {} is incomplete ({bytes} bytes); it has been left in place. Ask IT to check the terminal.",
+                    path.display()
+                ),
             ),
         }
     }

@@ -94,6 +94,15 @@ pub fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
     std::os::unix::fs::symlink(target, link)
 }
 
+/// Whether a failed read means another process still holds the file, so
+/// the OQS folder backend waits instead of failing. A local file on Unix is
+/// never locked against reading; EBUSY is the errno paired with a Windows
+/// sharing violation (Samba's status table), which is what a terminal's
+/// share mounted over SMB may report. Nothing else is worth waiting for.
+pub fn is_busy(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::ResourceBusy
+}
+
 /// This process's effective uid, read from `/proc/self` (owned by it), so no
 /// `unsafe` libc call is needed.
 fn own_uid() -> Result<u32, IpcError> {
@@ -126,5 +135,12 @@ mod tests {
     #[test]
     fn lock_sits_next_to_the_socket() {
         assert_eq!(lock_path(Path::new("/run/u/onshi/helper.sock")), Path::new("/run/u/onshi/helper.sock.lock"));
+    }
+
+    #[test]
+    fn only_ebusy_means_a_file_is_held() {
+        assert!(is_busy(&std::io::Error::from_raw_os_error(16)), "EBUSY");
+        assert!(!is_busy(&std::io::Error::from(std::io::ErrorKind::PermissionDenied)));
+        assert!(!is_busy(&std::io::Error::from(std::io::ErrorKind::NotFound)));
     }
 }

@@ -160,7 +160,9 @@ pub fn backend_error(e: &BackendError) -> ProtocolError {
             return ProtocolError::new(Code::CardNotRegistered);
         }
         BackendError::Rejected { code, message } => return ProtocolError::gateway(code.clone(), message.clone()),
-        BackendError::Timeout { .. } => ProtocolError::new(Code::Timeout),
+        // The terminal's file never became readable in time: to the page that is
+        // "no answer in time"; `explain` below says why, for IT.
+        BackendError::Timeout { .. } | BackendError::FileBusy { .. } | BackendError::Incomplete { .. } => ProtocolError::new(Code::Timeout),
         BackendError::Unsupported { .. } | BackendError::BadAnswer { .. } => ProtocolError::gateway("", e.to_string()),
         _ => ProtocolError::network(e.retryable()),
     };

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::net::windows::named_pipe::{ClientOptions, NamedPipeServer, ServerOptions};
-use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, ERROR_PIPE_BUSY};
+use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, ERROR_LOCK_VIOLATION, ERROR_PIPE_BUSY, ERROR_SHARING_VIOLATION};
 
 use super::Stream;
 use crate::ipc::IpcError;
@@ -161,6 +161,14 @@ pub fn symlink(_target: &Path, link: &Path) -> std::io::Result<()> {
     Err(std::io::Error::new(std::io::ErrorKind::Unsupported, format!("no symbolic links on Windows: {}", link.display())))
 }
 
+/// Whether a failed read means another process still holds the file: the
+/// OQS terminal opened it without sharing read access (ERROR_SHARING_VIOLATION,
+/// 32) or locked the range we read (ERROR_LOCK_VIOLATION, 33), locally or
+/// through `\\SHIKAKU-PC\OQS\…`. The OQS folder backend waits these out.
+pub fn is_busy(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(code) if code == ERROR_SHARING_VIOLATION as i32 || code == ERROR_LOCK_VIOLATION as i32)
+}
+
 /// Ctrl-C, Ctrl-Break, the console closing, log-off and shutdown. A service
 /// started detached has no console and ends with the session.
 pub struct Terminate {
@@ -226,6 +234,14 @@ mod tests {
         c.read_exact(&mut back).await.unwrap();
         assert_eq!(&back, b"ping");
         server.await.unwrap();
+    }
+
+    #[test]
+    fn sharing_and_lock_violations_mean_a_file_is_held() {
+        assert!(is_busy(&std::io::Error::from_raw_os_error(32)));
+        assert!(is_busy(&std::io::Error::from_raw_os_error(33)));
+        assert!(!is_busy(&std::io::Error::from_raw_os_error(5)), "access denied is not waited out");
+        assert!(!is_busy(&std::io::Error::from_raw_os_error(2)), "not found");
     }
 
     #[test]
