@@ -18,7 +18,8 @@
 //! - [`launch`]: how the process tells it was started by a browser;
 //! - [`paths`]: the per-OS places for the config file, the database and the log;
 //! - [`platform`]: what differs between OSes (local link, detached start,
-//!   stop signals, the Windows registry), so nothing else needs a `cfg`;
+//!   stop signals, a secret typed without echo, the Windows registry), so
+//!   nothing else needs a `cfg`;
 //! - [`time`]: timestamps the caller passes in (the store has no clock).
 //!
 //! ```

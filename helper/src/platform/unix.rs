@@ -1,13 +1,14 @@
 //! Unix: the local link is a Unix socket in a 0700 folder, mode 0600, and
 //! every peer's uid is checked against our own (SO_PEERCRED); the service is
 //! started in its own process group so the browser's SIGTERM to the native
-//! host does not reach it.
+//! host does not reach it. A secret is read with the terminal's echo turned
+//! off by `stty`, which needs no `unsafe` termios call.
 
 use std::path::{Path, PathBuf};
 
 use tokio::net::UnixListener;
 
-use super::Stream;
+use super::{SecretInputError, Stream};
 use crate::ipc::IpcError;
 use crate::paths::Env;
 
@@ -126,6 +127,34 @@ impl Terminate {
             _ = tokio::signal::ctrl_c() => {}
         }
     }
+}
+
+/// The terminal's echo, off (`stty -echo`) until dropped.
+pub struct EchoOff(());
+
+impl EchoOff {
+    /// Refuses stdin that is not a terminal, then turns echo off.
+    pub fn new() -> Result<EchoOff, SecretInputError> {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            return Err(SecretInputError::NotAConsole);
+        }
+        if !stty("-echo") {
+            return Err(SecretInputError::CannotHideInput { tool: "stty" });
+        }
+        Ok(EchoOff(()))
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        stty("echo");
+    }
+}
+
+/// Runs `stty ARG` on our stdin (the terminal); true if it succeeded.
+fn stty(arg: &str) -> bool {
+    std::process::Command::new("stty").arg(arg).stdin(std::process::Stdio::inherit()).status().is_ok_and(|s| s.success())
 }
 
 #[cfg(test)]

@@ -10,11 +10,14 @@
 //!   another process already owns the name, we refuse to start
 //!   ([`IpcError::PipeTaken`]) instead of sharing it with a squatter.
 //!
+//! A secret is read with the console's echo turned off (`console.rs`).
+//!
 //! This is the only module of the helper with `unsafe` code: the Win32 calls
-//! for the security descriptor and the token SIDs. Each block says what it
-//! relies on.
+//! for the security descriptor, the token SIDs and the console mode. Each
+//! block says what it relies on.
 #![allow(unsafe_code)]
 
+mod console;
 pub mod registry;
 mod sid;
 
@@ -28,6 +31,7 @@ use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, ERROR_LOCK_VIOLATION, 
 use super::Stream;
 use crate::ipc::IpcError;
 use crate::paths::Env;
+pub use console::EchoOff;
 use sid::{PipeSecurity, Sid};
 
 /// The prefix every local pipe name has.

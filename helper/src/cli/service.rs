@@ -1,0 +1,33 @@
+//! `service`: the resident process, one per OS user. Starting a second one
+//! is not an error; it says so and changes nothing.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use onshi_core::text::Bilingual;
+use onshi_helper::paths::Env;
+use onshi_helper::store::Store;
+use onshi_helper::{ipc, service};
+
+use super::context::{runtime, Context};
+use super::output::{problem, Fail};
+
+pub fn run(ctx: &Context, socket: Option<PathBuf>) -> Result<ExitCode, Fail> {
+    let socket = ipc::socket_path(socket.as_deref(), &Env::from_process())?;
+    if let Some(dir) = ctx.store_path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // Take the lock before opening the store, so a second instance changes nothing.
+    let rt = runtime()?;
+    let store = Store::open(&ctx.store_path)?;
+    match rt.block_on(service::run(&socket, store, ctx.config.clone()))? {
+        service::Started::AlreadyRunning => {
+            problem(&Bilingual::new(
+                format!("ヘルパーのサービスはすでに動いています（{}）。何もしません。", socket.display()),
+                format!("The helper service is already running ({}); nothing to do.", socket.display()),
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        service::Started::Stopped => Ok(ExitCode::SUCCESS),
+    }
+}
