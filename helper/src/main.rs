@@ -57,5 +57,6 @@ fn run(args: Cli) -> Result<ExitCode, Fail> {
         Command::Batch(c) => cli::batch::run(&ctx()?, c),
         Command::Reference(c) => cli::reference::run(&ctx()?, c),
         Command::Doctor { socket } => cli::doctor::run(args.config, socket, &env, os),
+        Command::PackageParts { exe_file, starter } => cli::install::package_parts(&exe_file, &starter),
     }
 }

@@ -69,6 +69,17 @@ pub enum Command {
         #[arg(long)]
         socket: Option<PathBuf>,
     },
+    /// For installer builds (`cargo xtask package`): what a Windows package
+    /// writes — manifests, registry keys, the Run value — as JSON.
+    #[command(hide = true)]
+    PackageParts {
+        /// The helper's file name as the manifests name it (relative to them).
+        #[arg(long)]
+        exe_file: String,
+        /// How the installer refers to the installed starter (e.g. `[#starter]`).
+        #[arg(long)]
+        starter: String,
+    },
 }
 
 #[derive(Subcommand)]

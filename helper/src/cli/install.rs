@@ -1,6 +1,8 @@
 //! `install` and `uninstall`: native-messaging manifests and the
 //! start-at-login entry, planned by the library's `install` and applied
-//! here. Files that are not ours are reported and left alone.
+//! here. Files that are not ours are reported and left alone. Also the
+//! hidden `package-parts`, which tells the MSI builder what a Windows
+//! install consists of.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -113,4 +115,12 @@ mod tests {
         assert_eq!(under_root(root, Path::new("/etc/chromium/x.json")), Path::new("/tmp/stage/etc/chromium/x.json"));
         assert_eq!(under_root(root, Path::new("usr/lib/y")), Path::new("/tmp/stage/usr/lib/y"));
     }
+}
+
+/// `package-parts`: the Windows install's manifests, keys and Run value as
+/// JSON for `cargo xtask package` (the MSI), from the library's own plan.
+pub fn package_parts(exe_file: &str, starter: &str) -> Result<ExitCode, Fail> {
+    let id = install::BUILT_IN_EXTENSION_ID.map(ExtensionId::new).transpose()?;
+    println!("{}", install::windows_package_parts(exe_file, starter, id.as_ref()));
+    Ok(ExitCode::SUCCESS)
 }
