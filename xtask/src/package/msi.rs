@@ -65,13 +65,18 @@ pub fn build(helper: &Path, starter: &Path, linux_helper: &Path, work: &Path, ou
     let _ = std::fs::remove_dir_all(work);
     std::fs::create_dir_all(work).map_err(|e| format!("{}: {e}", work.display()))?;
 
+    // wixl finds `Source` files relative to its working folder only (an
+    // absolute path is "Couldn't find file"), so everything is staged in `work`.
+    for (from, name) in [(helper, HELPER_EXE), (starter, STARTER_EXE)] {
+        std::fs::copy(from, work.join(name)).map_err(|e| format!("{} → {}: {e}", from.display(), work.display()))?;
+    }
     let parts = package_parts(linux_helper)?;
     let text = |v: &Value, what: &str| v.as_str().map(str::to_owned).ok_or_else(|| format!("package-parts: {what} missing"));
     let mut manifests = Vec::new();
     for m in parts["manifests"].as_array().ok_or("package-parts: no manifests")? {
         let (family, name) = (text(&m["family"], "family")?, text(&m["file"], "file")?);
-        let staged = work.join(format!("{family}.json"));
-        write(&staged, &text(&m["text"], "manifest text")?)?;
+        let staged = PathBuf::from(format!("{family}.json"));
+        write(&work.join(&staged), &text(&m["text"], "manifest text")?)?;
         manifests.push(Manifest { family, name, staged });
     }
     let mut keys = Vec::new();
@@ -81,11 +86,11 @@ pub fn build(helper: &Path, starter: &Path, linux_helper: &Path, work: &Path, ou
     let run = &parts["run"];
     let run = (text(&run["key"], "run key")?, text(&run["name"], "run name")?, text(&run["command"], "run command")?);
 
-    let wxs = wxs(&Sources { helper, starter, manifests: &manifests, keys: &keys, run: &run });
+    let wxs = wxs(&Sources { helper: Path::new(HELPER_EXE), starter: Path::new(STARTER_EXE), manifests: &manifests, keys: &keys, run: &run });
     let source = work.join("onshi-helper.wxs");
     write(&source, &wxs)?;
     let msi = out.join(format!("onshi-helper-{VERSION}-x64.msi"));
-    util::run(Command::new("wixl").args(["-a", "x64", "-o"]).arg(&msi).arg(&source))?;
+    util::run(Command::new("wixl").current_dir(work).args(["-a", "x64", "-o"]).arg(&msi).arg(&source))?;
     Ok(msi)
 }
 
