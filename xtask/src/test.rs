@@ -151,6 +151,8 @@ pub fn run(args: &[String]) -> Result {
     if only.is_none() || only == Some("cross") {
         // The install test (package_deb) installs dist/packages' .deb.
         package::make().map_err(|e| format!("cargo xtask package: {e}"))?;
+        // The MSI test's Wine prefix needs the test-only shim (built by the windows step too).
+        windows::prng_shim()?;
         steps.push(step(
             "cross-process tests (real Chromium, real processes)",
             util::cargo().args(["test", "-p", "onshi-tests", "--", "--test-threads=1"]),
