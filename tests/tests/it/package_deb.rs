@@ -15,8 +15,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, ensure, Context as _, Result};
+use anyhow::{ensure, Context as _, Result};
 use onshi_tests::paths;
+use onshi_tests::paths::run_ok as run;
 use onshi_tests::stack::{HelperFrom, Stack};
 use onshi_tests::wait::within;
 
@@ -37,14 +38,6 @@ fn all_manifests() -> impl Iterator<Item = &'static str> {
     CHROMIUM_MANIFESTS.into_iter().chain([FIREFOX_MANIFEST])
 }
 
-/// Runs a command; an error shows its output.
-fn run(cmd: &mut Command) -> Result<String> {
-    let what = format!("{cmd:?}");
-    let out = cmd.output().with_context(|| format!("starting {what}"))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    ensure!(out.status.success(), "{what} failed ({}):\n{}", out.status, text.trim());
-    Ok(text)
-}
 
 /// Root and dpkg, or a failure that says what is missing.
 fn require_root_and_dpkg() -> Result<()> {
@@ -58,20 +51,8 @@ fn require_root_and_dpkg() -> Result<()> {
     Ok(())
 }
 
-/// The one .deb `cargo xtask package` wrote.
 fn deb() -> Result<PathBuf> {
-    let dir = paths::workspace_root().join("dist/packages");
-    let found: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("{} is missing: run `cargo xtask package` (cargo xtask test does)", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("onshi-helper_") && n.ends_with(".deb")))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => bail!("no onshi-helper_*.deb in {}: run `cargo xtask package`", dir.display()),
-        many => bail!("more than one .deb in {}: {many:?}", dir.display()),
-    }
+    paths::package("onshi-helper_", ".deb")
 }
 
 /// The package, installed for the guard's lifetime: dropping it purges.

@@ -29,6 +29,7 @@ use anyhow::{bail, ensure, Context as _, Result};
 use onshi_tests::browser::TempDir;
 use onshi_tests::demo_parts::{self as parts, EXTENSION_ID};
 use onshi_tests::paths;
+use onshi_tests::paths::run_ok as run;
 use onshi_tests::process::Guarded;
 use onshi_tests::wine::{Prefix, PRNG_SHIM_DLL};
 use serde_json::{json, Value};
@@ -45,30 +46,10 @@ const BROWSER_KEYS: [&str; 4] = [
 ];
 const RUN_KEY: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
 
-/// The one .msi `cargo xtask package` wrote.
 fn msi() -> Result<PathBuf> {
-    let dir = paths::workspace_root().join("dist/packages");
-    let found: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("{} is missing: run `cargo xtask package` (cargo xtask test does)", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "msi"))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => bail!("no .msi in {}: run `cargo xtask package`", dir.display()),
-        many => bail!("more than one .msi in {}: {many:?}", dir.display()),
-    }
+    paths::package("onshi-helper-", ".msi")
 }
 
-/// Runs a command in the prefix; an error shows its output.
-fn run(cmd: &mut Command) -> Result<String> {
-    let what = format!("{cmd:?}");
-    let out = cmd.output().with_context(|| format!("starting {what}"))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    ensure!(out.status.success(), "{what} failed ({}):\n{}", out.status, text.trim());
-    Ok(text)
-}
 
 /// A registry value's data as `reg query` prints it (`None`: no such key or value).
 fn reg_value(prefix: &Prefix, key: &str, name: Option<&str>) -> Option<String> {

@@ -86,7 +86,7 @@ pub fn build(helper: &Path, starter: &Path, linux_helper: &Path, work: &Path, ou
     let run = &parts["run"];
     let run = (text(&run["key"], "run key")?, text(&run["name"], "run name")?, text(&run["command"], "run command")?);
 
-    let wxs = wxs(&Sources { helper: Path::new(HELPER_EXE), starter: Path::new(STARTER_EXE), manifests: &manifests, keys: &keys, run: &run });
+    let wxs = wxs(&Sources { manifests: &manifests, keys: &keys, run: &run });
     let source = work.join("onshi-helper.wxs");
     write(&source, &wxs)?;
     let msi = out.join(format!("onshi-helper-{VERSION}-x64.msi"));
@@ -113,9 +113,9 @@ struct Manifest {
     staged: PathBuf,
 }
 
+/// What goes into the WiX source besides the two exes (staged under their
+/// installed names, [`HELPER_EXE`] and [`STARTER_EXE`]).
 struct Sources<'a> {
-    helper: &'a Path,
-    starter: &'a Path,
     manifests: &'a [Manifest],
     /// (family, registry key below HKCU)
     keys: &'a [(String, String)],
@@ -125,10 +125,8 @@ struct Sources<'a> {
 
 fn wxs(s: &Sources) -> String {
     let mut files = format!(
-        "              <File Id=\"helper\" Name=\"{HELPER_EXE}\" Source=\"{}\"/>\n\
-         \x20             <File Id=\"starter\" Name=\"{STARTER_EXE}\" Source=\"{}\"/>\n",
-        attr(&s.helper.display().to_string()),
-        attr(&s.starter.display().to_string()),
+        "              <File Id=\"helper\" Name=\"{HELPER_EXE}\" Source=\"{HELPER_EXE}\"/>\n\
+         \x20             <File Id=\"starter\" Name=\"{STARTER_EXE}\" Source=\"{STARTER_EXE}\"/>\n",
     );
     for m in s.manifests {
         files.push_str(&format!(
