@@ -14,6 +14,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod allowlist;
 pub mod batch_csv;
 pub mod card_sw;
 pub mod codes;

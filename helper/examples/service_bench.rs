@@ -7,6 +7,13 @@
 //! `cargo build --release -p onshi-helper --bins --examples && target/release/examples/service_bench [N]`
 //! (`cargo xtask bench helper` does both). The `onshi-helper` binary is
 //! taken from the folder above this example's.
+//!
+//! `service_bench N --wine <onshi-helper.exe>` measures the Windows build
+//! instead: service and native host run under `wine64` (the environment
+//! names the prefix; `cargo xtask bench windows` sets it up), the link is
+//! the named pipe, and the frames cross Wine's stdio the way Chrome's do on
+//! Windows. Memory and CPU are not printed then: under Wine they would be
+//! Wine's figures, not the helper's.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -34,15 +41,44 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
+/// The helper as run here: the Linux binary, or the Windows exe under Wine.
+struct Helper {
+    wine: bool,
+    exe: PathBuf,
+}
+
+impl Helper {
+    fn command(&self) -> Command {
+        if self.wine {
+            let mut c = Command::new("wine64");
+            c.arg(&self.exe);
+            c
+        } else {
+            Command::new(&self.exe)
+        }
+    }
+
+    /// A path as the helper reads it (Wine maps `/` to drive `Z:`).
+    fn path(&self, p: &std::path::Path) -> String {
+        if self.wine { format!("Z:{}", p.display().to_string().replace('/', "\\")) } else { p.display().to_string() }
+    }
+}
+
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let exe = std::env::current_exe().expect("own path");
-    let bin = exe.parent().and_then(|p| p.parent()).map(|p| p.join("onshi-helper")).expect("target folder");
-    assert!(bin.exists(), "build the binary first: cargo build -p onshi-helper --bins ({} missing)", bin.display());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let helper = match args.iter().position(|a| a == "--wine") {
+        Some(i) => Helper { wine: true, exe: PathBuf::from(args.get(i + 1).expect("--wine needs the path of onshi-helper.exe")) },
+        None => {
+            let exe = std::env::current_exe().expect("own path");
+            Helper { wine: false, exe: exe.parent().and_then(|p| p.parent()).map(|p| p.join("onshi-helper")).expect("target folder") }
+        }
+    };
+    assert!(helper.exe.exists(), "build the binary first: cargo build -p onshi-helper --bins ({} missing)", helper.exe.display());
     let home = std::env::temp_dir().join(format!("onshi-service-bench-{}", std::process::id()));
     std::fs::create_dir_all(&home).expect("temp folder");
     let store_path = home.join("helper.sqlite");
-    let socket: PathBuf = home.join("h.sock");
+    let socket = if helper.wine { format!(r"\\.\pipe\onshi-bench-{}", std::process::id()) } else { home.join("h.sock").display().to_string() };
     {
         // Pair the page up front, as the pairing window would have.
         let mut store = Store::open(&store_path).expect("store");
@@ -51,25 +87,34 @@ fn main() {
         let row = store.begin_pairing(&Origin::new(PAGE).expect("origin"), &ext, Browser::Chromium, &now).expect("pair");
         store.approve_pairing(row, &now).expect("approve");
     }
-    let mut service = Command::new(&bin)
+    let mut service = helper
+        .command()
         .env("HOME", &home)
         .arg("--store")
-        .arg(&store_path)
+        .arg(helper.path(&store_path))
         .args(["service", "--socket"])
         .arg(&socket)
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start service");
-    let t0 = Instant::now();
-    while !socket.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(10), "service did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // Listening once the service says so (a pipe has no file to wait for).
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    let log = service.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+            if line.contains("listening on") {
+                let _ = ready_tx.send(());
+            }
+        }
+    });
+    ready.recv_timeout(Duration::from_secs(60)).expect("the service did not start within 60 s");
     std::thread::sleep(Duration::from_millis(300));
     let pid = service.id();
     let rss_start = proc_field(pid, "VmRSS:").unwrap_or_default();
 
-    let mut host = Command::new(&bin)
+    let mut host = helper
+        .command()
         .env("HOME", &home)
         .env("ONSHI_HELPER_SOCKET", &socket)
         .arg(format!("chrome-extension://{EXT}/"))
@@ -100,9 +145,18 @@ fn main() {
     let mut times: Vec<Duration> = (0..n).map(|i| round(1000 + i)).collect();
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
-    println!("status round trip native-host → service → back: n={n} p50={:?} p99={:?} max={:?}", pct(0.50), pct(0.99), times[n - 1]);
+    let link = if helper.wine { "named pipe, under Wine" } else { "Unix socket" };
+    println!("status round trip native-host → service → back ({link}): n={n} p50={:?} p99={:?} max={:?}", pct(0.50), pct(0.99), times[n - 1]);
     drop(stdin);
     let _ = host.wait();
+    if helper.wine {
+        // The stop command is how an uninstall ends the service; use it here too.
+        let stopped = helper.command().args(["service", "--stop", "--socket"]).arg(&socket).status();
+        assert!(stopped.is_ok_and(|s| s.success()), "service --stop failed");
+        let _ = service.wait();
+        let _ = std::fs::remove_dir_all(&home);
+        return;
+    }
 
     let ticks_per_s: u64 = Command::new("getconf")
         .arg("CLK_TCK")

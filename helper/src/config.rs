@@ -51,6 +51,12 @@ pub struct Config {
     pub backend: Backend,
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// The web origins that may use the helper (`https://uketsuke.clinic.example`,
+    /// `https://*.clinic.example`, `http://127.0.0.1:8080`; see
+    /// `onshi_core::allowlist`). Empty: any origin may ask to pair, and the
+    /// receptionist's approval is the only guard.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 /// Which eligibility backend the helper talks to.
@@ -171,6 +177,7 @@ pub enum ConfigProblem {
     FolderMissing { path: PathBuf },
     SubfolderMissing { path: PathBuf, sub: &'static str },
     ZeroTimeout { name: &'static str },
+    AllowedOrigin(onshi_core::allowlist::EntryError),
 }
 
 impl Explain for ConfigProblem {
@@ -233,6 +240,14 @@ impl Explain for ConfigProblem {
                 format!("timeouts.{name} が 0 です。1 以上の秒数を指定してください。"),
                 format!("timeouts.{name} is 0; give a number of seconds of at least 1."),
             ),
+            ConfigProblem::AllowedOrigin(e) => Bilingual::new(
+                format!(
+                    "allowed_origins の項目が使えません（{e}）。受付画面のアドレスを「https://uketsuke.example.jp」の形（パスなし）で書いてください。サブドメイン全体なら「https://*.example.jp」。この項目は無視され、ほかのサイトには開きません。"
+                ),
+                format!(
+                    "An allowed_origins entry cannot be used ({e}). Write the reception page's address as https://uketsuke.example.jp (no path), or https://*.example.jp for a whole subdomain. The entry is ignored; it opens nothing to other sites."
+                ),
+            ),
         }
     }
 }
@@ -268,6 +283,34 @@ impl Config {
             Backend::OqsFolder { path } => fix(path),
         }
         Ok(c)
+    }
+
+    /// The allowlist the service enforces: `None` when `allowed_origins` is
+    /// empty; otherwise its usable entries (unusable ones admit nothing and
+    /// are reported by [`Config::check`]).
+    pub fn allowlist(&self) -> Option<onshi_core::allowlist::Allowlist> {
+        (!self.allowed_origins.is_empty()).then(|| onshi_core::allowlist::Allowlist::valid_only(&self.allowed_origins))
+    }
+
+    /// What the allowlist lets in, as `config check` and `doctor` show it.
+    pub fn origins_summary(&self) -> Bilingual {
+        match self.allowlist() {
+            None => Bilingual::new(
+                "allowed_origins が未設定のため、どのサイトもペアリングを申し込めます（承認するのは受付の方です）。受付画面のアドレスを allowed_origins に書くと、ほかのサイトはヘルパーに届かなくなります。",
+                "allowed_origins is not set, so any site may ask to pair (a receptionist still has to approve). List the reception page's address in allowed_origins and no other site reaches the helper.",
+            ),
+            Some(list) if list.entries().is_empty() => Bilingual::new(
+                "allowed_origins に使える項目がないため、どのページもヘルパーを使えません。項目の書き方を直してください。",
+                "allowed_origins has no usable entry, so no page can use the helper. Fix the entries.",
+            ),
+            Some(list) => {
+                let names = list.entries().iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                Bilingual::new(
+                    format!("ヘルパーを使えるのは次のページだけです: {names}"),
+                    format!("Only these pages may use the helper: {names}"),
+                )
+            }
+        }
     }
 
     /// The UTC offset in minutes, if `utc_offset` is well formed.
@@ -310,6 +353,9 @@ impl Config {
                     }
                 }
             }
+        }
+        if let Err(errors) = onshi_core::allowlist::Allowlist::parse(&self.allowed_origins) {
+            out.extend(errors.into_iter().map(ConfigProblem::AllowedOrigin));
         }
         let t = self.timeouts;
         for (name, v) in [

@@ -40,7 +40,9 @@ impl Finding {
 /// What the doctor looks at.
 pub struct Inputs<'a> {
     pub config: Result<Config, ConfigError>,
-    pub socket: Option<PathBuf>,
+    /// The endpoint, or why none could be chosen (its explanation names
+    /// what to set on this OS).
+    pub socket: Result<PathBuf, crate::ipc::IpcError>,
     pub env: &'a Env,
     pub os: Os,
     pub exe: PathBuf,
@@ -80,17 +82,20 @@ pub async fn examine_with(i: Inputs<'_>, registry: ReadRegistry<'_>) -> Vec<Find
     out.extend(manifests(i.env, i.os, &i.exe, registry));
     out.extend(autostart(i.env, i.os, &i.exe, registry));
     out.extend(card(i.card, i.os));
+    if let Some(c) = config.as_ref() {
+        // Listed whatever it says: IT reads here which pages reach the helper.
+        let usable = c.allowlist().is_none_or(|l| !l.entries().is_empty());
+        out.push(if usable { Finding::ok("origins", c.origins_summary().ja, c.origins_summary().en) } else { Finding::bad("origins", c.origins_summary()) });
+    }
     out.push(backend(config.as_ref()).await);
     out.push(clock(i.now_secs));
     out
 }
 
-async fn service(socket: Option<&Path>) -> Finding {
-    let Some(socket) = socket else {
-        return Finding::bad("service", Bilingual::new(
-            "ヘルパーの通信用ソケットの場所を決められません。HOME または XDG_RUNTIME_DIR を確認してください。",
-            "Cannot decide where the helper's socket is; check HOME or XDG_RUNTIME_DIR.",
-        ));
+async fn service(socket: Result<&Path, &crate::ipc::IpcError>) -> Finding {
+    let socket = match socket {
+        Ok(s) => s,
+        Err(e) => return Finding::bad("service", e.explain()),
     };
     let connect = tokio::time::timeout(Duration::from_secs(3), crate::platform::connect(socket)).await;
     match connect {
@@ -315,7 +320,7 @@ mod tests {
         let card = SimAccess::new(3);
         let findings = examine(Inputs {
             config: Err(ConfigError::NotFound { path: home.path().join("helper.toml") }),
-            socket: Some(home.path().join("nobody.sock")),
+            socket: Ok(home.path().join("nobody.sock")),
             env: &env,
             os: Os::Linux,
             // A Linux path whatever the host (the plan for Linux wants one).

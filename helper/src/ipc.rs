@@ -8,9 +8,12 @@
 //! (1 MiB: the service already split long replies into chunk frames, which
 //! the native host relays unchanged).
 //!
-//! The first frame a native host sends is the [`Preamble`]: the caller
-//! identity the browser put on the host's command line. Every later frame is
-//! a browser frame, relayed byte for byte.
+//! The first frame of a connection is its [`Opening`]. A native host sends
+//! the [`Preamble`]: the caller identity the browser put on the host's
+//! command line; every later frame is a browser frame, relayed byte for
+//! byte. `onshi-helper service --stop` sends a [`Control`] instead (only a
+//! process of the same OS user can open the link at all, and a native host
+//! never sends one, so no web page can stop the service).
 //!
 //! The OS object that carries the frames (a Unix socket, a named pipe on
 //! Windows) and who may open it are the platform layer's business
@@ -47,6 +50,35 @@ pub struct Preamble {
     pub browser: String,
     /// The calling extension: 32 letters a–p, or a Firefox add-on id.
     pub extension_id: String,
+}
+
+/// The first frame of a connection: a relay for a browser, or a command
+/// from the helper's own command line.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Opening {
+    Relay(Preamble),
+    Control(Control),
+}
+
+/// A command to the service from `onshi-helper` on the same account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Control {
+    pub control: ControlCommand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlCommand {
+    /// Stop listening and exit (an uninstall or upgrade must replace the
+    /// exe, which Windows does not allow while it runs).
+    Stop,
+}
+
+/// The service's answer to a [`Control`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlReply {
+    pub stopping: bool,
 }
 
 /// Why the local link failed.
@@ -149,6 +181,16 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, payload: &[u8], max: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn openings_tell_a_relay_from_a_control() {
+        let relay: Opening = serde_json::from_str(r#"{"relay":1,"browser":"chromium","extension_id":"abc"}"#).unwrap();
+        assert!(matches!(relay, Opening::Relay(Preamble { relay: 1, .. })));
+        let stop: Opening = serde_json::from_str(r#"{"control":"stop"}"#).unwrap();
+        assert_eq!(stop, Opening::Control(Control { control: ControlCommand::Stop }));
+        assert!(serde_json::from_str::<Opening>(r#"{"control":"format_disk"}"#).is_err());
+        assert!(serde_json::from_str::<Opening>(r#"{"type":"hello"}"#).is_err());
+    }
 
     #[tokio::test]
     async fn frames_round_trip_and_caps_hold() {

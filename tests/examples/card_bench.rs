@@ -6,7 +6,13 @@
 //! it: a page's `card_confirm`, the `pin_needed` event, the extension
 //! window's `pin_entry` (`via: "extension"`), the reply. Each reply carries
 //! the service's own split (`timing`: card, network, helper, total); this
-//! prints p50/p99 of each over N runs after a warm-up. A measurement, not a
+//! prints p50/p99 of each over N runs after a warm-up.
+//!
+//! Then the same N confirmations again while a second connection floods the
+//! service with `pair_begin` from 50 unpaired origins (issue 15), printing
+//! both tables from the same run, the requests per second the service
+//! refused, and how much the store and the audit log grew per 10,000
+//! refusals. A measurement, not a
 //! test: nothing here has a threshold. If pcscd (or any other part) cannot
 //! be started it says why and exits non-zero — it never prints numbers it
 //! did not measure.
@@ -158,6 +164,39 @@ fn bench(helper: &Path, sim: &Path, work: &Path, run_dir: &Path, runs: usize) ->
             seen.push((timing, e2e));
         }
     }
+    print_table(&format!("card confirm (PIN mode) through pcscd + vpcd + onshi-sim card + onshi-sim gateway (mTLS) + onshi-helper service, {runs} runs after {WARM_UP} warm-up:"), "card_confirm", &seen);
+
+    // The same confirmations while unpaired origins flood the service.
+    let before = Growth::measure(&store)?;
+    let flood = Flood::start(&socket)?;
+    std::thread::sleep(Duration::from_millis(500));
+    let mut flooded = Vec::new();
+    for i in 0..runs {
+        flooded.push(client.confirm().with_context(|| format!("card confirm {i} during the flood"))?);
+    }
+    let f = flood.stop()?;
+    let after = Growth::measure(&store)?;
+    print_table(&format!("the same, {runs} runs, while one connection sends pair_begin from 50 unpaired origins as fast as it is answered:"), "card_confirm_flooded", &flooded);
+    let refused = f.refused.max(1);
+    println!(
+        "flood: {} requests in {:.1} s: {} answered (pairing windows opened: {}), {} refused = {:.0} refused/s",
+        f.sent, f.secs, f.sent - f.refused, f.begun, f.refused, f.refused as f64 / f.secs
+    );
+    println!(
+        "store growth per 10,000 refused: {:.1} KB on disk (helper.sqlite + WAL), {:.1} audit entries, {:.1} pairing rows",
+        (after.bytes as f64 - before.bytes as f64) / 1024.0 * 10_000.0 / refused as f64,
+        (after.audit as f64 - before.audit as f64) * 10_000.0 / refused as f64,
+        (after.pairings as f64 - before.pairings as f64) * 10_000.0 / refused as f64,
+    );
+    println!(
+        "{{\"bench\":\"pair_begin_flood\",\"sent\":{},\"refused\":{},\"refused_per_s\":{:.0},\"bytes\":{},\"audit\":{},\"pairings\":{}}}",
+        f.sent,
+        f.refused,
+        f.refused as f64 / f.secs,
+        after.bytes as i64 - before.bytes as i64,
+        after.audit - before.audit,
+        after.pairings - before.pairings
+    );
     // Stopped in the reverse order of starting: the card leaves vpcd before pcscd goes.
     drop(client);
     drop(service);
@@ -165,6 +204,11 @@ fn bench(helper: &Path, sim: &Path, work: &Path, run_dir: &Path, runs: usize) ->
     drop(gateway);
     drop(pcscd);
 
+    Ok(())
+}
+
+/// p50/p99/max of each part of the timing, as a table and as one JSON line.
+fn print_table(title: &str, bench: &str, seen: &[(Timing, f64)]) {
     let col = |f: fn(&(Timing, f64)) -> f64| {
         let mut v: Vec<f64> = seen.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
@@ -178,19 +222,91 @@ fn bench(helper: &Path, sim: &Path, work: &Path, run_dir: &Path, runs: usize) ->
         ("helper", col(|s| s.0.helper_ms)),
         ("socket_e2e", col(|s| s.1)),
     ];
-    println!("card confirm (PIN mode) through pcscd + vpcd + onshi-sim card + onshi-sim gateway (mTLS) + onshi-helper service, {runs} runs after {WARM_UP} warm-up:");
+    println!("{title}");
     for (name, (p50, p99, max)) in rows {
         println!("  {name:<10} p50 {p50:8.2} ms   p99 {p99:8.2} ms   max {max:8.2} ms");
     }
     let fields: Vec<String> =
         rows.iter().map(|(n, (p50, p99, _))| format!("\"{n}_p50_ms\":{p50:.3},\"{n}_p99_ms\":{p99:.3}")).collect();
-    println!("{{\"bench\":\"card_confirm\",\"runs\":{runs},{}}}", fields.join(","));
+    println!("{{\"bench\":\"{bench}\",\"runs\":{},{}}}", seen.len(), fields.join(","));
     let helper_p50 = rows[3].1.0;
     println!(
         "helper's own share p50 {helper_p50:.2} ms: {} the 10 ms target",
         if helper_p50 <= 10.0 { "within" } else { "OVER" }
     );
-    Ok(())
+}
+
+/// The store's size on disk and its audit and pairing rows.
+struct Growth {
+    bytes: u64,
+    audit: u64,
+    pairings: u64,
+}
+
+impl Growth {
+    fn measure(store: &Path) -> Result<Growth> {
+        let size = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let mut wal = store.as_os_str().to_owned();
+        wal.push("-wal");
+        let s = Store::open(store)?;
+        Ok(Growth { bytes: size(store.to_owned()) + size(PathBuf::from(wal)), audit: s.verify_audit()?.entries, pairings: s.pairings()?.len() as u64 })
+    }
+}
+
+/// What the flood did.
+struct FloodCount {
+    sent: u64,
+    refused: u64,
+    begun: u64,
+    secs: f64,
+}
+
+/// A second native-host connection sending `pair_begin` from 50 unpaired
+/// origins, each as soon as the last is answered, until stopped.
+struct Flood {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Result<FloodCount>>,
+}
+
+impl Flood {
+    fn start(socket: &Path) -> Result<Flood> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let mut conn = UnixStream::connect(socket)?;
+        conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+        write_frame(&mut conn, format!(r#"{{"relay":1,"browser":"chromium","extension_id":"{EXT}"}}"#).as_bytes())?;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut c = Client { conn, next: 0 };
+            let (mut sent, mut refused, mut begun) = (0u64, 0u64, 0u64);
+            let start = Instant::now();
+            while !flag.load(Ordering::Relaxed) {
+                let origin = format!("https://flood{}.example", sent % 50);
+                let id = c.send(&origin, "page", r#"{"type":"pair_begin"}"#)?;
+                sent += 1;
+                loop {
+                    match c.read()? {
+                        FromHelper::Reply { id: got, result, .. } if got == id => {
+                            match result {
+                                Ok(Response::PairBegin(_)) => begun += 1,
+                                Ok(other) => bail!("pair_begin answered {other:?}"),
+                                Err(_) => refused += 1,
+                            }
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Ok(FloodCount { sent, refused, begun, secs: start.elapsed().as_secs_f64() })
+        });
+        Ok(Flood { stop, thread })
+    }
+
+    fn stop(self) -> Result<FloodCount> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().map_err(|_| anyhow::anyhow!("the flood thread panicked"))?
+    }
 }
 
 /// Pairs the page up front, as the pairing window would have.

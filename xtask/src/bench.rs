@@ -1,8 +1,10 @@
-//! `cargo xtask bench [core|cli|helper|sim|web|e2e]`: runs the benchmark binaries, which print
+//! `cargo xtask bench [core|cli|helper|sim|web|e2e|windows]`: runs the benchmark binaries, which print
 //! their own figures. Benchmarks are measurements, never pass/fail tests.
 //! `helper` includes the card confirmation through pcscd (it needs root, pcscd
 //! and vsmartcard-vpcd, and fails when they are missing).
-//! `web` and `e2e` run only when named (they build the WebAssembly page first).
+//! `web` and `e2e` run only when named (they build the WebAssembly page first);
+//! so does `windows` (it cross-builds the helper and runs `service_bench`
+//! against the exe under Wine, over the named pipe).
 //!
 //! `core` runs the XML benchmark natively (`examples/bench_parse.rs`) and as
 //! WebAssembly in headless Chromium (`tests/wasm_bench.rs`), both over the
@@ -61,7 +63,21 @@ pub fn run(args: &[String]) -> Result {
     if which == Some("e2e") {
         e2e()?;
     }
+    if which == Some("windows") {
+        windows()?;
+    }
     Ok(())
+}
+
+/// The `status` round trip of the Windows build: the cross-built exe as
+/// service and native host under Wine (a fresh prefix), driven by the Linux
+/// `service_bench` over Wine's stdio, exactly as the Linux figure is taken.
+fn windows() -> Result {
+    let (exe, _starter) = crate::windows::build_exes()?;
+    let shim = crate::windows::prng_shim()?;
+    let prefix = crate::windows::fresh_prefix("wine-bench", &shim)?;
+    util::run(util::cargo().args(["build", "--release", "-p", "onshi-helper", "--example", "service_bench"]))?;
+    util::run(Command::new(util::root().join("target/release/examples/service_bench")).envs(prefix.env()).arg("1000").arg("--wine").arg(&exe))
 }
 
 /// A full card confirmation through pcscd + the virtual card + the simulator

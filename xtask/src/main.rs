@@ -41,7 +41,9 @@ usage: cargo xtask <command>
           cli: onshi-xml parse --summary, whole process, against the floor;
           web: page size, form ready, 10,000-row table filter — only when named;
           e2e: card check click → result in headless Chromium with the whole
-          stack, 10,000-patient batch — only when named)
+          stack, 10,000-patient batch — only when named;
+          windows: the Windows helper's round trip over its named pipe,
+          under Wine — only when named)
   demo    the whole system on this machine: PKI, registry, pcscd + virtual card,
           simulated backend, helper service, page, Chromium with the extension
           [--backend gateway|oqs-folder] [--person P0001]

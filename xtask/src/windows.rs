@@ -84,7 +84,12 @@ pub const NOT_UNDER_WINE: &[(&str, &str)] = &[(
 /// A Wine prefix for the unit tests, made afresh each run (a test that
 /// writes the registry must not see the last run's values).
 pub fn unit_test_prefix(shim: &std::path::Path) -> Result<wine::Prefix> {
-    let dir = target_dir().join("wine-unit");
+    fresh_prefix("wine-unit", shim)
+}
+
+/// A new Wine prefix `target/windows/<name>`, replacing any earlier one.
+pub fn fresh_prefix(name: &str, shim: &std::path::Path) -> Result<wine::Prefix> {
+    let dir = target_dir().join(name);
     if dir.exists() {
         wine::Prefix { dir: dir.clone() }.kill_all();
         std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -39,6 +39,11 @@ pub enum ErrorCode {
     NotPaired,
     /// An operation only the extension's own windows may send, sent by a page.
     ExtensionOnly,
+    /// The page's origin is not on the allowlist IT set, or is plain HTTP to
+    /// another machine asking to pair without being listed (issue 15).
+    OriginNotAllowed,
+    /// Too many requests from pages that are not paired; `detail.retry_after_s`.
+    RateLimited,
     // --- reader and card ---
     NoReader,
     NoCard,
@@ -78,7 +83,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::ExtensionMissing,
         ErrorCode::ExtensionTimeout,
         ErrorCode::HostNotFound,
@@ -89,6 +94,8 @@ impl ErrorCode {
         ErrorCode::UnsupportedRequest,
         ErrorCode::NotPaired,
         ErrorCode::ExtensionOnly,
+        ErrorCode::OriginNotAllowed,
+        ErrorCode::RateLimited,
         ErrorCode::NoReader,
         ErrorCode::NoCard,
         ErrorCode::CardRemoved,
@@ -121,6 +128,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedRequest => "unsupported_request",
             ErrorCode::NotPaired => "not_paired",
             ErrorCode::ExtensionOnly => "extension_only",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NoReader => "no_reader",
             ErrorCode::NoCard => "no_card",
             ErrorCode::CardRemoved => "card_removed",
@@ -157,6 +166,7 @@ impl ErrorCode {
             | ErrorCode::Cancelled
             | ErrorCode::Network
             | ErrorCode::Timeout
+            | ErrorCode::RateLimited
             | ErrorCode::Busy => true,
             ErrorCode::ExtensionMissing
             | ErrorCode::HostNotFound
@@ -166,6 +176,7 @@ impl ErrorCode {
             | ErrorCode::UnsupportedRequest
             | ErrorCode::NotPaired
             | ErrorCode::ExtensionOnly
+            | ErrorCode::OriginNotAllowed
             | ErrorCode::NotMyNumberCard
             | ErrorCode::PinLocked
             // The same card check fails the same way until the card is registered.
@@ -222,6 +233,14 @@ impl Explain for ErrorCode {
             ErrorCode::ExtensionOnly => (
                 "この操作は拡張機能の画面からのみ行えます。",
                 "This operation can only be done from the extension's own window.",
+            ),
+            ErrorCode::OriginNotAllowed => (
+                "このページはこのPCの資格確認ヘルパーを使えません。院内の受付画面のアドレスか、IT担当者に確認してください。",
+                "This page may not use this PC's eligibility helper. Check that this is the clinic's reception page, or ask your IT contact.",
+            ),
+            ErrorCode::RateLimited => (
+                "短い間に要求が多すぎたため、しばらく受け付けません。少し待ってからもう一度お試しください。",
+                "Too many requests in a short time; they are not accepted for a while. Wait a little and try again.",
             ),
             ErrorCode::NoReader => (
                 "カードリーダーが見つかりません。リーダーがPCに接続されているか確かめ、もう一度お試しください。",
@@ -315,6 +334,9 @@ pub struct ErrorDetail {
     /// `too_large`: the cap in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
+    /// `rate_limited`: seconds until a request can succeed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u32>,
     /// `invalid_argument`: the field at fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,

@@ -49,6 +49,10 @@ pub enum Command {
         /// The socket to listen on (default: $ONSHI_HELPER_SOCKET, then the per-user place).
         #[arg(long)]
         socket: Option<PathBuf>,
+        /// Stop this user's running service instead (uninstall and upgrade
+        /// run it: Windows cannot replace a running exe).
+        #[arg(long)]
+        stop: bool,
     },
     /// The My Number card on PC/SC: readers, PIN tries, certificate (never asks for the PIN).
     #[command(subcommand)]

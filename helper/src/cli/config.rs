@@ -32,6 +32,7 @@ fn check(config: Option<PathBuf>, env: &Env, os: Os) -> Result<ExitCode, Fail> {
     for p in &problems {
         problem(&p.explain());
     }
+    say(&cfg.origins_summary());
     if problems.is_empty() {
         say(&Bilingual::new(
             format!("設定 {} に問題はありません。", path.display()),

@@ -21,7 +21,7 @@ pub fn run(config: Option<PathBuf>, socket: Option<PathBuf>, env: &Env, os: Os) 
     let now_secs = unix_now();
     let inputs = onshi_helper::doctor::Inputs {
         config: Config::load(&config_path),
-        socket: ipc::socket_path(socket.as_deref(), env).ok(),
+        socket: ipc::socket_path(socket.as_deref(), env),
         env,
         os,
         exe,

@@ -1,5 +1,6 @@
 //! `service`: the resident process, one per OS user. Starting a second one
-//! is not an error; it says so and changes nothing.
+//! is not an error; it says so and changes nothing. `service --stop` asks
+//! the running one to exit (for uninstall and upgrade).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,4 +31,34 @@ pub fn run(ctx: &Context, socket: Option<PathBuf>) -> Result<ExitCode, Fail> {
         }
         service::Started::Stopped => Ok(ExitCode::SUCCESS),
     }
+}
+
+pub fn stop(socket: Option<PathBuf>) -> Result<ExitCode, Fail> {
+    let socket = ipc::socket_path(socket.as_deref(), &Env::from_process())?;
+    let rt = runtime()?;
+    let (text, code) = match rt.block_on(service::stop(&socket))? {
+        service::StopOutcome::Stopped => (
+            Bilingual::new("ヘルパーのサービスを止めました。", "The helper service has stopped."),
+            ExitCode::SUCCESS,
+        ),
+        service::StopOutcome::NotRunning => (
+            Bilingual::new("ヘルパーのサービスは動いていません。", "The helper service is not running."),
+            ExitCode::SUCCESS,
+        ),
+        service::StopOutcome::StillRunning => (
+            Bilingual::new(
+                format!(
+                    "ヘルパーのサービスが{}秒たっても止まりません。サインアウトするか、タスク マネージャーで onshi-helper を終了してください。",
+                    service::STOP_WAIT.as_secs()
+                ),
+                format!(
+                    "The helper service is still running after {} s. Sign out, or end onshi-helper in Task Manager (or with kill on Linux).",
+                    service::STOP_WAIT.as_secs()
+                ),
+            ),
+            ExitCode::FAILURE,
+        ),
+    };
+    problem(&text);
+    Ok(code)
 }

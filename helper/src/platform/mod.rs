@@ -30,6 +30,8 @@ mod windows;
 use windows as os;
 
 pub use os::{connect, default_endpoint, is_busy, lock_path, prepare_endpoint, spawn_detached, symlink, Listener, Terminate};
+#[cfg(test)]
+pub use os::test_endpoint;
 
 /// The registry (Windows only; elsewhere every call says it is unsupported).
 pub mod registry {

@@ -21,6 +21,12 @@ pub fn default_endpoint(env: &Env) -> Result<PathBuf, IpcError> {
     Ok(data.join("onshi").join("run").join("helper.sock"))
 }
 
+/// A private endpoint for a test: a socket in the test's own folder.
+#[cfg(test)]
+pub fn test_endpoint(dir: &Path, tag: &str) -> PathBuf {
+    dir.join(format!("{tag}.sock"))
+}
+
 /// The lock file that keeps one service per socket (and so per OS user).
 pub fn lock_path(socket: &Path) -> PathBuf {
     let mut name = socket.file_name().map(|n| n.to_owned()).unwrap_or_default();

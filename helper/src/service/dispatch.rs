@@ -1,7 +1,9 @@
 //! The request dispatcher: one browser frame in, the frames to send out.
 //! Parsing and access rules come from `onshi_core::protocol`; the origin is
 //! only ever the envelope's (written by the extension from the browser's
-//! sender information), never a body field. Every refusal is audited.
+//! sender information), never a body field. Every refusal is audited —
+//! those of pages that are not paired through the [`Gate`], which counts
+//! them and writes a line now and then instead of one per request.
 //!
 //! Synchronous on purpose: the store is SQLite and each handler is a few
 //! short statements; the service calls it from its connection tasks. Slow
@@ -13,32 +15,26 @@ use std::collections::HashMap;
 
 use onshi_core::protocol::{
     AuditEntry as WireAuditEntry, AuditTailReply, Backend as WireBackend, BatchInfo, BatchResultsReply, BatchState,
-    BatchStatusReply, ConfirmKind, ErrorCode as Code,
-    ErrorDetail, Event, FromHelper, HelloReply, PairApproveReply, PairBeginReply, PairRevokeReply, PairingInfo,
-    PairingsListReply, ProtocolError, Request, Response, StatusReply, ToHelper, TodayEntry,
-    TodayReply, Via, require_extension, PROTOCOL_VERSION,
+    BatchStatusReply, ConfirmKind, ErrorCode as Code, ErrorDetail, FromHelper, HelloReply, ProtocolError, Request,
+    Response, StatusReply, ToHelper, TodayEntry, TodayReply, Via, require_extension, PROTOCOL_VERSION,
 };
 use onshi_core::text::Bilingual;
 
 use crate::browser::Browser;
 use crate::config::{Backend, Config};
 use crate::store::{
-    Actor, AuditDetail, ErrorCode, ExtensionId, JobId, JobState, Origin, Outcome, PairingAction, PairingId,
-    RequestType, ResultKind, Store, StoreError, CardCheck,
+    Actor, AuditDetail, ErrorCode, ExtensionId, JobId, JobState, Origin, Outcome, RequestType, ResultKind, Store,
+    StoreError, CardCheck,
 };
 use onshi_core::protocol::ConfirmMode;
 use super::eligibility;
+use super::gate::{Gate, Limits};
+use super::pairing::Pending;
+pub use super::pairing::{random_code, CODE_ALPHABET, CODE_LEN, PAIRING_TTL_S};
 use crate::time::Timestamp;
 
-/// How long a pairing code stays valid.
-pub const PAIRING_TTL_S: u32 = 120;
 /// The most audit entries one `audit_tail` returns.
 pub const AUDIT_TAIL_CAP: u32 = 1000;
-/// Pairing codes use letters and digits that cannot be mistaken for each
-/// other on screen (no 0/O, 1/I/L, 2/Z, 5/S, 8/B).
-pub const CODE_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTUVWXY34679";
-/// Characters in a pairing code.
-pub const CODE_LEN: usize = 6;
 
 /// Who started the native host that relayed a frame (from the browser's argv).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,19 +90,15 @@ pub enum Job {
     References { request: eligibility::References },
 }
 
-/// A pairing attempt waiting for the pairing window.
-#[derive(Debug, Clone)]
-struct Pending {
-    row: PairingId,
-    origin: Origin,
-    extension_id: ExtensionId,
-    expires_at: i64,
-}
 
 /// The clock and the random source, injected so tests are repeatable.
 pub trait Env {
     /// Seconds since the Unix epoch.
     fn now_secs(&self) -> i64;
+    /// Milliseconds since the Unix epoch (the rate limits' clock).
+    fn now_millis(&self) -> i64 {
+        self.now_secs() * 1000
+    }
     /// `CODE_LEN` characters from [`CODE_ALPHABET`].
     fn code(&self) -> Result<String, ProtocolError>;
 }
@@ -119,28 +111,15 @@ impl Env for SystemEnv {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
     }
 
+    fn now_millis(&self) -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    }
+
     fn code(&self) -> Result<String, ProtocolError> {
         random_code(|buf| getrandom::getrandom(buf).map_err(|_| ProtocolError::new(Code::Internal)))
     }
 }
 
-/// A code from `fill` (random bytes), without modulo bias: bytes at or above
-/// the largest multiple of the alphabet size are drawn again.
-pub fn random_code(mut fill: impl FnMut(&mut [u8]) -> Result<(), ProtocolError>) -> Result<String, ProtocolError> {
-    let n = CODE_ALPHABET.len();
-    let limit = 256 - 256 % n;
-    let mut out = String::with_capacity(CODE_LEN);
-    let mut buf = [0u8; 16];
-    while out.len() < CODE_LEN {
-        fill(&mut buf)?;
-        for &b in &buf {
-            if (b as usize) < limit && out.len() < CODE_LEN {
-                out.push(char::from(CODE_ALPHABET[b as usize % n]));
-            }
-        }
-    }
-    Ok(out)
-}
 
 /// A request answered at once, or handed to the service as slow work.
 enum Routed {
@@ -171,13 +150,17 @@ fn not_configured() -> ProtocolError {
     e
 }
 
-/// The dispatcher's state: the store, the configuration, pending pairings.
+/// The dispatcher's state: the store, the configuration, the gate for
+/// unpaired pages, pending pairings.
 pub struct Dispatcher<E: Env> {
-    store: Store,
+    pub(super) store: Store,
     config: Option<Config>,
     offset_minutes: i32,
-    env: E,
-    pending: HashMap<String, Pending>,
+    pub(super) env: E,
+    gate: Gate,
+    pub(super) pending: HashMap<String, Pending>,
+    /// The last `p-<n>` pairing id handed out.
+    pub(super) next_pairing: u64,
     readers: Vec<onshi_core::protocol::ReaderInfo>,
 }
 
@@ -198,8 +181,18 @@ fn later(request_type: &str) -> ProtocolError {
 
 impl<E: Env> Dispatcher<E> {
     pub fn new(store: Store, config: Option<Config>, env: E) -> Self {
+        Self::with_limits(store, config, env, Limits::default())
+    }
+
+    pub fn with_limits(store: Store, config: Option<Config>, env: E, limits: Limits) -> Self {
         let offset_minutes = config.as_ref().and_then(Config::offset_minutes).unwrap_or(9 * 60);
-        Dispatcher { store, config, offset_minutes, env, pending: HashMap::new(), readers: Vec::new() }
+        let gate = Gate::new(config.as_ref().and_then(Config::allowlist), limits);
+        Dispatcher { store, config, offset_minutes, env, gate, pending: HashMap::new(), next_pairing: 0, readers: Vec::new() }
+    }
+
+    /// What the gate has refused since the service started.
+    pub fn gate_counts(&self) -> super::gate::Counts {
+        self.gate.counts()
     }
 
     /// The store (tests and the service's own bookkeeping).
@@ -241,14 +234,34 @@ impl<E: Env> Dispatcher<E> {
                 return vec![Out::Reply(FromHelper::err(id, e.to_protocol_error()))];
             }
         };
+        // Pages outside the allowlist are refused before the store is asked
+        // anything; paired pages pass the gate without a limit.
+        if frame.via == Via::Page && !self.gate.admits(&frame.origin) {
+            let e = super::gate::Refusal::NotListed.to_error();
+            self.audit_refusal(&frame, &e, false);
+            return vec![Out::Reply(FromHelper::err(frame.id, e))];
+        }
+        let paired = match self.paired(caller, &frame.origin) {
+            Ok(p) => p,
+            Err(e) => return vec![Out::Reply(FromHelper::err(frame.id, e))],
+        };
+        if frame.via == Via::Page && !paired {
+            let pair_begin = matches!(frame.body, Request::PairBegin);
+            let pending = self.live_pending();
+            if let Err(refusal) = self.gate.check_unpaired(&frame.origin, pair_begin, pending, self.env.now_millis()) {
+                let e = refusal.to_error();
+                self.audit_refusal(&frame, &e, false);
+                return vec![Out::Reply(FromHelper::err(frame.id, e))];
+            }
+        }
         if matches!(frame.body, Request::PinEntry(_)) {
-            return self.pin_entry(caller, frame);
+            return self.pin_entry(caller, frame, paired);
         }
         let mut out = Vec::new();
         let id = frame.id.clone();
-        let result = self.route(caller, &frame, &mut out);
+        let result = self.route(caller, &frame, paired, &mut out);
         if let Err(err) = &result {
-            self.audit_refusal(&frame, err);
+            self.audit_refusal(&frame, err, paired);
         }
         match result {
             Ok(Routed::Now(r)) => out.insert(0, Out::Reply(FromHelper::Reply { id, result: Ok(r) })),
@@ -264,16 +277,30 @@ impl<E: Env> Dispatcher<E> {
         out
     }
 
-    fn audit_refusal(&mut self, frame: &ToHelper, err: &ProtocolError) {
-        let refused = matches!(err.code, Code::NotPaired | Code::ExtensionOnly | Code::UnsupportedRequest | Code::BadRequest);
+    /// Audits a refusal by the access rules or the gate. A page that is not
+    /// paired gets a line only when the gate says one is due (with the count
+    /// since the last); a paired page, or the extension, one per refusal.
+    fn audit_refusal(&mut self, frame: &ToHelper, err: &ProtocolError, paired: bool) {
+        let refused = matches!(
+            err.code,
+            Code::NotPaired | Code::ExtensionOnly | Code::UnsupportedRequest | Code::BadRequest | Code::OriginNotAllowed | Code::RateLimited
+        );
         if !refused {
             return;
         }
+        let count = if frame.via == Via::Page && !paired {
+            match self.gate.refused(&frame.origin, err.code, self.env.now_millis()) {
+                Some(due) => Some(due.count),
+                None => return,
+            }
+        } else {
+            None
+        };
         let (Ok(request), Ok(code)) = (RequestType::new(frame.body.type_name()), ErrorCode::new(err.code.as_str())) else {
             return;
         };
         let actor = Origin::new(&frame.origin).map(Actor::Origin).unwrap_or(Actor::Cli);
-        self.audit(&actor, Outcome::Refused, &AuditDetail::Access { request, code });
+        self.audit(&actor, Outcome::Refused, &AuditDetail::Access { request, code, count });
     }
 
     fn paired(&self, caller: &Caller, origin: &str) -> Result<bool, ProtocolError> {
@@ -281,8 +308,7 @@ impl<E: Env> Dispatcher<E> {
         Ok(self.store.live_pairing(&origin, &caller.extension_id).map_err(internal)?.is_some())
     }
 
-    fn route(&mut self, caller: &Caller, frame: &ToHelper, out: &mut Vec<Out>) -> Result<Routed, ProtocolError> {
-        let paired = self.paired(caller, &frame.origin)?;
+    fn route(&mut self, caller: &Caller, frame: &ToHelper, paired: bool, out: &mut Vec<Out>) -> Result<Routed, ProtocolError> {
         frame.authorize(paired)?;
         let later = |job| Ok(Routed::Later(job));
         let now = match &frame.body {
@@ -362,16 +388,16 @@ impl<E: Env> Dispatcher<E> {
 
     /// `pin_entry`: the same checks as every request, then the PIN moves (not
     /// copies) out of the frame into the work item.
-    fn pin_entry(&mut self, caller: &Caller, frame: ToHelper) -> Vec<Out> {
-        let checked = self
-            .paired(caller, &frame.origin)
-            .and_then(|paired| frame.authorize(paired).map(|_| ()))
+    fn pin_entry(&mut self, caller: &Caller, frame: ToHelper, paired: bool) -> Vec<Out> {
+        let checked = frame
+            .authorize(paired)
+            .map(|_| ())
             .and_then(|()| require_extension(&frame).map(|_| ()))
             .and_then(|()| Origin::new(&frame.origin).map_err(|_| ProtocolError::invalid_argument("origin", "not an origin")));
         let origin = match checked {
             Ok(o) => o,
             Err(e) => {
-                self.audit_refusal(&frame, &e);
+                self.audit_refusal(&frame, &e, paired);
                 return vec![Out::Reply(FromHelper::err(frame.id, e))];
             }
         };
@@ -471,107 +497,6 @@ impl<E: Env> Dispatcher<E> {
         }
     }
 
-    fn pair_begin(&mut self, caller: &Caller, frame: &ToHelper) -> Result<Response, ProtocolError> {
-        let origin = Origin::new(&frame.origin)
-            .map_err(|_| ProtocolError::invalid_argument("origin", "the sender's origin cannot be paired"))?;
-        let now = self.now()?;
-        let now_secs = self.env.now_secs();
-        self.pending.retain(|_, p| p.expires_at > now_secs);
-        // A new attempt from the same origin voids the older code.
-        self.pending.retain(|_, p| !(p.origin == origin && p.extension_id == caller.extension_id));
-        let row = self.store.begin_pairing(&origin, &caller.extension_id, caller.browser, &now).map_err(internal)?;
-        let code = self.env.code()?;
-        let pairing_id = format!("p-{}", row.0);
-        self.pending.insert(
-            pairing_id.clone(),
-            Pending { row, origin: origin.clone(), extension_id: caller.extension_id.clone(), expires_at: now_secs + i64::from(PAIRING_TTL_S) },
-        );
-        self.audit(&Actor::Origin(origin.clone()), Outcome::Ok, &AuditDetail::Pairing { action: PairingAction::Begin, origin });
-        Ok(Response::PairBegin(PairBeginReply { pairing_id, code, expires_in_s: PAIRING_TTL_S }))
-    }
-
-    fn pair_approve(
-        &mut self,
-        _proof: onshi_core::protocol::FromExtensionUi,
-        caller: &Caller,
-        pairing_id: &str,
-        approve: bool,
-        out: &mut Vec<Out>,
-    ) -> Result<Response, ProtocolError> {
-        let now_secs = self.env.now_secs();
-        let pending = match self.pending.remove(pairing_id) {
-            Some(p) if p.expires_at > now_secs && p.extension_id == caller.extension_id => p,
-            _ => {
-                return Err(ProtocolError::invalid_argument("pairing_id", "unknown or expired pairing attempt"));
-            }
-        };
-        let now = self.now()?;
-        let action = if approve {
-            self.store.approve_pairing(pending.row, &now).map_err(internal)?;
-            PairingAction::Approve
-        } else {
-            self.store.revoke_pairings(&pending.origin, &now).map_err(internal)?;
-            PairingAction::Reject
-        };
-        let actor = Origin::new(&format!("chrome-extension://{}", caller.extension_id))
-            .map(Actor::Origin)
-            .unwrap_or(Actor::Cli);
-        self.audit(&actor, Outcome::Ok, &AuditDetail::Pairing { action, origin: pending.origin.clone() });
-        out.push(Out::Event {
-            to: caller.extension_id.clone(),
-            frame: FromHelper::event(
-                Event::PairingDecided { pairing_id: pairing_id.to_owned(), approved: approve },
-                Some(pending.origin.to_string()),
-            ),
-        });
-        Ok(Response::PairApprove(PairApproveReply {
-            pairing_id: pairing_id.to_owned(),
-            origin: pending.origin.to_string(),
-            approved: approve,
-        }))
-    }
-
-    fn pairings_list(&self, caller: &Caller) -> Result<Response, ProtocolError> {
-        let pairings = self
-            .store
-            .pairings()
-            .map_err(internal)?
-            .into_iter()
-            .filter(|p| p.is_live() && p.extension_id == caller.extension_id)
-            .map(|p| PairingInfo {
-                origin: p.origin.to_string(),
-                paired_at: p.approved_at.unwrap_or(p.created_at),
-                last_used: None,
-            })
-            .collect();
-        Ok(Response::PairingsList(PairingsListReply { pairings }))
-    }
-
-    fn pair_revoke(
-        &mut self,
-        _proof: onshi_core::protocol::FromExtensionUi,
-        caller: &Caller,
-        origin_text: &str,
-        out: &mut Vec<Out>,
-    ) -> Result<Response, ProtocolError> {
-        let origin =
-            Origin::new(origin_text).map_err(|_| ProtocolError::invalid_argument("origin", "not an origin"))?;
-        let now = self.now()?;
-        let n = self.store.revoke_pairings(&origin, &now).map_err(internal)?;
-        self.pending.retain(|_, p| p.origin != origin);
-        if n > 0 {
-            let actor = Origin::new(&format!("chrome-extension://{}", caller.extension_id))
-                .map(Actor::Origin)
-                .unwrap_or(Actor::Cli);
-            self.audit(&actor, Outcome::Ok, &AuditDetail::Pairing { action: PairingAction::Revoke, origin: origin.clone() });
-            out.push(Out::Event {
-                to: caller.extension_id.clone(),
-                frame: FromHelper::event(Event::PairingRevoked, Some(origin.to_string())),
-            });
-        }
-        Ok(Response::PairRevoke(PairRevokeReply { origin: origin.to_string(), revoked: n > 0 }))
-    }
-
     fn today(&self) -> Result<Response, ProtocolError> {
         let day = self.now()?.day();
         let entries = self
@@ -623,139 +548,5 @@ impl<E: Env> Dispatcher<E> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use onshi_core::protocol::{ErrorCode as C, FromHelper};
-    use std::cell::Cell;
-
-    struct FakeEnv(Cell<i64>);
-    impl Env for FakeEnv {
-        fn now_secs(&self) -> i64 {
-            self.0.get()
-        }
-        fn code(&self) -> Result<String, ProtocolError> {
-            Ok("K7QA9X".to_owned())
-        }
-    }
-
-    const EXT: &str = "lbhdjimbjnckfihbhjblgoboclngejdi";
-    const PAGE: &str = "https://clinic.example";
-
-    fn setup() -> (tempfile::TempDir, Dispatcher<FakeEnv>, Caller) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
-        let d = Dispatcher::new(store, None, FakeEnv(Cell::new(1_800_000_000)));
-        let caller = Caller { extension_id: ExtensionId::new(EXT).unwrap(), browser: Browser::Chromium };
-        (dir, d, caller)
-    }
-
-    fn send(d: &mut Dispatcher<FakeEnv>, c: &Caller, origin: &str, via: &str, body: &str) -> (Result<Response, ProtocolError>, Vec<Out>) {
-        let text = format!(r#"{{"v":1,"id":"9","origin":"{origin}","via":"{via}","body":{body}}}"#);
-        let mut outs = d.handle(c, &text);
-        let Out::Reply(FromHelper::Reply { id, result }) = outs.remove(0) else { panic!("no reply first") };
-        assert_eq!(id, "9");
-        (result, outs)
-    }
-
-    fn code(r: Result<Response, ProtocolError>) -> C {
-        r.expect_err("expected an error").code
-    }
-
-    fn pair(d: &mut Dispatcher<FakeEnv>, c: &Caller, origin: &str) {
-        let (r, _) = send(d, c, origin, "page", r#"{"type":"pair_begin"}"#);
-        let Ok(Response::PairBegin(b)) = r else { panic!("{r:?}") };
-        assert_eq!(b.code.len(), CODE_LEN);
-        let ext = format!("chrome-extension://{EXT}");
-        let (r, events) = send(d, c, &ext, "extension", &format!(r#"{{"type":"pair_approve","pairing_id":"{}","approve":true}}"#, b.pairing_id));
-        assert!(matches!(r, Ok(Response::PairApprove(PairApproveReply { approved: true, .. }))), "{r:?}");
-        assert!(matches!(&events[..], [Out::Event { frame: FromHelper::Event { event: Event::PairingDecided { approved: true, .. }, origin: Some(o) }, .. }] if o == origin));
-    }
-
-    #[test]
-    fn unpaired_origin_is_refused_and_audited() {
-        let (_t, mut d, c) = setup();
-        for body in [r#"{"type":"status"}"#, r#"{"type":"today"}"#, r#"{"type":"audit_tail"}"#, r#"{"type":"card_confirm","mode":"visual"}"#] {
-            assert_eq!(code(send(&mut d, &c, PAGE, "page", body).0), C::NotPaired, "{body}");
-        }
-        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"hello","page_version":"x"}"#);
-        assert!(matches!(r, Ok(Response::Hello(HelloReply { paired: false, .. }))));
-        let tail = d.store_mut().audit_tail(10).unwrap();
-        assert_eq!(tail.iter().filter(|e| e.kind == "access" && e.outcome == "refused").count(), 4);
-        assert!(tail[0].detail.contains("not_paired"));
-    }
-
-    #[test]
-    fn origin_in_body_is_ignored() {
-        let (_t, mut d, c) = setup();
-        pair(&mut d, &c, PAGE);
-        // An unpaired page names the paired origin in its body: still refused.
-        let body = format!(r#"{{"type":"status","origin":"{PAGE}","via":"extension"}}"#);
-        assert_eq!(code(send(&mut d, &c, "https://evil.example", "page", &body).0), C::NotPaired);
-        // And the paired origin's own status works.
-        assert!(matches!(send(&mut d, &c, PAGE, "page", r#"{"type":"status"}"#).0, Ok(Response::Status(StatusReply { paired: true, .. }))));
-    }
-
-    #[test]
-    fn approval_from_a_page_is_refused() {
-        let (_t, mut d, c) = setup();
-        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"pair_begin"}"#);
-        let Ok(Response::PairBegin(b)) = r else { panic!() };
-        let approve = format!(r#"{{"type":"pair_approve","pairing_id":"{}","approve":true}}"#, b.pairing_id);
-        assert_eq!(code(send(&mut d, &c, PAGE, "page", &approve).0), C::ExtensionOnly);
-        assert_eq!(code(send(&mut d, &c, PAGE, "page", r#"{"type":"pairings_list"}"#).0), C::ExtensionOnly);
-        assert_eq!(code(send(&mut d, &c, PAGE, "page", r#"{"type":"status"}"#).0), C::NotPaired);
-    }
-
-    #[test]
-    fn expired_code_cannot_be_approved() {
-        let (_t, mut d, c) = setup();
-        let (r, _) = send(&mut d, &c, PAGE, "page", r#"{"type":"pair_begin"}"#);
-        let Ok(Response::PairBegin(b)) = r else { panic!() };
-        d.env.0.set(d.env.0.get() + i64::from(PAIRING_TTL_S) + 1);
-        let ext = format!("chrome-extension://{EXT}");
-        let approve = format!(r#"{{"type":"pair_approve","pairing_id":"{}","approve":true}}"#, b.pairing_id);
-        assert_eq!(code(send(&mut d, &c, &ext, "extension", &approve).0), C::InvalidArgument);
-    }
-
-    #[test]
-    fn revoke_works_and_later_features_are_honest() {
-        let (_t, mut d, c) = setup();
-        pair(&mut d, &c, PAGE);
-        // Card work is handed out, not answered by the dispatcher.
-        let outs = d.handle(&c, &format!(r#"{{"v":1,"id":"9","origin":"{PAGE}","via":"page","body":{{"type":"card_confirm","mode":"visual"}}}}"#));
-        assert!(matches!(&outs[..], [Out::Work(Work { job: Job::Card { .. }, .. })]), "{outs:?}");
-        let med = r#"{"type":"checkup_fetch","insured":{"insurer_number":"39131156","number":"1","birth_date":"19600105"}}"#;
-        let (r, _) = send(&mut d, &c, PAGE, "page", med);
-        let e = r.unwrap_err();
-        // Without a config the helper cannot build the request, and says who can fix it.
-        assert_eq!(e.code, C::Internal);
-        assert!(e.message.ja.contains("config check") && e.message.en.contains("config check"));
-        let ext = format!("chrome-extension://{EXT}");
-        let (r, _) = send(&mut d, &c, &ext, "extension", r#"{"type":"pairings_list"}"#);
-        let Ok(Response::PairingsList(l)) = r else { panic!() };
-        assert_eq!(l.pairings.len(), 1);
-        let (r, ev) = send(&mut d, &c, &ext, "extension", &format!(r#"{{"type":"pair_revoke","origin":"{PAGE}"}}"#));
-        assert!(matches!(r, Ok(Response::PairRevoke(PairRevokeReply { revoked: true, .. }))));
-        assert!(matches!(&ev[..], [Out::Event { frame: FromHelper::Event { event: Event::PairingRevoked, .. }, .. }]));
-        assert_eq!(code(send(&mut d, &c, PAGE, "page", r#"{"type":"status"}"#).0), C::NotPaired);
-    }
-
-    #[test]
-    fn codes_are_unambiguous_and_unbiased_source() {
-        let mut n = 0u8;
-        let c = random_code(|b| {
-            for x in b.iter_mut() {
-                *x = n;
-                n = n.wrapping_add(1);
-            }
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(c.len(), CODE_LEN);
-        assert!(c.bytes().all(|b| CODE_ALPHABET.contains(&b)));
-        for bad in b"0O1IL2Z5S8B" {
-            assert!(!CODE_ALPHABET.contains(bad));
-        }
-        assert_ne!(SystemEnv.code().unwrap(), SystemEnv.code().unwrap());
-    }
-}
+#[path = "dispatch_tests.rs"]
+mod tests;

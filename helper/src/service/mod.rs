@@ -15,8 +15,12 @@
 
 pub mod dispatch;
 pub mod eligibility;
+pub mod gate;
+pub mod pairing;
 pub mod runtime;
 pub mod timing;
+#[cfg(test)]
+mod stop_tests;
 #[cfg(test)]
 mod tests;
 
@@ -25,15 +29,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use onshi_core::protocol::{ErrorCode, FromHelper, ProtocolError};
+use tokio::sync::{mpsc, Notify};
 use zeroize::Zeroize;
-use tokio::sync::mpsc;
 
 use crate::browser::Browser;
 use crate::card::access::PcscAccess;
 use crate::config::{Backend, Config};
-use crate::ipc::{self, IpcError, Preamble, MAX_DOWN, MAX_UP};
+use crate::ipc::{self, Control, ControlCommand, ControlReply, IpcError, Opening, MAX_DOWN, MAX_UP};
 use crate::platform::{self, Listener, Stream};
-use crate::store::{ExtensionId, Store};
+use crate::store::{Actor, AuditDetail, ExtensionId, Outcome, ServiceAction, Store};
 use dispatch::Caller;
 use runtime::{encode, Runtime, Settings};
 
@@ -105,7 +109,8 @@ fn gateway_backend(config: &Config) -> Result<Arc<dyn crate::backend::Backend>, 
     }
 }
 
-/// Runs the service until it is told to stop ([`platform::Terminate`]).
+/// Runs the service until it is told to stop: by the OS ([`platform::Terminate`])
+/// or by `onshi-helper service --stop` on the link ([`stop`]).
 /// Returns `Started::AlreadyRunning` at once when another instance has the lock.
 pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<Started, IpcError> {
     let Some(_lock) = InstanceLock::acquire(socket)? else { return Ok(Started::AlreadyRunning) };
@@ -150,6 +155,7 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
         }
     };
     let mut term = platform::Terminate::new()?;
+    let stop = Arc::new(Notify::new());
     let mut next_id = 0u64;
     loop {
         tokio::select! {
@@ -164,9 +170,10 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
                     }
                 };
                 next_id += 1;
-                tokio::spawn(connection(next_id, stream, rt.clone()));
+                tokio::spawn(connection(next_id, stream, rt.clone(), stop.clone()));
             }
             _ = term.recv() => break,
+            _ = stop.notified() => break,
         }
     }
     listener.close(socket);
@@ -174,11 +181,63 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
     Ok(Started::Stopped)
 }
 
-async fn connection(id: u64, stream: Stream, rt: Arc<Runtime>) {
+/// What `service --stop` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// The service answered and has let go of its lock: it has exited or is
+    /// about to (nothing is left for it to do but return).
+    Stopped,
+    /// Nothing listens on the endpoint.
+    NotRunning,
+    /// It answered but still held its lock after [`STOP_WAIT`].
+    StillRunning,
+}
+
+/// How long `--stop` waits for the service to let go of its lock.
+pub const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Asks the service on `socket` to stop and waits until its lock is free.
+/// Only a process of the same OS user can reach the link (the platform
+/// layer's rules), which is what this relies on: there is no other secret.
+pub async fn stop(socket: &Path) -> Result<StopOutcome, IpcError> {
+    let Ok(stream) = platform::connect(socket).await else {
+        return Ok(StopOutcome::NotRunning);
+    };
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let command = serde_json::to_vec(&Control { control: ControlCommand::Stop }).map_err(|e| IpcError::Io(std::io::Error::other(e)))?;
+    ipc::write_frame(&mut wr, &command, 64 * 1024).await?;
+    match ipc::read_frame(&mut rd, MAX_DOWN).await? {
+        Some(bytes) if serde_json::from_slice::<ControlReply>(&bytes).is_ok_and(|r| r.stopping) => {}
+        // An older service that does not know the command closes the link.
+        _ => return Ok(StopOutcome::StillRunning),
+    }
+    let deadline = tokio::time::Instant::now() + STOP_WAIT;
+    loop {
+        if InstanceLock::acquire(socket)?.is_some() {
+            return Ok(StopOutcome::Stopped);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(StopOutcome::StillRunning);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn connection(id: u64, stream: Stream, rt: Arc<Runtime>, stop: Arc<Notify>) {
     let (mut rd, mut wr) = tokio::io::split(stream);
     let caller = match ipc::read_frame(&mut rd, 64 * 1024).await {
-        Ok(Some(bytes)) => match serde_json::from_slice::<Preamble>(&bytes) {
-            Ok(p) if p.relay == 1 => {
+        Ok(Some(bytes)) => match serde_json::from_slice::<Opening>(&bytes) {
+            Ok(Opening::Control(Control { control: ControlCommand::Stop })) => {
+                // Audited before the reply, so the entry exists when `--stop` returns.
+                rt.with_dispatcher(|d| d.audit(&Actor::Cli, Outcome::Ok, &AuditDetail::Service { action: ServiceAction::Stop }));
+                eprintln!("onshi-helper service: told to stop by onshi-helper service --stop");
+                if let Ok(reply) = serde_json::to_vec(&ControlReply { stopping: true }) {
+                    let _ = ipc::write_frame(&mut wr, &reply, MAX_DOWN).await;
+                }
+                stop.notify_one();
+                return;
+            }
+            Ok(Opening::Relay(p)) if p.relay == 1 => {
                 let browser = if p.browser == "firefox" { Browser::Firefox } else { Browser::Chromium };
                 match ExtensionId::new(&p.extension_id) {
                     Ok(extension_id) => Caller { extension_id, browser },

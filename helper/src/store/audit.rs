@@ -32,6 +32,8 @@ pub enum AuditKind {
     Config,
     /// A page request refused before any work (not paired, extension only …).
     Access,
+    /// The service itself: told to stop by `onshi-helper service --stop`.
+    Service,
 }
 
 impl AuditKind {
@@ -45,6 +47,7 @@ impl AuditKind {
             AuditKind::Reference => "reference",
             AuditKind::Config => "config",
             AuditKind::Access => "access",
+            AuditKind::Service => "service",
         }
     }
 }
@@ -127,6 +130,13 @@ pub enum ConfigAction {
     Uninstall,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceAction {
+    /// Stopped on request of the same OS user (an uninstall or upgrade).
+    Stop,
+}
+
 /// What an audit entry says. Every field is typed; there is deliberately no
 /// `String` anywhere in here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -151,8 +161,17 @@ pub enum AuditDetail {
         error: Option<ErrorCode>,
     },
     Config { action: ConfigAction, problems: u32 },
-    /// A request refused by the access rules: which type, and the error code sent.
-    Access { request: RequestType, code: ErrorCode },
+    /// A request refused by the access rules: which type, and the error code
+    /// sent. `count`: for pages that are not paired, how many such refusals
+    /// from this origin this one line stands for (the gate writes one line
+    /// now and then, not one per request); absent when the line is one refusal.
+    Access {
+        request: RequestType,
+        code: ErrorCode,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        count: Option<u32>,
+    },
+    Service { action: ServiceAction },
 }
 
 impl AuditDetail {
@@ -166,6 +185,7 @@ impl AuditDetail {
             AuditDetail::Reference { .. } => AuditKind::Reference,
             AuditDetail::Config { .. } => AuditKind::Config,
             AuditDetail::Access { .. } => AuditKind::Access,
+            AuditDetail::Service { .. } => AuditKind::Service,
         }
     }
 

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{
     AuditDetail, AuditEntry, AuditKind, BatchAction, ChainBreak, ConfigAction, ConfirmMode, Consents, Outcome,
-    PairingAction, QueryKind, ReferenceAction, VerifyReport,
+    PairingAction, QueryKind, ReferenceAction, ServiceAction, VerifyReport,
 };
 pub use jobs::{BatchJob, JobCounts, JobId, JobState};
 pub use pairings::{Pairing, PairingId};

@@ -81,6 +81,34 @@ impl Store {
         Ok(PairingId(id))
     }
 
+    /// Records a pairing a person approved: begun at `begun`, approved at
+    /// `approved`. Replaces a live pairing of the same origin and extension
+    /// (revoked at `approved`). This is the service's only way in: attempts
+    /// wait in memory, so the table holds decided pairings, not every attempt.
+    pub fn pair(
+        &mut self,
+        origin: &Origin,
+        extension_id: &ExtensionId,
+        browser: Browser,
+        begun: &Timestamp,
+        approved: &Timestamp,
+    ) -> Result<PairingId, StoreError> {
+        let tx = self.conn.transaction().map_err(StoreError::sql("begin pairing"))?;
+        tx.execute(
+            "UPDATE pairings SET revoked_at = ?3 WHERE origin = ?1 AND extension_id = ?2 AND revoked_at IS NULL",
+            params![origin.as_str(), extension_id.as_str(), approved.as_str()],
+        )
+        .map_err(StoreError::sql("replace pairing"))?;
+        tx.execute(
+            "INSERT INTO pairings (origin, extension_id, browser, created_at, approved, approved_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
+            params![origin.as_str(), extension_id.as_str(), browser.as_str(), begun.as_str(), approved.as_str()],
+        )
+        .map_err(StoreError::sql("insert pairing"))?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(StoreError::sql("commit pairing"))?;
+        Ok(PairingId(id))
+    }
+
     /// Approves a pending pairing. Fails with `NotFound` if it does not
     /// exist or was revoked meanwhile.
     pub fn approve_pairing(&mut self, id: PairingId, now: &Timestamp) -> Result<(), StoreError> {

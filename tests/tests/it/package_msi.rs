@@ -11,9 +11,14 @@
 //!   before pairing, pairing through the extension, an insurance-number
 //!   check answered by the simulated OQS terminal on this Linux machine
 //!   (its folder reached as `Z:\…`), and `status`;
-//! - a second service for the same user refuses to start;
-//! - `msiexec /x` removes the keys and the program folder and keeps the
-//!   store (the clinic's records).
+//! - the installer starts the service at once (no sign-out needed), and a
+//!   second service for the same user refuses to start;
+//! - a repair (`msiexec /fa`, which replaces the files as an upgrade does)
+//!   stops the running service first, starts it again afterwards and keeps
+//!   the store: the page is still paired;
+//! - `msiexec /x` stops the service, removes the keys and the program
+//!   folder and keeps the store (the clinic's records), whose audit chain
+//!   holds both stops and verifies.
 //!
 //! What Wine cannot show: PC/SC (no smart-card service under Wine: the card
 //! path stays tested on Linux) and a squatted pipe name (Wine ignores
@@ -146,6 +151,26 @@ impl Host {
     }
 }
 
+/// How many times the service log says `needle` (0 when there is no log).
+fn log_count(log: &Path, needle: &str) -> usize {
+    std::fs::read_to_string(log).map(|t| t.matches(needle).count()).unwrap_or(0)
+}
+
+/// Waits until the service log says `needle` at least `n` times.
+fn wait_log(log: &Path, needle: &str, n: usize, what: &str) -> Result<()> {
+    for _ in 0..600 {
+        if log_count(log, needle) >= n {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = std::fs::read_to_string(log).unwrap_or_else(|e| format!("(no log: {e})"));
+    bail!("{what}: the service log does not say {needle:?} {n} time(s) within 30 s:\n{text}")
+}
+
+const LISTENING: &str = "service: listening on";
+const TOLD_TO_STOP: &str = "told to stop by onshi-helper service --stop";
+
 impl Drop for Host {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -160,31 +185,7 @@ fn package_msi_install_registry_native_host_oqs_check_uninstall() -> Result<()> 
     let work = TempDir::new("onshi-msi")?;
     let prefix = Prefix::create(&work.0.join("wine"), &root.join(PRNG_SHIM_DLL)).map_err(anyhow::Error::msg)?;
 
-    // Install as the user would, with no administrator rights asked.
-    run(prefix.command("msiexec").args(["/i", &Prefix::windows_path(&msi), "/qn"]))?;
     let (profile_win, profile) = user_profile(&prefix)?;
-    let install = profile.join(INSTALL_DIR.replace('\\', "/"));
-    let exe = install.join("onshi-helper.exe");
-    ensure!(exe.is_file(), "{} is not installed", exe.display());
-
-    // Every browser's key → a manifest → the installed exe.
-    for key in BROWSER_KEYS {
-        let manifest_win = reg_value(&prefix, key, None).with_context(|| format!("{key} is missing after install"))?;
-        let manifest = linux_path(&prefix, &manifest_win)?;
-        let m: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).with_context(|| format!("{key} → {manifest_win}"))?)?;
-        ensure!(m["name"] == "jp.onshi.helper" && m["type"] == "stdio", "{manifest_win}: {m}");
-        let target = manifest.parent().context("manifest folder")?.join(m["path"].as_str().context("path")?);
-        ensure!(target == exe, "{key}: the manifest's path resolves to {}, not the installed exe", target.display());
-        if key.contains("Mozilla") {
-            ensure!(m["allowed_extensions"] == json!(["onshi-bridge@onshi.example"]), "{manifest_win}: {m}");
-        } else {
-            ensure!(m["allowed_origins"] == json!([format!("chrome-extension://{EXTENSION_ID}/")]), "{manifest_win}: {m}");
-        }
-    }
-    let run_value = reg_value(&prefix, RUN_KEY, Some("OnshiHelper")).context("the Run value is missing after install")?;
-    let starter_win = format!(r"{profile_win}\{INSTALL_DIR}\onshi-helper-start.exe");
-    ensure!(run_value.eq_ignore_ascii_case(&format!("\"{starter_win}\"")), "Run value {run_value:?}, expected the starter {starter_win}");
-    ensure!(install.join("onshi-helper-start.exe").is_file(), "the starter is not installed");
 
     // The OQS terminal: the simulator on Linux, its folder reached through Z:.
     let sim = paths::binary("onshi-sim")?;
@@ -215,6 +216,34 @@ fn package_msi_install_registry_native_host_oqs_check_uninstall() -> Result<()> 
         &parts::folder_backend_toml(Path::new(&Prefix::windows_path(&oqs))),
     );
     std::fs::write(local.join("helper.toml"), config)?;
+    let log = local.join("logs/service.log");
+
+    // Install as the user would, with no administrator rights asked. The
+    // IT person has put the config in place first (the service reads it at start).
+    run(prefix.command("msiexec").args(["/i", &Prefix::windows_path(&msi), "/qn"]))?;
+    let install = profile.join(INSTALL_DIR.replace('\\', "/"));
+    let exe = install.join("onshi-helper.exe");
+    ensure!(exe.is_file(), "{} is not installed", exe.display());
+    wait_log(&log, LISTENING, 1, "after install (StartService)")?;
+
+    // Every browser's key → a manifest → the installed exe.
+    for key in BROWSER_KEYS {
+        let manifest_win = reg_value(&prefix, key, None).with_context(|| format!("{key} is missing after install"))?;
+        let manifest = linux_path(&prefix, &manifest_win)?;
+        let m: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).with_context(|| format!("{key} → {manifest_win}"))?)?;
+        ensure!(m["name"] == "jp.onshi.helper" && m["type"] == "stdio", "{manifest_win}: {m}");
+        let target = manifest.parent().context("manifest folder")?.join(m["path"].as_str().context("path")?);
+        ensure!(target == exe, "{key}: the manifest's path resolves to {}, not the installed exe", target.display());
+        if key.contains("Mozilla") {
+            ensure!(m["allowed_extensions"] == json!(["onshi-bridge@onshi.example"]), "{manifest_win}: {m}");
+        } else {
+            ensure!(m["allowed_origins"] == json!([format!("chrome-extension://{EXTENSION_ID}/")]), "{manifest_win}: {m}");
+        }
+    }
+    let run_value = reg_value(&prefix, RUN_KEY, Some("OnshiHelper")).context("the Run value is missing after install")?;
+    let starter_win = format!(r"{profile_win}\{INSTALL_DIR}\onshi-helper-start.exe");
+    ensure!(run_value.eq_ignore_ascii_case(&format!("\"{starter_win}\"")), "Run value {run_value:?}, expected the starter {starter_win}");
+    ensure!(install.join("onshi-helper-start.exe").is_file(), "the starter is not installed");
 
     // Chrome's way: the exe from the manifest, the extension's origin as argument.
     let mut host = Host::start(&prefix, &exe)?;
@@ -251,17 +280,33 @@ fn package_msi_install_registry_native_host_oqs_check_uninstall() -> Result<()> 
     let second = run(prefix.command(&exe).arg("service"))?;
     ensure!(second.contains("すでに動いています"), "a second service did not refuse:\n{second}");
 
-    // Uninstall: keys and program folder gone, the clinic's store kept. The
-    // user signs out first (every process of the prefix ends), as Windows
-    // would otherwise keep the running exe until the next restart.
-    prefix.kill_all();
+    // Repair replaces the files as an upgrade does: the running service is
+    // stopped first and started again after; the pairing (in the store) stays.
+    run(prefix.command("msiexec").args(["/fa", &Prefix::windows_path(&msi), "/qn"]))?;
+    wait_log(&log, TOLD_TO_STOP, 1, "repair (StopService)")?;
+    wait_log(&log, LISTENING, 2, "after repair (StartService)")?;
+    let mut host = Host::start(&prefix, &exe)?;
+    let hello = host.ask(PAGE, "page", json!({ "type": "hello", "page_version": "wine" }))?;
+    ensure!(hello["ok"] == true && hello["body"]["paired"] == true, "hello after repair (the store must be kept): {hello}");
+    drop(host);
+
+    // Uninstall with the service running: it is stopped before the files go;
+    // keys and program folder gone, the clinic's store kept.
     run(prefix.command("msiexec").args(["/x", &Prefix::windows_path(&msi), "/qn"]))?;
+    wait_log(&log, TOLD_TO_STOP, 2, "uninstall (StopService)")?;
     for key in BROWSER_KEYS {
         ensure!(reg_value(&prefix, key, None).is_none(), "{key} is still there after uninstall");
     }
     ensure!(reg_value(&prefix, RUN_KEY, Some("OnshiHelper")).is_none(), "the Run value is still there after uninstall");
     ensure!(!exe.exists(), "{} is still there after uninstall", exe.display());
     ensure!(local.join("helper.sqlite").is_file(), "the store was removed with the program");
+    // The Linux helper reads the same store: both stops audited, chain intact.
+    let helper = paths::binary("onshi-helper")?;
+    let store = local.join("helper.sqlite");
+    run(Command::new(&helper).arg("--store").arg(&store).args(["audit", "verify"]))?;
+    let tail = run(Command::new(&helper).arg("--store").arg(&store).args(["audit", "show", "--last", "50"]))?;
+    let stops = tail.lines().filter(|l| l.contains(" cli service ok ") && l.contains(r#""action":"stop""#)).count();
+    ensure!(stops == 2, "{stops} service stops in the audit log, expected 2 (repair, uninstall):\n{tail}");
     let _ = terminal.child.kill();
     Ok(())
 }

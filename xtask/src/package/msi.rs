@@ -22,6 +22,13 @@
 //! Uninstall removes exactly these; the store, config and logs under
 //! `%LOCALAPPDATA%\onshi` are the clinic's records and stay.
 //!
+//! The running service: Windows cannot delete or replace an exe that runs,
+//! so uninstall, repair and the old product's removal in an upgrade first
+//! run `onshi-helper.exe service --stop` (custom action `StopService`,
+//! before `RemoveFiles`; its failure does not block the uninstall). After an
+//! install or upgrade the starter runs once (`StartService`), so the page
+//! finds the helper without waiting for the next sign-in.
+//!
 //! wixl limits met here (wixl 0.101, Debian 12): any non-ASCII text in the
 //! source with a `Codepage` makes it crash, and without one the strings
 //! would be stored in no declared code page, so every name in the package is
@@ -180,6 +187,12 @@ fn wxs(s: &Sources) -> String {
         </Directory>
       </Directory>
     </Directory>
+    <CustomAction Id="StopService" FileKey="helper" ExeCommand="service --stop" Execute="deferred" Impersonate="yes" Return="ignore"/>
+    <CustomAction Id="StartService" FileKey="starter" ExeCommand="" Execute="immediate" Return="asyncNoWait"/>
+    <InstallExecuteSequence>
+      <Custom Action="StopService" Before="RemoveFiles">Installed</Custom>
+      <Custom Action="StartService" After="InstallFinalize">NOT REMOVE~="ALL"</Custom>
+    </InstallExecuteSequence>
     <Feature Id="Helper" Level="1">
       <ComponentRef Id="Files"/>
       <ComponentRef Id="Menu"/>

@@ -45,12 +45,20 @@ pub fn default_endpoint(_env: &Env) -> Result<PathBuf, IpcError> {
     Ok(PathBuf::from(format!("{PIPE_PREFIX}onshi-helper-{}", sid.to_string_form()?)))
 }
 
+/// A private endpoint for a test: a pipe name no other test or process
+/// uses (pipes have no folder, so `_dir` only matters on Unix).
+#[cfg(test)]
+pub fn test_endpoint(_dir: &Path, tag: &str) -> PathBuf {
+    PathBuf::from(format!("{PIPE_PREFIX}onshi-{tag}-{}", std::process::id()))
+}
+
 /// The lock file that keeps one service per pipe name:
 /// `%LOCALAPPDATA%\onshi\run\<pipe name>.lock`.
 pub fn lock_path(pipe: &Path) -> PathBuf {
     let name = pipe.to_string_lossy();
     let base = name.trim_start_matches(PIPE_PREFIX).replace(['\\', '/', ':'], "_");
-    let dir = std::env::var_os("LOCALAPPDATA").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    // The one reader of LOCALAPPDATA is `paths::Env`.
+    let dir = Env::from_process().local_appdata.unwrap_or_else(std::env::temp_dir);
     dir.join("onshi").join("run").join(format!("{base}.lock"))
 }
 
