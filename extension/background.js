@@ -54,7 +54,9 @@ api.windows.onRemoved.addListener((windowId) => bridge.onWindowRemoved(windowId)
 
 // IT's origin allowlist from browser policy, read now and on every change of the
 // managed area (registered at the top level, as a service worker's listeners must be).
-globalThis.OnshiAllowlist.watchManagedPolicy(api.storage, (policy) => bridge.setPolicy(policy), (m) => console.warn(m));
+// Each read is also kept in storage.local, where content scripts find it at once
+// while their own first read waits for the browser's policy service.
+globalThis.OnshiAllowlist.watchManagedPolicy(api.storage, (policy) => bridge.setPolicy(policy), (m) => console.warn(m), { writeCache: true });
 
 // Connect at start-up: the handshake tells the options page (and the first page
 // request) at once whether the helper is installed, and an open native port keeps

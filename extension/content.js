@@ -11,7 +11,8 @@
 //! and this page's origin is not on it, the script does nothing at all — no ack, no
 //! relay, no reply — so the page cannot even tell that the extension exists. Reading
 //! the policy is asynchronous while pages post their hello at document_start, so
-//! messages wait in a short queue until the policy is known.
+//! messages wait in a short queue until the policy is known (from the background's
+//! copy of the last read, then from the fresh read: see watchManagedPolicy).
 (function () {
   "use strict";
   var api = globalThis.browser || globalThis.chrome;
@@ -118,5 +119,6 @@
     }
   });
 
-  Allowlist.watchManagedPolicy(api && api.storage, applyPolicy, function (m) { console.warn(m); });
+  // The background's copy of the last policy decides at once; the fresh read then rules.
+  Allowlist.watchManagedPolicy(api && api.storage, applyPolicy, function (m) { console.warn(m); }, { readCache: true });
 })();

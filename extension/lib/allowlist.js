@@ -17,6 +17,8 @@
 
   /** The managed-storage key (managed_schema.json, policies.json). */
   var POLICY_KEY = "allowed_origins";
+  /** storage.local key of the last policy read (see watchManagedPolicy). */
+  var CACHE_KEY = "onshi_policy_cache";
   var DEFAULT_PORT = { http: "80", https: "443" };
   /** Longer than any real origin; keeps a pasted document out of the parser. */
   var MAX_ENTRY_CHARS = 300;
@@ -239,27 +241,76 @@
     );
   }
 
+  /** The last policy read, as kept in storage.local: only what the decision needs. */
+  function cacheOf(policy) {
+    return policy.set ? { set: true, origins: policy.origins.slice() } : { set: false };
+  }
+
+  /** A cached policy back, or null when the stored value is missing or not of that shape. */
+  function policyFromCache(value) {
+    if (!value || typeof value !== "object") return null;
+    if (value.set === false) return NO_POLICY;
+    if (value.set !== true || !Array.isArray(value.origins)) return null;
+    for (var i = 0; i < value.origins.length; i++) if (typeof value.origins[i] !== "string") return null;
+    return { set: true, origins: value.origins.slice(), invalid: [] };
+  }
+
+  function readCache(area) {
+    try {
+      var got = area && typeof area.get === "function" ? area.get(CACHE_KEY) : null;
+      if (!got || typeof got.then !== "function") return Promise.resolve(null);
+      return Promise.resolve(got).then(
+        function (items) { return policyFromCache(items && typeof items === "object" ? items[CACHE_KEY] : null); },
+        function () { return null; }
+      );
+    } catch (e) {
+      return Promise.resolve(null);
+    }
+  }
+
+  function writeCache(area, policy) {
+    try {
+      var item = {};
+      item[CACHE_KEY] = cacheOf(policy);
+      var done = area && typeof area.set === "function" ? area.set(item) : null;
+      if (done && typeof done.then === "function") done.then(null, function () {});
+    } catch (e) { /* only a cache: the next start reads the policy anyway */ }
+  }
+
   /**
    * Reads the policy now and again on every `storage.onChanged` of the "managed" area
    * (IT changed it: no reinstall needed), calling `onPolicy(policy)` each time. A later
    * read always wins over an earlier one that answers late. Invalid entries are named
    * through `warn` (console.warn), so IT can find a typo in the browser console.
+   *
+   * Chromium answers the first `storage.managed` read of a browser session only once
+   * its policy service is ready — about 3 s after start here, more on slow PCs — while a
+   * page opened at start expects an ack within 1 s. So the background keeps the last
+   * policy it read in storage.local (`writeCache`), and the content script acts on that
+   * copy at once (`readCache`) until the fresh read answers, which then replaces it.
+   * The background itself decides only on fresh reads.
    * @param {object|undefined} storage  `browser.storage` / `chrome.storage`
+   * @param {{ readCache?: boolean, writeCache?: boolean }} [options]
    */
-  function watchManagedPolicy(storage, onPolicy, warn) {
+  function watchManagedPolicy(storage, onPolicy, warn, options) {
+    var opts = options || {};
     var seq = 0;
+    var fresh = false;
+    function area(name) {
+      try { return storage ? storage[name] : undefined; } catch (e) { return undefined; }
+    }
     function load() {
       var mine = ++seq;
-      var area;
-      try { area = storage && storage.managed; } catch (e) { area = undefined; }
-      readManagedPolicy(area).then(function (policy) {
+      readManagedPolicy(area("managed")).then(function (policy) {
         if (mine !== seq) return;
+        fresh = true;
         if (policy.set && policy.invalid.length > 0 && typeof warn === "function") {
           try {
             warn("[onshi] policy " + POLICY_KEY + ": ignored invalid entries " + JSON.stringify(policy.invalid) +
               (policy.origins.length === 0 ? "; no valid entry is left, so no site is answered" : ""));
           } catch (e) { /* a console that throws must not stop the policy */ }
         }
+        if (opts.writeCache) writeCache(area("local"), policy);
         onPolicy(policy);
       });
     }
@@ -269,10 +320,16 @@
       });
     } catch (e) { /* no storage events here: the first read stays in force */ }
     load();
+    if (opts.readCache) {
+      readCache(area("local")).then(function (cached) {
+        if (cached && !fresh) onPolicy(cached);
+      });
+    }
   }
 
   root.OnshiAllowlist = Object.freeze({
     POLICY_KEY: POLICY_KEY,
+    CACHE_KEY: CACHE_KEY,
     normaliseEntry: normaliseEntry,
     originMatches: originMatches,
     isLoopback: isLoopback,

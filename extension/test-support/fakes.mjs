@@ -138,11 +138,21 @@ export function runContentScripts(win) {
 }
 
 /**
- * `chrome.storage` with a managed area set by the test (IT's policy). With `hold`, each
- * `managed.get` waits until the test calls `answer()`, like a read still in flight.
+ * `chrome.storage` with a managed area set by the test (IT's policy) and a local area
+ * (`local`: its initial items). With `hold`, each `managed.get` waits until the test
+ * calls `answer()`, like Chromium's first read of a session.
  */
 export class FakeStorage {
-  constructor({ managed = {}, hold = false, fail = null } = {}) {
+  constructor({ managed = {}, hold = false, fail = null, local = {} } = {}) {
+    this.localItems = structuredClone(local);
+    this.local = {
+      get: (key) => Promise.resolve(Object.prototype.hasOwnProperty.call(this.localItems, key) ? { [key]: structuredClone(this.localItems[key]) } : {}),
+      set: (items) => {
+        Object.assign(this.localItems, structuredClone(items));
+        this.onChanged.emit(items, "local");
+        return Promise.resolve();
+      },
+    };
     this.value = managed;
     this.hold = hold;
     this.fail = fail;

@@ -105,6 +105,75 @@ test("content: messages posted before the policy is read are dropped when it lea
   assert.deepEqual(p.relayed(), []);
 });
 
+const CACHE = "onshi_policy_cache";
+
+test("content: while the fresh read waits, the background's copy of the last policy decides at once", async () => {
+  // Chromium's first managed read of a session takes seconds; pages expect an ack in 1 s.
+  const storage = new FakeStorage({ managed: { allowed_origins: [CLINIC] }, hold: true, local: { [CACHE]: { set: true, origins: [CLINIC] } } });
+  const good = page(CLINIC, storage);
+  const bad = page(OTHER, storage);
+  good.post(msg("a1"));
+  bad.post(msg("b1"));
+  await tick();
+  assert.deepEqual(good.fromExtension(), [{ onshi: 1, dir: "ack", id: "a1" }]);
+  assert.deepEqual(bad.fromExtension(), []);
+  storage.answer();
+  await tick();
+  assert.deepEqual(bad.fromExtension(), [], "the fresh read agrees: still silent");
+  assert.equal(good.relayed().length, 1);
+});
+
+test("content: the fresh read overrules the copy (IT changed the policy while the browser was closed)", async () => {
+  const storage = new FakeStorage({ managed: { allowed_origins: ["https://other.example"] }, hold: true, local: { [CACHE]: { set: false } } });
+  const p = page(CLINIC, storage);
+  p.post(msg("a1"));
+  await tick();
+  assert.equal(p.relayed().length, 1, "no policy last time: answered at once");
+  storage.answer();
+  await tick();
+  assert.equal(p.chrome.ports[0].disconnected, true);
+  p.post(msg("a2"));
+  await tick();
+  assert.deepEqual(p.fromExtension().map((m) => m.id), ["a1"]);
+});
+
+test("content: a copy that answers after the fresh read is ignored", async () => {
+  const storage = new FakeStorage({ managed: { allowed_origins: [CLINIC] }, local: { [CACHE]: { set: false } } });
+  // The local read answers last.
+  const localGet = storage.local.get;
+  storage.local.get = (k) => new Promise((r) => setTimeout(() => r(localGet(k)), 5));
+  const p = page(OTHER, storage);
+  await new Promise((r) => setTimeout(r, 20));
+  p.post(msg("a1"));
+  await tick();
+  assert.deepEqual(p.fromExtension(), []);
+});
+
+for (const [name, cached] of [["missing", undefined], ["malformed", { set: true, origins: "https://clinic.example" }], ["not an object", "yes"], ["origins not strings", { set: true, origins: [1] }]]) {
+  test(`content: a ${name} copy is no decision; messages wait for the fresh read`, async () => {
+    const storage = new FakeStorage({ managed: {}, hold: true, local: cached === undefined ? {} : { [CACHE]: cached } });
+    const p = page(CLINIC, storage);
+    p.post(msg("a1"));
+    await tick();
+    assert.deepEqual(p.fromExtension(), []);
+    storage.answer();
+    await tick();
+    assert.deepEqual(p.fromExtension(), [{ onshi: 1, dir: "ack", id: "a1" }]);
+  });
+}
+
+test("background side: every fresh read is kept in storage.local for the content scripts", async () => {
+  const storage = new FakeStorage({ managed: { allowed_origins: ["HTTPS://Clinic.Example", "nope"] } });
+  const seen = [];
+  globalThis.OnshiAllowlist.watchManagedPolicy(storage, (p) => seen.push(p), () => {}, { writeCache: true });
+  await tick();
+  assert.deepEqual(storage.localItems[CACHE], { set: true, origins: [CLINIC] });
+  storage.setManaged({});
+  await tick();
+  assert.deepEqual(storage.localItems[CACHE], { set: false });
+  assert.deepEqual(seen.map((p) => p.set), [true, false]);
+});
+
 test("content: the waiting queue is bounded and keeps only our messages", async () => {
   const storage = new FakeStorage({ managed: {}, hold: true });
   const p = page(CLINIC, storage);
