@@ -31,7 +31,8 @@ const WINDOW_SIZE = { pair: { width: 480, height: 560 }, pin: { width: 780, heig
 const bridge = new Bridge({
   link,
   own,
-  // Page requests wait until IT's allowlist has been read (a few milliseconds).
+  // Page requests wait until IT's allowlist has been read (Chromium answers the first
+  // read of a session only when its policy service is ready: ~3 s after start).
   policyPending: true,
   newToken: () => crypto.randomUUID(),
   windows: {
