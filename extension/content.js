@@ -12,7 +12,8 @@
 //! relay, no reply — so the page cannot even tell that the extension exists. Reading
 //! the policy is asynchronous while pages post their hello at document_start, so
 //! messages wait in a short queue until the policy is known (from the background's
-//! copy of the last read, then from the fresh read: see watchManagedPolicy).
+//! copy of the last read, then from the fresh read: see watchManagedPolicy; in a
+//! profile's first session, with no copy yet, at most NO_COPY_GRACE_MS).
 (function () {
   "use strict";
   var api = globalThis.browser || globalThis.chrome;
@@ -22,6 +23,13 @@
   var ORIGIN = window.location.origin;
   /** More than a page sends before the policy read answers (milliseconds); beyond it, dropped. */
   var MAX_QUEUED = 32;
+  /**
+   * With no kept copy of the policy (a profile's first session), how long to wait for the
+   * browser's first read before acting as "no policy" until it answers: short enough for
+   * the page's 1 s ack timeout (onshi.js, the Yew page), so a new profile's first page
+   * still finds the extension. See watchManagedPolicy for the trade-off.
+   */
+  var NO_COPY_GRACE_MS = 500;
   var port = null;
   /** ids relayed and not yet answered, so a lost background can still answer them */
   var pending = new Map();
@@ -120,5 +128,5 @@
   });
 
   // The background's copy of the last policy decides at once; the fresh read then rules.
-  Allowlist.watchManagedPolicy(api && api.storage, applyPolicy, function (m) { console.warn(m); }, { readCache: true });
+  Allowlist.watchManagedPolicy(api && api.storage, applyPolicy, function (m) { console.warn(m); }, { readCache: true, noCopyGraceMs: NO_COPY_GRACE_MS });
 })();

@@ -288,14 +288,20 @@
    * page opened at start expects an ack within 1 s. So the background keeps the last
    * policy it read in storage.local (`writeCache`), and the content script acts on that
    * copy at once (`readCache`) until the fresh read answers, which then replaces it.
-   * The background itself decides only on fresh reads.
+   * With no copy yet (a profile's first session) it waits `noCopyGraceMs` for the fresh
+   * read and then acts as "no policy" until that read answers: otherwise every page
+   * opened in a new profile's first seconds would report the extension missing, while
+   * the background — which decides only on fresh reads — still refuses what the policy
+   * leaves out. The cost: in those first seconds an unlisted page can see the ack.
    * @param {object|undefined} storage  `browser.storage` / `chrome.storage`
-   * @param {{ readCache?: boolean, writeCache?: boolean }} [options]
+   * @param {{ readCache?: boolean, writeCache?: boolean, noCopyGraceMs?: number }} [options]
    */
   function watchManagedPolicy(storage, onPolicy, warn, options) {
     var opts = options || {};
     var seq = 0;
     var fresh = false;
+    /** Something (copy or fresh read) has decided: the grace timer has nothing to do. */
+    var decided = false;
     function area(name) {
       try { return storage ? storage[name] : undefined; } catch (e) { return undefined; }
     }
@@ -311,6 +317,7 @@
           } catch (e) { /* a console that throws must not stop the policy */ }
         }
         if (opts.writeCache) writeCache(area("local"), policy);
+        decided = true;
         onPolicy(policy);
       });
     }
@@ -322,7 +329,17 @@
     load();
     if (opts.readCache) {
       readCache(area("local")).then(function (cached) {
-        if (cached && !fresh) onPolicy(cached);
+        if (fresh) return;
+        if (cached) {
+          decided = true;
+          onPolicy(cached);
+        } else if (typeof opts.noCopyGraceMs === "number") {
+          setTimeout(function () {
+            if (decided) return;
+            decided = true;
+            onPolicy(NO_POLICY);
+          }, opts.noCopyGraceMs);
+        }
       });
     }
   }

@@ -186,13 +186,14 @@ try {
     await sleep(100);
   }
   // 1. No host manifest in this profile: the page learns which link is missing.
-  // A page opened at the very start of a profile's first session: the content script
-  // holds its hello until the policy is read (no earlier read to go by yet).
+  // A page opened at the very start of a profile's first session, before Chromium can
+  // answer the policy read and with no kept copy: acked after the content script's
+  // grace (500 ms), within the page's 1 s.
   session = await newSession(path.join(tmp, "profile-without-host"));
   await wd("POST", s("/url"), { url: pageUrl });
-  const missing = await probe(10000);
+  const missing = await probe(1000);
   check("without the host manifest: host_not_found (ja/en)", missing.e?.code === "host_not_found" && /onshi-helper install/.test(missing.e.message.ja), missing);
-  console.log(`     first page of a new profile: ack after ${missing.ackMs} ms (waits for the browser's first policy read)`);
+  console.log(`     first page of a new profile, at browser start: ack after ${missing.ackMs} ms`);
   const first = await waitPolicyRead();
   check("no policy: the background's read finds none and keeps that for the next start", first.cache?.set === false && Object.keys(first.managed).length === 0, first);
   await wd("DELETE", s(""));
@@ -303,6 +304,17 @@ try {
   const policyProfile = withFakeHost(path.join(tmp, "profile-policy"));
   const logFrom = hostLines();
   session = await newSession(policyProfile);
+  // An unlisted page at the very start of this new profile, before Chromium answers the
+  // policy read: its content script may ack after the grace, but the background waits
+  // for its own read and refuses — nothing ok, nothing to the host, no pairing window.
+  await wd("POST", s("/url"), { url: `${ORIGIN_B}/` });
+  const early = await exec(`const done = arguments[arguments.length - 1];
+    for (const [id, type] of [["e1", "hello"], ["e2", "pair_begin"]]) window.postMessage({ onshi: 1, dir: "to-helper", id, body: { type } }, location.origin);
+    setTimeout(() => done(__seen.map((t) => JSON.parse(t)).filter((m) => m && m.onshi === 1 && m.dir !== "to-helper")), 6000);`);
+  console.log(`     unlisted page at a new profile's start saw: ${JSON.stringify(early.map((m) => m.dir === "from-helper" ? `${m.dir}:${m.reply.ok ? "ok" : m.reply.error.code}` : m.dir))}`);
+  check("policy, new profile's first seconds: an unlisted page gets no answer but at most origin_not_allowed, and no pairing window",
+    early.every((m) => m.dir === "ack" || (m.dir === "from-helper" && m.reply.ok === false && m.reply.error.code === "origin_not_allowed")) &&
+    !(await targets()).some((t) => t.url.includes("pair.html")), early);
   const read = await waitPolicyRead();
   console.log(`     policy as the extension reads it: managed ${JSON.stringify(read.managed)}, after ${read.ms} ms`);
   check("policy: Chromium hands the extension allowed_origins from the managed policy file",

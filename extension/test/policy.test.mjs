@@ -6,15 +6,18 @@ import assert from "node:assert/strict";
 import test from "node:test";
 import { Bridge } from "../lib/bridge.js";
 import { MESSAGES } from "../lib/errors.js";
-import { FakeRuntimePort, FakeStorage, makeContentChrome, makeWindow, runContentScripts, tick } from "../test-support/fakes.mjs";
+import { FakeClock, FakeRuntimePort, FakeStorage, makeContentChrome, makeWindow, runContentScripts, tick } from "../test-support/fakes.mjs";
 
 const CLINIC = "https://clinic.example";
 const OTHER = "https://news.example";
 
 // ---- content script ----------------------------------------------------
 
-function page(origin, storage) {
+/** A page of `origin` running the real content scripts; their timers run on `clock`. */
+function page(origin, storage, clock = new FakeClock()) {
   const win = makeWindow(origin);
+  win.setTimeout = clock.setTimeout;
+  win.clearTimeout = clock.clearTimeout;
   const warned = [];
   win.console = { ...console, warn: (m) => warned.push(String(m)) };
   const chrome = makeContentChrome({ storage });
@@ -24,6 +27,7 @@ function page(origin, storage) {
   return {
     win,
     chrome,
+    clock,
     warned,
     post,
     fromExtension: () => win.posted.map((p) => p.data),
@@ -150,17 +154,58 @@ test("content: a copy that answers after the fresh read is ignored", async () =>
 });
 
 for (const [name, cached] of [["missing", undefined], ["malformed", { set: true, origins: "https://clinic.example" }], ["not an object", "yes"], ["origins not strings", { set: true, origins: [1] }]]) {
-  test(`content: a ${name} copy is no decision; messages wait for the fresh read`, async () => {
-    const storage = new FakeStorage({ managed: {}, hold: true, local: cached === undefined ? {} : { [CACHE]: cached } });
-    const p = page(CLINIC, storage);
-    p.post(msg("a1"));
+  test(`content: a ${name} copy is no decision; a fresh read within the grace decides`, async () => {
+    const storage = new FakeStorage({ managed: { allowed_origins: [CLINIC] }, hold: true, local: cached === undefined ? {} : { [CACHE]: cached } });
+    const good = page(CLINIC, storage);
+    const bad = page(OTHER, storage);
+    good.post(msg("a1"));
+    bad.post(msg("b1"));
     await tick();
-    assert.deepEqual(p.fromExtension(), []);
+    good.clock.advance(400);
+    bad.clock.advance(400);
+    assert.deepEqual(good.fromExtension(), []);
     storage.answer();
     await tick();
-    assert.deepEqual(p.fromExtension(), [{ onshi: 1, dir: "ack", id: "a1" }]);
+    bad.clock.advance(10_000);
+    await tick();
+    assert.deepEqual(good.fromExtension(), [{ onshi: 1, dir: "ack", id: "a1" }]);
+    assert.deepEqual(bad.fromExtension(), [], "the grace ran out after the policy was known: nothing");
   });
 }
+
+test("content: no copy and no fresh read within 500 ms (a new profile's first seconds) → no policy until the read answers", async () => {
+  // Without this a page opened at a new profile's start would report the extension
+  // missing (its ack timeout is 1 s; Chromium's first read takes ~3 s).
+  const storage = new FakeStorage({ managed: { allowed_origins: [CLINIC] }, hold: true });
+  const p = page(OTHER, storage);
+  p.post(msg("a1"));
+  await tick();
+  p.clock.advance(499);
+  assert.deepEqual(p.fromExtension(), []);
+  p.clock.advance(1);
+  await tick();
+  assert.deepEqual(p.fromExtension(), [{ onshi: 1, dir: "ack", id: "a1" }]);
+  assert.equal(p.relayed().length, 1, "relayed: the background, which waits for its own read, decides");
+  // The read answers: this origin is not listed, so from now on nothing.
+  storage.answer();
+  await tick();
+  assert.equal(p.chrome.ports[0].disconnected, true);
+  p.chrome.ports[0].onMessage.emit({ kind: "reply", id: "a1", reply: { v: 1, id: "a1", ok: false, error: { code: "origin_not_allowed" } } });
+  p.post(msg("a2"));
+  await tick();
+  assert.deepEqual(p.fromExtension().map((m) => m.id), ["a1"]);
+});
+
+test("content: with a copy the grace timer is never used", async () => {
+  const storage = new FakeStorage({ managed: {}, hold: true, local: { [CACHE]: { set: true, origins: [CLINIC] } } });
+  const p = page(OTHER, storage);
+  await tick();
+  p.clock.advance(60_000);
+  p.post(msg("a1"));
+  await tick();
+  assert.deepEqual(p.fromExtension(), []);
+  assert.deepEqual(p.clock.pendingDelays(), []);
+});
 
 test("background side: every fresh read is kept in storage.local for the content scripts", async () => {
   const storage = new FakeStorage({ managed: { allowed_origins: ["HTTPS://Clinic.Example", "nope"] } });
