@@ -293,6 +293,8 @@
    * opened in a new profile's first seconds would report the extension missing, while
    * the background — which decides only on fresh reads — still refuses what the policy
    * leaves out. The cost: in those first seconds an unlisted page can see the ack.
+   * The copy is only ever a hint for the content script's silence: content scripts (any
+   * page's renderer) can write storage.local too, so the background never reads it.
    * @param {object|undefined} storage  `browser.storage` / `chrome.storage`
    * @param {{ readCache?: boolean, writeCache?: boolean, noCopyGraceMs?: number }} [options]
    */
