@@ -6,6 +6,7 @@
 import { Bridge } from "./lib/bridge.js";
 import { HostLink, State } from "./lib/hostlink.js";
 import { HOST_NAME } from "./lib/protocol.js";
+import "./lib/allowlist.js";
 
 const api = globalThis.browser ?? globalThis.chrome;
 
@@ -30,6 +31,9 @@ const WINDOW_SIZE = { pair: { width: 480, height: 560 }, pin: { width: 780, heig
 const bridge = new Bridge({
   link,
   own,
+  // Page requests wait until IT's allowlist has been read (Chromium answers the first
+  // read of a session only when its policy service is ready: ~3 s after start).
+  policyPending: true,
   newToken: () => crypto.randomUUID(),
   windows: {
     open: async (path) => {
@@ -48,6 +52,12 @@ api.runtime.onConnect.addListener((port) => {
 });
 
 api.windows.onRemoved.addListener((windowId) => bridge.onWindowRemoved(windowId));
+
+// IT's origin allowlist from browser policy, read now and on every change of the
+// managed area (registered at the top level, as a service worker's listeners must be).
+// Each read is also kept in storage.local, where content scripts find it at once
+// while their own first read waits for the browser's policy service.
+globalThis.OnshiAllowlist.watchManagedPolicy(api.storage, (policy) => bridge.setPolicy(policy), (m) => console.warn(m), { writeCache: true });
 
 // Connect at start-up: the handshake tells the options page (and the first page
 // request) at once whether the helper is installed, and an open native port keeps

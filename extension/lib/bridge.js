@@ -3,12 +3,18 @@
 //! over the HostLink, routes replies back and helper events to the right tabs, and
 //! owns the trusted windows (pairing, PIN). Browser APIs are injected (see
 //! background.js), so node tests drive it with fake ports and windows.
+//!
+//! IT's origin allowlist (browser policy, lib/allowlist.js) is checked here too, not
+//! only in the content script: a page outside it gets `origin_not_allowed` and nothing
+//! of its request reaches the helper, nor can a pairing or PIN window open for it.
 
 import { errorReply } from "./errors.js";
 import { EXTENSION_ONLY_TYPES, PUBLIC_TYPES, classifySender, isValidBody, isValidId, timeoutFor } from "./protocol.js";
 import "./scrub.js";
+import "./allowlist.js";
 
 const { scrubBody } = globalThis.OnshiScrub;
+const { policyAllows } = globalThis.OnshiAllowlist;
 
 export class Bridge {
   /**
@@ -17,8 +23,10 @@ export class Bridge {
    * @param {{ extensionId: string, extensionBase: string }} deps.own
    * @param {{ open: (path: string) => Promise<number>, close: (windowId: number) => Promise<void>|void, focus?: (windowId: number) => void }} deps.windows
    * @param {() => string} deps.newToken  unguessable token naming one trusted window
+   * @param {boolean} [deps.policyPending]  true: IT's policy is still being read (background.js
+   *   calls setPolicy when it is known) and page requests wait for it; absent: no policy.
    */
-  constructor({ link, own, windows, newToken }) {
+  constructor({ link, own, windows, newToken, policyPending = false }) {
     this.link = link;
     this.own = own;
     this.ownOrigin = own.extensionBase.replace(/\/$/, "");
@@ -32,6 +40,40 @@ export class Bridge {
     this.pairWindows = new Map();
     /** token → PIN window state */
     this.pinWindows = new Map();
+    /** IT's allowlist (OnshiAllowlist.policyFromManaged), or null while it is being read. */
+    this.policy = policyPending ? null : { set: false };
+    /** Page requests that arrived before the policy was known. */
+    this.policyWaiters = [];
+  }
+
+  /** IT's policy is known, or changed (storage.onChanged): apply it, also to what is open. */
+  setPolicy(policy) {
+    this.policy = policy ?? { set: false };
+    for (const wake of this.policyWaiters.splice(0)) wake();
+    // A window for an origin the new policy leaves out has nothing left to decide.
+    for (const [token, e] of this.pairWindows) {
+      if (this.allowsNow(e.origin)) continue;
+      this.pairWindows.delete(token);
+      if (!e.decided) this.sendDecision(e.pairing_id, false);
+      if (e.windowId != null) this.windows.close(e.windowId);
+    }
+    for (const [token, e] of this.pinWindows) {
+      if (this.allowsNow(e.origin)) continue;
+      this.pinWindows.delete(token);
+      if (!e.submitted) this.cancelPin(e.confirm_id);
+      if (e.windowId != null) this.windows.close(e.windowId);
+    }
+  }
+
+  /** Whether a page of `origin` may be served under the policy as known now (unknown = no). */
+  allowsNow(origin) {
+    return this.policy !== null && policyAllows(this.policy, origin);
+  }
+
+  /** The same, waiting for the policy if it is still being read. */
+  async allows(origin) {
+    if (this.policy === null) await new Promise((wake) => this.policyWaiters.push(wake));
+    return policyAllows(this.policy, origin);
   }
 
   /** A runtime port connected (content script or our own page). Returns the client or null. */
@@ -82,6 +124,11 @@ export class Bridge {
     if (!isValidBody(body)) return answer(errorReply(id, "bad_request", { reason: "bad_body" }));
     const type = body.type;
     if (client.via === "page") {
+      // Before anything else: a page outside IT's allowlist learns nothing more. The
+      // origin is the browser's (classifySender), never the page's word.
+      if (!(this.policy !== null ? policyAllows(this.policy, client.origin) : await this.allows(client.origin))) {
+        return answer(errorReply(id, "origin_not_allowed", { origin: client.origin, by: "browser_policy" }));
+      }
       if (EXTENSION_ONLY.has(type)) return answer(errorReply(id, "bad_request", { reason: "extension_only", type }));
       try {
         body = scrubBody(body);
@@ -145,7 +192,7 @@ export class Bridge {
     // The helper emits pairing_decided / pairing_revoked (core protocol); pairings_changed is kept for older helpers.
     if (ev.type === "pairing_decided" || ev.type === "pairing_revoked" || ev.type === "pairings_changed") this.refreshPairings();
     for (const c of this.clients) {
-      if (c.via !== "page") continue;
+      if (c.via !== "page" || !this.allowsNow(c.origin)) continue;
       if (origin === null ? this.paired.has(c.origin) : c.origin === origin) this.post(c, { kind: "event", event: ev });
     }
   }
@@ -153,6 +200,8 @@ export class Bridge {
   // ---- trusted windows -------------------------------------------------
 
   async openPair(origin, code, pairing_id) {
+    // The policy may have changed while pair_begin was on its way: never a window then.
+    if (!this.allowsNow(origin)) return this.sendDecision(pairing_id, false);
     for (const e of this.pairWindows.values()) {
       if (e.origin !== origin) continue;
       // The same page asked again: the old code is void; reuse the window.
@@ -176,6 +225,8 @@ export class Bridge {
 
   async openPin(ev, frameOrigin) {
     const origin = typeof ev.origin === "string" ? ev.origin : frameOrigin;
+    // No PIN window for a page IT's policy leaves out: the confirm is cancelled instead.
+    if (!this.allowsNow(origin)) return this.cancelPin(ev.confirm_id);
     for (const e of this.pinWindows.values()) {
       if (e.confirm_id !== ev.confirm_id) continue;
       // A new try for the same confirm (e.g. after a wrong PIN): refresh the window.

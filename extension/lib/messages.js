@@ -45,6 +45,11 @@
       ja: "送るデータが大きすぎます。件数を分けてもう一度送ってください。",
       en: "The data is too large. Split it into smaller parts and send again.",
     },
+    origin_not_allowed: {
+      retryable: false,
+      ja: "このページはこのPCの資格確認ヘルパーを使えません。院内の受付画面のアドレスか、IT担当者に確認してください。",
+      en: "This page may not use the Onshi helper on this PC. Check that you opened the clinic's reception page address, or ask IT.",
+    },
     bad_request: {
       retryable: false,
       ja: "要求の形式が正しくありません。受付ソフトの不具合の可能性があります。開発元に連絡してください。",

@@ -130,11 +130,62 @@ export function runClassic(win, file) {
   vm.runInContext(fs.readFileSync(path.join(ROOT, file), "utf8"), win, { filename: file });
 }
 
+/** The content scripts in the manifest's order, so tests load exactly what the browser loads. */
+export const CONTENT_SCRIPTS = JSON.parse(fs.readFileSync(path.join(ROOT, "manifest.json"), "utf8")).content_scripts[0].js;
+
+export function runContentScripts(win) {
+  for (const f of CONTENT_SCRIPTS) runClassic(win, f);
+}
+
+/**
+ * `chrome.storage` with a managed area set by the test (IT's policy) and a local area
+ * (`local`: its initial items). With `hold`, each `managed.get` waits until the test
+ * calls `answer()`, like Chromium's first read of a session.
+ */
+export class FakeStorage {
+  constructor({ managed = {}, hold = false, fail = null, local = {} } = {}) {
+    this.localItems = structuredClone(local);
+    this.local = {
+      get: (key) => Promise.resolve(Object.prototype.hasOwnProperty.call(this.localItems, key) ? { [key]: structuredClone(this.localItems[key]) } : {}),
+      set: (items) => {
+        Object.assign(this.localItems, structuredClone(items));
+        this.onChanged.emit(items, "local");
+        return Promise.resolve();
+      },
+    };
+    this.value = managed;
+    this.hold = hold;
+    this.fail = fail;
+    this.reads = 0;
+    this.waiting = [];
+    this.onChanged = new FakeEvent();
+    this.managed = {
+      get: (key) => {
+        this.reads += 1;
+        if (this.fail) return Promise.reject(new Error(this.fail));
+        const snapshot = () => (Object.prototype.hasOwnProperty.call(this.value, key) ? { [key]: structuredClone(this.value[key]) } : {});
+        if (!this.hold) return Promise.resolve(snapshot());
+        return new Promise((resolve) => this.waiting.push(() => resolve(snapshot())));
+      },
+    };
+  }
+  /** Lets every read in flight answer (with the value as it is now). */
+  answer() {
+    for (const f of this.waiting.splice(0)) f();
+  }
+  /** IT changes the policy: the browser fires storage.onChanged for the "managed" area. */
+  setManaged(value) {
+    this.value = value;
+    this.onChanged.emit({}, "managed");
+  }
+}
+
 /** A fake `chrome` for a content script: runtime.connect returns FakeRuntimePorts. */
-export function makeContentChrome() {
+export function makeContentChrome({ storage } = {}) {
   const ports = [];
   return {
     ports,
+    storage,
     runtime: {
       connect({ name }) {
         const p = new FakeRuntimePort({}, name);

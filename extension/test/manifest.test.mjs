@@ -18,8 +18,8 @@ test("the extension id follows from the key and matches extension-id.txt and the
   assert.equal(crypto.createPublicKey({ key: der, format: "der", type: "spki" }).asymmetricKeyDetails.modulusLength, 2048);
 });
 
-test("least permissions: nativeMessaging only, no host permissions, nothing web-accessible", () => {
-  assert.deepEqual(manifest.permissions, ["nativeMessaging"]);
+test("least permissions: nativeMessaging, storage (for IT's policy only), no host permissions, nothing web-accessible", () => {
+  assert.deepEqual(manifest.permissions, ["nativeMessaging", "storage"]);
   assert.equal(manifest.host_permissions, undefined);
   assert.equal(manifest.optional_permissions, undefined);
   assert.equal(manifest.web_accessible_resources, undefined);
@@ -36,11 +36,36 @@ test("content script: http/https, top frame, shared rules loaded before content.
   const [cs, ...rest] = manifest.content_scripts;
   assert.equal(rest.length, 0);
   assert.deepEqual(cs.matches, ["http://*/*", "https://*/*"]);
-  assert.deepEqual(cs.js, ["lib/messages.js", "lib/scrub.js", "content.js"]);
+  assert.deepEqual(cs.js, ["lib/messages.js", "lib/scrub.js", "lib/allowlist.js", "content.js"]);
   assert.equal(cs.all_frames, false);
   for (const f of [...cs.js, "background.js", manifest.options_ui.page, "pair.html", "pin.html"]) {
     assert.ok(fs.existsSync(path.join(ROOT, f)), f);
   }
+});
+
+test("managed storage: the schema Chrome checks IT's policy against declares allowed_origins, a list of strings", () => {
+  assert.deepEqual(manifest.storage, { managed_schema: "managed_schema.json" });
+  const schema = JSON.parse(fs.readFileSync(path.join(ROOT, manifest.storage.managed_schema), "utf8"));
+  // Chrome refuses to load an extension whose schema it cannot read: top level an
+  // object, no additionalProperties there, exactly one type per schema.
+  assert.equal(schema.type, "object");
+  assert.equal(schema.additionalProperties, undefined);
+  assert.deepEqual(Object.keys(schema.properties), ["allowed_origins"]);
+  const p = schema.properties.allowed_origins;
+  assert.equal(p.type, "array");
+  assert.deepEqual(p.items, { type: "string" });
+  assert.match(p.description, /Origins/);
+  assert.match(p.description, /オリジン/);
+  // Only keywords Chrome's schema reader knows.
+  const known = new Set(["type", "properties", "items", "title", "description", "additionalProperties", "patternProperties", "enum", "minimum", "maximum", "pattern", "required", "id", "$ref"]);
+  const walk = (node) => {
+    for (const [k, v] of Object.entries(node)) {
+      assert.ok(known.has(k), `unknown schema keyword ${k}`);
+      if (k === "properties") for (const sub of Object.values(v)) walk(sub);
+      if (k === "items") walk(v);
+    }
+  };
+  walk(schema);
 });
 
 test("the native host name", () => {

@@ -2,7 +2,7 @@
 // against a fake window, and end to end through the real content.js.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { FakeClock, makeContentChrome, makeWindow, runClassic, tick } from "../test-support/fakes.mjs";
+import { FakeClock, makeContentChrome, makeWindow, runClassic, runContentScripts, tick } from "../test-support/fakes.mjs";
 
 function pageWithOnshi() {
   const win = makeWindow("https://clinic.example");
@@ -112,7 +112,7 @@ test("end to end through the real content.js: ack, relay, reply back to the page
   const { win, clock, Onshi } = pageWithOnshi();
   const chrome = makeContentChrome();
   win.chrome = chrome;
-  for (const f of ["lib/messages.js", "lib/scrub.js", "content.js"]) runClassic(win, f);
+  runContentScripts(win);
   const c = await Onshi.connect({ window: win.global, timers: clock });
   const bg = chrome.ports[0];
   const asked = c.request({ type: "status", pin: "1234" });

@@ -2,13 +2,13 @@
 // window; the test plays the page (postMessage) and the background (runtime port).
 import assert from "node:assert/strict";
 import test from "node:test";
-import { makeContentChrome, makeWindow, runClassic, tick } from "../test-support/fakes.mjs";
+import { makeContentChrome, makeWindow, runContentScripts, tick } from "../test-support/fakes.mjs";
 
 function setup() {
   const win = makeWindow("https://clinic.example");
   const chrome = makeContentChrome();
   win.chrome = chrome;
-  for (const f of ["lib/messages.js", "lib/scrub.js", "content.js"]) runClassic(win, f);
+  runContentScripts(win);
   // Only the content script uses win.postMessage here; the page's messages go through page().
   const fromExtension = () => win.posted.map((p) => p.data);
   const relayed = () => chrome.ports.flatMap((p) => p.received);
