@@ -346,7 +346,7 @@ mod tests {
         // Another code from the same origin has its own line.
         assert!(g.refused(A, Code::NotPaired, 1).is_some());
         assert!(g.refused(A, Code::NotPaired, 2).is_none());
-        assert_eq!(g.counts().refused, 1002);
+        assert_eq!(g.counts().refused, 1003);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! from the manifest `install --profile-dir` wrote, relaying to a `service`
 //! on a temp socket and store). Page → extension → helper → back; pairing
 //! through the extension's own window; a second origin refused; revoking
-//! through the options page.
+//! through the options page. The helper's config lists only the page's
+//! origin in `allowed_origins` (issue 15): the second origin gets
+//! `origin_not_allowed` for everything, and asking to pair opens no window.
 //!
 //! Every step has a deadline ([`within`]), so a broken link fails with the
 //! step's name instead of hanging the test run (`onshi_tests::wait`). (The hang this test used to
@@ -80,12 +82,23 @@ async fn page_extension_real_helper_round_trip_pairing_and_revoke() -> Result<()
     assert_eq!(manifest["path"].as_str(), helper.to_str());
     assert_eq!(manifest["allowed_origins"][0], format!("chrome-extension://{EXT}/"));
 
+    let web = WebHost::start_dir(&site)?;
+    // IT lists the reception page: only its origin reaches the helper.
+    let oqs = work.0.join("oqs");
+    let config = work.0.join("helper.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "institution_code = \"0110113719\"\nallowed_origins = [\"{}\"]\n[backend]\nkind = \"oqs-folder\"\npath = {:?}\n",
+            web.url.trim_end_matches('/'),
+            oqs.display().to_string()
+        ),
+    )?;
     let mut svc = Command::new(&helper);
-    svc.env("HOME", &work.0).arg("--store").arg(&store).args(["service", "--socket"]).arg(&socket);
+    svc.env("HOME", &work.0).arg("--config").arg(&config).arg("--store").arg(&store).args(["service", "--socket"]).arg(&socket);
     let _service = Guarded::spawn("onshi-helper service", svc)?;
     until("the service's socket exists", 15, || async { Ok(socket.exists().then_some(())) }).await?;
 
-    let web = WebHost::start_dir(&site)?;
     let ext_dir = root.join("extension");
     // The native host inherits chromedriver's → Chromium's environment, so
     // ONSHI_HELPER_SOCKET points it at this test's service.
@@ -159,7 +172,15 @@ async fn scenario(b: &Browser, web: &WebHost) -> Result<()> {
     within("open the page on a second origin", 20, async { Ok(b.client.goto(&format!("{other_url}/index.html")).await?) })
         .await?;
     let other = ask(b, r#"{type:"status"}"#).await?;
-    assert_eq!(other["e"]["code"], "not_paired", "{other}");
+    assert_eq!(other["e"]["code"], "origin_not_allowed", "{other}");
+    assert!(other["e"]["message"]["ja"].as_str().is_some_and(|m| m.contains("IT担当者")), "{other}");
+    // Asking to pair opens no window: the helper refuses before any pairing exists.
+    let windows_before = b.cdp_targets().await?.iter().filter(|t| t["url"].as_str().is_some_and(|u| u.contains("pair.html#"))).count();
+    let begun = ask(b, r#"{type:"pair_begin"}"#).await?;
+    assert_eq!(begun["e"]["code"], "origin_not_allowed", "{begun}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let windows_after = b.cdp_targets().await?.iter().filter(|t| t["url"].as_str().is_some_and(|u| u.contains("pair.html#"))).count();
+    assert_eq!(windows_after, windows_before, "a pairing window opened for an origin outside the allowlist");
 
     // Revoke through the options page (via extension; it asks confirm()).
     b.client.goto(&format!("chrome-extension://{EXT}/options.html")).await?;

@@ -8,6 +8,7 @@ mod e2e_card;
 mod e2e_desk;
 mod extension_helper;
 mod firefox;
+mod flood;
 mod helper_card;
 mod package_deb;
 mod package_msi;

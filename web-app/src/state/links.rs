@@ -128,6 +128,12 @@ impl Links {
                 self.extension = Extension::Present;
                 self.helper = Helper::NotPaired;
             }
+            // IT's allowlist does not name this page: no pairing will help,
+            // so the helper lamp shows the helper's own words (who to ask).
+            ErrorCode::OriginNotAllowed => {
+                self.extension = Extension::Present;
+                self.helper = Helper::Down(e.clone());
+            }
             ErrorCode::NoReader => self.readers = Readers::Known(Vec::new()),
             ErrorCode::NoCard | ErrorCode::CardRemoved => {
                 if let Readers::Known(r) = &mut self.readers {

@@ -566,3 +566,15 @@ fn an_unpaired_page_is_told_to_pair() {
     s.apply(Action::Event(Event::PairingDecided { pairing_id: "p1".into(), approved: true }));
     assert!(matches!(s.submit_plan(), SubmitPlan::Send(_)), "{:?}", s.links.helper);
 }
+
+/// A page outside IT's allowlist is told so (and who to ask), not to pair:
+/// pairing cannot help it.
+#[test]
+fn a_page_outside_the_allowlist_is_told_to_ask_it() {
+    let mut s = good_form();
+    s.apply(Action::Failed(Op::Hello, seq(), ProtocolError::new(ErrorCode::OriginNotAllowed)));
+    let blocker = s.links.query_blocker().expect("nothing may be sent");
+    assert_eq!(blocker.code, ErrorCode::OriginNotAllowed);
+    assert!(blocker.message.ja.contains("IT担当者"), "{}", blocker.message.ja);
+    assert!(!matches!(s.submit_plan(), SubmitPlan::Send(_)));
+}
