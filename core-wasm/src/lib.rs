@@ -24,6 +24,7 @@ pub mod export;
 pub mod gateway_wire;
 pub mod message;
 pub mod numbers;
+pub mod page_policy;
 pub mod protocol;
 pub mod sjis;
 pub mod summary;

@@ -1,11 +1,16 @@
 //! A minimal static file host for the built reception page (`dist/web`),
 //! standing in for whatever web server a clinic uses. Loopback only, GET and
 //! HEAD only, no directory listing, no path outside the served folder.
+//! Every answer carries the page's security headers
+//! (`onshi_core::page_policy::RESPONSE_HEADERS`: the strict
+//! Content-Security-Policy, nosniff, no-referrer), as a clinic's server must.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::thread;
+
+use onshi_core::page_policy::RESPONSE_HEADERS;
 
 /// Serves `root` on `listener` until the process ends, a thread per connection.
 pub fn serve(listener: TcpListener, root: PathBuf) -> io::Result<()> {
@@ -78,20 +83,53 @@ fn handle(mut stream: TcpStream, root: &Path) -> io::Result<()> {
 }
 
 fn respond(stream: &mut TcpStream, status: &str, ctype: &str, body: &[u8], with_body: bool) -> io::Result<()> {
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-        body.len()
-    )?;
+    stream.write_all(head(status, ctype, body.len()).as_bytes())?;
     if with_body {
         stream.write_all(body)?;
     }
     stream.flush()
 }
 
+/// The status line and headers of an answer. The security headers go on
+/// every answer, not only HTML: they cost nothing elsewhere, and a file
+/// served as a document by mistake is covered too.
+fn head(status: &str, ctype: &str, length: usize) -> String {
+    let mut h = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {length}\r\nCache-Control: no-store\r\nConnection: close\r\n"
+    );
+    for (name, value) in RESPONSE_HEADERS {
+        h.push_str(&format!("{name}: {value}\r\n"));
+    }
+    h.push_str("\r\n");
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_answer_carries_the_page_policy() {
+        let dir = std::env::temp_dir().join(format!("onshi-sim-web-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let root = dir.clone();
+        thread::spawn(move || serve(listener, root));
+        for (request, status) in [("GET / HTTP/1.1", "200 OK"), ("GET /missing HTTP/1.1", "404 Not Found"), ("POST / HTTP/1.1", "405")] {
+            let mut s = TcpStream::connect(addr).unwrap();
+            write!(s, "{request}\r\nHost: x\r\n\r\n").unwrap();
+            let mut answer = String::new();
+            s.read_to_string(&mut answer).unwrap();
+            let (head, _) = answer.split_once("\r\n\r\n").unwrap();
+            assert!(head.starts_with(&format!("HTTP/1.1 {status}")), "{head}");
+            assert!(head.contains(&format!("\r\nContent-Security-Policy: {}\r\n", onshi_core::page_policy::HEADER)), "{head}");
+            assert!(head.contains("\r\nX-Content-Type-Options: nosniff\r\n"), "{head}");
+            assert!(head.contains("\r\nReferrer-Policy: no-referrer"), "{head}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn paths_cannot_escape_the_root() {

@@ -125,13 +125,19 @@ impl Browser {
     /// (`Target.getTargets`). Extension popups are among them even though
     /// chromedriver does not list them as windows.
     pub async fn cdp_targets(&self) -> Result<Vec<serde_json::Value>> {
+        let value = self.cdp("Target.getTargets", serde_json::json!({})).await?;
+        Ok(value["targetInfos"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// One DevTools command through chromedriver's CDP pass-through; its result.
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> Result<serde_json::Value> {
         let session = self.client.session_id().await?.context("no WebDriver session")?;
         let port = self.driver_port;
-        let body = serde_json::json!({ "cmd": "Target.getTargets", "params": {} }).to_string();
+        let body = serde_json::json!({ "cmd": cmd, "params": params }).to_string();
         let path = format!("/session/{session}/goog/cdp/execute");
         // Blocking socket I/O stays off the async workers.
-        let value = tokio::task::spawn_blocking(move || post_json(port, &path, &body)).await??;
-        Ok(value["value"]["targetInfos"].as_array().cloned().unwrap_or_default())
+        let mut value = tokio::task::spawn_blocking(move || post_json(port, &path, &body)).await??;
+        Ok(value["value"].take())
     }
 }
 

@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::page_policy::{META, META_PLACEHOLDER};
 use crate::setup::{tools_bin, DEBIAN_CARGO, DEBIAN_RUSTC, WASM_LD};
 use crate::util::{self, Result};
 
@@ -106,7 +107,31 @@ pub fn build_web() -> Result {
     let wasm = wasm_artifact("onshi-web.wasm");
     wasm_bindgen(&wasm, &out, "onshi_web", false)?;
     wasm_opt(&out.join("onshi_web_bg.wasm"));
-    util::copy_dir(&util::root().join("web-app/static"), &out)
+    util::copy_dir(&util::root().join("web-app/static"), &out)?;
+    write_policy(&out.join("index.html"))
+}
+
+/// Writes the page's Content-Security-Policy into the copied `index.html`'s
+/// meta element, from its one definition (onshi-core `page_policy`, which the
+/// simulator's host also sends as a header), so a clinic that serves
+/// `dist/web` without setting headers still gets the policy.
+fn write_policy(index: &Path) -> Result {
+    let html = std::fs::read_to_string(index).map_err(|e| format!("{}: {e}", index.display()))?;
+    let html = fill_policy(&html).map_err(|e| format!("{}: {e}", index.display()))?;
+    std::fs::write(index, html).map_err(|e| format!("{}: {e}", index.display()))
+}
+
+/// `html` with the policy placeholder replaced; refused unless the
+/// placeholder is there exactly once (else the page would ship unprotected,
+/// or with a policy the build did not write).
+fn fill_policy(html: &str) -> Result<String> {
+    match html.matches(META_PLACEHOLDER).count() {
+        1 => Ok(html.replace(META_PLACEHOLDER, META)),
+        n => Err(format!(
+            "the Content-Security-Policy placeholder {META_PLACEHOLDER} is there {n} times, not once \
+             (web-app/static/index.html's <meta http-equiv=\"Content-Security-Policy\">)"
+        )),
+    }
 }
 
 /// Features the module uses after [`SIZE_RUSTFLAGS`]; wasm-opt must be told
@@ -188,4 +213,34 @@ pub fn report_sizes() -> Result {
     }
     eprintln!("  {:<24} {:>9} B raw {:>9} B gzip", "total", raw, gz);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATIC_INDEX: &str = include_str!("../../web-app/static/index.html");
+
+    #[test]
+    fn the_built_page_carries_the_policy_and_no_inline_script() {
+        let html = fill_policy(STATIC_INDEX).unwrap();
+        let meta = format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{META}\">");
+        let at = html.find(&meta).expect("the policy's meta element");
+        // A policy applies only to what comes after it in the document.
+        for later in ["<link", "<script", "<style"] {
+            assert!(html.find(later).is_none_or(|i| i > at), "{later} before the policy");
+        }
+        // Every script is a file: the policy would refuse an inline one.
+        for tag in html.split("<script").skip(1) {
+            let open = tag.split('>').next().unwrap_or_default();
+            assert!(open.contains("src="), "inline script in index.html: <script{open}>");
+        }
+        assert!(!html.contains(" style=") && !html.contains("<style"), "inline styles are refused too");
+    }
+
+    #[test]
+    fn a_missing_or_doubled_placeholder_stops_the_build() {
+        assert!(fill_policy("<head></head>").is_err());
+        assert!(fill_policy(&format!("{META_PLACEHOLDER}{META_PLACEHOLDER}")).is_err());
+    }
 }

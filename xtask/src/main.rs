@@ -25,6 +25,12 @@ mod demo_parts;
 #[allow(dead_code)]
 mod wine;
 
+// The page's security policy, defined once in the core (std only, no
+// dependency on the crate): the build writes it into dist/web/index.html.
+#[path = "../../core-wasm/src/page_policy.rs"]
+#[allow(dead_code)]
+mod page_policy;
+
 use std::process::ExitCode;
 
 const USAGE: &str = "\

@@ -87,17 +87,21 @@ async fn batch_results_and_history_screens() -> Result<()> {
     let drawn = b.client.find_all(fantoccini::Locator::Css("#batch-table .vrow")).await?.len();
     assert!(drawn > 10 && drawn < 60, "only the visible window is in the DOM: {drawn}");
     b.screenshot("batch-results").await?;
-    // Scrolling far down draws the rows there, and still only a window of them.
+    // Scrolling far down draws the rows there, and still only a window of
+    // them. Where the first drawn row sits is read from the layout, not from
+    // markup: the sizes are CSSOM writes, and a style attribute would be
+    // kept in the DOM yet refused by the page's CSP.
     b.client.execute("document.querySelector('#batch-table').scrollTop = 32 * 5000", vec![]).await?;
     let start = Instant::now();
     loop {
-        let top = b.wait_for("#batch-table .vrow").await?.attr("style").await?.unwrap_or_default();
-        let px: f64 = top.trim_start_matches("top:").trim_end_matches("px").parse().unwrap_or(0.0);
+        let px = b.client.execute("const t = document.querySelector('#batch-table'); const r = t.querySelector('.vrow');
+            return r ? r.getBoundingClientRect().top - t.getBoundingClientRect().top - t.clientTop + t.scrollTop : 0", vec![]).await?;
+        let px = px.as_f64().unwrap_or(0.0);
         if px >= 32.0 * 4990.0 {
             break;
         }
         if start.elapsed() > Duration::from_secs(10) {
-            bail!("scrolling did not move the window: first row {top}");
+            bail!("scrolling did not move the window: first row at {px}px");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

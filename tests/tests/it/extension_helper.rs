@@ -26,8 +26,11 @@ use serde_json::Value;
 
 const EXT: &str = "lbhdjimbjnckfihbhjblgoboclngejdi";
 
+// Scripts as files: the simulator's host sends the page's strict
+// Content-Security-Policy, which runs no inline script.
 const PAGE: &str = r#"<!doctype html><meta charset="utf-8"><title>t</title><script src="onshi.js"></script>
-<script>window.__c = null; Onshi.connect().then(c => { window.__c = c; });</script>"#;
+<script src="page.js"></script>"#;
+const PAGE_JS: &str = "window.__c = null; Onshi.connect().then(c => { window.__c = c; });";
 
 /// Runs `body` in the page through onshi.js → `{b}` (reply body) or `{e}` (error).
 async fn ask(b: &Browser, body: &str) -> Result<Value> {
@@ -67,6 +70,7 @@ async fn page_extension_real_helper_round_trip_pairing_and_revoke() -> Result<()
     let site = work.0.join("site");
     std::fs::create_dir_all(&site)?;
     std::fs::write(site.join("index.html"), PAGE)?;
+    std::fs::write(site.join("page.js"), PAGE_JS)?;
     std::fs::copy(root.join("extension/onshi.js"), site.join("onshi.js"))?;
     let socket = work.0.join("h.sock");
     let store = work.0.join("s.sqlite");

@@ -2,6 +2,7 @@
 
 mod batch_page;
 mod card_pcsc;
+mod csp;
 mod desk;
 mod e2e_bench;
 mod e2e_card;

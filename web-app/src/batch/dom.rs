@@ -1,9 +1,21 @@
-//! The two browser chores of the batch page: reading a picked or dropped
-//! file into bytes, and offering bytes as a download (Blob URL). Kept apart
-//! so the state and components stay testable natively.
+//! The browser chores of the batch page: reading a picked or dropped file
+//! into bytes, offering bytes as a download (Blob URL), and sizing the
+//! results table. Kept apart so the state and components stay testable
+//! natively.
 
 use wasm_bindgen::JsCast;
-use yew::Callback;
+use yew::{Callback, NodeRef};
+
+/// Sets one CSS length on the element behind `node` through the CSSOM
+/// (`el.style.setProperty`). Not a `style` attribute: the page's
+/// Content-Security-Policy (`style-src 'self'`, no `'unsafe-inline'`) drops
+/// those, Yew's `style={…}` included, while CSSOM writes stay allowed. An
+/// element not (yet) in the page is left alone.
+pub fn set_px(node: &NodeRef, property: &str, px: f64) {
+    if let Some(el) = node.cast::<web_sys::HtmlElement>() {
+        let _ = el.style().set_property(property, &format!("{px}px"));
+    }
+}
 
 /// Reads the first file of a list and sends `(name, bytes)`; an unreadable
 /// file sends an empty byte vector, which the CSV reader explains as empty.

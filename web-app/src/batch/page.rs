@@ -315,6 +315,18 @@ fn results(p: &ResultsProps) -> Html {
     };
     let (first, window) = s.window(TABLE_HEIGHT);
     let problems = s.problem_count();
+    // Sizes go through the CSSOM after each render, not as `style={…}`:
+    // the page's Content-Security-Policy drops style attributes (Yew sets
+    // them with setAttribute), and CSSOM writes are what it allows.
+    let (table, spacer, rows_at) = (use_node_ref(), use_node_ref(), use_node_ref());
+    {
+        let refs = (table.clone(), spacer.clone(), rows_at.clone());
+        use_effect_with((s.visible.len(), first), move |&(shown, first)| {
+            dom::set_px(&refs.0, "height", TABLE_HEIGHT);
+            dom::set_px(&refs.1, "height", shown as f64 * ROW_HEIGHT);
+            dom::set_px(&refs.2, "top", first as f64 * ROW_HEIGHT);
+        });
+    }
     html! {
         <div id="batch-results" class="results" data-total={s.rows.len().to_string()} data-shown={s.visible.len().to_string()}
             data-filter={format!("{}|{}", s.status_filter.value(), s.text_filter)}>
@@ -347,10 +359,14 @@ fn results(p: &ResultsProps) -> Html {
                 <span>{bi2("氏名", "Name")}</span><span>{bi2("保険者番号・番号", "Insurer / number")}</span>
                 <span>{bi2("負担", "Ratio")}</span><span>{bi2("理由・対応", "Reason / what to do")}</span>
             </div>
-            <div id="batch-table" class="vtable" role="table" onscroll={on_scroll}
-                style={format!("height:{TABLE_HEIGHT}px")}>
-                <div class="vspacer" style={format!("height:{}px", s.visible.len() as f64 * ROW_HEIGHT)}>
-                    {for window.iter().enumerate().map(|(k, &i)| row_html(&s.rows[i as usize], first + k))}
+            // The spacer is as tall as every shown row, so the scrollbar is
+            // right; only the drawn window of rows is in it, placed at its
+            // first row's offset, the rows stacked in normal flow inside.
+            <div id="batch-table" class="vtable" role="table" onscroll={on_scroll} ref={table}>
+                <div class="vspacer" ref={spacer}>
+                    <div class="vwindow" ref={rows_at}>
+                        {for window.iter().map(|&i| row_html(&s.rows[i as usize]))}
+                    </div>
                 </div>
             </div>
             if s.visible.is_empty() {
@@ -360,13 +376,13 @@ fn results(p: &ResultsProps) -> Html {
     }
 }
 
-fn row_html(t: &TableRow, position: usize) -> Html {
+fn row_html(t: &TableRow) -> Html {
     let r = &t.row;
     let label = export::outcome_label(r.outcome);
     let code = export::outcome_code(r.outcome);
     html! {
         <div key={r.index} class={classes!("vrow", r.is_problem().then_some("problem"))} role="row"
-            data-outcome={code} style={format!("top:{}px", position as f64 * ROW_HEIGHT)}>
+            data-outcome={code}>
             <span class="num">{r.index}</span>
             <span class={classes!("badge", code)}>{label.ja}</span>
             <span>{r.patient_id.clone()}</span>
