@@ -21,7 +21,12 @@ pub fn run(ctx: &Context, socket: Option<PathBuf>) -> Result<ExitCode, Fail> {
     // Take the lock before opening the store, so a second instance changes nothing.
     let rt = runtime()?;
     let store = Store::open(&ctx.store_path)?;
-    match rt.block_on(service::run(&socket, store, ctx.config.clone()))? {
+    let ran = rt.block_on(service::run(&socket, store, ctx.config.clone()));
+    // Work still waiting in blocking threads (a file read on a share, a
+    // PC/SC call) would keep the process — and on Windows its exe, which an
+    // upgrade must replace — alive after the stop; it is abandoned instead.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    match ran? {
         service::Started::AlreadyRunning => {
             problem(&Bilingual::new(
                 format!("ヘルパーのサービスはすでに動いています（{}）。何もしません。", socket.display()),

@@ -13,7 +13,7 @@
 //!   (its folder reached as `Z:\…`), and `status`;
 //! - the installer starts the service at once (no sign-out needed), and a
 //!   second service for the same user refuses to start;
-//! - a repair (`msiexec /fa`, which replaces the files as an upgrade does)
+//! - a repair (reinstalling every file, as an upgrade replaces them)
 //!   stops the running service first, starts it again afterwards and keeps
 //!   the store: the page is still paired;
 //! - `msiexec /x` stops the service, removes the keys and the program
@@ -151,6 +151,27 @@ impl Host {
     }
 }
 
+/// Runs `msiexec` with its verbose log in `work`. Its output goes to a file,
+/// not a pipe: the service the installer starts inherits Wine's handles, and
+/// a pipe it holds open would never reach end of file.
+fn msiexec(prefix: &Prefix, args: &[&str], work: &Path) -> Result<()> {
+    let log = work.join("msiexec.log");
+    let out = work.join("msiexec.out");
+    let status = prefix
+        .command("msiexec")
+        .args(args)
+        .args(["/l*v", &Prefix::windows_path(&log)])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out)?)
+        .stderr(std::fs::File::create(work.join("msiexec.err"))?)
+        .status()?;
+    if !status.success() {
+        let text: String = std::fs::read(&log).map(|b| String::from_utf8_lossy(&b).chars().rev().take(3000).collect::<String>().chars().rev().collect()).unwrap_or_default();
+        bail!("msiexec {args:?} failed ({status}); end of its log:\n{text}");
+    }
+    Ok(())
+}
+
 /// How many times the service log says `needle` (0 when there is no log).
 fn log_count(log: &Path, needle: &str) -> usize {
     std::fs::read_to_string(log).map(|t| t.matches(needle).count()).unwrap_or(0)
@@ -220,7 +241,7 @@ fn package_msi_install_registry_native_host_oqs_check_uninstall() -> Result<()> 
 
     // Install as the user would, with no administrator rights asked. The
     // IT person has put the config in place first (the service reads it at start).
-    run(prefix.command("msiexec").args(["/i", &Prefix::windows_path(&msi), "/qn"]))?;
+    msiexec(&prefix, &["/i", &Prefix::windows_path(&msi), "/qn"], &work.0)?;
     let install = profile.join(INSTALL_DIR.replace('\\', "/"));
     let exe = install.join("onshi-helper.exe");
     ensure!(exe.is_file(), "{} is not installed", exe.display());
@@ -282,7 +303,8 @@ fn package_msi_install_registry_native_host_oqs_check_uninstall() -> Result<()> 
 
     // Repair replaces the files as an upgrade does: the running service is
     // stopped first and started again after; the pairing (in the store) stays.
-    run(prefix.command("msiexec").args(["/fa", &Prefix::windows_path(&msi), "/qn"]))?;
+    // (`REINSTALL=ALL REINSTALLMODE=amus` is `/fa`, which Wine's msiexec refuses with exit 69.)
+    msiexec(&prefix, &["/i", &Prefix::windows_path(&msi), "REINSTALL=ALL", "REINSTALLMODE=amus", "/qn"], &work.0)?;
     wait_log(&log, TOLD_TO_STOP, 1, "repair (StopService)")?;
     wait_log(&log, LISTENING, 2, "after repair (StartService)")?;
     let mut host = Host::start(&prefix, &exe)?;
@@ -292,7 +314,7 @@ fn package_msi_install_registry_native_host_oqs_check_uninstall() -> Result<()> 
 
     // Uninstall with the service running: it is stopped before the files go;
     // keys and program folder gone, the clinic's store kept.
-    run(prefix.command("msiexec").args(["/x", &Prefix::windows_path(&msi), "/qn"]))?;
+    msiexec(&prefix, &["/x", &Prefix::windows_path(&msi), "/qn"], &work.0)?;
     wait_log(&log, TOLD_TO_STOP, 2, "uninstall (StopService)")?;
     for key in BROWSER_KEYS {
         ensure!(reg_value(&prefix, key, None).is_none(), "{key} is still there after uninstall");
