@@ -50,7 +50,8 @@ struct Helper {
 impl Helper {
     fn command(&self) -> Command {
         if self.wine {
-            let mut c = Command::new("wine64");
+            // Debian keeps the loader off PATH; `cargo xtask bench windows` names it in $WINE.
+            let mut c = Command::new(std::env::var_os("WINE").unwrap_or_else(|| "/usr/lib/wine/wine64".into()));
             c.arg(&self.exe);
             c
         } else {

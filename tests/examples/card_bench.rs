@@ -166,36 +166,46 @@ fn bench(helper: &Path, sim: &Path, work: &Path, run_dir: &Path, runs: usize) ->
     }
     print_table(&format!("card confirm (PIN mode) through pcscd + vpcd + onshi-sim card + onshi-sim gateway (mTLS) + onshi-helper service, {runs} runs after {WARM_UP} warm-up:"), "card_confirm", &seen);
 
-    // The same confirmations while unpaired origins flood the service.
+    // The flood on its own for 5 s: what it costs the store, with nothing
+    // else writing.
     let before = Growth::measure(&store)?;
+    let flood = Flood::start(&socket)?;
+    std::thread::sleep(Duration::from_secs(5));
+    let alone = flood.stop()?;
+    let after = Growth::measure(&store)?;
+    let refused = alone.refused.max(1) as f64;
+    println!(
+        "flood alone: {} requests in {:.1} s: {} answered (pairing windows opened: {}), {} refused = {:.0} refused/s",
+        alone.sent, alone.secs, alone.sent - alone.refused, alone.begun, alone.refused, alone.refused as f64 / alone.secs
+    );
+    println!(
+        "store growth per 10,000 refused: {:.1} KB on disk (helper.sqlite + WAL), {:.2} audit entries, {:.2} pairing rows",
+        (after.bytes as f64 - before.bytes as f64) / 1024.0 * 10_000.0 / refused,
+        (after.audit as f64 - before.audit as f64) * 10_000.0 / refused,
+        (after.pairings as f64 - before.pairings as f64) * 10_000.0 / refused,
+    );
+    println!(
+        "{{\"bench\":\"pair_begin_flood\",\"sent\":{},\"refused\":{},\"refused_per_s\":{:.0},\"bytes\":{},\"audit\":{},\"pairings\":{}}}",
+        alone.sent,
+        alone.refused,
+        alone.refused as f64 / alone.secs,
+        after.bytes as i64 - before.bytes as i64,
+        after.audit - before.audit,
+        after.pairings - before.pairings
+    );
+
+    // The same confirmations while unpaired origins flood the service.
     let flood = Flood::start(&socket)?;
     std::thread::sleep(Duration::from_millis(500));
     let mut flooded = Vec::new();
     for i in 0..runs {
         flooded.push(client.confirm().with_context(|| format!("card confirm {i} during the flood"))?);
     }
-    let f = flood.stop()?;
-    let after = Growth::measure(&store)?;
+    let during = flood.stop()?;
     print_table(&format!("the same, {runs} runs, while one connection sends pair_begin from 50 unpaired origins as fast as it is answered:"), "card_confirm_flooded", &flooded);
-    let refused = f.refused.max(1);
     println!(
-        "flood: {} requests in {:.1} s: {} answered (pairing windows opened: {}), {} refused = {:.0} refused/s",
-        f.sent, f.secs, f.sent - f.refused, f.begun, f.refused, f.refused as f64 / f.secs
-    );
-    println!(
-        "store growth per 10,000 refused: {:.1} KB on disk (helper.sqlite + WAL), {:.1} audit entries, {:.1} pairing rows",
-        (after.bytes as f64 - before.bytes as f64) / 1024.0 * 10_000.0 / refused as f64,
-        (after.audit as f64 - before.audit as f64) * 10_000.0 / refused as f64,
-        (after.pairings as f64 - before.pairings as f64) * 10_000.0 / refused as f64,
-    );
-    println!(
-        "{{\"bench\":\"pair_begin_flood\",\"sent\":{},\"refused\":{},\"refused_per_s\":{:.0},\"bytes\":{},\"audit\":{},\"pairings\":{}}}",
-        f.sent,
-        f.refused,
-        f.refused as f64 / f.secs,
-        after.bytes as i64 - before.bytes as i64,
-        after.audit - before.audit,
-        after.pairings - before.pairings
+        "flood during the checks: {} requests in {:.1} s, {} refused = {:.0} refused/s",
+        during.sent, during.secs, during.refused, during.refused as f64 / during.secs
     );
     // Stopped in the reverse order of starting: the card leaves vpcd before pcscd goes.
     drop(client);

@@ -77,7 +77,7 @@ fn windows() -> Result {
     let shim = crate::windows::prng_shim()?;
     let prefix = crate::windows::fresh_prefix("wine-bench", &shim)?;
     util::run(util::cargo().args(["build", "--release", "-p", "onshi-helper", "--example", "service_bench"]))?;
-    util::run(Command::new(util::root().join("target/release/examples/service_bench")).envs(prefix.env()).arg("1000").arg("--wine").arg(&exe))
+    util::run(Command::new(util::root().join("target/release/examples/service_bench")).envs(prefix.env()).env("WINE", crate::wine::WINE64).arg("1000").arg("--wine").arg(&exe))
 }
 
 /// A full card confirmation through pcscd + the virtual card + the simulator
