@@ -198,21 +198,39 @@ impl PcscCard {
 impl PcscSession<'_, '_> {
     /// A card pulled out in the middle of an APDU is not always reported as
     /// removed: depending on timing, pcscd (and vpcd) answer with a
-    /// communication error, "unresponsive" or an empty response. The receptionist must read
-    /// "the card was removed", so a failure is checked against the reader's
-    /// state; anything else keeps its own error.
+    /// communication error, "unresponsive" or an empty response, and pcscd
+    /// itself learns that the reader is empty only at its next look (it polls
+    /// a reader without card-change interrupts about every 400 ms). The
+    /// receptionist must read "the card was removed", so a failure is checked
+    /// against the reader's state for up to [`REMOVAL_SETTLE`]; a card still
+    /// present after that keeps its own error. Only failures wait: a good
+    /// exchange never comes here.
     fn removed_or(&self, err: TransportError) -> TransportError {
         if !matches!(err, TransportError::Pcsc { .. } | TransportError::Unresponsive | TransportError::ShortResponse { .. }) {
             return err;
         }
-        let gone = match self.tx.status2_owned() {
-            Ok(st) => !st.status().contains(pcsc::Status::PRESENT),
-            Err(pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard) => true,
-            Err(_) => false,
-        };
-        if gone { TransportError::CardRemoved } else { err }
+        let deadline = Instant::now() + REMOVAL_SETTLE;
+        loop {
+            let gone = match self.tx.status2_owned() {
+                Ok(st) => !st.status().contains(pcsc::Status::PRESENT),
+                Err(pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard) => true,
+                Err(_) => false,
+            };
+            if gone {
+                return TransportError::CardRemoved;
+            }
+            if Instant::now() >= deadline {
+                return err;
+            }
+            std::thread::sleep(REMOVAL_STEP);
+        }
     }
 }
+
+/// How long a failed exchange waits for pcscd to notice a pulled card
+/// (several of its ~400 ms polls), and how often it looks meanwhile.
+const REMOVAL_SETTLE: Duration = Duration::from_millis(1500);
+const REMOVAL_STEP: Duration = Duration::from_millis(50);
 
 /// The transport inside one PC/SC transaction.
 struct PcscSession<'a, 'tx> {
