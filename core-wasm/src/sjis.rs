@@ -152,6 +152,23 @@ pub fn encode_char(c: char) -> Option<([u8; 2], usize)> {
     Some(([(lead + lead_offset) as u8, (trail + trail_offset) as u8], 2))
 }
 
+/// Whether `c` is a JIS X 0208 character (rows 1–8 and 16–84 of its 94×94
+/// plane): what receipt software and online claims accept in a kanji name.
+/// Shift_JIS as browsers speak it (CP932) holds more — NEC row 13 (①, ㈱ …)
+/// and the IBM extensions (髙, 﨑 …) — and those are exactly the characters
+/// that pass here and are refused downstream. ASCII is not JIS X 0208.
+pub fn in_jis_x0208(c: char) -> bool {
+    match encode_char(c) {
+        Some(([lead, trail], 2)) => {
+            let lead = usize::from(lead) - if lead < 0xA0 { 0x81 } else { 0xC1 };
+            let trail = usize::from(trail) - if trail < 0x7F { 0x40 } else { 0x41 };
+            let row = (lead * 188 + trail) / 94 + 1;
+            (1..=8).contains(&row) || (16..=84).contains(&row)
+        }
+        _ => false,
+    }
+}
+
 /// Encodes `text`; each character Shift_JIS cannot hold is handed to
 /// `unmappable`, which writes whatever stands in for it.
 pub fn encode_with(text: &str, mut unmappable: impl FnMut(char, &mut Vec<u8>)) -> Vec<u8> {
@@ -242,6 +259,17 @@ mod tests {
         }
         assert_eq!(ascii_prefix_len(b"0123456789\x80"), 10);
         assert_eq!(ascii_prefix_len(b""), 0);
+    }
+
+    #[test]
+    fn jis_x0208_membership() {
+        for c in ['亜', '山', '田', '　', '●', 'ア', '龠', 'Ａ'] {
+            assert!(in_jis_x0208(c), "{c} is JIS X 0208");
+        }
+        // CP932 extensions (NEC row 13, IBM), characters outside Shift_JIS, half-width forms, ASCII.
+        for c in ['①', '㈱', '髙', '﨑', '德', '𠮷', 'ｶ', 'A', ' '] {
+            assert!(!in_jis_x0208(c), "{c} is not JIS X 0208");
+        }
     }
 
     #[test]

@@ -124,6 +124,31 @@ pub(crate) mod value {
         }
     }
 
+    /// A person's name in a result. ● is what the system puts where its
+    /// register holds a character the XML cannot carry (the most common
+    /// reception trouble of 2025); characters outside JIS X 0208 arrive but
+    /// are refused by receipt software and online claims. Both are warnings:
+    /// the result stays usable, and the name must not overwrite the clinic's.
+    pub fn person_name(v: &Option<String>, tag: &str, cx: &mut Cx) {
+        let Some(s) = present(v) else { return };
+        if s.contains('●') {
+            cx.report(Some(tag), Severity::Warning, "name_replaced_char", Bilingual::new(
+                format!("<{tag}>「{s}」の ● は、資格確認システムが表せない文字の代わりです。患者さんの書類で正しい字を確かめ、医療機関に登録済みの氏名はそのまま使ってください（● の氏名で上書きしないでください）。"),
+                format!("<{tag}> {s:?}: ● stands for a character the system cannot carry. Check the spelling on the patient's documents and keep the name the clinic has on file (do not overwrite it with the ● name)."),
+            ));
+        }
+        let mut outside: Vec<char> = s.chars().filter(|&c| c != '●' && !crate::sjis::in_jis_x0208(c)).collect();
+        outside.dedup();
+        if !outside.is_empty() {
+            let chars: String = outside.iter().map(|c| format!("「{c}」(U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join("、");
+            let en: String = outside.iter().map(|c| format!("{c} (U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join(", ");
+            cx.report(Some(tag), Severity::Warning, "name_outside_jis0208", Bilingual::new(
+                format!("<{tag}>「{s}」の {chars} は JIS X 0208 にない文字です。レセコンやオンライン請求で受け付けられないことがあります。レセコンに登録する字を患者さんの書類で確かめてください。"),
+                format!("<{tag}> {s:?}: {en} is not in JIS X 0208; receipt software and online claims may refuse it. Check the spelling to register on the patient's documents."),
+            ));
+        }
+    }
+
     pub fn ratio(v: &Option<String>, tag: &str, cx: &mut Cx) {
         if let Some(s) = present(v)
             && crate::summary::contribution_ratio(s).is_none()
@@ -404,6 +429,34 @@ pub fn validate_search_input(input: &SearchInput) -> (Option<SearchInfo>, Vec<Di
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The result fixture with its first `<Name>` replaced.
+    fn result_named(name: &str) -> Vec<Diagnostic> {
+        let xml = include_str!("../tests/fixtures/messages/OQSsiquc01res_202504010001.utf8.xml");
+        let start = xml.find("<Name>").expect("a Name") + "<Name>".len();
+        let end = start + xml[start..].find("</Name>").expect("its end");
+        let doc = format!("{}{}{}", &xml[..start], name, &xml[end..]);
+        crate::parse(doc.as_bytes()).expect("parses").diagnostics
+    }
+
+    #[test]
+    fn names_with_replaced_or_non_jis0208_characters_are_flagged() {
+        for (name, want) in [
+            ("山田　●郎", vec!["name_replaced_char"]),
+            ("髙橋　德", vec!["name_outside_jis0208"]),
+            ("●橋　①子", vec!["name_replaced_char", "name_outside_jis0208"]),
+            ("山田　太郎", vec![]),
+        ] {
+            let d = result_named(name);
+            // Only `<Name>` (the fixture's `<InsuredName>` is 髙橋 and flagged on its own).
+            let got: Vec<&str> = d.iter().filter(|d| d.code.starts_with("name_") && d.path.ends_with("/Name")).map(|d| d.code.as_str()).collect();
+            assert_eq!(got, want, "{name}");
+            assert!(d.iter().filter(|d| d.code.starts_with("name_")).all(|d| d.severity == Severity::Warning), "{name}: warnings only");
+        }
+        let d = result_named("髙橋　德");
+        let w = d.iter().find(|d| d.code == "name_outside_jis0208" && d.path.ends_with("/Name")).unwrap();
+        assert!(w.message.ja.contains("「髙」(U+9AD9)") && w.message.ja.contains("「德」(U+5FB7)"), "{}", w.message.ja);
+    }
 
     #[test]
     fn dates_and_timestamps() {

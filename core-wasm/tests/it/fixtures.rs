@@ -173,6 +173,9 @@ fn a_repeated_element_keeps_the_first_value_and_says_where() {
         "unknown_element /XmlMsg/MessageBody/BulkConfirmUnit[1]/ResultOfQualificationConfirmation[1]/Address2",
         "duplicate_element /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationConfirmSearchInfo/InsurerNumber",
         "duplicate_element /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationValidity",
+        // The fixture's first person is 髙橋 (髙 is an IBM extension, not JIS X 0208).
+        "name_outside_jis0208 /XmlMsg/MessageBody/BulkConfirmUnit[1]/ResultOfQualificationConfirmation[1]/InsuredName",
+        "name_outside_jis0208 /XmlMsg/MessageBody/BulkConfirmUnit[1]/ResultOfQualificationConfirmation[1]/Name",
         "unknown_prefecture /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationConfirmSearchInfo/InsurerNumber",
         "unknown_code /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationValidity",
     ]);
