@@ -137,9 +137,10 @@ pub(crate) mod value {
                 format!("<{tag}> {s:?}: ● stands for a character the system cannot carry. Check the spelling on the patient's documents and keep the name the clinic has on file (do not overwrite it with the ● name)."),
             ));
         }
-        let mut outside: Vec<char> = s.chars().filter(|&c| c != '●' && !crate::sjis::in_jis_x0208(c)).collect();
-        outside.dedup();
-        if !outside.is_empty() {
+        let outside_of = |c: char| c != '●' && !crate::sjis::in_jis_x0208(c);
+        if s.chars().any(outside_of) {
+            let mut outside: Vec<char> = s.chars().filter(|&c| outside_of(c)).collect();
+            outside.dedup();
             let chars: String = outside.iter().map(|c| format!("「{c}」(U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join("、");
             let en: String = outside.iter().map(|c| format!("{c} (U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join(", ");
             cx.report(Some(tag), Severity::Warning, "name_outside_jis0208", Bilingual::new(
