@@ -7,7 +7,7 @@
 //! A child no record knows is kept out of the way and reported once per
 //! document as an Info diagnostic.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::codes::CodeValue;
 use crate::diag::{Diagnostic, Severity};
@@ -20,6 +20,11 @@ pub struct Cx {
     path: String,
     pub(crate) diagnostics: Vec<Diagnostic>,
     unknown_seen: HashSet<String>,
+    /// Messages already written, by `code\0tag\0value`: a batch repeats the
+    /// same warning on many units, and formatting it again each time cost
+    /// more than the rest of validation (issue 14's name warnings).
+    memo: HashMap<String, Bilingual>,
+    memo_key: String,
 }
 
 impl Cx {
@@ -50,6 +55,24 @@ impl Cx {
             None => self.path.clone(),
         };
         self.diagnostics.push(Diagnostic::new(severity, path, code, message));
+    }
+
+    /// Like `report` at `/child`, for a message that depends only on
+    /// (code, child, value): written once per document, cloned after.
+    pub(crate) fn report_memo(&mut self, child: &str, severity: Severity, code: &str, value: &str, make: impl FnOnce() -> Bilingual) {
+        self.memo_key.clear();
+        for part in [code, "\0", child, "\0", value] {
+            self.memo_key.push_str(part);
+        }
+        let message = match self.memo.get(self.memo_key.as_str()) {
+            Some(m) => m.clone(),
+            None => {
+                let m = make();
+                self.memo.insert(self.memo_key.clone(), m.clone());
+                m
+            }
+        };
+        self.report(Some(child), severity, code, message);
     }
 
     fn unknown_element(&mut self, name: &str) {
