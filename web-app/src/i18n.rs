@@ -143,6 +143,7 @@ pub mod t {
         D_NAME = "氏名" / "Name";
         D_KANA = "カナ氏名" / "Name (kana)";
         D_BIRTH = "生年月日" / "Birth date";
+        D_SEX = "性別" / "Sex";
         D_INSURER = "保険者" / "Insurer";
         D_NUMBERS = "記号・番号・枝番" / "Symbol · number · branch";
         D_CARD_CLASS = "保険証区分" / "Card type";

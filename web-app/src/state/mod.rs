@@ -267,12 +267,14 @@ impl AppState {
             return Some(s.clone());
         }
         let key = result::first_entry(xml).map(|q| result::person_key(&q))?;
+        // Today's earlier results in order, each accepted over the last, so
+        // what the record keeps (the spelling before a ● name) carries on.
         self.today
             .iter()
-            .rev()
             .filter(|r| r.xml != xml && r.person.as_deref() == Some(key.as_str()))
-            .find_map(|r| result::first_entry(&r.xml))
-            .map(|q| Stored { record: onshi_core::diff::record_from(&q), source: RecordSource::Today })
+            .filter_map(|r| result::first_entry(&r.xml))
+            .fold(None, |record, q| Some(onshi_core::diff::updated_record(record.as_ref(), &q)))
+            .map(|record| Stored { record, source: RecordSource::Today })
     }
 
     fn show(&mut self, xml: String, kind: Option<ConfirmKind>) {

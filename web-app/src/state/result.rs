@@ -4,7 +4,7 @@
 //! Pure: "now" is passed in.
 
 use onshi_core::codes::*;
-use onshi_core::diff::{diff, normalize, record_from, Change, ChangeField, ChangeSeverity, StoredRecord};
+use onshi_core::diff::{diff, normalize, record_from, updated_record, Change, ChangeField, ChangeSeverity, StoredRecord};
 use onshi_core::message::{Message, Qualification};
 use onshi_core::summary::{ceiling_label, consent_status, ratio_label, summarize_message, ConsentStatus, Outcome, Summary};
 use onshi_core::text::{Bilingual, Explain};
@@ -58,6 +58,18 @@ pub enum DiffView {
     Compared { source: RecordSource, changes: Vec<Change> },
 }
 
+/// The name needs care (● or characters outside JIS X 0208): the screen
+/// explains it and shows the kana large, since the kana is what the
+/// receptionist can read out and check with the patient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NameAlert {
+    pub name: String,
+    pub kana: Option<String>,
+    /// The name holds ● (drawn highlighted).
+    pub replaced: bool,
+    pub advice: Bilingual,
+}
+
 /// Everything the result screen draws.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultModel {
@@ -67,7 +79,10 @@ pub struct ResultModel {
     pub diff: DiffView,
     /// The card is not registered for insurance use: offer registration.
     pub registration_needed: bool,
-    /// The first entry, as the clinic would store it (for later diffs).
+    /// The first entry's name needs care.
+    pub name_alert: Option<NameAlert>,
+    /// The first entry, as the clinic would store it (for later diffs):
+    /// never a ● name, never a birth date the diff doubts.
     pub record: Option<StoredRecord>,
 }
 
@@ -157,7 +172,20 @@ pub fn read_result(xml: &str, now: &str, stored: Option<&Stored>) -> Result<Resu
         ));
     }
     let registration_needed = needs_registration(&summary);
-    Ok(ResultModel { summary, entries, warnings, diff: changes, registration_needed, record: first.map(record_from) })
+    let name_alert = first.and_then(name_alert);
+    let record = first.map(|q| updated_record(stored.map(|s| &s.record), q));
+    Ok(ResultModel { summary, entries, warnings, diff: changes, registration_needed, name_alert, record })
+}
+
+fn name_alert(q: &Qualification) -> Option<NameAlert> {
+    let name = q.name.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+    let flags = onshi_core::person_name::flags(name);
+    Some(NameAlert {
+        name: name.to_string(),
+        kana: q.name_kana.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(onshi_core::text::fold_width),
+        replaced: flags.replaced,
+        advice: flags.advice()?,
+    })
 }
 
 /// The card was read but is not registered for insurance use. The gateway
@@ -243,17 +271,14 @@ fn entry_view(q: &Qualification, now: &str, changed: &[(ChangeField, ChangeSever
     let public = if q.public_expense.is_empty() {
         none()
     } else {
-        let v: Vec<String> = q
-            .public_expense
-            .iter()
-            .map(|p| format!("{} / {}", p.payer_number.as_deref().unwrap_or("—"), p.recipient_number.as_deref().unwrap_or("—")))
-            .collect();
-        bi(v.join("、"), v.join("; "))
+        let v: Vec<Bilingual> = q.public_expense.iter().map(public_text).collect();
+        bi(v.iter().map(|b| b.ja.as_str()).collect::<Vec<_>>().join("\n"), v.iter().map(|b| b.en.as_str()).collect::<Vec<_>>().join("\n"))
     };
     let rows = vec![
-        row(t::D_NAME, text(q.name.as_deref()), &[]),
-        row(t::D_KANA, text(kana), &[]),
-        row(t::D_BIRTH, date_text(q.birthdate.as_deref()), &[]),
+        row(t::D_NAME, text(q.name.as_deref()), &[F::Name]),
+        row(t::D_KANA, text(kana), &[F::NameKana]),
+        row(t::D_BIRTH, date_text(q.birthdate.as_deref()), &[F::Birthdate]),
+        row(t::D_SEX, code(q.sex1.as_ref()), &[F::Sex]),
         row(t::D_INSURER, insurer, &[F::InsurerNumber]),
         row(t::D_NUMBERS, numbers, &[F::Symbol, F::Number, F::Branch]),
         row(t::D_CARD_CLASS, code(q.card_classification.as_ref()), &[F::CardClassification]),
@@ -265,7 +290,7 @@ fn entry_view(q: &Qualification, now: &str, changed: &[(ChangeField, ChangeSever
         row(t::D_ELDERLY, elderly, &[F::ElderlyRatio, F::ElderlyValidity]),
         row(t::D_CEILING, ceiling, &[F::LimitCategory]),
         row(t::D_DISEASE, disease, &[]),
-        row(t::D_PUBLIC, public, &[F::PublicExpense]),
+        row(t::D_PUBLIC, public, &[F::PublicExpense, F::PublicExpenseRecipient]),
     ];
     let consent = |label: Tx, flag: Option<&ConsentFlag>, until: Option<&str>| {
         let status = consent_status(flag, until, now);
@@ -280,6 +305,29 @@ fn entry_view(q: &Qualification, now: &str, changed: &[(ChangeField, ChangeSever
         consent(t::K_DISEASE, q.specific_disease_consent.as_ref(), None),
     ];
     EntryView { rows, consents }
+}
+
+/// One public-expense ticket: 公費負担者番号, 受給者番号, the issuing office
+/// and the validity, each only when present.
+fn public_text(p: &onshi_core::message::MedicalTicket) -> Bilingual {
+    let v = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let mut ja = vec![format!("負担者番号 {}", v(&p.payer_number).unwrap_or_else(|| "—".into()))];
+    let mut en = vec![format!("payer {}", v(&p.payer_number).unwrap_or_else(|| "—".into()))];
+    if let Some(r) = v(&p.recipient_number) {
+        ja.push(format!("受給者番号 {r}"));
+        en.push(format!("recipient {r}"));
+    }
+    if let Some(o) = v(&p.issuer_name) {
+        ja.push(format!("発行 {o}"));
+        en.push(format!("issued by {o}"));
+    }
+    if p.valid_start_date.is_some() || p.valid_end_date.is_some() {
+        let (s, e) = (date_text(p.valid_start_date.as_deref()), date_text(p.valid_end_date.as_deref()));
+        let open = p.valid_end_date.as_deref().is_none_or(|d| d.trim().is_empty());
+        ja.push(if open { format!("{}から", s.ja) } else { format!("{}〜{}", s.ja, e.ja) });
+        en.push(if open { format!("from {}", s.en) } else { format!("{} – {}", s.en, e.en) });
+    }
+    bi(ja.join("・"), en.join(", "))
 }
 
 fn lost_text(q: &Qualification) -> Bilingual {

@@ -197,6 +197,48 @@ fn bad_files_give_a_message_not_a_panic() {
 }
 
 #[test]
+fn a_replaced_name_is_explained_and_never_proposed_over_the_earlier_one() {
+    let mut s = state();
+    let clean = VALID_XML.replace("髙橋　一郎", "高橋　一郎");
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(&clean))));
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    assert!(m.name_alert.is_none(), "a JIS X 0208 name needs no alert");
+    let replaced = VALID_XML.replace("髙橋　一郎", "●橋　一郎");
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(&replaced))));
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    let a = m.name_alert.as_ref().expect("an alert for ●");
+    assert!(a.replaced && a.advice.ja.contains("上書きしないでください"), "{a:?}");
+    assert_eq!(a.kana.as_deref(), Some("タカハシ イチロウ"), "the kana is shown in full-width");
+    let result::DiffView::Compared { changes, .. } = &m.diff else { panic!("expected a diff: {:?}", m.diff) };
+    assert!(changes.is_empty(), "●橋 matches 高橋: {changes:?}");
+    assert_eq!(m.record.as_ref().and_then(|r| r.name.as_deref()), Some("高橋　一郎"), "the stored spelling stays");
+    // A ● name that does not match is a check, and the record keeps its name.
+    let other = VALID_XML.replace("髙橋　一郎", "●田　一郎");
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(&other))));
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    let result::DiffView::Compared { changes, .. } = &m.diff else { panic!("expected a diff: {:?}", m.diff) };
+    let name = changes.iter().find(|c| c.field == onshi_core::diff::ChangeField::Name).expect("a name change");
+    assert!(name.keep_stored, "{name:?}");
+    let row = m.entries[0].rows.iter().find(|r| r.label == t::D_NAME).expect("name row");
+    assert!(row.changed.is_some());
+}
+
+#[test]
+fn outside_jis_characters_are_named() {
+    let m = result::read_result(VALID_XML, "20250401100000", None).expect("model");
+    let a = m.name_alert.as_ref().expect("髙 is outside JIS X 0208");
+    assert!(!a.replaced && a.advice.ja.contains("「髙」"), "{a:?}");
+}
+
+#[test]
+fn medical_aid_shows_payer_recipient_and_office() {
+    let xml = VALID_XML.replace("<InsurerName>", "<PublicExpenseResultList><MedicalTicketInfo><PublicExpensePayerNumber>12136017</PublicExpensePayerNumber><PublicExpenseRecipientNumber>1234567</PublicExpenseRecipientNumber><PublicExpenseIssuerName>テスト市福祉事務所</PublicExpenseIssuerName><MedicalTicketValidStartDate>20250401</MedicalTicketValidStartDate></MedicalTicketInfo></PublicExpenseResultList><InsurerName>");
+    let m = result::read_result(&xml, "20250401100000", None).expect("model");
+    let row = m.entries[0].rows.iter().find(|r| r.label == t::D_PUBLIC).expect("public row");
+    assert_eq!(row.value.ja, "負担者番号 12136017・受給者番号 1234567・発行 テスト市福祉事務所・2025年4月1日（令和7年4月1日）から");
+}
+
+#[test]
 fn expiring_card_warns() {
     let xml = VALID_XML.replace("<InsurerName>", "<InsuredCardExpirationDate>20250420</InsuredCardExpirationDate><InsurerName>");
     let m = result::read_result(&xml, "20250401100000", None).expect("model");
