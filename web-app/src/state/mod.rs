@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use onshi_core::protocol::{
-    ConfirmKind, ConfirmMode, Eligibility, ErrorCode, Event, InsuranceConfirm, ProtocolError, ReaderInfo, Response,
+    ConfirmKind, ConfirmMode, Eligibility, ErrorCode, Event, InsuranceConfirm, PresentedDocument, ProtocolError, ReaderInfo, Response,
     StatusReply, TodayEntry,
 };
 use onshi_core::text::Bilingual;
@@ -148,6 +148,8 @@ pub enum Pairing {
 pub struct Shown {
     pub xml: String,
     pub kind: Option<ConfirmKind>,
+    /// Checks by numbers: the document the numbers came from.
+    pub document: Option<PresentedDocument>,
     /// `Err` when the document could not be read (the message says why).
     pub model: Result<ResultModel, Bilingual>,
 }
@@ -219,6 +221,8 @@ pub enum Action {
     Now(String),
     Type(Field, String),
     SetLimitConsent(bool),
+    /// The document in hand for a check by numbers.
+    SetDocument(PresentedDocument),
     ClearEntry,
     /// Submit pressed: the reducer records why nothing was sent, if so.
     SubmitRefused(Notice),
@@ -277,10 +281,10 @@ impl AppState {
             .map(|record| Stored { record, source: RecordSource::Today })
     }
 
-    fn show(&mut self, xml: String, kind: Option<ConfirmKind>) {
+    fn show(&mut self, xml: String, kind: Option<ConfirmKind>, document: Option<PresentedDocument>) {
         let stored = self.stored_for(&xml);
-        let model = result::read_result(&xml, &self.now, stored.as_ref());
-        self.shown = Some(Shown { xml, kind, model });
+        let model = result::read_result(&xml, &self.now, stored.as_ref(), document);
+        self.shown = Some(Shown { xml, kind, document, model });
         self.route = Route::Result;
     }
 
@@ -289,7 +293,9 @@ impl AppState {
     fn eligibility(&mut self, e: Eligibility, kind: ConfirmKind) {
         self.links.network = links::Network::Ok;
         self.history = HistoryDocs::default();
-        self.show(e.xml.clone(), Some(kind));
+        // The form keeps its document while the check runs (submit is disabled).
+        let document = (kind == ConfirmKind::Insurance).then_some(self.entry.document);
+        self.show(e.xml.clone(), Some(kind), document);
         let registration = matches!(&self.shown, Some(Shown { model: Ok(m), .. }) if m.registration_needed);
         if matches!(kind, ConfirmKind::CardPin | ConfirmKind::CardVisual) {
             self.card.offer_registration = registration;
@@ -298,7 +304,7 @@ impl AppState {
         let n = self.today.len() + 1;
         let at = rfc3339_of(&self.now);
         let consents = matches!(kind, ConfirmKind::CardPin | ConfirmKind::CardVisual).then_some(self.card.consents);
-        self.today.push(TodayRow::from_entry(&TodayEntry { entry_id: format!("local-{n}"), at, kind, consents, xml: e.xml, summary: e.summary }));
+        self.today.push(TodayRow::from_entry(&TodayEntry { entry_id: format!("local-{n}"), at, kind, consents, document, xml: e.xml, summary: e.summary }));
     }
 
     fn clear_entry(&mut self) {
@@ -347,6 +353,7 @@ impl AppState {
                 }
             }
             Action::SetLimitConsent(b) => self.entry.limit_consent = b,
+            Action::SetDocument(d) => self.entry.document = d,
             Action::ClearEntry => self.clear_entry(),
             Action::Escape => {
                 if self.route == Route::Entry {
@@ -388,7 +395,7 @@ impl AppState {
             Action::Event(e) => self.event(e),
             Action::CardMode(m) => self.card.mode = m,
             Action::ToggleConsent(c) => self.card.toggle(c),
-            Action::LoadResult(xml) => self.show(xml, None),
+            Action::LoadResult(xml) => self.show(xml, None, None),
             Action::LoadStored(xml) => {
                 match result::stored_from_file(&xml) {
                     Ok(s) => self.loaded_record = Some(s),
@@ -396,13 +403,13 @@ impl AppState {
                 }
                 // Re-draw the result on screen against the new record.
                 if let Some(sh) = self.shown.take() {
-                    self.show(sh.xml, sh.kind);
+                    self.show(sh.xml, sh.kind, sh.document);
                 }
             }
             Action::ForgetStored => {
                 self.loaded_record = None;
                 if let Some(sh) = self.shown.take() {
-                    self.show(sh.xml, sh.kind);
+                    self.show(sh.xml, sh.kind, sh.document);
                 }
             }
             Action::OpenToday(id) => {
@@ -410,7 +417,7 @@ impl AppState {
                     // Compare with what came before this row, not after it.
                     let upto: Vec<TodayRow> = self.today.iter().take_while(|x| x.entry_id != id).cloned().collect();
                     let all = std::mem::replace(&mut self.today, upto);
-                    self.show(r.xml.clone(), Some(r.kind));
+                    self.show(r.xml.clone(), Some(r.kind), r.document);
                     self.today = all;
                 }
             }

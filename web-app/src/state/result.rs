@@ -6,6 +6,7 @@
 use onshi_core::codes::*;
 use onshi_core::diff::{diff, normalize, record_from, updated_record, Change, ChangeField, ChangeSeverity, StoredRecord};
 use onshi_core::message::{Message, Qualification};
+use onshi_core::protocol::PresentedDocument;
 use onshi_core::summary::{ceiling_label, consent_status, ratio_label, summarize_message, ConsentStatus, Outcome, Summary};
 use onshi_core::text::{Bilingual, Explain};
 use onshi_core::wareki::Date;
@@ -126,8 +127,9 @@ fn today_of(now: &str) -> Option<Date> {
 }
 
 /// Read a result document into what the screen shows. `now` is
-/// `YYYYMMDDHHmmss` (consents expire against it).
-pub fn read_result(xml: &str, now: &str, stored: Option<&Stored>) -> Result<ResultModel, Bilingual> {
+/// `YYYYMMDDHHmmss` (consents expire against it); `document` is what the
+/// patient handed over for a check by numbers, when known.
+pub fn read_result(xml: &str, now: &str, stored: Option<&Stored>, document: Option<PresentedDocument>) -> Result<ResultModel, Bilingual> {
     let parsed = onshi_core::parse(xml.as_bytes()).map_err(|e| e.explain())?;
     let m = match &parsed.message {
         Message::IndividualResult(m) | Message::FaceResult(m) => m,
@@ -157,13 +159,20 @@ pub fn read_result(xml: &str, now: &str, stored: Option<&Stored>) -> Result<Resu
         .iter()
         .enumerate()
         .map(|(i, q)| entry_view(q, now, if i == 0 { &changed } else { &[] }))
-        .collect();
+        .collect::<Vec<_>>();
+    let mut entries = entries;
+    if let (Some(d), Some(first)) = (document, entries.first_mut()) {
+        first.rows.insert(0, Row { label: t::D_DOCUMENT, value: d.label(), changed: None });
+    }
     let mut warnings = Vec::new();
     if let Some(msg) = &summary.system_message {
         warnings.push(bi(format!("システムからのお知らせ：{msg}"), format!("Message from the system: {msg}")));
     }
     if let (Some(q), Some(today)) = (first, today_of(now)) {
-        warnings.extend(expiry_warning(q, today));
+        warnings.extend(expiry_warning(q, today, document));
+    }
+    if let (Some(PresentedDocument::InsuranceCard), Some(today)) = (document, today_of(now)) {
+        warnings.extend(old_card_warning(today));
     }
     if parsed.diagnostics.iter().any(|d| d.severity == onshi_core::Severity::Error) {
         warnings.push(bi(
@@ -198,19 +207,49 @@ pub fn needs_registration(s: &Summary) -> bool {
         })
 }
 
-fn expiry_warning(q: &Qualification, today: Date) -> Option<Bilingual> {
+fn expiry_warning(q: &Qualification, today: Date, document: Option<PresentedDocument>) -> Option<Bilingual> {
     let exp = q.card_expiration_date.as_deref().and_then(|d| Date::parse_yyyymmdd(d.trim()).ok())?;
     let left = exp.days() - today.days();
     let shown = date_text(Some(&exp.yyyymmdd()));
+    // The document in hand names itself; otherwise both that carry a date.
+    let (what, what_en) = match document {
+        Some(PresentedDocument::EligibilityCertificate) => ("資格確認書", "eligibility certificate"),
+        Some(PresentedDocument::InsuranceCard) => ("保険証", "insurance card"),
+        _ => ("保険証・資格確認書", "card or certificate"),
+    };
     if left < 0 {
+        let todo = if document == Some(PresentedDocument::EligibilityCertificate) {
+            "新しい資格確認書が届いていないか患者さんに確かめ、届いていなければ加入先の保険者に問い合わせるようお伝えください。"
+        } else {
+            "新しいものの提示をお願いしてください。"
+        };
         Some(bi(
-            format!("保険証・資格確認書の有効期限（{}）を過ぎています。新しいものの提示をお願いしてください。", shown.ja),
-            format!("The card expired on {}. Ask for the new one.", shown.en),
+            format!("{what}の有効期限（{}）を過ぎています。{todo}", shown.ja),
+            format!("The {what_en} expired on {}. Ask for the new one (or ask the patient to contact their insurer).", shown.en),
         ))
     } else if left <= EXPIRY_WARNING_DAYS {
         Some(bi(
-            format!("保険証・資格確認書の有効期限が近づいています（{}まで、あと{left}日）。患者さんにお伝えください。", shown.ja),
-            format!("The card expires soon ({}, in {left} days). Let the patient know.", shown.en),
+            format!("{what}の有効期限が近づいています（{}まで、あと{left}日）。患者さんにお伝えください。", shown.ja),
+            format!("The {what_en} expires soon ({}, in {left} days). Let the patient know.", shown.en),
+        ))
+    } else {
+        None
+    }
+}
+
+/// The old 健康保険証: valid at most until 2025-12-01, then accepted under a
+/// transitional measure until 2026-03-31 (domain.md §8).
+fn old_card_warning(today: Date) -> Option<Bilingual> {
+    let day = |y, m, d| Date::new(y, m, d).map(|d| d.days()).unwrap_or(i64::MAX);
+    if today.days() > day(2026, 3, 31) {
+        Some(bi(
+            "従来の健康保険証は、経過措置（2026年3月31日まで）が終わり使えなくなっています。資格は今回の照会で確認できました。次回からは資格確認書かマイナ保険証をお持ちいただくようお伝えください。",
+            "The old insurance card can no longer be used (the transition ended on 2026-03-31). The qualification was confirmed by this check; ask the patient to bring the eligibility certificate or their My Number card next time.",
+        ))
+    } else if today.days() > day(2025, 12, 1) {
+        Some(bi(
+            "従来の健康保険証の有効期限（2025年12月1日）は過ぎています。2026年3月31日までは経過措置で受け付けられます。資格確認書かマイナ保険証の用意をお伝えください。",
+            "The old insurance card expired on 2025-12-01; it is accepted under the transition until 2026-03-31. Ask the patient to get the eligibility certificate or use their My Number card.",
         ))
     } else {
         None
