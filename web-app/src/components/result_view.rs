@@ -51,6 +51,11 @@ fn name_alert(lang: Lang, a: &NameAlert) -> Html {
                     <div class="kana-large" lang="ja">{k.clone()}</div>
                 }
                 <div class="name-shown" lang="ja">{marked_name(&a.name)}</div>
+                if let Some(r) = &a.registered {
+                    <div id="name-registered" class="name-registered">
+                        {bi(lang, &onshi_core::text::Bilingual::new(format!("登録済みの氏名：{r}"), format!("Name on file: {r}")))}
+                    </div>
+                }
             </div>
             <p class="advice">{bi(lang, &a.advice)}</p>
         </section>

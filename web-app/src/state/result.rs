@@ -68,6 +68,9 @@ pub struct NameAlert {
     pub kana: Option<String>,
     /// The name holds ● (drawn highlighted).
     pub replaced: bool,
+    /// The clinic's spelling of the same name, when its record has one:
+    /// the name to keep using.
+    pub registered: Option<String>,
     pub advice: Bilingual,
 }
 
@@ -181,18 +184,24 @@ pub fn read_result(xml: &str, now: &str, stored: Option<&Stored>, document: Opti
         ));
     }
     let registration_needed = needs_registration(&summary);
-    let name_alert = first.and_then(name_alert);
+    let name_alert = first.and_then(|q| name_alert(q, stored.map(|s| &s.record)));
     let record = first.map(|q| updated_record(stored.map(|s| &s.record), q));
     Ok(ResultModel { summary, entries, warnings, diff: changes, registration_needed, name_alert, record })
 }
 
-fn name_alert(q: &Qualification) -> Option<NameAlert> {
+fn name_alert(q: &Qualification, stored: Option<&StoredRecord>) -> Option<NameAlert> {
     let name = q.name.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
     let flags = onshi_core::person_name::flags(name);
+    let registered = stored
+        .and_then(|s| s.name.as_deref())
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && *r != name && onshi_core::person_name::same_name(r, name))
+        .map(str::to_string);
     Some(NameAlert {
         name: name.to_string(),
         kana: q.name_kana.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(onshi_core::text::fold_width),
         replaced: flags.replaced,
+        registered,
         advice: flags.advice()?,
     })
 }

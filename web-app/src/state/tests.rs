@@ -212,6 +212,7 @@ fn a_replaced_name_is_explained_and_never_proposed_over_the_earlier_one() {
     let result::DiffView::Compared { changes, .. } = &m.diff else { panic!("expected a diff: {:?}", m.diff) };
     assert!(changes.is_empty(), "●橋 matches 高橋: {changes:?}");
     assert_eq!(m.record.as_ref().and_then(|r| r.name.as_deref()), Some("高橋　一郎"), "the stored spelling stays");
+    assert_eq!(a.registered.as_deref(), Some("高橋　一郎"), "the alert names the spelling to keep");
     // A ● name that does not match is a check, and the record keeps its name.
     let other = VALID_XML.replace("髙橋　一郎", "●田　一郎");
     s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(&other))));
