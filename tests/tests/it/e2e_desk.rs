@@ -40,7 +40,7 @@ async fn e2e_desk_receptionist_stories() -> Result<()> {
 async fn stories(s: &mut Stack) -> Result<()> {
     within("an unpaired page is refused", 60, unpaired(s)).await?;
     within("pairing", 60, async { s.pair(true, None).await.map(|_| ()) }).await?;
-    within("insurance-card checks: valid, invalid, no match", 120, insurance_checks(s)).await?;
+    within("insurance-card checks: valid, invalid, no match, medical aid", 150, insurance_checks(s)).await?;
     within("a ● name: explained, kana large, the clinic's name kept", 120, replaced_name(s)).await?;
     within("another origin cannot use this pairing", 60, other_origin(s)).await?;
     within("a 200-patient batch pre-check and its export", 240, batch(s)).await?;
@@ -120,6 +120,14 @@ async fn insurance_checks(s: &mut Stack) -> Result<()> {
     let text = desk::outcome(&s.browser, "NoMatch", 30).await?;
     ensure!(text.contains("該当"), "{text}");
     s.browser.screenshot("e2e-desk-insurance-no-match").await?;
+
+    // Medical aid (validity 6): valid, check the 医療券; payer, recipient and office shown.
+    check(s, "public_assistance").await?;
+    let text = desk::outcome(&s.browser, "ValidUnregistered", 30).await?;
+    ensure!(text.contains("医療券"), "{text}");
+    let details = s.text_containing("main#main", "受給者番号", 10).await?;
+    ensure!(details.contains("負担者番号 12") && details.contains("福祉事務所"), "payer, recipient and the issuing office: {details}");
+    s.browser.screenshot("e2e-desk-medical-aid").await?;
     Ok(())
 }
 
