@@ -124,33 +124,6 @@ pub(crate) mod value {
         }
     }
 
-    /// A person's name in a result. ● is what the system puts where its
-    /// register holds a character the XML cannot carry (the most common
-    /// reception trouble of 2025); characters outside JIS X 0208 arrive but
-    /// are refused by receipt software and online claims. Both are warnings:
-    /// the result stays usable, and the name must not overwrite the clinic's.
-    pub fn person_name(v: &Option<String>, tag: &str, cx: &mut Cx) {
-        let Some(s) = present(v) else { return };
-        let flags = crate::person_name::flags(s);
-        if flags.replaced {
-            cx.report_memo(tag, Severity::Warning, "name_replaced_char", s, || Bilingual::new(
-                format!("<{tag}>「{s}」の ● は、資格確認システムが表せない文字の代わりです。患者さんの書類で正しい字を確かめ、医療機関に登録済みの氏名はそのまま使ってください（● の氏名で上書きしないでください）。"),
-                format!("<{tag}> {s:?}: ● stands for a character the system cannot carry. Check the spelling on the patient's documents and keep the name the clinic has on file (do not overwrite it with the ● name)."),
-            ));
-        }
-        if !flags.outside_jis0208.is_empty() {
-            cx.report_memo(tag, Severity::Warning, "name_outside_jis0208", s, || {
-                let outside = &flags.outside_jis0208;
-                let chars: String = outside.iter().map(|c| format!("「{c}」(U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join("、");
-                let en: String = outside.iter().map(|c| format!("{c} (U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join(", ");
-                Bilingual::new(
-                    format!("<{tag}>「{s}」の {chars} は JIS X 0208 にない文字です。レセコンやオンライン請求で受け付けられないことがあります。レセコンに登録する字を患者さんの書類で確かめてください。"),
-                    format!("<{tag}> {s:?}: {en} is not in JIS X 0208; receipt software and online claims may refuse it. Check the spelling to register on the patient's documents."),
-                )
-            });
-        }
-    }
-
     pub fn ratio(v: &Option<String>, tag: &str, cx: &mut Cx) {
         if let Some(s) = present(v)
             && crate::summary::contribution_ratio(s).is_none()
@@ -203,8 +176,61 @@ impl Rules for SpecificDiseaseCertificate {
     }
 }
 
+/// The names of one entry (Name, InsuredName, NameOfOther). ● is what the
+/// system puts where its register holds a character the XML cannot carry
+/// (the most common reception trouble of 2025); characters outside JIS
+/// X 0208 arrive but are refused by receipt software and online claims.
+/// Both are warnings: the result stays usable, and the name must not
+/// overwrite the clinic's. A name repeated in the same entry (the insured
+/// person is usually the patient) is reported once, on its first element,
+/// naming the others: one finding per name, and half the cost on a batch.
+fn person_names(q: &Qualification, cx: &mut Cx) {
+    let fields = [("Name", &q.name), ("InsuredName", &q.insured_name), ("NameOfOther", &q.name_of_other)];
+    fn value(v: &Option<String>) -> Option<&str> {
+        v.as_deref().filter(|s| !s.trim().is_empty())
+    }
+    for (i, (tag, v)) in fields.iter().enumerate() {
+        let Some(s) = value(v) else { continue };
+        if fields[..i].iter().any(|(_, w)| value(w) == Some(s)) {
+            continue;
+        }
+        let flags = crate::person_name::flags(s);
+        if flags.is_clean() {
+            continue;
+        }
+        let also = fields[i + 1..].iter().filter(|(_, w)| value(w) == Some(s)).map(|(t, _)| *t);
+        let (also1, also2) = {
+            let mut it = also;
+            (it.next().unwrap_or(""), it.next().unwrap_or(""))
+        };
+        let label = || [*tag, also1, also2].iter().filter(|t| !t.is_empty()).map(|t| format!("<{t}>")).collect::<Vec<_>>().join("・");
+        if flags.replaced {
+            cx.report_memo(tag, Severity::Warning, "name_replaced_char", &[also1, also2, s], || {
+                let tags = label();
+                Bilingual::new(
+                    format!("{tags}「{s}」の ● は、資格確認システムが表せない文字の代わりです。患者さんの書類で正しい字を確かめ、医療機関に登録済みの氏名はそのまま使ってください（● の氏名で上書きしないでください）。"),
+                    format!("{tags} {s:?}: ● stands for a character the system cannot carry. Check the spelling on the patient's documents and keep the name the clinic has on file (do not overwrite it with the ● name)."),
+                )
+            });
+        }
+        if !flags.outside_jis0208.is_empty() {
+            cx.report_memo(tag, Severity::Warning, "name_outside_jis0208", &[also1, also2, s], || {
+                let tags = label();
+                let outside = &flags.outside_jis0208;
+                let chars: String = outside.iter().map(|c| format!("「{c}」(U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join("、");
+                let en: String = outside.iter().map(|c| format!("{c} (U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join(", ");
+                Bilingual::new(
+                    format!("{tags}「{s}」の {chars} は JIS X 0208 にない文字です。レセコンやオンライン請求で受け付けられないことがあります。レセコンに登録する字を患者さんの書類で確かめてください。"),
+                    format!("{tags} {s:?}: {en} is not in JIS X 0208; receipt software and online claims may refuse it. Check the spelling to register on the patient's documents."),
+                )
+            });
+        }
+    }
+}
+
 impl Rules for Qualification {
     fn rules(&self, cx: &mut Cx) {
+        person_names(self, cx);
         order(cx, ("QualificationDate", &self.qualification_date), ("DisqualificationDate", &self.disqualification_date), "qualified_after_disqualified");
         order(cx, ("InsuredCardValidDate", &self.card_valid_date), ("InsuredCardExpirationDate", &self.card_expiration_date), "valid_from_after_expiry");
     }

@@ -58,10 +58,13 @@ impl Cx {
     }
 
     /// Like `report` at `/child`, for a message that depends only on
-    /// (code, child, value): written once per document, cloned after.
-    pub(crate) fn report_memo(&mut self, child: &str, severity: Severity, code: &str, value: &str, make: impl FnOnce() -> Bilingual) {
+    /// `code` and `key` (e.g. the elements and the value it names): written
+    /// once per document, cloned after.
+    pub(crate) fn report_memo(&mut self, child: &str, severity: Severity, code: &str, key: &[&str], make: impl FnOnce() -> Bilingual) {
         self.memo_key.clear();
-        for part in [code, "\0", child, "\0", value] {
+        self.memo_key.push_str(code);
+        for part in key {
+            self.memo_key.push('\0');
             self.memo_key.push_str(part);
         }
         let message = match self.memo.get(self.memo_key.as_str()) {

@@ -100,9 +100,10 @@ record! {
         insured_branch_number: Option<String> = "InsuredBranchNumber" => branch,
         personal_family: Option<PersonalFamilyClassification> = "PersonalFamilyClassification",
         /// The household head (世帯主/被保険者), not necessarily the patient.
-        insured_name: Option<String> = "InsuredName" => person_name,
-        name: Option<String> = "Name" => person_name,
-        name_of_other: Option<String> = "NameOfOther" => person_name,
+        /// Names are checked together by `Rules for Qualification` (● and JIS X 0208).
+        insured_name: Option<String> = "InsuredName",
+        name: Option<String> = "Name",
+        name_of_other: Option<String> = "NameOfOther",
         name_kana: Option<String> = "NameKana",
         name_of_other_kana: Option<String> = "NameOfOtherKana",
         sex1: Option<Sex> = "Sex1",

@@ -26,7 +26,7 @@ const REQUESTS: &[&str] = &[
     r#"{"type":"pin_entry","confirm_id":"c-19","pin":"****","confirm_last_try":false}"#,
     r#"{"type":"pin_cancel","confirm_id":"c-19"}"#,
     r#"{"type":"card_register","consents":{"medication":true,"diagnosis_procedure":false,"health_check":false,"limit_certificate":false,"specified_disease":false}}"#,
-    r#"{"type":"insurance_confirm","insured":{"insurer_number":"39131156","symbol":"12-34","number":"5678","branch":"01","birth_date":"19640303"},"limit_certificate":true,"arbitrary_id":"P000123"}"#,
+    r#"{"type":"insurance_confirm","insured":{"insurer_number":"39131156","symbol":"12-34","number":"5678","branch":"01","birth_date":"19640303"},"document":"eligibility_certificate","limit_certificate":true,"arbitrary_id":"P000123"}"#,
     r#"{"type":"batch_submit","confirmation_date":"20260126","entries":[{"insured":{"insurer_number":"39131156","number":"00012345","birth_date":"19400401"},"arbitrary_id":"P000124"}]}"#,
     r#"{"type":"batch_status","batch_id":"b-20260125-1"}"#,
     r#"{"type":"batch_results","batch_id":"b-20260125-1"}"#,

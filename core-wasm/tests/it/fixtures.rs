@@ -173,10 +173,12 @@ fn a_repeated_element_keeps_the_first_value_and_says_where() {
         "unknown_element /XmlMsg/MessageBody/BulkConfirmUnit[1]/ResultOfQualificationConfirmation[1]/Address2",
         "duplicate_element /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationConfirmSearchInfo/InsurerNumber",
         "duplicate_element /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationValidity",
-        // The fixture's first person is 髙橋 (髙 is an IBM extension, not JIS X 0208).
-        "name_outside_jis0208 /XmlMsg/MessageBody/BulkConfirmUnit[1]/ResultOfQualificationConfirmation[1]/InsuredName",
+        // The fixture's first person is 髙橋 (髙 is an IBM extension, not JIS X
+        // 0208), the insured person too: one finding on Name that names both.
         "name_outside_jis0208 /XmlMsg/MessageBody/BulkConfirmUnit[1]/ResultOfQualificationConfirmation[1]/Name",
         "unknown_prefecture /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationConfirmSearchInfo/InsurerNumber",
         "unknown_code /XmlMsg/MessageBody/BulkConfirmUnit[2]/QualificationValidity",
     ]);
+    let name = parsed.diagnostics.iter().find(|d| d.code == "name_outside_jis0208").unwrap();
+    assert!(name.message.ja.starts_with("<Name>・<InsuredName>「髙橋"), "{}", name.message.ja);
 }
