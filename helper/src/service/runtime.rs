@@ -379,7 +379,7 @@ fn store_eligibility(
     d.store_mut().insert_result(&result).map_err(internal)?;
     match failure {
         Some(e) => Err(e),
-        None => Ok(Eligibility { xml: a.xml.clone(), summary, timing: None }),
+        None => Ok(Eligibility { xml: a.xml.clone(), summary, timing: None, certificate: None }),
     }
 }
 

@@ -576,7 +576,7 @@ impl AppState {
                 self.links.helper = links::Helper::NotPaired;
                 self.pairing = Pairing::Idle;
             }
-            Event::FaceResult { xml, summary } => self.eligibility(Eligibility { xml, summary, timing: None }, ConfirmKind::Face),
+            Event::FaceResult { xml, summary } => self.eligibility(Eligibility { xml, summary, timing: None, certificate: None }, ConfirmKind::Face),
             Event::BatchProgress { batch_id, state } => {
                 if let Some(info) = self.batch.info.as_mut().filter(|i| i.batch_id == batch_id) {
                     info.state = state;

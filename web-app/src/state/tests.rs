@@ -119,7 +119,7 @@ fn submit_without_helper_explains_and_with_errors_marks_fields() {
 }
 
 fn eligibility(xml: &str) -> Eligibility {
-    Eligibility { xml: xml.into(), summary: ResultSummary::default(), timing: None }
+    Eligibility { xml: xml.into(), summary: ResultSummary::default(), timing: None, certificate: None }
 }
 
 #[test]
