@@ -110,6 +110,83 @@ pub fn expiry_day(not_after_unix: i64, offset_minutes: i32) -> Date {
     Date::from_days(local.div_euclid(86_400))
 }
 
+/// A certificate's notAfter as Unix seconds, read from its DER (X.509
+/// `tbsCertificate.validity.notAfter`, UTCTime or GeneralizedTime with `Z`).
+/// A small bounded walk rather than a full X.509 parser, so the core stays
+/// dependency-free and the helper and the gateway read the date the same
+/// way; `None` for anything that is not that shape.
+pub fn not_after_unix(der: &[u8]) -> Option<i64> {
+    let (_, cert, _) = der_tlv(der, 0x30)?;
+    let (_, tbs, _) = der_tlv(cert, 0x30)?;
+    let mut rest = tbs;
+    if rest.first() == Some(&0xA0) {
+        rest = der_tlv(rest, 0xA0)?.2; // [0] version
+    }
+    rest = der_tlv(rest, 0x02)?.2; // serialNumber
+    rest = der_tlv(rest, 0x30)?.2; // signature algorithm
+    rest = der_tlv(rest, 0x30)?.2; // issuer
+    let (_, validity, _) = der_tlv(rest, 0x30)?;
+    let (_, _, after_not_before) = der_any_time(validity)?;
+    let (tag, text, _) = der_any_time(after_not_before)?;
+    der_time(tag, text)
+}
+
+/// One TLV with the expected tag: (tag, content, what follows).
+fn der_tlv(b: &[u8], want: u8) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, b) = b.split_first()?;
+    if tag != want {
+        return None;
+    }
+    der_rest(tag, b)
+}
+
+fn der_any_time(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    match b.first()? {
+        0x17 | 0x18 => der_rest(b[0], &b[1..]),
+        _ => None,
+    }
+}
+
+fn der_rest(tag: u8, b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&first, b) = b.split_first()?;
+    let (len, b) = match first {
+        n if n < 0x80 => (usize::from(n), b),
+        0x81..=0x83 => {
+            let k = usize::from(first - 0x80);
+            let bytes = b.get(..k)?;
+            (bytes.iter().fold(0usize, |acc, x| (acc << 8) | usize::from(*x)), &b[k..])
+        }
+        _ => return None,
+    };
+    let content = b.get(..len)?;
+    Some((tag, content, &b[len..]))
+}
+
+/// `YYMMDDHHMMSSZ` (UTCTime: 50–99 → 19xx) or `YYYYMMDDHHMMSSZ` → Unix seconds.
+fn der_time(tag: u8, text: &[u8]) -> Option<i64> {
+    let (year, rest) = match (tag, text.len()) {
+        (0x17, 13) => {
+            let yy = num(&text[..2])?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &text[2..])
+        }
+        (0x18, 15) => (num(&text[..4])?, &text[4..]),
+        _ => return None,
+    };
+    if rest[10] != b'Z' {
+        return None;
+    }
+    let date = Date::new(u16::try_from(year).ok()?, num(&rest[0..2])? as u8, num(&rest[2..4])? as u8).ok()?;
+    let (h, m, sec) = (num(&rest[4..6])?, num(&rest[6..8])?, num(&rest[8..10])?);
+    if h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    Some(date.days() * 86_400 + i64::from(h * 3600 + m * 60 + sec))
+}
+
+fn num(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+}
+
 /// `2026年4月30日` — how dates read in these messages.
 pub fn ja_date(d: Date) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
@@ -238,6 +315,37 @@ mod tests {
         // One second later it is the 11th in Japan but still the 10th in UTC.
         assert_eq!(expiry_day(t + 1, 540), d("20300511"));
         assert_eq!(expiry_day(t + 1, 0), d("20300510"));
+    }
+
+    #[test]
+    fn not_after_from_der() {
+        // A minimal certificate shape: SEQUENCE { SEQUENCE (tbs) { [0] { INTEGER 2 }, INTEGER 1,
+        // SEQUENCE {}, SEQUENCE {}, SEQUENCE { UTCTime, UTCTime or GeneralizedTime } } }.
+        fn cert(not_before: &[u8], not_after: &[u8]) -> Vec<u8> {
+            let time = |t: &[u8]| {
+                let tag = if t.len() == 13 { 0x17 } else { 0x18 };
+                [vec![tag, t.len() as u8], t.to_vec()].concat()
+            };
+            let validity = [time(not_before), time(not_after)].concat();
+            let tbs = [vec![0xA0, 3, 0x02, 1, 2, 0x02, 1, 1, 0x30, 0, 0x30, 0, 0x30, validity.len() as u8], validity].concat();
+            let tbs = [vec![0x30, tbs.len() as u8], tbs].concat();
+            [vec![0x30, 0x81, tbs.len() as u8], tbs].concat()
+        }
+        let t = not_after_unix(&cert(b"240101000000Z", b"300510145959Z")).unwrap();
+        assert_eq!(expiry_day(t, 540), d("20300510"));
+        assert_eq!(t % 86_400, 14 * 3600 + 59 * 60 + 59);
+        let g = not_after_unix(&cert(b"240101000000Z", b"20491231000000Z")).unwrap();
+        assert_eq!(expiry_day(g, 0), d("20491231"));
+        // UTCTime 50–99 is the 1900s.
+        assert_eq!(expiry_day(not_after_unix(&cert(b"240101000000Z", b"991231000000Z")).unwrap(), 0), d("19991231"));
+        // Broken shapes: a local time without Z, a 30 February, truncation, another tag.
+        assert_eq!(not_after_unix(&cert(b"240101000000Z", b"3005101459590")), None);
+        assert_eq!(not_after_unix(&cert(b"240101000000Z", b"300230000000Z")), None);
+        let whole = cert(b"240101000000Z", b"300510145959Z");
+        for n in 0..whole.len() {
+            assert_eq!(not_after_unix(&whole[..n]), None, "cut at {n}");
+        }
+        assert_eq!(not_after_unix(&[0x31, 0]), None);
     }
 
     #[test]

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use onshi_core::numbers::check_institution;
 use onshi_core::text::Bilingual;
+use onshi_core::wareki::Date;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rcgen::{
@@ -103,6 +104,45 @@ impl PkiError {
     }
 }
 
+/// The state a test person's card certificate is issued in (issue 14),
+/// relative to a day given to [`PkiOptions::cert_cases`]; core
+/// `cert_validity` is the rule the helper and the gateway apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertCase {
+    /// Expires in 30 days: valid, with the renewal reminder.
+    ExpiresSoon,
+    /// Expired 20 days ago: within the grace whatever the month (the grace
+    /// runs at least to the end of the third month after the expiry month).
+    LapsedGrace,
+    /// Expired 200 days ago: beyond any grace (at most about 123 days).
+    Lapsed,
+}
+
+impl CertCase {
+    /// Days from the given day to the expiry day (negative: in the past).
+    pub fn days_from_today(self) -> i64 {
+        match self {
+            CertCase::ExpiresSoon => 30,
+            CertCase::LapsedGrace => -20,
+            CertCase::Lapsed => -200,
+        }
+    }
+
+    /// The registry's case tag for the person holding such a card.
+    pub fn tag(self) -> &'static str {
+        match self {
+            CertCase::ExpiresSoon => "cert_expires_soon",
+            CertCase::LapsedGrace => "cert_lapsed_grace",
+            CertCase::Lapsed => "cert_lapsed",
+        }
+    }
+}
+
+/// The registry's people whose cards hold a certificate in each state
+/// (`registry` creates them with these ids and checks it).
+pub const CERT_CASES: [(&str, CertCase); 3] =
+    [("P0042", CertCase::ExpiresSoon), ("P0043", CertCase::LapsedGrace), ("P0044", CertCase::Lapsed)];
+
 /// What `pki init` should make.
 #[derive(Debug, Clone)]
 pub struct PkiOptions {
@@ -112,6 +152,10 @@ pub struct PkiOptions {
     pub people: Vec<String>,
     /// Seed for the deterministic RSA keys.
     pub seed: u64,
+    /// People whose certificate ends on this day (23:59:59 JST, five years
+    /// after it began, as JPKI issues them) instead of the fixed 2049 end.
+    /// Same inputs, same certificates: the day is given, never read from a clock.
+    pub expiries: Vec<(String, Date)>,
 }
 
 impl Default for PkiOptions {
@@ -120,7 +164,23 @@ impl Default for PkiOptions {
             institution: DEFAULT_INSTITUTION.to_string(),
             people: DEFAULT_PEOPLE.iter().map(|s| s.to_string()).collect(),
             seed: DEFAULT_SEED,
+            expiries: Vec::new(),
         }
+    }
+}
+
+impl PkiOptions {
+    /// Adds the [`CERT_CASES`] people with certificates in their state as
+    /// seen on `today`.
+    pub fn cert_cases(mut self, today: Date) -> Self {
+        for (id, case) in CERT_CASES {
+            if !self.people.iter().any(|p| p == id) {
+                self.people.push(id.to_string());
+            }
+            self.expiries.retain(|(p, _)| p != id);
+            self.expiries.push((id.to_string(), Date::from_days(today.days() + case.days_from_today())));
+        }
+        self
     }
 }
 
@@ -267,6 +327,9 @@ pub fn init(dir: &Path, opts: &PkiOptions) -> Result<InitReport, PkiError> {
             p.distinguished_name.push(DnType::CustomDnType(OID_SERIAL_NUMBER.to_vec()), printable(id)?);
             p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            if let Some((_, expiry)) = opts.expiries.iter().find(|(p, _)| p == id) {
+                expiring_on(&mut p, *expiry);
+            }
             p.signed_by(&person_key, &jpki_issuer)
         })?;
     }
@@ -415,6 +478,15 @@ fn dn(cn: &str) -> DistinguishedName {
 fn validity(p: &mut CertificateParams) {
     p.not_before = rcgen::date_time_ymd(2024, 1, 1);
     p.not_after = rcgen::date_time_ymd(2049, 12, 31);
+}
+
+/// A JPKI-like validity ending on `expiry` at 23:59:59 JST (14:59:59Z) and
+/// starting five years before (its day and month; 29 February → 28th).
+fn expiring_on(p: &mut CertificateParams, expiry: Date) {
+    let (y, m, d) = (i32::from(expiry.year()), expiry.month(), expiry.day());
+    let end_seconds = std::time::Duration::from_secs(14 * 3600 + 59 * 60 + 59);
+    p.not_after = rcgen::date_time_ymd(y, m, d) + end_seconds;
+    p.not_before = rcgen::date_time_ymd(y - 5, m, if (m, d) == (2, 29) { 28 } else { d });
 }
 
 /// The one definition of each CA's parameters (see the architecture invariant).
