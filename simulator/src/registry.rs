@@ -167,7 +167,7 @@ const LIMIT_FLAGS_UNDER_70: [&str; 6] = ["A01", "A02", "A03", "A04", "A05", "A06
 const LIMIT_FLAGS_70_PLUS: [&str; 10] = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B09", "B10"];
 
 /// Fewest people that still hold every scenario.
-pub const MIN_PEOPLE: usize = 41;
+pub const MIN_PEOPLE: usize = 44;
 
 /// A lookup and the QualificationValidity and number of people it must yield.
 struct Probe {
