@@ -97,6 +97,11 @@ pub fn card_panel(p: &Props) -> Html {
                     <button type="button" onclick={p.on_entry.reform(|_| ())}>{one(lang, t::REGISTER_ACTION)}</button>
                 </div>
             }
+            if matches!(&c.step, CardStep::Failed(e) if e.code == onshi_core::protocol::ErrorCode::CertificateExpired) {
+                <div class="actions">
+                    <button id="card-to-numbers" type="button" onclick={p.on_entry.reform(|_| ())}>{one(lang, t::CERT_EXPIRED_ACTION)}</button>
+                </div>
+            }
             <div class="actions">
                 <button id="card-start" type="button" class="primary" disabled={c.step.busy()} onclick={p.on_start.reform(|_| ())}>
                     {one(lang, t::CARD_START)}

@@ -150,6 +150,9 @@ pub struct Shown {
     pub kind: Option<ConfirmKind>,
     /// `Err` when the document could not be read (the message says why).
     pub model: Result<ResultModel, Bilingual>,
+    /// The card's certificate notice of a fresh card check (the renewal
+    /// reminder, or "qualification only" in the grace), as the helper sent it.
+    pub certificate: Option<onshi_core::protocol::CertificateNotice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -278,7 +281,7 @@ impl AppState {
     fn show(&mut self, xml: String, kind: Option<ConfirmKind>) {
         let stored = self.stored_for(&xml);
         let model = result::read_result(&xml, &self.now, stored.as_ref());
-        self.shown = Some(Shown { xml, kind, model });
+        self.shown = Some(Shown { xml, kind, model, certificate: None });
         self.route = Route::Result;
     }
 
@@ -288,6 +291,9 @@ impl AppState {
         self.links.network = links::Network::Ok;
         self.history = HistoryDocs::default();
         self.show(e.xml.clone(), Some(kind));
+        if let Some(shown) = &mut self.shown {
+            shown.certificate = e.certificate.clone();
+        }
         let registration = matches!(&self.shown, Some(Shown { model: Ok(m), .. }) if m.registration_needed);
         if matches!(kind, ConfirmKind::CardPin | ConfirmKind::CardVisual) {
             self.card.offer_registration = registration;
@@ -463,6 +469,11 @@ impl AppState {
                 Op::Card => {
                     // A typed refusal, not wording: the card is fine but not registered for insurance use.
                     self.card.offer_registration = e.code == ErrorCode::CardNotRegistered;
+                    // A lapsed certificate in its grace takes no PIN: the message asks for
+                    // the photo check, so the mode is switched for the next press.
+                    if e.code == ErrorCode::CertificateInGrace {
+                        self.card.mode = onshi_core::protocol::ConfirmMode::Visual;
+                    }
                     self.card.step = CardStep::Failed(e);
                 }
                 Op::CardRegister => {

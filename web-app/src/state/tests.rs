@@ -578,3 +578,5 @@ fn a_page_outside_the_allowlist_is_told_to_ask_it() {
     assert!(blocker.message.ja.contains("IT担当者"), "{}", blocker.message.ja);
     assert!(!matches!(s.submit_plan(), SubmitPlan::Send(_)));
 }
+
+mod certificate;
