@@ -185,7 +185,7 @@ impl Runtime {
 
     /// "Today" for the certificate rule: the clinic's day by the
     /// dispatcher's clock (the tests' fixed day when they set one).
-    fn cert_today(&self) -> flows::Today {
+    pub fn cert_today(&self) -> flows::Today {
         let d = lock(&self.dispatcher);
         flows::Today { date: self.settings.today.unwrap_or_else(|| d.calendar_day()), offset_minutes: d.offset_minutes() }
     }
