@@ -45,6 +45,19 @@ async fn stories(s: &mut Stack) -> Result<()> {
     Ok(())
 }
 
+/// Saves a screenshot under target/screenshots/ and docs/screenshots/, with
+/// `css` scrolled to the top of the view so the state it shows is in the picture.
+async fn shot(s: &Stack, name: &str, css: &str) -> Result<()> {
+    let script = format!("document.querySelector('{css}')?.scrollIntoView({{block: 'start'}})");
+    s.browser.client.execute(&script, vec![]).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let path = s.browser.screenshot(name).await?;
+    let docs = onshi_tests::paths::workspace_root().join("docs/screenshots");
+    std::fs::create_dir_all(&docs)?;
+    std::fs::copy(&path, docs.join(format!("{name}.png")))?;
+    Ok(())
+}
+
 /// The card's APDUs since `from` in the log: any VERIFY (`00 20 …`), even the tries-left query?
 fn verify_since(log: &str, from: usize) -> bool {
     log[from..].contains("\"00200080")
@@ -59,7 +72,7 @@ async fn lapsed(s: &mut Stack) -> Result<()> {
     // The way on: the numbers of the 資格確認書 / お知らせ.
     let to_numbers = s.browser.client.find(Locator::Css("#card-to-numbers")).await?;
     ensure!(to_numbers.text().await?.contains("資格確認書"), "the button to the numbers");
-    s.browser.screenshot("e2e-card-certificate-expired").await?;
+    shot(s, "e2e-card-certificate-expired", "#card-progress").await?;
     let log = s.apdu_log()?;
     ensure!(log[before..].contains("00A4020C02000A"), "the certificate was read");
     ensure!(!verify_since(&log, before), "no VERIFY of any kind before the refusal: {}", &log[before..]);
@@ -75,7 +88,7 @@ async fn grace(s: &mut Stack) -> Result<()> {
     // The page switched to the photo check for the next press.
     let visual = s.browser.client.find(Locator::Css("#mode-visual")).await?;
     ensure!(visual.prop("checked").await?.as_deref() == Some("true"), "目視確認 is chosen");
-    s.browser.screenshot("e2e-card-certificate-grace-no-pin").await?;
+    shot(s, "e2e-card-certificate-grace-no-pin", "#card-progress").await?;
     s.click("#card-start").await?;
     let (outcome, text) = s.result(30).await?;
     ensure!(outcome == "Valid", "the qualification is confirmed: {outcome}: {text}");
@@ -83,7 +96,7 @@ async fn grace(s: &mut Stack) -> Result<()> {
     ensure!(notice.attr("data-state").await?.as_deref() == Some("lapsed_grace"));
     let words = notice.text().await?;
     ensure!(words.contains("資格情報のみ") && words.contains("薬剤情報") && words.contains("市区町村の窓口"), "{words}");
-    s.browser.screenshot("e2e-card-certificate-grace-result").await?;
+    shot(s, "e2e-card-certificate-grace-result", "#result-title").await?;
     // No PIN try was spent: nothing VERIFY-like ever reached this card, so its counter stands at 3.
     let log = s.apdu_log()?;
     ensure!(!verify_since(&log, before), "no VERIFY on a card in its grace: {}", &log[before..]);
@@ -105,6 +118,6 @@ async fn soon(s: &mut Stack) -> Result<()> {
     ensure!(notice.attr("data-state").await?.as_deref() == Some("expires_soon"));
     let words = notice.text().await?;
     ensure!(words.contains("あと30日") && words.contains("市区町村の窓口"), "{words}");
-    s.browser.screenshot("e2e-card-certificate-reminder").await?;
+    shot(s, "e2e-card-certificate-reminder", "#result-title").await?;
     Ok(())
 }
