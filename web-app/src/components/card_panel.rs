@@ -63,6 +63,8 @@ pub fn card_panel(p: &Props) -> Html {
         CardStep::Querying => Some(("info", t::STEP_QUERY.bi())),
         CardStep::Done => None,
         CardStep::Registered => Some(("good", t::STEP_REGISTERED.bi())),
+        // Not a failure of the card: the next step (the photo check) is in the message.
+        CardStep::Failed(e) if e.code == onshi_core::protocol::ErrorCode::CertificateInGrace => Some(("warn", e.message.clone())),
         CardStep::Failed(e) => Some(("bad", e.message.clone())),
     };
     let lamp = |l: &Lamp| html! {
