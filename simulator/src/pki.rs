@@ -14,7 +14,9 @@
 //! DIR/jpki/people/<ID>/cert.pem  key.pem                       (RSA-2048; subject serialNumber = person id)
 //! ```
 //! Keys are PKCS#8 ("PRIVATE KEY"). [`init`] is idempotent: a file that exists
-//! is kept, and a missing certificate is issued by the existing CA key.
+//! is kept, and a missing certificate is issued by the existing CA key (a
+//! person given an expiry day in [`PkiOptions::expiries`] whose kept
+//! certificate ends on another day is issued again).
 //! RSA keys are derived deterministically from a seed and their label, so the
 //! same seed always yields the same JPKI keys; the ECDSA keys come from the
 //! system RNG (ring cannot take a seeded RNG) and are kept in `DIR`.
@@ -46,6 +48,9 @@ pub const DEFAULT_INSTITUTION: &str = "0110113719";
 pub const DEFAULT_PEOPLE: [&str; 3] = ["P0001", "P0002", "P0003"];
 /// The default seed for deterministic RSA keys.
 pub const DEFAULT_SEED: u64 = 1;
+
+/// Japan's UTC offset in minutes: JPKI certificates end at 23:59:59 JST.
+const JST_MINUTES: i32 = 9 * 60;
 
 /// The OID of the X.520 `serialNumber` attribute (2.5.4.5).
 const OID_SERIAL_NUMBER: [u64; 4] = [2, 5, 4, 5];
@@ -319,6 +324,20 @@ pub fn init(dir: &Path, opts: &PkiOptions) -> Result<InitReport, PkiError> {
     write_cert_if_missing(&layout.jpki_ca(), &mut report, || jpki_ca_params.self_signed(&jpki_ca_key))?;
     let jpki_issuer = Issuer::from_params(&jpki_ca_params, &jpki_ca_key);
     for id in &opts.people {
+        let expiry = opts.expiries.iter().find(|(p, _)| p == id).map(|(_, d)| *d);
+        // A kept certificate with another expiry day than the one asked for
+        // (a folder made on an earlier day) is issued again, so the state
+        // asked for holds; its key is kept (and deterministic anyway).
+        if let Some(want) = expiry {
+            let cert_path = layout.person_cert(id);
+            let stale = cert_path.exists()
+                && onshi_core::cert_validity::not_after_unix(&pem_der(&cert_path)?)
+                    .map(|t| onshi_core::cert_validity::expiry_day(t, JST_MINUTES))
+                    != Some(want);
+            if stale {
+                fs::remove_file(&cert_path).map_err(|source| PkiError::Io { path: cert_path.clone(), source })?;
+            }
+        }
         let key_path = layout.person_key(id);
         let person_rsa = rsa_key(&key_path, &format!("person/{id}/{}", opts.seed), opts.seed, &mut report)?;
         let person_key = rcgen_rsa(&person_rsa, &key_path)?;
@@ -327,8 +346,8 @@ pub fn init(dir: &Path, opts: &PkiOptions) -> Result<InitReport, PkiError> {
             p.distinguished_name.push(DnType::CustomDnType(OID_SERIAL_NUMBER.to_vec()), printable(id)?);
             p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-            if let Some((_, expiry)) = opts.expiries.iter().find(|(p, _)| p == id) {
-                expiring_on(&mut p, *expiry);
+            if let Some(expiry) = expiry {
+                expiring_on(&mut p, expiry);
             }
             p.signed_by(&person_key, &jpki_issuer)
         })?;
@@ -484,7 +503,7 @@ fn validity(p: &mut CertificateParams) {
 /// starting five years before (its day and month; 29 February → 28th).
 fn expiring_on(p: &mut CertificateParams, expiry: Date) {
     let (y, m, d) = (i32::from(expiry.year()), expiry.month(), expiry.day());
-    let end_seconds = std::time::Duration::from_secs(14 * 3600 + 59 * 60 + 59);
+    let end_seconds = std::time::Duration::from_secs(24 * 3600 - 1 - JST_MINUTES as u64 * 60);
     p.not_after = rcgen::date_time_ymd(y, m, d) + end_seconds;
     p.not_before = rcgen::date_time_ymd(y - 5, m, if (m, d) == (2, 29) { 28 } else { d });
 }
