@@ -132,6 +132,7 @@ impl Runtime {
             return;
         }
         let (proof, tries) = self.card_pin(&reply, caller, origin, consents, reader, PinPurpose::Register).await;
+        let proof = proof.map_err(no_registration_in_grace);
         let result = match (proof, self.backend()) {
             (Ok((proof, _)), Ok(backend)) => match timing::network(backend.card_register(&proof)).await {
                 Ok(bytes) => eligibility::read_answer(&bytes)
@@ -310,6 +311,20 @@ impl Runtime {
             }
         }
     }
+}
+
+/// Registration needs the PIN, and a lapsed certificate takes none: the
+/// grace's "use the visual check" does not apply to registering, so say
+/// what does (same code, so the page and the audit still see why).
+fn no_registration_in_grace(mut e: ProtocolError) -> ProtocolError {
+    if e.code == Code::CertificateInGrace {
+        e.retryable = false;
+        e.message = Bilingual::new(
+            "マイナンバーカードの電子証明書の有効期限が切れているため、保険証利用登録はできません。お住まいの市区町村の窓口で更新してから登録してください。今日は資格確認書か資格情報のお知らせの番号で確認してください。",
+            "The My Number card's certificate has expired, so the card cannot be registered for insurance use. The patient renews it at their city office (市区町村の窓口) and registers afterwards. Today, confirm with the eligibility certificate's numbers.",
+        );
+    }
+    e
 }
 
 /// With an official terminal, card registration happens at its reader.

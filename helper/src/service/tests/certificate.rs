@@ -86,3 +86,14 @@ async fn a_plainly_valid_card_carries_no_notice() {
     let Ok(Response::CardConfirm(r)) = h.reply(&cc).await else { panic!("a result") };
     assert_eq!(r.certificate, None);
 }
+
+#[tokio::test]
+async fn a_card_in_its_grace_cannot_be_registered_and_is_told_so() {
+    let mut h = harness_for(CertCase::LapsedGrace);
+    let id = h.send(PAGE, "page", r#"{"type":"card_register","consents":{}}"#);
+    let e = h.reply(&id).await.expect_err("no registration without a usable certificate");
+    assert_eq!((e.code, e.retryable), (C::CertificateInGrace, false));
+    assert!(e.message.ja.contains("保険証利用登録はできません"), "{}", e.message.ja);
+    no_pin_window(&h);
+    no_verify(&h);
+}
