@@ -38,6 +38,15 @@ pub struct StoredRecord {
     pub limit_category: Option<String>,
     /// 公費負担者番号 the clinic bills.
     pub public_expense_numbers: Vec<String>,
+    /// 公費受給者番号 (medical aid and other public expense).
+    pub public_expense_recipient_numbers: Vec<String>,
+    /// The patient's name as the clinic registered it (the spelling to keep).
+    pub name: Option<String>,
+    pub name_kana: Option<String>,
+    /// `YYYYMMDD`.
+    pub birthdate: Option<String>,
+    /// `Sex1` code (1 male, 2 female, 3 not set).
+    pub sex: Option<String>,
 }
 
 /// What changed.
@@ -58,6 +67,11 @@ pub enum ChangeField {
     ElderlyValidity,
     LimitCategory,
     PublicExpense,
+    PublicExpenseRecipient,
+    Name,
+    NameKana,
+    Birthdate,
+    Sex,
 }
 
 /// How loudly the UI should show a change.
@@ -80,6 +94,11 @@ pub struct Change {
     pub after: Option<String>,
     pub severity: ChangeSeverity,
     pub message: Bilingual,
+    /// The stored value must stay: a ● name, or a birth date or sex that
+    /// may mean the result belongs to someone else. Accepting the result
+    /// never writes `after` over it ([`updated_record`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_stored: bool,
 }
 
 /// The comparison form: [`crate::text::fold_width`] (full-width ASCII →
@@ -149,6 +168,19 @@ impl Builder {
             after: after.map(str::to_string),
             severity,
             message,
+            keep_stored: false,
+        });
+    }
+
+    /// A change the receptionist must check, not apply.
+    fn check(&mut self, field: ChangeField, severity: ChangeSeverity, before: Option<&str>, after: Option<&str>, message: Bilingual) {
+        self.changes.push(Change {
+            field,
+            before: before.map(str::to_string),
+            after: after.map(str::to_string),
+            severity,
+            message,
+            keep_stored: true,
         });
     }
 }
@@ -183,6 +215,7 @@ pub fn diff(stored: &StoredRecord, new: &Qualification) -> Vec<Change> {
                 format!("{date}に資格を喪失しています{rja}。この保険では請求できません。新しい保険証・資格確認書を確認してください。"),
                 format!("The qualification was lost on {date}{ren}. Claims to this insurance will be refused; check the patient's new card or certificate."),
             ),
+            keep_stored: false,
         });
     } else if lost.is_none() && present(stored.disqualification_date.as_deref()).is_some() {
         b.field(F::Disqualification, Important, stored.disqualification_date.as_deref(), None, false,
@@ -255,29 +288,95 @@ pub fn diff(stored: &StoredRecord, new: &Qualification) -> Vec<Change> {
                     format!("限度額適用区分が変わりました（{bja} → {aja}）。高額療養費の上限額が変わります。保険情報を更新してください。"),
                     format!("The ceiling category changed ({ben} → {aen}); the monthly cap changes. Update the record."),
                 ),
+                keep_stored: false,
             });
         }
     }
 
-    // 公費: compare as sets of normalised numbers.
-    let returned: Vec<&str> = new.public_expense.iter().filter_map(|t| present(t.payer_number.as_deref())).collect();
-    if !returned.is_empty() || !stored.public_expense_numbers.is_empty() {
-        let mut a: Vec<String> = stored.public_expense_numbers.iter().map(|s| normalize(s)).filter(|s| !s.is_empty()).collect();
-        let mut c: Vec<String> = returned.iter().map(|s| normalize(s)).collect();
-        a.sort();
-        a.dedup();
-        c.sort();
-        c.dedup();
-        if !returned.is_empty() && a != c {
-            let before = stored.public_expense_numbers.join(", ");
-            let after = returned.join(", ");
-            b.field(F::PublicExpense, Important, Some(&before), Some(&after), false,
-                "公費負担者番号", "public-expense payer numbers", "公費の請求先が変わります。保険情報を更新してください。", "Public-expense billing changes; update the record.");
-        }
-    }
+    // 公費 (and 医療扶助): payer and recipient numbers, each compared as a set.
+    let payers: Vec<&str> = new.public_expense.iter().filter_map(|t| present(t.payer_number.as_deref())).collect();
+    public_numbers(&mut b, F::PublicExpense, &stored.public_expense_numbers, &payers,
+        "公費負担者番号", "public-expense payer numbers", "公費の請求先が変わります。保険情報を更新してください。", "Public-expense billing changes; update the record.");
+    let recipients: Vec<&str> = new.public_expense.iter().filter_map(|t| present(t.recipient_number.as_deref())).collect();
+    public_numbers(&mut b, F::PublicExpenseRecipient, &stored.public_expense_recipient_numbers, &recipients,
+        "公費受給者番号", "public-expense recipient numbers", "医療券・受給者証を確かめ、保険情報を更新してください。", "Check the medical ticket or recipient certificate and update the record.");
+
+    person(&mut b, stored, new);
 
     b.changes.sort_by(|x, y| y.severity.cmp(&x.severity).then(x.field.cmp(&y.field)));
     b.changes
+}
+
+/// Compares numbers as sets of normalised values; numbers not returned are
+/// not a change (the block may be consent-gated or simply absent).
+#[allow(clippy::too_many_arguments)]
+fn public_numbers(b: &mut Builder, field: ChangeField, stored: &[String], returned: &[&str], ja: &str, en: &str, todo_ja: &str, todo_en: &str) {
+    if returned.is_empty() {
+        return;
+    }
+    let set = |v: &mut Vec<String>| {
+        v.sort();
+        v.dedup();
+    };
+    let mut a: Vec<String> = stored.iter().map(|s| normalize(s)).filter(|s| !s.is_empty()).collect();
+    let mut c: Vec<String> = returned.iter().map(|s| normalize(s)).collect();
+    set(&mut a);
+    set(&mut c);
+    if a != c {
+        let before = stored.join(", ");
+        let after = returned.join(", ");
+        b.field(field, ChangeSeverity::Important, Some(&before), Some(&after), false, ja, en, todo_ja, todo_en);
+    }
+}
+
+/// The person fields, compared only when both sides have them (clinics
+/// store what they have; results may omit them). A new name is an update
+/// (marriage); a ● name is never one; a different birth date or sex may
+/// mean the qualification is tied to someone else (紐付け誤り).
+fn person(b: &mut Builder, stored: &StoredRecord, new: &Qualification) {
+    use crate::person_name::{flags, same_kana, same_name};
+    use ChangeField as F;
+    use ChangeSeverity::*;
+    let both = |a: &Option<String>, c: &Option<String>| -> Option<(String, String)> {
+        Some((present(a.as_deref())?.to_string(), present(c.as_deref())?.to_string()))
+    };
+    if let Some((before, after)) = both(&stored.name, &new.name)
+        && !same_name(&before, &after)
+    {
+        if flags(&after).replaced {
+            b.check(F::Name, Notice, Some(&before), Some(&after), Bilingual::new(
+                format!("氏名が登録と違います（登録：{before}／結果：{after}）。結果の氏名には ● があるため登録の氏名は変えません。患者さんの書類で確かめてください。"),
+                format!("The name differs from the record (record: {before} / result: {after}). The result's name holds ●, so the record keeps its name; check the patient's documents."),
+            ));
+        } else {
+            b.field(F::Name, Important, Some(&before), Some(&after), false, "氏名", "name",
+                "結婚などによる変更なら保険情報を更新してください。", "If it changed (e.g. marriage), update the record.");
+        }
+    }
+    if let Some((before, after)) = both(&stored.name_kana, &new.name_kana)
+        && !same_kana(&before, &after)
+    {
+        b.field(F::NameKana, Notice, Some(&before), Some(&after), false, "フリガナ", "kana reading", UPDATE_JA, UPDATE_EN);
+    }
+    if let Some((before, after)) = both(&stored.birthdate, &new.birthdate)
+        && normalize(&before) != normalize(&after)
+    {
+        b.check(F::Birthdate, Critical, Some(&before), Some(&after), Bilingual::new(
+            format!("生年月日が登録と違います（登録：{before}／結果：{after}）。別の方の資格と紐付いている可能性があります。本人確認書類で確かめ、登録は変えずに保険者へ確認してください。"),
+            format!("The birth date differs from the record (record: {before} / result: {after}). The qualification may be tied to someone else; check an ID document, keep the record and ask the insurer."),
+        ));
+    }
+    let sex = new.sex1.as_ref().map(|c| c.code().to_string());
+    if let Some((before, after)) = both(&stored.sex, &sex)
+        && normalize(&before) != normalize(&after)
+    {
+        let label = |c: &str| Sex::from_code(c).explain();
+        let (l0, l1) = (label(&before), label(&after));
+        b.check(F::Sex, Important, Some(&before), Some(&after), Bilingual::new(
+            format!("性別が登録と違います（登録：{}／結果：{}）。本人であることを確かめてから登録を直してください。", l0.ja, l1.ja),
+            format!("The sex differs from the record (record: {} / result: {}). Confirm the person before changing the record.", l0.en, l1.en),
+        ));
+    }
 }
 
 fn same_ratio(a: Option<&str>, b: Option<&str>) -> bool {
@@ -316,7 +415,33 @@ pub fn record_from(q: &Qualification) -> StoredRecord {
         elderly_valid_end: q.elderly.as_ref().and_then(|e| e.valid_end_date.clone()),
         limit_category: q.limit.as_ref().and_then(|l| l.classification_flag.as_ref()).map(|f| f.code().to_string()),
         public_expense_numbers: q.public_expense.iter().filter_map(|t| t.payer_number.clone()).collect(),
+        public_expense_recipient_numbers: q.public_expense.iter().filter_map(|t| t.recipient_number.clone()).collect(),
+        name: q.name.clone(),
+        name_kana: q.name_kana.clone(),
+        birthdate: q.birthdate.clone(),
+        sex: q.sex1.as_ref().map(|c| c.code().to_string()),
     }
+}
+
+/// The record to keep after the receptionist accepts a result: the result's
+/// values, except where the diff says the stored value must stay (a ● name,
+/// a birth date or sex that may belong to someone else). A ● name never
+/// becomes the record's name, even when nothing was stored before.
+pub fn updated_record(stored: Option<&StoredRecord>, q: &Qualification) -> StoredRecord {
+    let mut out = record_from(q);
+    if out.name.as_deref().is_some_and(|n| crate::person_name::flags(n).replaced) {
+        out.name = stored.and_then(|s| s.name.clone());
+    }
+    let Some(stored) = stored else { return out };
+    for c in diff(stored, q).iter().filter(|c| c.keep_stored) {
+        match c.field {
+            ChangeField::Name => out.name = stored.name.clone(),
+            ChangeField::Birthdate => out.birthdate = stored.birthdate.clone(),
+            ChangeField::Sex => out.sex = stored.sex.clone(),
+            _ => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -409,5 +534,95 @@ mod tests {
         let stored = StoredRecord { disqualification_date: Some("20240331".into()), ..record_from(&entry()) };
         let c = diff(&stored, &entry());
         assert_eq!((c.len(), c[0].field, c[0].severity), (1, ChangeField::Disqualification, ChangeSeverity::Important));
+    }
+
+    fn person_entry() -> Qualification {
+        Qualification {
+            name: Some("髙橋　一郎".into()),
+            name_kana: Some("タカハシ　イチロウ".into()),
+            birthdate: Some("19800102".into()),
+            sex1: Some(Sex::Male),
+            ..entry()
+        }
+    }
+
+    #[test]
+    fn a_replaced_name_matching_the_record_is_no_change_and_never_overwrites() {
+        let stored = record_from(&person_entry());
+        let mut e = person_entry();
+        e.name = Some("●橋 一郎".into());
+        e.name_kana = Some("ﾀｶﾊｼ ｲﾁﾛｳ".into());
+        assert_eq!(diff(&stored, &e), []);
+        let kept = updated_record(Some(&stored), &e);
+        assert_eq!(kept.name.as_deref(), Some("髙橋　一郎"));
+        // With nothing stored, the ● name is not stored either.
+        assert_eq!(updated_record(None, &e).name, None);
+    }
+
+    #[test]
+    fn a_replaced_name_that_differs_is_a_check_not_an_update() {
+        let stored = record_from(&person_entry());
+        let mut e = person_entry();
+        e.name = Some("●田 一郎".into());
+        e.name_kana = Some("ﾔﾏﾀﾞ ｲﾁﾛｳ".into());
+        let c = diff(&stored, &e);
+        let name = c.iter().find(|c| c.field == ChangeField::Name).unwrap();
+        assert!(name.keep_stored && name.severity == ChangeSeverity::Notice, "{name:?}");
+        assert!(name.message.ja.contains("登録の氏名は変えません"), "{}", name.message.ja);
+        assert!(c.iter().any(|c| c.field == ChangeField::NameKana && !c.keep_stored));
+        let kept = updated_record(Some(&stored), &e);
+        assert_eq!((kept.name.as_deref(), kept.name_kana.as_deref()), (Some("髙橋　一郎"), Some("ﾔﾏﾀﾞ ｲﾁﾛｳ")));
+    }
+
+    #[test]
+    fn a_new_name_after_marriage_is_an_update() {
+        let stored = record_from(&person_entry());
+        let mut e = person_entry();
+        e.name = Some("佐藤　一郎".into());
+        let c = diff(&stored, &e);
+        assert_eq!((c.len(), c[0].field, c[0].severity, c[0].keep_stored), (1, ChangeField::Name, ChangeSeverity::Important, false));
+        assert_eq!(updated_record(Some(&stored), &e).name.as_deref(), Some("佐藤　一郎"));
+    }
+
+    #[test]
+    fn a_different_birth_date_or_sex_is_a_linking_warning_that_keeps_the_record() {
+        let stored = record_from(&person_entry());
+        let mut e = person_entry();
+        e.birthdate = Some("19810102".into());
+        e.sex1 = Some(Sex::Female);
+        let c = diff(&stored, &e);
+        assert_eq!(c[0].field, ChangeField::Birthdate);
+        assert_eq!((c[0].severity, c[0].keep_stored), (ChangeSeverity::Critical, true));
+        assert!(c[0].message.ja.contains("紐付いている可能性"), "{}", c[0].message.ja);
+        let sex = c.iter().find(|c| c.field == ChangeField::Sex).unwrap();
+        assert!(sex.keep_stored && sex.message.ja.contains("男") && sex.message.ja.contains("女"), "{}", sex.message.ja);
+        let kept = updated_record(Some(&stored), &e);
+        assert_eq!((kept.birthdate.as_deref(), kept.sex.as_deref()), (Some("19800102"), Some("1")));
+    }
+
+    #[test]
+    fn person_fields_missing_on_either_side_are_not_changes() {
+        let stored = StoredRecord { name: None, birthdate: None, ..record_from(&person_entry()) };
+        let mut e = person_entry();
+        e.name = Some("別人　花子".into());
+        e.birthdate = Some("20000101".into());
+        assert!(diff(&stored, &e).iter().all(|c| !matches!(c.field, ChangeField::Name | ChangeField::Birthdate)));
+        let mut e = person_entry();
+        e.name_kana = None;
+        e.sex1 = None;
+        assert_eq!(diff(&record_from(&person_entry()), &e), []);
+    }
+
+    #[test]
+    fn medical_aid_recipient_numbers() {
+        let mut e = entry();
+        e.public_expense = vec![MedicalTicket { payer_number: Some("12136017".into()), recipient_number: Some("1234567".into()), ..Default::default() }];
+        let stored = record_from(&e);
+        assert_eq!(diff(&stored, &e), []);
+        let mut moved = e.clone();
+        moved.public_expense[0].recipient_number = Some("7654321".into());
+        let c = diff(&stored, &moved);
+        assert_eq!((c.len(), c[0].field), (1, ChangeField::PublicExpenseRecipient));
+        assert!(c[0].message.ja.starts_with("公費受給者番号が変わりました（1234567 → 7654321）"), "{}", c[0].message.ja);
     }
 }

@@ -27,8 +27,12 @@ pub struct ResultRow {
     pub number: String,
     pub branch: String,
     pub birth_date: String,
+    /// The name exactly as received (● included: the export never "fixes" it).
     pub name: String,
     pub name_kana: String,
+    /// [`crate::person_name::NameFlags::mark`]: `●あり`, `JIS外:髙`, or empty.
+    #[serde(default)]
+    pub name_flags: String,
     /// "3割" style, empty when absent.
     pub ratio: String,
     pub insurer_name: String,
@@ -104,6 +108,7 @@ fn row(index: usize, header: &MessageHeader, unit: &BatchUnit) -> ResultRow {
         birth_date: pick(q.map(|q| &q.birthdate), &search.birthdate),
         name: q.map(|q| s(&q.name)).unwrap_or_default(),
         name_kana: q.map(|q| s(&q.name_kana)).unwrap_or_default(),
+        name_flags: q.and_then(|q| q.name.as_deref()).map(|n| crate::person_name::flags(n).mark()).unwrap_or_default(),
         ratio: q.and_then(|q| q.contribution_ratio.as_deref()).and_then(ratio_label).map(|b| b.ja).unwrap_or_default(),
         insurer_name: q.map(|q| s(&q.insurer_name)).unwrap_or_default(),
         qualification_date: q.map(|q| s(&q.qualification_date)).unwrap_or_default(),
@@ -179,7 +184,7 @@ pub enum CsvEncoding {
 }
 
 /// The CSV columns, in order: (Japanese header, English key).
-pub const CSV_COLUMNS: [(&str, &str); 20] = [
+pub const CSV_COLUMNS: [(&str, &str); 21] = [
     ("No", "index"),
     ("判定", "outcome"),
     ("判定コード", "outcome_code"),
@@ -191,6 +196,7 @@ pub const CSV_COLUMNS: [(&str, &str); 20] = [
     ("生年月日", "birth"),
     ("氏名", "name"),
     ("氏名カナ", "name_kana"),
+    ("氏名注意", "name_flags"),
     ("負担割合", "ratio"),
     ("保険者名", "insurer_name"),
     ("資格取得日", "qualification_date"),
@@ -230,9 +236,9 @@ pub fn csv_text(rows: &[ResultRow]) -> String {
     out.push_str("\r\n");
     for r in rows {
         let label = outcome_label(r.outcome).ja;
-        let cells: [&str; 20] = [
+        let cells: [&str; 21] = [
             &r.index.to_string(), &label, outcome_code(r.outcome), &r.patient_id, &r.insurer_number,
-            &r.symbol, &r.number, &r.branch, &r.birth_date, &r.name, &r.name_kana, &r.ratio,
+            &r.symbol, &r.number, &r.branch, &r.birth_date, &r.name, &r.name_kana, &r.name_flags, &r.ratio,
             &r.insurer_name, &r.qualification_date, &r.disqualification_date, &r.card_expiration_date,
             &r.elderly_ratio, &r.ceiling, &r.processing_code, &r.reason.ja,
         ];
@@ -334,6 +340,19 @@ mod tests {
         let sjis = results_csv(&[odd], CsvEncoding::ShiftJis);
         let (back, _, _) = encoding_rs::SHIFT_JIS.decode(&sjis);
         assert!(back.contains("〓田") && !back.contains("&#"), "{back}");
+    }
+
+    #[test]
+    fn a_flagged_name_is_exported_as_received_with_its_mark() {
+        let doc = BATCH.replace("=山田, \"太郎\"", "●橋　髙志");
+        let parsed = crate::parse(doc.as_bytes()).unwrap();
+        let r = result_rows(&parsed.message).unwrap();
+        assert_eq!((r[0].name.as_str(), r[0].name_flags.as_str()), ("●橋　髙志", "●あり／JIS外:髙"));
+        assert_eq!(r[1].name_flags, "");
+        let text = csv_text(&r);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert!(lines[0].contains(",氏名,氏名カナ,氏名注意,負担割合,"), "{}", lines[0]);
+        assert!(lines[1].contains(",●橋　髙志,,●あり／JIS外:髙,1割,"), "{}", lines[1]);
     }
 
     #[test]

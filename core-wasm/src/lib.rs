@@ -26,6 +26,7 @@ pub mod gateway_wire;
 pub mod message;
 pub mod numbers;
 pub mod page_policy;
+pub mod person_name;
 pub mod protocol;
 pub mod sjis;
 pub mod summary;

@@ -131,17 +131,16 @@ pub(crate) mod value {
     /// the result stays usable, and the name must not overwrite the clinic's.
     pub fn person_name(v: &Option<String>, tag: &str, cx: &mut Cx) {
         let Some(s) = present(v) else { return };
-        if s.contains('●') {
+        let flags = crate::person_name::flags(s);
+        if flags.replaced {
             cx.report_memo(tag, Severity::Warning, "name_replaced_char", s, || Bilingual::new(
                 format!("<{tag}>「{s}」の ● は、資格確認システムが表せない文字の代わりです。患者さんの書類で正しい字を確かめ、医療機関に登録済みの氏名はそのまま使ってください（● の氏名で上書きしないでください）。"),
                 format!("<{tag}> {s:?}: ● stands for a character the system cannot carry. Check the spelling on the patient's documents and keep the name the clinic has on file (do not overwrite it with the ● name)."),
             ));
         }
-        let outside_of = |c: char| c != '●' && !crate::sjis::in_jis_x0208(c);
-        if s.chars().any(outside_of) {
+        if !flags.outside_jis0208.is_empty() {
             cx.report_memo(tag, Severity::Warning, "name_outside_jis0208", s, || {
-                let mut outside: Vec<char> = s.chars().filter(|&c| outside_of(c)).collect();
-                outside.dedup();
+                let outside = &flags.outside_jis0208;
                 let chars: String = outside.iter().map(|c| format!("「{c}」(U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join("、");
                 let en: String = outside.iter().map(|c| format!("{c} (U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join(", ");
                 Bilingual::new(

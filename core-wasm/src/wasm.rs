@@ -53,7 +53,8 @@ export interface StoredRecord {
   card_classification?: string; personal_family?: string; ratio?: string;
   qualification_date?: string; disqualification_date?: string; card_expiration_date?: string;
   elderly_ratio?: string; elderly_valid_start?: string; elderly_valid_end?: string;
-  limit_category?: string; public_expense_numbers?: string[];
+  limit_category?: string; public_expense_numbers?: string[]; public_expense_recipient_numbers?: string[];
+  name?: string; name_kana?: string; birthdate?: string; sex?: string;
 }
 export interface RowDiagnostic { line: number; column: string | null; severity: "info" | "warning" | "error"; code: string; message: Bilingual; }
 export interface BatchEntry { insured: { insurer_number: string; symbol?: string; number: string; branch?: string; birth_date: string }; arbitrary_id?: string; }
@@ -70,7 +71,7 @@ export interface DateVerdict {
   code?: string;
   message: Bilingual;
 }
-export interface Change { field: string; before?: string; after?: string; severity: "notice" | "important" | "critical"; message: Bilingual; }
+export interface Change { field: string; before?: string; after?: string; severity: "notice" | "important" | "critical"; message: Bilingual; keep_stored?: boolean; }
 "#;
 
 /// The one error shape thrown to JavaScript.

@@ -341,6 +341,8 @@ fn entry(conn: &Connection, row: &Row, search: &SearchInfo, header: &MessageHead
                 valid_start_date: r.get(2)?,
                 valid_end_date: r.get(3)?,
                 ticket_type: None,
+                // Medical aid is issued by the welfare office named as its payer.
+                issuer_name: opt(&row.insurer_name),
             })
         })?;
         for t in tickets {

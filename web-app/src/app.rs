@@ -268,7 +268,7 @@ pub fn app() -> Html {
             };
             html! {
                 <EntryFormView lang={lang} form={state.entry.clone()} notice={state.notice.clone()} sending={state.sending}
-                    on_type={act.reform(|(f, v)| Action::Type(f, v))} on_limit={act.reform(Action::SetLimitConsent)}
+                    on_type={act.reform(|(f, v)| Action::Type(f, v))} on_limit={act.reform(Action::SetLimitConsent)} on_document={act.reform(Action::SetDocument)}
                     on_submit={on_submit} on_clear={on_clear} />
             }
         }

@@ -94,6 +94,10 @@ pub mod t {
         F_NUMBER = "番号" / "Number";
         F_BRANCH = "枝番" / "Branch";
         F_BIRTH = "生年月日" / "Birth date";
+        DOC_LEGEND = "お持ちの書類" / "Document in hand";
+        DOC_HINT_CERTIFICATE = "資格確認書の番号を入力します。有効期限も結果で確かめます。" / "Type the numbers on the eligibility certificate; its validity is checked with the result.";
+        DOC_HINT_NOTICE = "資格情報のお知らせはマイナンバーカードと一緒に提示されるものです。カードが読めないときに、この番号で確認します。" / "The eligibility notice comes with the My Number card; its numbers are used when the card cannot be read.";
+        DOC_HINT_CARD = "従来の健康保険証は2025年12月1日までが有効期限です（経過措置は2026年3月31日まで）。" / "Old insurance cards expired on 2025-12-01 (transition until 2026-03-31).";
         F_LIMIT = "限度額適用認定証の情報も照会する（本人の同意あり）" / "Also ask for the ceiling category (patient agreed)";
         SUBMIT = "照会する (Enter)" / "Check (Enter)";
         CLEAR = "消去 (Esc)" / "Clear (Esc)";
@@ -146,6 +150,8 @@ pub mod t {
         D_NAME = "氏名" / "Name";
         D_KANA = "カナ氏名" / "Name (kana)";
         D_BIRTH = "生年月日" / "Birth date";
+        D_SEX = "性別" / "Sex";
+        D_DOCUMENT = "提示書類" / "Document shown";
         D_INSURER = "保険者" / "Insurer";
         D_NUMBERS = "記号・番号・枝番" / "Symbol · number · branch";
         D_CARD_CLASS = "保険証区分" / "Card type";

@@ -85,6 +85,10 @@ record! {
         valid_start_date: Option<String> = "MedicalTicketValidStartDate" => date,
         valid_end_date: Option<String> = "MedicalTicketValidEndDate" => date,
         ticket_type: Option<String> = "MedicalTicketType",
+        /// The issuing office (福祉事務所 for medical aid). The element name
+        /// is not public; `PublicExpenseIssuerName` is our guess, read
+        /// tolerantly (an unknown sibling is skipped, not refused).
+        issuer_name: Option<String> = "PublicExpenseIssuerName",
     }
 
     /// `ResultOfQualificationConfirmation`: one qualification found.

@@ -262,6 +262,9 @@ pub struct InsuredPerson {
 pub struct InsuranceConfirm {
     /// Whose eligibility to check.
     pub insured: InsuredPerson,
+    /// The document the numbers were read from (absent from pages before 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<PresentedDocument>,
     /// Ask for 限度額適用認定証 information (the patient agreed verbally).
     #[serde(default)]
     pub limit_certificate: bool,
@@ -708,6 +711,49 @@ impl PinPurpose {
     }
 }
 
+/// The document a patient hands over for a check by numbers. Since
+/// 2024-12-02 no new 保険証 are issued; patients bring a 資格確認書 or show a
+/// 資格情報のお知らせ together with their My Number card (domain.md §8).
+/// Recorded with the result, for the day's list and the usage statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresentedDocument {
+    /// 健康保険証 (the old card; no longer valid after the transition).
+    InsuranceCard,
+    /// 資格確認書: the usual document for a check by numbers from 2026.
+    #[default]
+    EligibilityCertificate,
+    /// 資格情報のお知らせ (paper or the マイナポータル PDF).
+    EligibilityNotice,
+}
+
+impl PresentedDocument {
+    pub const ALL: [PresentedDocument; 3] =
+        [PresentedDocument::EligibilityCertificate, PresentedDocument::EligibilityNotice, PresentedDocument::InsuranceCard];
+
+    /// The stable name (the serde one), for storage and DOM ids.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresentedDocument::InsuranceCard => "insurance_card",
+            PresentedDocument::EligibilityCertificate => "eligibility_certificate",
+            PresentedDocument::EligibilityNotice => "eligibility_notice",
+        }
+    }
+
+    pub fn from_str_opt(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    pub fn label(self) -> crate::text::Bilingual {
+        let (ja, en) = match self {
+            PresentedDocument::InsuranceCard => ("保険証", "insurance card"),
+            PresentedDocument::EligibilityCertificate => ("資格確認書", "eligibility certificate"),
+            PresentedDocument::EligibilityNotice => ("資格情報のお知らせ", "eligibility notice"),
+        };
+        crate::text::Bilingual::new(ja, en)
+    }
+}
+
 /// How a result of today was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -735,6 +781,9 @@ pub struct TodayEntry {
     /// kinds, and for card results stored by helpers before 0.1.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consents: Option<Consents>,
+    /// Checks by numbers: the document they came from, when the page said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<PresentedDocument>,
     /// The result document as text.
     pub xml: String,
     /// Raw codes from it.

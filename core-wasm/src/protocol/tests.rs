@@ -332,6 +332,7 @@ fn reply_text(entries: usize, note: &str) -> (FromHelper, String) {
         at: "2026-01-25T09:14:03+09:00".into(),
         kind: ConfirmKind::CardPin,
         consents: None,
+        document: None,
         xml: format!("<XmlMsg><Name>髙橋 太郎{note}</Name>\"\\\n\t\u{1}</XmlMsg>"),
         summary: ResultSummary::default(),
     };

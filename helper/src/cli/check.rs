@@ -22,6 +22,7 @@ pub fn run(ctx: &Context, c: CheckCommand) -> Result<ExitCode, Fail> {
         CheckCommand::Insurance { insurer, symbol, number, branch, birth, limit } => {
             let body = InsuranceConfirm {
                 insured: InsuredPerson { insurer_number: insurer, symbol, number, branch, birth_date: birth },
+                document: None,
                 limit_certificate: limit,
                 arbitrary_id: None,
             };

@@ -533,6 +533,7 @@ impl<E: Env> Dispatcher<E> {
                     at: r.at,
                     kind,
                     consents: r.card.map(|c| c.consents),
+                    document: None,
                     xml: r.xml,
                     summary,
                 })

@@ -484,7 +484,7 @@ mod tests {
 
     #[test]
     fn bad_numbers_become_invalid_argument_with_the_cores_text() {
-        let body = InsuranceConfirm { insured: person("39131157", "19600105"), limit_certificate: false, arbitrary_id: None };
+        let body = InsuranceConfirm { insured: person("39131157", "19600105"), document: None, limit_certificate: false, arbitrary_id: None };
         let e = individual_request("0110113719", "20261125", &body).unwrap_err();
         assert_eq!(e.code, onshi_core::protocol::ErrorCode::InvalidArgument);
         assert_eq!(e.detail.field.as_deref(), Some("insured.insurer_number"));

@@ -40,7 +40,8 @@ async fn e2e_desk_receptionist_stories() -> Result<()> {
 async fn stories(s: &mut Stack) -> Result<()> {
     within("an unpaired page is refused", 60, unpaired(s)).await?;
     within("pairing", 60, async { s.pair(true, None).await.map(|_| ()) }).await?;
-    within("insurance-card checks: valid, invalid, no match", 120, insurance_checks(s)).await?;
+    within("insurance-card checks: valid, invalid, no match, medical aid", 150, insurance_checks(s)).await?;
+    within("a ● name: explained, kana large, the clinic's name kept", 120, replaced_name(s)).await?;
     within("another origin cannot use this pairing", 60, other_origin(s)).await?;
     within("a 200-patient batch pre-check and its export", 240, batch(s)).await?;
     within("the consented medication view", 90, medication(s)).await?;
@@ -119,7 +120,73 @@ async fn insurance_checks(s: &mut Stack) -> Result<()> {
     let text = desk::outcome(&s.browser, "NoMatch", 30).await?;
     ensure!(text.contains("該当"), "{text}");
     s.browser.screenshot("e2e-desk-insurance-no-match").await?;
+
+    // Medical aid (validity 6): valid, check the 医療券; payer, recipient and office shown.
+    check(s, "public_assistance").await?;
+    let text = desk::outcome(&s.browser, "ValidUnregistered", 30).await?;
+    ensure!(text.contains("医療券"), "{text}");
+    let details = s.text_containing("main#main", "受給者番号", 10).await?;
+    ensure!(details.contains("負担者番号 12") && details.contains("福祉事務所"), "payer, recipient and the issuing office: {details}");
+    s.browser.screenshot("e2e-desk-medical-aid").await?;
     Ok(())
+}
+
+/// The registry's name (as the national register holds it: 𠮷田　髙志) and
+/// the one results carry (●田　●志) of a seeded case's person.
+fn registry_names(registry: &Path, case: &str) -> Result<(String, String)> {
+    let conn = rusqlite::Connection::open(registry)?;
+    Ok(conn.query_row("SELECT name, name_returned FROM people WHERE case_tag = ?1 ORDER BY person_id LIMIT 1", [case], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?)
+}
+
+/// Issue 14: a name the system sends with ●. The clinic's record (its
+/// earlier result with the true spelling, loaded as a file) is compared
+/// with the new result: the ● positions match anything, so the diff
+/// proposes nothing, and the screen says what ● means with the kana large.
+async fn replaced_name(s: &mut Stack) -> Result<()> {
+    let (true_name, returned) = registry_names(&s.paths.registry, "name_outside_jis")?;
+    ensure!(returned.contains('●') && !true_name.contains('●'), "the seeded person: {true_name} / {returned}");
+    check(s, "name_outside_jis").await?;
+    desk::outcome(&s.browser, "Valid", 30).await?;
+    // The clinic's record: this same result as the gateway sent it, with the
+    // name the clinic registered from the patient's documents.
+    let today = raw_request(s, r#"{"type": "today"}"#).await?;
+    let entries = today["body"]["entries"].as_array().context("today's entries")?;
+    let xml = entries.iter().rev().filter_map(|e| e["xml"].as_str()).find(|x| x.contains(&returned)).context("the ● result in today's list")?;
+    // The list carries text; say so in the declaration the file reader follows.
+    let record = xml.replace(&returned, &true_name).replacen("Shift_JIS", "UTF-8", 1).replacen("shift_jis", "UTF-8", 1);
+    let dir = TempDir::new("onshi-desk-record")?;
+    let file = dir.0.join("clinic-record.xml");
+    std::fs::write(&file, record.as_bytes())?;
+    s.go("result").await?;
+    s.browser.client.find(Locator::Css("#load-stored")).await?.send_keys(&file.display().to_string()).await?;
+    s.text_containing("#result-diff", "読み込んだ登録内容", 30).await?;
+
+    check(s, "name_outside_jis").await?;
+    desk::outcome(&s.browser, "Valid", 30).await?;
+    let alert = s.text_containing("#name-alert", "上書きしないでください", 30).await?;
+    ensure!(alert.contains("資格確認システムが表せない字"), "what ● means, in plain Japanese: {alert}");
+    ensure!(alert.contains("not overwrite"), "English second: {alert}");
+    let b = &s.browser.client;
+    let registered = b.find(Locator::Css("#name-registered")).await?.text().await?;
+    ensure!(registered.contains(&true_name), "the clinic's spelling is named as the one to keep: {registered}");
+    let kana = b.find(Locator::Css("#name-alert .kana-large")).await?.text().await?;
+    ensure!(kana.contains("ヨシダ") && kana.contains("タカシ"), "the kana, large and full-width: {kana}");
+    let marks = b.find_all(Locator::Css("#name-alert mark.replaced")).await?;
+    ensure!(marks.len() == returned.matches('●').count(), "each ● marked: {}", marks.len());
+    let diff = s.text_containing("#result-diff", "読み込んだ登録内容", 10).await?;
+    ensure!(b.find_all(Locator::Css("#result-diff li[data-field=Name]")).await?.is_empty(), "no name change proposed: {diff}");
+    ensure!(diff.contains("違いはありません") || b.find_all(Locator::Css("#result-diff li")).await?.is_empty(), "nothing to update: {diff}");
+    let details = s.text_containing("main#main", &returned, 10).await?;
+    ensure!(details.contains(&returned), "the name is shown as received");
+    s.browser.screenshot("e2e-desk-name-replaced").await?;
+    // The loaded record would be compared with every later patient: forget it.
+    b.find(Locator::Css(".result .actions button:not(#print)")).await?.click().await?;
+    until("the loaded record is forgotten", 10, || async {
+        Ok(b.find(Locator::Css(".result .actions button:not(#print)")).await.is_err().then_some(()))
+    })
+    .await
 }
 
 /// The same page on `localhost` instead of `127.0.0.1` is another origin:
@@ -292,13 +359,21 @@ async fn batch(s: &mut Stack) -> Result<()> {
     let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
     let header = lines.next().context("header")?;
     ensure!(header.starts_with("No,判定,判定コード,患者ID"), "{header}");
+    let column = |name: &str| header.split(',').position(|h| h == name).with_context(|| format!("the {name} column in {header}"));
+    let (name_at, flag_at) = (column("氏名")?, column("氏名注意")?);
     let mut got: BTreeMap<String, usize> = BTreeMap::new();
     let mut patients = Vec::new();
+    let mut flagged = 0;
     for line in lines {
         let cells: Vec<&str> = line.split(',').collect();
         *got.entry(cells.get(2).copied().unwrap_or_default().to_owned()).or_default() += 1;
         patients.push(cells.get(3).copied().unwrap_or_default().to_owned());
+        // A ● name is exported as received, and its row is flagged.
+        let (name, flag) = (cells.get(name_at).copied().unwrap_or_default(), cells.get(flag_at).copied().unwrap_or_default());
+        ensure!(name.contains('●') == flag.contains("●あり"), "name {name:?} flagged {flag:?}");
+        flagged += usize::from(name.contains('●'));
     }
+    ensure!(flagged >= 1, "the seeded ● name (case name_outside_jis) is in the batch and flagged");
     ensure!(got == expected, "outcome codes in the export {got:?}, expected {expected:?}");
     patients.sort();
     patients.dedup();
@@ -311,6 +386,21 @@ async fn batch(s: &mut Stack) -> Result<()> {
     let xml = String::from_utf8_lossy(&bytes).into_owned();
     ensure!(xml.starts_with("<?xml") && xml.contains("<XmlMsg>") && xml.contains("<SegmentOfResult>1</SegmentOfResult>"), "{}", &xml[..xml.len().min(400)]);
     ensure!(xml.contains(">B0001<") && xml.contains(">B0200<"), "the patient ids are in the exported document");
+
+    // The results table marks those rows too; searching for ● finds them.
+    desk::type_into(b, "batch-filter-text", "●").await?;
+    let marked = until("the ● rows are listed and marked", 15, || async {
+        let rows = b.client.find_all(Locator::Css("#batch-table .vrow")).await?;
+        let mut marks = Vec::new();
+        for r in &rows {
+            marks.push(r.attr("data-name-flags").await?.unwrap_or_default());
+        }
+        Ok((!marks.is_empty() && marks.iter().all(|m| m.contains("●あり"))).then_some(marks.len()))
+    })
+    .await?;
+    ensure!(marked == flagged, "{marked} marked rows on the page, {flagged} in the export");
+    b.screenshot("e2e-desk-batch-name-flags").await?;
+    desk::type_into(b, "batch-filter-text", "").await?;
     Ok(())
 }
 

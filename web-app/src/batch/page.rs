@@ -382,11 +382,16 @@ fn row_html(t: &TableRow) -> Html {
     let code = export::outcome_code(r.outcome);
     html! {
         <div key={r.index} class={classes!("vrow", r.is_problem().then_some("problem"))} role="row"
-            data-outcome={code}>
+            data-outcome={code} data-name-flags={r.name_flags.clone()}>
             <span class="num">{r.index}</span>
             <span class={classes!("badge", code)}>{label.ja}</span>
             <span>{r.patient_id.clone()}</span>
-            <span>{r.name.clone()}</span>
+            <span class="name">
+                {r.name.clone()}
+                if !r.name_flags.is_empty() {
+                    <span class="name-flag" title="氏名に ● または JIS外の字があります。登録済みの氏名を使ってください。 / The name holds ● or characters outside JIS X 0208; keep the registered name.">{r.name_flags.clone()}</span>
+                }
+            </span>
             <span class="num">{format!("{} {}", r.insurer_number, r.number)}</span>
             <span>{r.ratio.clone()}</span>
             <span class="reason" title={r.reason.en.clone()}>{if r.is_problem() { r.reason.ja.clone() } else { String::new() }}</span>

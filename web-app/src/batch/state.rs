@@ -112,7 +112,7 @@ impl TableRow {
     pub fn new(row: ResultRow) -> Self {
         let haystack = fold(&[
             row.patient_id.as_str(), &row.insurer_number, &row.symbol, &row.number,
-            &row.name, &row.name_kana, &row.birth_date,
+            &row.name, &row.name_kana, &row.name_flags, &row.birth_date,
         ].join("\u{1F}"));
         TableRow { row, haystack }
     }

@@ -1,6 +1,8 @@
-//! The insurance-card / 資格確認書 entry form: five fields in tab order, a
-//! live verdict under each, Enter submits from any field, Esc clears.
+//! The insurance-card / 資格確認書 entry form: the document in hand, five
+//! fields in tab order, a live verdict under each, Enter submits from any
+//! field, Esc clears.
 
+use onshi_core::protocol::PresentedDocument;
 use yew::prelude::*;
 
 use super::{bi, one, tx};
@@ -15,6 +17,7 @@ pub struct Props {
     pub sending: bool,
     pub on_type: Callback<(Field, String)>,
     pub on_limit: Callback<bool>,
+    pub on_document: Callback<PresentedDocument>,
     pub on_submit: Callback<()>,
     pub on_clear: Callback<()>,
 }
@@ -82,6 +85,23 @@ pub fn entry_form(p: &Props) -> Html {
         let input: web_sys::HtmlInputElement = e.target_unchecked_into();
         input.checked()
     });
+    // The document in hand: radio buttons (arrow keys move between them),
+    // recorded with the result and the day's list.
+    let documents = PresentedDocument::ALL.iter().map(|&d| {
+        let id = format!("doc-{}", d.as_str());
+        let on = p.on_document.reform(move |_: Event| d);
+        html! {
+            <label class="doc-choice" for={id.clone()}>
+                <input id={id} type="radio" name="document" value={d.as_str()} checked={p.form.document == d} onchange={on} />
+                {bi(p.lang, &d.label())}
+            </label>
+        }
+    });
+    let doc_hint = match p.form.document {
+        PresentedDocument::EligibilityCertificate => t::DOC_HINT_CERTIFICATE,
+        PresentedDocument::EligibilityNotice => t::DOC_HINT_NOTICE,
+        PresentedDocument::InsuranceCard => t::DOC_HINT_CARD,
+    };
     let notice = p.notice.as_ref().map(|n| {
         let class = match n {
             Notice::FixFields => "warn",
@@ -94,6 +114,11 @@ pub fn entry_form(p: &Props) -> Html {
             <h2 id="entry-title">{tx(p.lang, t::ENTRY_TITLE)}</h2>
             <p class="hint">{tx(p.lang, t::ENTRY_HINT)}</p>
             <form id="entry-form" class="entry" onkeydown={onkeydown} onsubmit={onsubmit} novalidate=true>
+                <fieldset class="documents">
+                    <legend>{tx(p.lang, t::DOC_LEGEND)}</legend>
+                    { for documents }
+                    <p id="document-hint" class="hint">{tx(p.lang, doc_hint)}</p>
+                </fieldset>
                 <div class="fields">{ for fields }</div>
                 <label class="check">
                     <input id="limit-consent" type="checkbox" checked={p.form.limit_consent} onchange={on_limit} />

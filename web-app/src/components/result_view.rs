@@ -8,7 +8,7 @@ use yew::prelude::*;
 
 use super::{bi, one, tx};
 use crate::i18n::{t, Lang};
-use crate::state::result::{outcome_class, outcome_title, DiffView};
+use crate::state::result::{outcome_class, outcome_title, DiffView, NameAlert};
 use crate::state::{RecordSource, Shown};
 
 #[derive(Properties, PartialEq)]
@@ -28,6 +28,38 @@ fn severity_class(s: ChangeSeverity) -> &'static str {
         ChangeSeverity::Notice => "notice-change",
         ChangeSeverity::Important => "important-change",
         ChangeSeverity::Critical => "critical-change",
+    }
+}
+
+/// The name drawn with each ● marked, so the eye finds it at once.
+fn marked_name(name: &str) -> Html {
+    let replaced = onshi_core::person_name::REPLACED;
+    html! {
+        { for name.split_inclusive(replaced).map(|part| match part.strip_suffix(replaced) {
+            Some(before) => html! { <>{before.to_string()}<mark class="replaced">{replaced}</mark></> },
+            None => html! { {part.to_string()} },
+        }) }
+    }
+}
+
+/// ● or characters outside JIS X 0208 in the name: what it means, what to
+/// do, and the kana large (what the receptionist reads out to the patient).
+fn name_alert(lang: Lang, a: &NameAlert) -> Html {
+    html! {
+        <section id="name-alert" class="name-alert" role="note" data-replaced={a.replaced.to_string()}>
+            <div class="name-pair">
+                if let Some(k) = &a.kana {
+                    <div class="kana-large" lang="ja">{k.clone()}</div>
+                }
+                <div class="name-shown" lang="ja">{marked_name(&a.name)}</div>
+                if let Some(r) = &a.registered {
+                    <div id="name-registered" class="name-registered">
+                        {bi(lang, &onshi_core::text::Bilingual::new(format!("登録済みの氏名：{r}"), format!("Name on file: {r}")))}
+                    </div>
+                }
+            </div>
+            <p class="advice">{bi(lang, &a.advice)}</p>
+        </section>
     }
 }
 
@@ -117,7 +149,10 @@ pub fn result_view(p: &Props) -> Html {
                         } else {
                             <ul class="changes">
                             { for changes.iter().map(|c| html! {
-                                <li class={severity_class(c.severity)}>{bi(lang, &c.message)}</li>
+                                <li class={classes!(severity_class(c.severity), c.keep_stored.then_some("keep"))}
+                                    data-field={format!("{:?}", c.field)} data-keep={c.keep_stored.to_string()}>
+                                    {bi(lang, &c.message)}
+                                </li>
                             }) }
                             </ul>
                         }
@@ -132,6 +167,9 @@ pub fn result_view(p: &Props) -> Html {
                     <div class="reason">{bi(lang, &m.summary.reason)}</div>
                 </div>
                 { for certificate }
+                if let Some(a) = &m.name_alert {
+                    {name_alert(lang, a)}
+                }
                 if !m.warnings.is_empty() {
                     <section class="warnings" aria-label={one(lang, t::WARNINGS)}>
                         <ul>{ for m.warnings.iter().map(|w| html! { <li>{bi(lang, w)}</li> }) }</ul>

@@ -17,6 +17,8 @@ pub struct TodayRow {
     /// Card checks: the consents chosen at the desk (kept by the helper, so
     /// they survive a reload).
     pub consents: Option<onshi_core::protocol::Consents>,
+    /// Checks by numbers: the document in hand, when recorded.
+    pub document: Option<onshi_core::protocol::PresentedDocument>,
     pub name: String,
     pub kana: String,
     pub insurer: String,
@@ -41,6 +43,7 @@ impl TodayRow {
             at: e.at.clone(),
             kind: e.kind,
             consents: e.consents,
+            document: e.document,
             name: s(q.as_ref().and_then(|q| q.name.as_ref())),
             kana: s(q.as_ref().and_then(|q| q.name_kana.as_ref())),
             insurer: s(q.as_ref().and_then(|q| q.insurer_number.as_ref())),

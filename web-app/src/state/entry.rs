@@ -4,7 +4,7 @@
 
 use onshi_core::diag::Severity;
 use onshi_core::numbers::{check_insurer, NumberError};
-use onshi_core::protocol::{InsuranceConfirm, InsuredPerson};
+use onshi_core::protocol::{InsuranceConfirm, InsuredPerson, PresentedDocument};
 use onshi_core::text::{Bilingual, Explain};
 use onshi_core::validate::{validate_search_input, SearchInput};
 use onshi_core::wareki::{self, WarekiError};
@@ -98,6 +98,8 @@ pub struct EntryForm {
     pub birth: String,
     /// Ask for the ceiling category too (the patient agreed).
     pub limit_consent: bool,
+    /// The document in hand (資格確認書 unless the receptionist says otherwise).
+    pub document: PresentedDocument,
     /// Submit was pressed with errors: empty required fields now show red.
     pub attempted: bool,
 }
@@ -193,6 +195,7 @@ impl EntryForm {
                     branch: info.insured_branch_number,
                     birth_date: info.birthdate.unwrap_or_default(),
                 },
+                document: Some(self.document),
                 limit_certificate: self.limit_consent,
                 arbitrary_id: None,
             }),

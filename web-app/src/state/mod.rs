@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use onshi_core::protocol::{
-    ConfirmKind, ConfirmMode, Eligibility, ErrorCode, Event, InsuranceConfirm, ProtocolError, ReaderInfo, Response,
+    ConfirmKind, ConfirmMode, Eligibility, ErrorCode, Event, InsuranceConfirm, PresentedDocument, ProtocolError, ReaderInfo, Response,
     StatusReply, TodayEntry,
 };
 use onshi_core::text::Bilingual;
@@ -148,6 +148,8 @@ pub enum Pairing {
 pub struct Shown {
     pub xml: String,
     pub kind: Option<ConfirmKind>,
+    /// Checks by numbers: the document the numbers came from.
+    pub document: Option<PresentedDocument>,
     /// `Err` when the document could not be read (the message says why).
     pub model: Result<ResultModel, Bilingual>,
     /// The card's certificate notice of a fresh card check (the renewal
@@ -222,6 +224,8 @@ pub enum Action {
     Now(String),
     Type(Field, String),
     SetLimitConsent(bool),
+    /// The document in hand for a check by numbers.
+    SetDocument(PresentedDocument),
     ClearEntry,
     /// Submit pressed: the reducer records why nothing was sent, if so.
     SubmitRefused(Notice),
@@ -270,18 +274,20 @@ impl AppState {
             return Some(s.clone());
         }
         let key = result::first_entry(xml).map(|q| result::person_key(&q))?;
+        // Today's earlier results in order, each accepted over the last, so
+        // what the record keeps (the spelling before a ● name) carries on.
         self.today
             .iter()
-            .rev()
             .filter(|r| r.xml != xml && r.person.as_deref() == Some(key.as_str()))
-            .find_map(|r| result::first_entry(&r.xml))
-            .map(|q| Stored { record: onshi_core::diff::record_from(&q), source: RecordSource::Today })
+            .filter_map(|r| result::first_entry(&r.xml))
+            .fold(None, |record, q| Some(onshi_core::diff::updated_record(record.as_ref(), &q)))
+            .map(|record| Stored { record, source: RecordSource::Today })
     }
 
-    fn show(&mut self, xml: String, kind: Option<ConfirmKind>) {
+    fn show(&mut self, xml: String, kind: Option<ConfirmKind>, document: Option<PresentedDocument>) {
         let stored = self.stored_for(&xml);
-        let model = result::read_result(&xml, &self.now, stored.as_ref());
-        self.shown = Some(Shown { xml, kind, model, certificate: None });
+        let model = result::read_result(&xml, &self.now, stored.as_ref(), document);
+        self.shown = Some(Shown { xml, kind, document, model, certificate: None });
         self.route = Route::Result;
     }
 
@@ -290,7 +296,9 @@ impl AppState {
     fn eligibility(&mut self, e: Eligibility, kind: ConfirmKind) {
         self.links.network = links::Network::Ok;
         self.history = HistoryDocs::default();
-        self.show(e.xml.clone(), Some(kind));
+        // The form keeps its document while the check runs (submit is disabled).
+        let document = (kind == ConfirmKind::Insurance).then_some(self.entry.document);
+        self.show(e.xml.clone(), Some(kind), document);
         if let Some(shown) = &mut self.shown {
             shown.certificate = e.certificate.clone();
         }
@@ -302,7 +310,7 @@ impl AppState {
         let n = self.today.len() + 1;
         let at = rfc3339_of(&self.now);
         let consents = matches!(kind, ConfirmKind::CardPin | ConfirmKind::CardVisual).then_some(self.card.consents);
-        self.today.push(TodayRow::from_entry(&TodayEntry { entry_id: format!("local-{n}"), at, kind, consents, xml: e.xml, summary: e.summary }));
+        self.today.push(TodayRow::from_entry(&TodayEntry { entry_id: format!("local-{n}"), at, kind, consents, document, xml: e.xml, summary: e.summary }));
     }
 
     fn clear_entry(&mut self) {
@@ -351,6 +359,7 @@ impl AppState {
                 }
             }
             Action::SetLimitConsent(b) => self.entry.limit_consent = b,
+            Action::SetDocument(d) => self.entry.document = d,
             Action::ClearEntry => self.clear_entry(),
             Action::Escape => {
                 if self.route == Route::Entry {
@@ -392,7 +401,7 @@ impl AppState {
             Action::Event(e) => self.event(e),
             Action::CardMode(m) => self.card.mode = m,
             Action::ToggleConsent(c) => self.card.toggle(c),
-            Action::LoadResult(xml) => self.show(xml, None),
+            Action::LoadResult(xml) => self.show(xml, None, None),
             Action::LoadStored(xml) => {
                 match result::stored_from_file(&xml) {
                     Ok(s) => self.loaded_record = Some(s),
@@ -400,13 +409,13 @@ impl AppState {
                 }
                 // Re-draw the result on screen against the new record.
                 if let Some(sh) = self.shown.take() {
-                    self.show(sh.xml, sh.kind);
+                    self.show(sh.xml, sh.kind, sh.document);
                 }
             }
             Action::ForgetStored => {
                 self.loaded_record = None;
                 if let Some(sh) = self.shown.take() {
-                    self.show(sh.xml, sh.kind);
+                    self.show(sh.xml, sh.kind, sh.document);
                 }
             }
             Action::OpenToday(id) => {
@@ -414,7 +423,7 @@ impl AppState {
                     // Compare with what came before this row, not after it.
                     let upto: Vec<TodayRow> = self.today.iter().take_while(|x| x.entry_id != id).cloned().collect();
                     let all = std::mem::replace(&mut self.today, upto);
-                    self.show(r.xml.clone(), Some(r.kind));
+                    self.show(r.xml.clone(), Some(r.kind), r.document);
                     self.today = all;
                 }
             }

@@ -4,8 +4,9 @@
 //! Pure: "now" is passed in.
 
 use onshi_core::codes::*;
-use onshi_core::diff::{diff, normalize, record_from, Change, ChangeField, ChangeSeverity, StoredRecord};
+use onshi_core::diff::{diff, normalize, record_from, updated_record, Change, ChangeField, ChangeSeverity, StoredRecord};
 use onshi_core::message::{Message, Qualification};
+use onshi_core::protocol::PresentedDocument;
 use onshi_core::summary::{ceiling_label, consent_status, ratio_label, summarize_message, ConsentStatus, Outcome, Summary};
 use onshi_core::text::{Bilingual, Explain};
 use onshi_core::wareki::Date;
@@ -58,6 +59,21 @@ pub enum DiffView {
     Compared { source: RecordSource, changes: Vec<Change> },
 }
 
+/// The name needs care (● or characters outside JIS X 0208): the screen
+/// explains it and shows the kana large, since the kana is what the
+/// receptionist can read out and check with the patient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NameAlert {
+    pub name: String,
+    pub kana: Option<String>,
+    /// The name holds ● (drawn highlighted).
+    pub replaced: bool,
+    /// The clinic's spelling of the same name, when its record has one:
+    /// the name to keep using.
+    pub registered: Option<String>,
+    pub advice: Bilingual,
+}
+
 /// Everything the result screen draws.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultModel {
@@ -67,7 +83,10 @@ pub struct ResultModel {
     pub diff: DiffView,
     /// The card is not registered for insurance use: offer registration.
     pub registration_needed: bool,
-    /// The first entry, as the clinic would store it (for later diffs).
+    /// The first entry's name needs care.
+    pub name_alert: Option<NameAlert>,
+    /// The first entry, as the clinic would store it (for later diffs):
+    /// never a ● name, never a birth date the diff doubts.
     pub record: Option<StoredRecord>,
 }
 
@@ -111,8 +130,9 @@ fn today_of(now: &str) -> Option<Date> {
 }
 
 /// Read a result document into what the screen shows. `now` is
-/// `YYYYMMDDHHmmss` (consents expire against it).
-pub fn read_result(xml: &str, now: &str, stored: Option<&Stored>) -> Result<ResultModel, Bilingual> {
+/// `YYYYMMDDHHmmss` (consents expire against it); `document` is what the
+/// patient handed over for a check by numbers, when known.
+pub fn read_result(xml: &str, now: &str, stored: Option<&Stored>, document: Option<PresentedDocument>) -> Result<ResultModel, Bilingual> {
     let parsed = onshi_core::parse(xml.as_bytes()).map_err(|e| e.explain())?;
     let m = match &parsed.message {
         Message::IndividualResult(m) | Message::FaceResult(m) => m,
@@ -142,13 +162,20 @@ pub fn read_result(xml: &str, now: &str, stored: Option<&Stored>) -> Result<Resu
         .iter()
         .enumerate()
         .map(|(i, q)| entry_view(q, now, if i == 0 { &changed } else { &[] }))
-        .collect();
+        .collect::<Vec<_>>();
+    let mut entries = entries;
+    if let (Some(d), Some(first)) = (document, entries.first_mut()) {
+        first.rows.insert(0, Row { label: t::D_DOCUMENT, value: d.label(), changed: None });
+    }
     let mut warnings = Vec::new();
     if let Some(msg) = &summary.system_message {
         warnings.push(bi(format!("システムからのお知らせ：{msg}"), format!("Message from the system: {msg}")));
     }
     if let (Some(q), Some(today)) = (first, today_of(now)) {
-        warnings.extend(expiry_warning(q, today));
+        warnings.extend(expiry_warning(q, today, document));
+    }
+    if let (Some(PresentedDocument::InsuranceCard), Some(today)) = (document, today_of(now)) {
+        warnings.extend(old_card_warning(today));
     }
     if parsed.diagnostics.iter().any(|d| d.severity == onshi_core::Severity::Error) {
         warnings.push(bi(
@@ -157,7 +184,26 @@ pub fn read_result(xml: &str, now: &str, stored: Option<&Stored>) -> Result<Resu
         ));
     }
     let registration_needed = needs_registration(&summary);
-    Ok(ResultModel { summary, entries, warnings, diff: changes, registration_needed, record: first.map(record_from) })
+    let name_alert = first.and_then(|q| name_alert(q, stored.map(|s| &s.record)));
+    let record = first.map(|q| updated_record(stored.map(|s| &s.record), q));
+    Ok(ResultModel { summary, entries, warnings, diff: changes, registration_needed, name_alert, record })
+}
+
+fn name_alert(q: &Qualification, stored: Option<&StoredRecord>) -> Option<NameAlert> {
+    let name = q.name.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+    let flags = onshi_core::person_name::flags(name);
+    let registered = stored
+        .and_then(|s| s.name.as_deref())
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && *r != name && onshi_core::person_name::same_name(r, name))
+        .map(str::to_string);
+    Some(NameAlert {
+        name: name.to_string(),
+        kana: q.name_kana.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(onshi_core::text::fold_width),
+        replaced: flags.replaced,
+        registered,
+        advice: flags.advice()?,
+    })
 }
 
 /// The card was read but is not registered for insurance use. The gateway
@@ -170,19 +216,49 @@ pub fn needs_registration(s: &Summary) -> bool {
         })
 }
 
-fn expiry_warning(q: &Qualification, today: Date) -> Option<Bilingual> {
+fn expiry_warning(q: &Qualification, today: Date, document: Option<PresentedDocument>) -> Option<Bilingual> {
     let exp = q.card_expiration_date.as_deref().and_then(|d| Date::parse_yyyymmdd(d.trim()).ok())?;
     let left = exp.days() - today.days();
     let shown = date_text(Some(&exp.yyyymmdd()));
+    // The document in hand names itself; otherwise both that carry a date.
+    let (what, what_en) = match document {
+        Some(PresentedDocument::EligibilityCertificate) => ("資格確認書", "eligibility certificate"),
+        Some(PresentedDocument::InsuranceCard) => ("保険証", "insurance card"),
+        _ => ("保険証・資格確認書", "card or certificate"),
+    };
     if left < 0 {
+        let todo = if document == Some(PresentedDocument::EligibilityCertificate) {
+            "新しい資格確認書が届いていないか患者さんに確かめ、届いていなければ加入先の保険者に問い合わせるようお伝えください。"
+        } else {
+            "新しいものの提示をお願いしてください。"
+        };
         Some(bi(
-            format!("保険証・資格確認書の有効期限（{}）を過ぎています。新しいものの提示をお願いしてください。", shown.ja),
-            format!("The card expired on {}. Ask for the new one.", shown.en),
+            format!("{what}の有効期限（{}）を過ぎています。{todo}", shown.ja),
+            format!("The {what_en} expired on {}. Ask for the new one (or ask the patient to contact their insurer).", shown.en),
         ))
     } else if left <= EXPIRY_WARNING_DAYS {
         Some(bi(
-            format!("保険証・資格確認書の有効期限が近づいています（{}まで、あと{left}日）。患者さんにお伝えください。", shown.ja),
-            format!("The card expires soon ({}, in {left} days). Let the patient know.", shown.en),
+            format!("{what}の有効期限が近づいています（{}まで、あと{left}日）。患者さんにお伝えください。", shown.ja),
+            format!("The {what_en} expires soon ({}, in {left} days). Let the patient know.", shown.en),
+        ))
+    } else {
+        None
+    }
+}
+
+/// The old 健康保険証: valid at most until 2025-12-01, then accepted under a
+/// transitional measure until 2026-03-31 (domain.md §8).
+fn old_card_warning(today: Date) -> Option<Bilingual> {
+    let day = |y, m, d| Date::new(y, m, d).map(|d| d.days()).unwrap_or(i64::MAX);
+    if today.days() > day(2026, 3, 31) {
+        Some(bi(
+            "従来の健康保険証は、経過措置（2026年3月31日まで）が終わり使えなくなっています。資格は今回の照会で確認できました。次回からは資格確認書かマイナ保険証をお持ちいただくようお伝えください。",
+            "The old insurance card can no longer be used (the transition ended on 2026-03-31). The qualification was confirmed by this check; ask the patient to bring the eligibility certificate or their My Number card next time.",
+        ))
+    } else if today.days() > day(2025, 12, 1) {
+        Some(bi(
+            "従来の健康保険証の有効期限（2025年12月1日）は過ぎています。2026年3月31日までは経過措置で受け付けられます。資格確認書かマイナ保険証の用意をお伝えください。",
+            "The old insurance card expired on 2025-12-01; it is accepted under the transition until 2026-03-31. Ask the patient to get the eligibility certificate or use their My Number card.",
         ))
     } else {
         None
@@ -243,17 +319,14 @@ fn entry_view(q: &Qualification, now: &str, changed: &[(ChangeField, ChangeSever
     let public = if q.public_expense.is_empty() {
         none()
     } else {
-        let v: Vec<String> = q
-            .public_expense
-            .iter()
-            .map(|p| format!("{} / {}", p.payer_number.as_deref().unwrap_or("—"), p.recipient_number.as_deref().unwrap_or("—")))
-            .collect();
-        bi(v.join("、"), v.join("; "))
+        let v: Vec<Bilingual> = q.public_expense.iter().map(public_text).collect();
+        bi(v.iter().map(|b| b.ja.as_str()).collect::<Vec<_>>().join("\n"), v.iter().map(|b| b.en.as_str()).collect::<Vec<_>>().join("\n"))
     };
     let rows = vec![
-        row(t::D_NAME, text(q.name.as_deref()), &[]),
-        row(t::D_KANA, text(kana), &[]),
-        row(t::D_BIRTH, date_text(q.birthdate.as_deref()), &[]),
+        row(t::D_NAME, text(q.name.as_deref()), &[F::Name]),
+        row(t::D_KANA, text(kana), &[F::NameKana]),
+        row(t::D_BIRTH, date_text(q.birthdate.as_deref()), &[F::Birthdate]),
+        row(t::D_SEX, code(q.sex1.as_ref()), &[F::Sex]),
         row(t::D_INSURER, insurer, &[F::InsurerNumber]),
         row(t::D_NUMBERS, numbers, &[F::Symbol, F::Number, F::Branch]),
         row(t::D_CARD_CLASS, code(q.card_classification.as_ref()), &[F::CardClassification]),
@@ -265,7 +338,7 @@ fn entry_view(q: &Qualification, now: &str, changed: &[(ChangeField, ChangeSever
         row(t::D_ELDERLY, elderly, &[F::ElderlyRatio, F::ElderlyValidity]),
         row(t::D_CEILING, ceiling, &[F::LimitCategory]),
         row(t::D_DISEASE, disease, &[]),
-        row(t::D_PUBLIC, public, &[F::PublicExpense]),
+        row(t::D_PUBLIC, public, &[F::PublicExpense, F::PublicExpenseRecipient]),
     ];
     let consent = |label: Tx, flag: Option<&ConsentFlag>, until: Option<&str>| {
         let status = consent_status(flag, until, now);
@@ -280,6 +353,29 @@ fn entry_view(q: &Qualification, now: &str, changed: &[(ChangeField, ChangeSever
         consent(t::K_DISEASE, q.specific_disease_consent.as_ref(), None),
     ];
     EntryView { rows, consents }
+}
+
+/// One public-expense ticket: 公費負担者番号, 受給者番号, the issuing office
+/// and the validity, each only when present.
+fn public_text(p: &onshi_core::message::MedicalTicket) -> Bilingual {
+    let v = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let mut ja = vec![format!("負担者番号 {}", v(&p.payer_number).unwrap_or_else(|| "—".into()))];
+    let mut en = vec![format!("payer {}", v(&p.payer_number).unwrap_or_else(|| "—".into()))];
+    if let Some(r) = v(&p.recipient_number) {
+        ja.push(format!("受給者番号 {r}"));
+        en.push(format!("recipient {r}"));
+    }
+    if let Some(o) = v(&p.issuer_name) {
+        ja.push(format!("発行 {o}"));
+        en.push(format!("issued by {o}"));
+    }
+    if p.valid_start_date.is_some() || p.valid_end_date.is_some() {
+        let (s, e) = (date_text(p.valid_start_date.as_deref()), date_text(p.valid_end_date.as_deref()));
+        let open = p.valid_end_date.as_deref().is_none_or(|d| d.trim().is_empty());
+        ja.push(if open { format!("{}から", s.ja) } else { format!("{}〜{}", s.ja, e.ja) });
+        en.push(if open { format!("from {}", s.en) } else { format!("{} – {}", s.en, e.en) });
+    }
+    bi(ja.join("・"), en.join(", "))
 }
 
 fn lost_text(q: &Qualification) -> Bilingual {

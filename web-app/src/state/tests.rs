@@ -197,11 +197,83 @@ fn bad_files_give_a_message_not_a_panic() {
 }
 
 #[test]
+fn a_replaced_name_is_explained_and_never_proposed_over_the_earlier_one() {
+    let mut s = state();
+    let clean = VALID_XML.replace("髙橋　一郎", "高橋　一郎");
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(&clean))));
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    assert!(m.name_alert.is_none(), "a JIS X 0208 name needs no alert");
+    let replaced = VALID_XML.replace("髙橋　一郎", "●橋　一郎");
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(&replaced))));
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    let a = m.name_alert.as_ref().expect("an alert for ●");
+    assert!(a.replaced && a.advice.ja.contains("上書きしないでください"), "{a:?}");
+    assert_eq!(a.kana.as_deref(), Some("タカハシ イチロウ"), "the kana is shown in full-width");
+    let result::DiffView::Compared { changes, .. } = &m.diff else { panic!("expected a diff: {:?}", m.diff) };
+    assert!(changes.is_empty(), "●橋 matches 高橋: {changes:?}");
+    assert_eq!(m.record.as_ref().and_then(|r| r.name.as_deref()), Some("高橋　一郎"), "the stored spelling stays");
+    assert_eq!(a.registered.as_deref(), Some("高橋　一郎"), "the alert names the spelling to keep");
+    // A ● name that does not match is a check, and the record keeps its name.
+    let other = VALID_XML.replace("髙橋　一郎", "●田　一郎");
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(&other))));
+    let m = s.shown.as_ref().and_then(|sh| sh.model.as_ref().ok()).expect("model");
+    let result::DiffView::Compared { changes, .. } = &m.diff else { panic!("expected a diff: {:?}", m.diff) };
+    let name = changes.iter().find(|c| c.field == onshi_core::diff::ChangeField::Name).expect("a name change");
+    assert!(name.keep_stored, "{name:?}");
+    let row = m.entries[0].rows.iter().find(|r| r.label == t::D_NAME).expect("name row");
+    assert!(row.changed.is_some());
+}
+
+#[test]
+fn outside_jis_characters_are_named() {
+    let m = result::read_result(VALID_XML, "20250401100000", None, None).expect("model");
+    let a = m.name_alert.as_ref().expect("髙 is outside JIS X 0208");
+    assert!(!a.replaced && a.advice.ja.contains("「髙」"), "{a:?}");
+}
+
+#[test]
+fn medical_aid_shows_payer_recipient_and_office() {
+    let xml = VALID_XML.replace("<InsurerName>", "<PublicExpenseResultList><MedicalTicketInfo><PublicExpensePayerNumber>12136017</PublicExpensePayerNumber><PublicExpenseRecipientNumber>1234567</PublicExpenseRecipientNumber><PublicExpenseIssuerName>テスト市福祉事務所</PublicExpenseIssuerName><MedicalTicketValidStartDate>20250401</MedicalTicketValidStartDate></MedicalTicketInfo></PublicExpenseResultList><InsurerName>");
+    let m = result::read_result(&xml, "20250401100000", None, None).expect("model");
+    let row = m.entries[0].rows.iter().find(|r| r.label == t::D_PUBLIC).expect("public row");
+    assert_eq!(row.value.ja, "負担者番号 12136017・受給者番号 1234567・発行 テスト市福祉事務所・2025年4月1日（令和7年4月1日）から");
+}
+
+#[test]
+fn the_document_in_hand_is_sent_shown_and_listed() {
+    let mut s = good_form();
+    assert_eq!(s.entry.document, PresentedDocument::EligibilityCertificate, "the 2026 default");
+    s.apply(Action::SetDocument(PresentedDocument::EligibilityNotice));
+    let req = s.entry.request().expect("a request");
+    assert_eq!(req.document, Some(PresentedDocument::EligibilityNotice));
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(VALID_XML))));
+    let sh = s.shown.as_ref().expect("shown");
+    assert_eq!(sh.document, Some(PresentedDocument::EligibilityNotice));
+    let m = sh.model.as_ref().expect("model");
+    let row = &m.entries[0].rows[0];
+    assert_eq!((row.label, row.value.ja.as_str()), (t::D_DOCUMENT, "資格情報のお知らせ"));
+    assert_eq!(s.today.last().and_then(|r| r.document), Some(PresentedDocument::EligibilityNotice));
+}
+
+#[test]
+fn a_lapsed_certificate_and_an_old_card_are_warnings() {
+    let xml = VALID_XML.replace("<InsurerName>", "<InsuredCardExpirationDate>20261130</InsuredCardExpirationDate><InsurerName>");
+    let m = result::read_result(&xml, "20261206100000", None, Some(PresentedDocument::EligibilityCertificate)).expect("model");
+    assert!(m.warnings.iter().any(|w| w.ja.starts_with("資格確認書の有効期限（2026年11月30日") && w.ja.contains("保険者に問い合わせる")), "{:?}", m.warnings);
+    let m = result::read_result(VALID_XML, "20261206100000", None, Some(PresentedDocument::InsuranceCard)).expect("model");
+    assert!(m.warnings.iter().any(|w| w.ja.contains("経過措置（2026年3月31日まで）が終わり")), "{:?}", m.warnings);
+    let m = result::read_result(VALID_XML, "20260115100000", None, Some(PresentedDocument::InsuranceCard)).expect("model");
+    assert!(m.warnings.iter().any(|w| w.ja.contains("2026年3月31日までは経過措置")), "{:?}", m.warnings);
+    let m = result::read_result(VALID_XML, "20251101100000", None, Some(PresentedDocument::InsuranceCard)).expect("model");
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+}
+
+#[test]
 fn expiring_card_warns() {
     let xml = VALID_XML.replace("<InsurerName>", "<InsuredCardExpirationDate>20250420</InsuredCardExpirationDate><InsurerName>");
-    let m = result::read_result(&xml, "20250401100000", None).expect("model");
+    let m = result::read_result(&xml, "20250401100000", None, None).expect("model");
     assert!(m.warnings.iter().any(|w| w.ja.contains("あと19日")), "{:?}", m.warnings);
-    let m = result::read_result(&xml, "20250301100000", None).expect("model");
+    let m = result::read_result(&xml, "20250301100000", None, None).expect("model");
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
 }
 
@@ -273,7 +345,7 @@ fn lamps_follow_errors_and_events() {
 #[test]
 fn today_rows_search_by_name_kana_and_number() {
     let entry = |id: &str, xml: &str| TodayEntry {
-        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, consents: None, xml: xml.into(), summary: ResultSummary::default(),
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, consents: None, document: None, xml: xml.into(), summary: ResultSummary::default(),
     };
     let other = VALID_XML.replace("髙橋　一郎", "佐藤　花子").replace("ﾀｶﾊｼ ｲﾁﾛｳ", "ｻﾄｳ ﾊﾅｺ").replace(">0012<", ">0099<");
     let mut s = state();
@@ -450,7 +522,7 @@ fn other_card_errors_do_not_offer_registration() {
 #[test]
 fn today_rows_keep_card_mode_and_consents() {
     let entry = |id: &str, kind, consents| TodayEntry {
-        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind, consents, xml: VALID_XML.into(), summary: ResultSummary::default(),
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind, consents, document: None, xml: VALID_XML.into(), summary: ResultSummary::default(),
     };
     let med = Consents { medication: true, diagnosis_procedure: true, ..Consents::default() };
     let mut s = state();
