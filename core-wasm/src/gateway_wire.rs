@@ -67,6 +67,9 @@ pub enum ErrorCode {
     CardNotRegistered,
     /// `card/register` for a card that already is.
     AlreadyRegistered,
+    /// The card's user-authentication certificate lapsed beyond the grace of
+    /// core `cert_validity`: the card cannot be used for insurance.
+    CertificateExpired,
     /// No such path or method.
     NotFound,
     /// Fault injection or an internal failure; retrying later may help.
@@ -86,6 +89,7 @@ impl ErrorCode {
             ErrorCode::UnknownCertificate => "unknown_certificate",
             ErrorCode::CardNotRegistered => "card_not_registered",
             ErrorCode::AlreadyRegistered => "already_registered",
+            ErrorCode::CertificateExpired => "certificate_expired",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Unavailable => "unavailable",
         }
@@ -97,6 +101,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => 400,
             ErrorCode::UnknownNonce | ErrorCode::BadSignature | ErrorCode::UntrustedCertificate => 401,
             ErrorCode::UnknownCertificate | ErrorCode::NotFound => 404,
+            ErrorCode::CertificateExpired => 403,
             ErrorCode::ReplayedNonce | ErrorCode::CardNotRegistered | ErrorCode::AlreadyRegistered => 409,
             ErrorCode::ExpiredNonce => 410,
             ErrorCode::Unavailable => 503,
@@ -141,6 +146,10 @@ impl ErrorCode {
             ErrorCode::AlreadyRegistered => (
                 "このカードは既に健康保険証として利用登録されています。そのまま資格確認してください。",
                 "This card is already registered for health-insurance use. Go ahead with the confirmation.",
+            ),
+            ErrorCode::CertificateExpired => (
+                "マイナンバーカードの電子証明書の有効期限から3か月以上過ぎているため、保険証として使えません。資格確認書か資格情報のお知らせの番号で確認してください。",
+                "The card's certificate expired more than three months ago; the card cannot be used for insurance. Confirm with the eligibility certificate's numbers instead.",
             ),
             ErrorCode::NotFound => (
                 "資格確認サーバーがこの要求を知りません。接続先 URL を IT 担当者に確認してもらってください。",

@@ -17,6 +17,7 @@
 pub mod allowlist;
 pub mod batch_csv;
 pub mod card_sw;
+pub mod cert_validity;
 pub mod codes;
 pub mod diag;
 pub mod diff;

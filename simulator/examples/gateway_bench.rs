@@ -109,8 +109,8 @@ fn main() {
     pki::init(&pki_dir, &PkiOptions { people: vec!["P0001".into()], ..Default::default() }).expect("pki");
     let db = dir.join("registry.db");
     let t = Instant::now();
-    onshi_sim::registry::seed(&db, batch_size.max(41), 1).expect("seed");
-    eprintln!("registry of {} people seeded in {:.1} s", batch_size.max(41), t.elapsed().as_secs_f64());
+    onshi_sim::registry::seed(&db, batch_size.max(onshi_sim::registry::MIN_PEOPLE), 1).expect("seed");
+    eprintln!("registry of {} people seeded in {:.1} s", batch_size.max(onshi_sim::registry::MIN_PEOPLE), t.elapsed().as_secs_f64());
     let all = searches(&db, batch_size);
     breakdown(&db, &all, encoding);
 

@@ -43,7 +43,10 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use onshi_core::protocol::ConfirmMode;
 use onshi_core::gateway_wire::{CardProofRequest, ChallengeResponse, ErrorBody, ErrorCode, base64, paths};
+use onshi_core::cert_validity::{self, Standing};
+use onshi_core::codes::ConsentFlag;
 use onshi_core::text::Bilingual;
+use onshi_core::wareki::Date;
 use onshi_core::message::BatchUnit;
 use onshi_core::{Encoding, Message};
 use rsa::RsaPublicKey;
@@ -102,6 +105,9 @@ pub struct GatewayOptions {
     pub faults: Faults,
     /// JSON-lines request log.
     pub log: Option<PathBuf>,
+    /// The day card certificates are judged on (core `cert_validity`);
+    /// `None` = today in Japan by the clock. Tests pin it.
+    pub today: Option<Date>,
 }
 
 impl GatewayOptions {
@@ -116,6 +122,7 @@ impl GatewayOptions {
             encoding: Encoding::ShiftJis,
             faults: Faults::default(),
             log: None,
+            today: None,
         }
     }
 }
@@ -181,14 +188,20 @@ impl JpkiTrust {
         Ok(JpkiTrust { subject: ca.subject().as_raw().to_vec(), key })
     }
 
-    /// The person id (subject serialNumber) and public key of a card
-    /// certificate issued by this CA and valid now.
-    fn verify(&self, der: &[u8]) -> Result<(String, RsaPublicKey), ErrorCode> {
+    /// The person id (subject serialNumber), public key and certificate
+    /// standing (core `cert_validity` on `today`) of a card certificate
+    /// issued by this CA. Expiry is judged by the core rule, not by
+    /// notAfter alone: a lapsed certificate is still the lookup key for the
+    /// qualification during its grace.
+    fn verify(&self, der: &[u8], today: Date) -> Result<(String, RsaPublicKey, Standing), ErrorCode> {
         let untrusted = ErrorCode::UntrustedCertificate;
         let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| untrusted)?;
-        if cert.issuer().as_raw() != self.subject.as_slice() || !cert.validity().is_valid() {
+        let not_yet_valid = cert.validity().not_before.timestamp() > (today.days() + 1) * 86_400;
+        if cert.issuer().as_raw() != self.subject.as_slice() || not_yet_valid {
             return Err(untrusted);
         }
+        let not_after = cert_validity::not_after_unix(der).ok_or(untrusted)?;
+        let standing = cert_validity::standing(cert_validity::expiry_day(not_after, JST_MINUTES), today);
         // sha256WithRSAEncryption is the only algorithm the JPKI test CA uses.
         if cert.signature_algorithm.algorithm.to_id_string() != "1.2.840.113549.1.1.11" {
             return Err(untrusted);
@@ -203,7 +216,7 @@ impl JpkiTrust {
             .ok_or(ErrorCode::UnknownCertificate)?
             .to_string();
         let key = RsaPublicKey::from_public_key_der(cert.public_key().raw).map_err(|_| untrusted)?;
-        Ok((person, key))
+        Ok((person, key, standing))
     }
 }
 
@@ -271,9 +284,18 @@ struct State {
     encoding: Encoding,
     faults: Faults,
     log: Option<RequestLog>,
+    today: Option<Date>,
 }
 
+/// Japan's offset: the gateway's calendar is the national system's.
+const JST_MINUTES: i32 = 9 * 60;
+
 impl State {
+    /// The day card certificates are judged on.
+    fn today(&self) -> Date {
+        self.today.unwrap_or_else(|| Date::parse_yyyymmdd(&now_jst()[..8]).unwrap_or(Date::from_days(0)))
+    }
+
     /// Runs `f` on a free registry connection (blocking; call from a blocking task).
     fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
         let start = self.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -324,6 +346,7 @@ impl Gateway {
             encoding: opts.encoding,
             faults: opts.faults,
             log,
+            today: opts.today,
         });
         let listener =
             TcpListener::bind(&opts.listen).await.map_err(|source| GatewayError::Listen { addr: opts.listen.clone(), source })?;
@@ -614,10 +637,16 @@ fn card_checked(state: &State, institution: &str, req: &CardProofRequest, regist
     if let Err(code) = lock(&state.nonces).spend(&nonce) {
         return json_error(code, None);
     }
-    let (person, key) = match state.jpki.verify(&cert) {
+    let (person, key, standing) = match state.jpki.verify(&cert, state.today()) {
         Ok(v) => v,
         Err(code) => return json_error(code, None),
     };
+    // The same rule as the helper's, so both sides agree: beyond the grace
+    // the card is refused in every mode (the helper refuses it before any
+    // PIN; this catches a helper whose clock or version disagrees).
+    if !standing.qualification_allowed() {
+        return json_error(ErrorCode::CertificateExpired, None);
+    }
     // A visual check carries no signature: the user-authentication key
     // signs only after the PIN, and the patient typed none. The nonce was
     // still spent and the certificate still names a real person.
@@ -646,10 +675,35 @@ fn card_checked(state: &State, institution: &str, req: &CardProofRequest, regist
             (false, true) => {}
         }
         match answer::card_result(conn, &person, institution, req.consents.limit_certificate, &now_jst(), encoding) {
-            Ok(msg) => Reply::ok(XML, Message::FaceResult(msg).write(encoding)),
+            Ok(mut msg) => {
+                qualification_only(&mut msg, standing);
+                Reply::ok(XML, Message::FaceResult(msg).write(encoding))
+            }
             Err(r) => registry_error(&r),
         }
     })
+}
+
+/// A lapsed certificate in its grace confirms the qualification only: the
+/// medication, diagnosis, procedure and health-check consents read
+/// "could not be obtained" (3), so no history view follows from this check,
+/// and ProcessingResultMessage says why. The element text is ours (the
+/// official wording is not public).
+fn qualification_only(msg: &mut onshi_core::message::Msg<onshi_core::message::QualificationResultBody>, standing: Standing) {
+    if standing.history_allowed() {
+        return;
+    }
+    for r in &mut msg.body.results {
+        for (flag, time, until) in [
+            (&mut r.pharmacists_consent, &mut r.pharmacists_consent_time, &mut r.pharmacists_available_time),
+            (&mut r.diagnosis_consent, &mut r.diagnosis_consent_time, &mut r.diagnosis_available_time),
+            (&mut r.operation_consent, &mut r.operation_consent_time, &mut r.operation_available_time),
+            (&mut r.checkup_consent, &mut r.checkup_consent_time, &mut r.checkup_available_time),
+        ] {
+            (*flag, *time, *until) = (Some(ConsentFlag::Unobtainable), None, None);
+        }
+    }
+    msg.body.processing_result_message = Some("電子証明書の有効期限切れのため資格情報のみ提供".into());
 }
 
 /// An XmlMsg exchange. The request must name the institution of the client

@@ -138,6 +138,9 @@ enum Command {
         /// Append one JSON line per request (never bodies) to this file.
         #[arg(long)]
         log: Option<PathBuf>,
+        /// Judge card certificates on this day, YYYYMMDD (default: Japan's date by the clock).
+        #[arg(long, value_name = "YYYYMMDD")]
+        today: Option<String>,
     },
 }
 
@@ -161,6 +164,11 @@ enum PkiCommand {
         /// Seed of the deterministic RSA keys.
         #[arg(long, default_value_t = pki::DEFAULT_SEED)]
         seed: u64,
+        /// Also issue the certificate-state people (pki::CERT_CASES: expires
+        /// in 30 days, lapsed 20 days ago, lapsed 200 days ago) relative to
+        /// this day, YYYYMMDD (`today` = Japan's date by the clock).
+        #[arg(long, value_name = "YYYYMMDD")]
+        cert_cases_on: Option<String>,
     },
 }
 
@@ -180,10 +188,16 @@ enum RegistryCommand {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Web { dir, listen } => web(dir, &listen),
-        Command::Pki { command: PkiCommand::Init { dir, institution, people, seed } } => {
+        Command::Pki { command: PkiCommand::Init { dir, institution, people, seed, cert_cases_on } } => {
             let mut opts = pki::PkiOptions { institution, seed, ..Default::default() };
             if !people.is_empty() {
                 opts.people = people;
+            }
+            if let Some(day) = cert_cases_on {
+                match day_arg(&day) {
+                    Ok(d) => opts = opts.cert_cases(d),
+                    Err(code) => return code,
+                }
             }
             pki_init(dir, &opts)
         }
@@ -250,8 +264,15 @@ fn main() -> ExitCode {
             fault_drop_percent,
             fault_slow_body_ms,
             log,
+            today,
         } => {
             let mut opts = onshi_sim::gateway::GatewayOptions::new(db, pki);
+            if let Some(day) = today {
+                match day_arg(&day) {
+                    Ok(d) => opts.today = Some(d),
+                    Err(code) => return code,
+                }
+            }
             opts.listen = listen;
             opts.encoding = encoding.into();
             opts.batch_delay = Duration::from_millis(batch_delay_ms);
@@ -281,6 +302,13 @@ impl From<EncodingArg> for onshi_core::Encoding {
             EncodingArg::Utf8 => onshi_core::Encoding::Utf8,
         }
     }
+}
+
+/// `YYYYMMDD`, or `today` (Japan's calendar day by the clock).
+fn day_arg(text: &str) -> Result<onshi_core::wareki::Date, ExitCode> {
+    let text = if text == "today" { onshi_sim::folder::now_jst()[..8].to_string() } else { text.to_string() };
+    onshi_core::wareki::Date::parse_yyyymmdd(&text)
+        .map_err(|_| fail(&format!("日付「{text}」は YYYYMMDD の形で指定してください。"), &format!("the day {text:?} must be YYYYMMDD")))
 }
 
 /// Prints a two-language error and returns exit code 1.

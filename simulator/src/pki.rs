@@ -14,7 +14,9 @@
 //! DIR/jpki/people/<ID>/cert.pem  key.pem                       (RSA-2048; subject serialNumber = person id)
 //! ```
 //! Keys are PKCS#8 ("PRIVATE KEY"). [`init`] is idempotent: a file that exists
-//! is kept, and a missing certificate is issued by the existing CA key.
+//! is kept, and a missing certificate is issued by the existing CA key (a
+//! person given an expiry day in [`PkiOptions::expiries`] whose kept
+//! certificate ends on another day is issued again).
 //! RSA keys are derived deterministically from a seed and their label, so the
 //! same seed always yields the same JPKI keys; the ECDSA keys come from the
 //! system RNG (ring cannot take a seeded RNG) and are kept in `DIR`.
@@ -28,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 use onshi_core::numbers::check_institution;
 use onshi_core::text::Bilingual;
+use onshi_core::wareki::Date;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rcgen::{
@@ -45,6 +48,9 @@ pub const DEFAULT_INSTITUTION: &str = "0110113719";
 pub const DEFAULT_PEOPLE: [&str; 3] = ["P0001", "P0002", "P0003"];
 /// The default seed for deterministic RSA keys.
 pub const DEFAULT_SEED: u64 = 1;
+
+/// Japan's UTC offset in minutes: JPKI certificates end at 23:59:59 JST.
+const JST_MINUTES: i32 = 9 * 60;
 
 /// The OID of the X.520 `serialNumber` attribute (2.5.4.5).
 const OID_SERIAL_NUMBER: [u64; 4] = [2, 5, 4, 5];
@@ -103,6 +109,45 @@ impl PkiError {
     }
 }
 
+/// The state a test person's card certificate is issued in (issue 14),
+/// relative to a day given to [`PkiOptions::cert_cases`]; core
+/// `cert_validity` is the rule the helper and the gateway apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertCase {
+    /// Expires in 30 days: valid, with the renewal reminder.
+    ExpiresSoon,
+    /// Expired 20 days ago: within the grace whatever the month (the grace
+    /// runs at least to the end of the third month after the expiry month).
+    LapsedGrace,
+    /// Expired 200 days ago: beyond any grace (at most about 123 days).
+    Lapsed,
+}
+
+impl CertCase {
+    /// Days from the given day to the expiry day (negative: in the past).
+    pub fn days_from_today(self) -> i64 {
+        match self {
+            CertCase::ExpiresSoon => 30,
+            CertCase::LapsedGrace => -20,
+            CertCase::Lapsed => -200,
+        }
+    }
+
+    /// The registry's case tag for the person holding such a card.
+    pub fn tag(self) -> &'static str {
+        match self {
+            CertCase::ExpiresSoon => "cert_expires_soon",
+            CertCase::LapsedGrace => "cert_lapsed_grace",
+            CertCase::Lapsed => "cert_lapsed",
+        }
+    }
+}
+
+/// The registry's people whose cards hold a certificate in each state
+/// (`registry` creates them with these ids and checks it).
+pub const CERT_CASES: [(&str, CertCase); 3] =
+    [("P0042", CertCase::ExpiresSoon), ("P0043", CertCase::LapsedGrace), ("P0044", CertCase::Lapsed)];
+
 /// What `pki init` should make.
 #[derive(Debug, Clone)]
 pub struct PkiOptions {
@@ -112,6 +157,10 @@ pub struct PkiOptions {
     pub people: Vec<String>,
     /// Seed for the deterministic RSA keys.
     pub seed: u64,
+    /// People whose certificate ends on this day (23:59:59 JST, five years
+    /// after it began, as JPKI issues them) instead of the fixed 2049 end.
+    /// Same inputs, same certificates: the day is given, never read from a clock.
+    pub expiries: Vec<(String, Date)>,
 }
 
 impl Default for PkiOptions {
@@ -120,7 +169,23 @@ impl Default for PkiOptions {
             institution: DEFAULT_INSTITUTION.to_string(),
             people: DEFAULT_PEOPLE.iter().map(|s| s.to_string()).collect(),
             seed: DEFAULT_SEED,
+            expiries: Vec::new(),
         }
+    }
+}
+
+impl PkiOptions {
+    /// Adds the [`CERT_CASES`] people with certificates in their state as
+    /// seen on `today`.
+    pub fn cert_cases(mut self, today: Date) -> Self {
+        for (id, case) in CERT_CASES {
+            if !self.people.iter().any(|p| p == id) {
+                self.people.push(id.to_string());
+            }
+            self.expiries.retain(|(p, _)| p != id);
+            self.expiries.push((id.to_string(), Date::from_days(today.days() + case.days_from_today())));
+        }
+        self
     }
 }
 
@@ -259,6 +324,20 @@ pub fn init(dir: &Path, opts: &PkiOptions) -> Result<InitReport, PkiError> {
     write_cert_if_missing(&layout.jpki_ca(), &mut report, || jpki_ca_params.self_signed(&jpki_ca_key))?;
     let jpki_issuer = Issuer::from_params(&jpki_ca_params, &jpki_ca_key);
     for id in &opts.people {
+        let expiry = opts.expiries.iter().find(|(p, _)| p == id).map(|(_, d)| *d);
+        // A kept certificate with another expiry day than the one asked for
+        // (a folder made on an earlier day) is issued again, so the state
+        // asked for holds; its key is kept (and deterministic anyway).
+        if let Some(want) = expiry {
+            let cert_path = layout.person_cert(id);
+            let stale = cert_path.exists()
+                && onshi_core::cert_validity::not_after_unix(&pem_der(&cert_path)?)
+                    .map(|t| onshi_core::cert_validity::expiry_day(t, JST_MINUTES))
+                    != Some(want);
+            if stale {
+                fs::remove_file(&cert_path).map_err(|source| PkiError::Io { path: cert_path.clone(), source })?;
+            }
+        }
         let key_path = layout.person_key(id);
         let person_rsa = rsa_key(&key_path, &format!("person/{id}/{}", opts.seed), opts.seed, &mut report)?;
         let person_key = rcgen_rsa(&person_rsa, &key_path)?;
@@ -267,6 +346,9 @@ pub fn init(dir: &Path, opts: &PkiOptions) -> Result<InitReport, PkiError> {
             p.distinguished_name.push(DnType::CustomDnType(OID_SERIAL_NUMBER.to_vec()), printable(id)?);
             p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            if let Some(expiry) = expiry {
+                expiring_on(&mut p, expiry);
+            }
             p.signed_by(&person_key, &jpki_issuer)
         })?;
     }
@@ -415,6 +497,15 @@ fn dn(cn: &str) -> DistinguishedName {
 fn validity(p: &mut CertificateParams) {
     p.not_before = rcgen::date_time_ymd(2024, 1, 1);
     p.not_after = rcgen::date_time_ymd(2049, 12, 31);
+}
+
+/// A JPKI-like validity ending on `expiry` at 23:59:59 JST (14:59:59Z) and
+/// starting five years before (its day and month; 29 February → 28th).
+fn expiring_on(p: &mut CertificateParams, expiry: Date) {
+    let (y, m, d) = (i32::from(expiry.year()), expiry.month(), expiry.day());
+    let end_seconds = std::time::Duration::from_secs(24 * 3600 - 1 - JST_MINUTES as u64 * 60);
+    p.not_after = rcgen::date_time_ymd(y, m, d) + end_seconds;
+    p.not_before = rcgen::date_time_ymd(y - 5, m, if (m, d) == (2, 29) { 28 } else { d });
 }
 
 /// The one definition of each CA's parameters (see the architecture invariant).

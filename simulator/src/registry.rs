@@ -9,7 +9,8 @@
 //! meets (domain.md §3–4); the rest are ordinary valid households.
 //! Person ids are `P0001`, `P0002`, … and match the JPKI certificates made by
 //! `pki init` (P0001 and P0002 hold cards registered for insurance use,
-//! P0003's card is not registered).
+//! P0003's card is not registered; the people of `pki::CERT_CASES` hold
+//! cards whose certificate expires soon, lapsed within the grace, or lapsed).
 //!
 //! Drug codes are synthetic numbers in the 9-digit レセプト電算 format next
 //! to real generic drug names; nothing here describes a real person.
@@ -23,7 +24,7 @@ use onshi_core::message::SearchInfo;
 use rusqlite::{Connection, params};
 
 /// Bumped whenever the generator's output changes for a given seed.
-pub const GENERATOR_VERSION: &str = "1";
+pub const GENERATOR_VERSION: &str = "2";
 
 /// Errors of `registry seed`.
 #[derive(Debug, thiserror::Error)]
@@ -166,7 +167,7 @@ const LIMIT_FLAGS_UNDER_70: [&str; 6] = ["A01", "A02", "A03", "A04", "A05", "A06
 const LIMIT_FLAGS_70_PLUS: [&str; 10] = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B09", "B10"];
 
 /// Fewest people that still hold every scenario.
-pub const MIN_PEOPLE: usize = 41;
+pub const MIN_PEOPLE: usize = 44;
 
 /// A lookup and the QualificationValidity and number of people it must yield.
 struct Probe {
@@ -515,6 +516,13 @@ fn generate(people: usize, seed: u64) -> Gen {
     let p = g.single("name_small_kana", 24, |_| {}, 1);
     g.people[p].name = "山田\u{3000}樹里".into();
     g.people[p].kana_full = "ヤマダ\u{3000}ジュリ".into();
+    // Card certificates in each state (issue 14): `pki` issues these ids
+    // certificates relative to a given day (`pki::CERT_CASES`); the people
+    // themselves are ordinary valid, registered insured persons.
+    for (id, case) in crate::pki::CERT_CASES {
+        let p = g.single(case.tag(), 45, |_| {}, 1);
+        debug_assert_eq!(g.people[p].id, id, "pki::CERT_CASES names the registry's ids");
+    }
     debug_assert!(g.people.len() <= MIN_PEOPLE, "MIN_PEOPLE must hold every scenario");
     // The rest: ordinary households.
     while g.people.len() + 3 <= people {

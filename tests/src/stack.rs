@@ -118,8 +118,20 @@ impl Stack {
         Self::start_with(HelperFrom::Built).await
     }
 
+    /// [`Stack::start`] with the certificate-state people too (simulator
+    /// `pki::CERT_CASES`, issue 14), issued relative to today in Japan — the
+    /// day the helper and the gateway judge them on by their clocks, so the
+    /// states hold whatever day the test runs (short of crossing midnight JST).
+    pub async fn start_with_cert_cases() -> Result<Self> {
+        Self::start_inner(HelperFrom::Built, true).await
+    }
+
     /// [`Stack::start`] with the helper taken from `from`.
     pub async fn start_with(from: HelperFrom) -> Result<Self> {
+        Self::start_inner(from, false).await
+    }
+
+    async fn start_inner(from: HelperFrom, cert_cases: bool) -> Result<Self> {
         // The guard holds a std MutexGuard (not Send), so it is taken on this
         // thread; block_in_place keeps the runtime's other tasks running.
         let pcscd = tokio::task::block_in_place(Pcscd::acquire)?;
@@ -143,7 +155,12 @@ impl Stack {
         };
         let sim = paths::binary("onshi-sim")?;
 
-        run("onshi-sim pki init", Command::new(&sim).args(["pki", "init"]).arg(&p.pki))?;
+        let mut pki = Command::new(&sim);
+        pki.args(["pki", "init"]).arg(&p.pki);
+        if cert_cases {
+            pki.args(["--cert-cases-on", "today"]);
+        }
+        run("onshi-sim pki init", &mut pki)?;
         run("onshi-sim registry seed", Command::new(&sim).args(["registry", "seed", "--db"]).arg(&p.registry))?;
 
         let port = parts::free_port().map_err(|e| anyhow!(e))?;

@@ -120,6 +120,9 @@ pub mod t {
         REGISTER_BODY = "このカードは健康保険証としての利用登録がされていません。患者さんが同意したら「保険証利用登録をする」を押してください。患者さんに暗証番号ウィンドウで4桁の暗証番号を入力していただくと登録され、続けて自動でもう一度カード確認します。登録しない場合は保険証・資格確認書の入力で確認できます。" / "This card is not registered for insurance use. If the patient agrees, press \"Register this card for insurance use\". The patient types the 4-digit PIN in the PIN window; the card is registered and checked again automatically. Otherwise, check with the insurance card numbers.";
         REGISTER_DO = "保険証利用登録をする" / "Register this card for insurance use";
         REGISTER_ACTION = "保険証入力へ" / "Enter card numbers instead";
+        CERT_EXPIRED_ACTION = "資格確認書・お知らせの番号で確認" / "Check with the eligibility certificate's numbers";
+        CERT_GRACE_TITLE = "資格情報のみの確認です（電子証明書の期限切れ）" / "Qualification only (the card's certificate has expired)";
+        CERT_SOON_TITLE = "電子証明書の更新のご案内" / "Certificate renewal reminder";
         STEP_REGISTER_PIN = "保険証利用登録のため、患者さんに暗証番号ウィンドウで4桁の暗証番号を入力していただいてください。" / "To register the card, ask the patient to type the 4-digit PIN in the PIN window.";
         STEP_REGISTERED = "保険証利用登録ができました。続けてカード確認をしています…" / "The card is registered for insurance use. Checking it again…";
         CONSENTED = "同意" / "Consented";

@@ -75,7 +75,7 @@ pub fn insert(state: &Path, person: &str) -> Result<u32> {
     let pki = state.join("pki");
     if !demo_parts::person_dir(&pki, person).exists() {
         return Err(format!(
-            "no test certificate for {person} in {} — start `cargo xtask demo` first (its PKI has P0001–P0003)",
+            "no test certificate for {person} in {} — start `cargo xtask demo` first (its PKI has P0001–P0003 and P0042–P0044)",
             pki.display()
         ));
     }

@@ -178,9 +178,9 @@ pub fn run(args: &[String]) -> Result {
     std::fs::create_dir_all(state.join("run")).map_err(|e| e.to_string())?;
     let mut started = Started::default();
 
-    step(3, "test PKI (gateway, clinic and JPKI test CAs; people P0001–P0003)");
+    step(3, "test PKI (gateway, clinic and JPKI test CAs; people P0001–P0003, and P0042–P0044 whose certificates expire soon / lapsed / lapsed long ago, as of today)");
     let pki = state.join("pki");
-    eprintln!("{}", run_quiet(Command::new(&sim).args(["pki", "init"]).arg(&pki))?.trim());
+    eprintln!("{}", run_quiet(Command::new(&sim).args(["pki", "init"]).arg(&pki).args(["--cert-cases-on", "today"]))?.trim());
 
     step(4, "synthetic registry");
     let db = state.join("registry.sqlite");

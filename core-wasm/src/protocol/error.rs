@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cert_validity::{Standing, en_date, ja_date};
 use crate::text::{Bilingual, Explain};
+use crate::wareki::Date;
 
 /// What went wrong, as a stable snake_case string on the wire.
 ///
@@ -62,6 +64,14 @@ pub enum ErrorCode {
     /// The My Number card is valid but not registered for health-insurance
     /// use (利用登録). Reception may offer `card_register` with the patient's consent.
     CardNotRegistered,
+    /// The card's user-authentication certificate lapsed less than the grace
+    /// ago (cert_validity): the qualification can be confirmed without a PIN
+    /// by a visual check, medication and diagnosis views cannot. Sent
+    /// instead of opening the PIN window (`detail.not_after`, `detail.usable_until`).
+    CertificateInGrace,
+    /// The certificate lapsed more than the grace ago: the card cannot be
+    /// used for insurance; use the 資格確認書 / 資格情報のお知らせ numbers.
+    CertificateExpired,
     // --- network and gateway ---
     /// The network to the eligibility system failed; `retryable` says whether to try again.
     Network,
@@ -83,7 +93,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 31] = [
         ErrorCode::ExtensionMissing,
         ErrorCode::ExtensionTimeout,
         ErrorCode::HostNotFound,
@@ -106,6 +116,8 @@ impl ErrorCode {
         ErrorCode::LastTryUnconfirmed,
         ErrorCode::Cancelled,
         ErrorCode::CardNotRegistered,
+        ErrorCode::CertificateInGrace,
+        ErrorCode::CertificateExpired,
         ErrorCode::Network,
         ErrorCode::GatewayError,
         ErrorCode::Timeout,
@@ -140,6 +152,8 @@ impl ErrorCode {
             ErrorCode::LastTryUnconfirmed => "last_try_unconfirmed",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::CardNotRegistered => "card_not_registered",
+            ErrorCode::CertificateInGrace => "certificate_in_grace",
+            ErrorCode::CertificateExpired => "certificate_expired",
             ErrorCode::Network => "network",
             ErrorCode::GatewayError => "gateway_error",
             ErrorCode::Timeout => "timeout",
@@ -167,6 +181,8 @@ impl ErrorCode {
             | ErrorCode::Network
             | ErrorCode::Timeout
             | ErrorCode::RateLimited
+            // The same card succeeds in visual-check mode.
+            | ErrorCode::CertificateInGrace
             | ErrorCode::Busy => true,
             ErrorCode::ExtensionMissing
             | ErrorCode::HostNotFound
@@ -181,6 +197,8 @@ impl ErrorCode {
             | ErrorCode::PinLocked
             // The same card check fails the same way until the card is registered.
             | ErrorCode::CardNotRegistered
+            // Nothing at the desk helps until the certificate is renewed.
+            | ErrorCode::CertificateExpired
             | ErrorCode::GatewayError
             | ErrorCode::InvalidArgument
             | ErrorCode::Internal
@@ -279,6 +297,14 @@ impl Explain for ErrorCode {
                 "このマイナンバーカードは健康保険証として利用登録されていません。患者さんが同意したら「保険証利用登録をする」を押し、患者さんに暗証番号を入力してもらってください。登録しない場合は保険証・資格確認書で確認してください。",
                 "This My Number card is not registered for health-insurance use. If the patient agrees, press \"Register this card for insurance use\" and have the patient enter the PIN. Otherwise, confirm with the insurance card or eligibility certificate.",
             ),
+            ErrorCode::CertificateInGrace => (
+                "マイナンバーカードの電子証明書の有効期限が切れています。暗証番号は使えません。顔写真で本人確認し「目視確認」で確認すると、資格情報だけ確認できます（薬剤情報・診療情報は見られません）。更新はお住まいの市区町村の窓口です。",
+                "The My Number card's certificate has expired, so the PIN cannot be used. Check the patient against the card photo and use the visual check: the qualification alone can be confirmed (no medication or diagnosis records). Renewal is at the patient's city office (市区町村の窓口).",
+            ),
+            ErrorCode::CertificateExpired => (
+                "マイナンバーカードの電子証明書の有効期限から3か月以上過ぎているため、保険証として使えません。資格確認書か資格情報のお知らせの番号で確認してください。更新はお住まいの市区町村の窓口です。",
+                "The My Number card's certificate expired more than three months ago, so the card cannot be used for insurance. Confirm with the numbers on the eligibility certificate (資格確認書) or the 資格情報のお知らせ. Renewal is at the patient's city office (市区町村の窓口).",
+            ),
             ErrorCode::Network => (
                 "資格確認システムに接続できません。ネットワークを確かめて、しばらくしてからもう一度お試しください。",
                 "Cannot reach the eligibility system. Check the network and try again in a moment.",
@@ -346,6 +372,14 @@ pub struct ErrorDetail {
     /// `unsupported_request`: the unknown `type`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_type: Option<String>,
+    /// `certificate_in_grace` / `certificate_expired`: the certificate's
+    /// expiry day (`YYYYMMDD`, the clinic's calendar day of notAfter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<String>,
+    /// `certificate_in_grace` / `certificate_expired`: the last day the
+    /// qualification could be confirmed with it (`YYYYMMDD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usable_until: Option<String>,
 }
 
 impl ErrorDetail {
@@ -358,7 +392,7 @@ impl ErrorDetail {
 /// error shape be read back (by the web app) without changing that module.
 #[derive(Deserialize)]
 #[serde(remote = "Bilingual")]
-struct BilingualDef {
+pub(crate) struct BilingualDef {
     ja: String,
     en: String,
 }
@@ -472,6 +506,34 @@ impl ProtocolError {
             field: Some(field.into()),
             reason: Some(reason.into()),
             ..ErrorDetail::default()
+        })
+    }
+
+    /// Why a card's certificate stops a card check, with its dates in the
+    /// message: `certificate_expired` for a lapsed one, `certificate_in_grace`
+    /// for one in its grace (refused only where a PIN would be asked).
+    /// `None` for a certificate that does not stop anything.
+    pub fn certificate(expiry: Date, standing: Standing) -> Option<Self> {
+        let (code, until) = match standing {
+            Standing::Lapsed { usable_until } => (ErrorCode::CertificateExpired, usable_until),
+            Standing::LapsedGrace { usable_until } => (ErrorCode::CertificateInGrace, usable_until),
+            Standing::Valid | Standing::ExpiresSoon { .. } => return None,
+        };
+        let (ja_exp, en_exp, ja_until, en_until) = (ja_date(expiry), en_date(expiry), ja_date(until), en_date(until));
+        let message = match code {
+            ErrorCode::CertificateExpired => Bilingual::new(
+                format!("マイナンバーカードの電子証明書は有効期限（{ja_exp}）から3か月以上過ぎているため、保険証として使えません。資格確認書か資格情報のお知らせの番号で確認してください。更新はお住まいの市区町村の窓口です。"),
+                format!("The My Number card's certificate expired on {en_exp}, more than three months ago, so the card cannot be used for insurance. Confirm with the numbers on the eligibility certificate (資格確認書) or the 資格情報のお知らせ. Renewal is at the patient's city office (市区町村の窓口)."),
+            ),
+            _ => Bilingual::new(
+                format!("マイナンバーカードの電子証明書の有効期限（{ja_exp}）が切れています。暗証番号は使えません。顔写真で本人確認し「目視確認」で確認すると、{ja_until}までは資格情報だけ確認できます（薬剤情報・診療情報は見られません）。更新はお住まいの市区町村の窓口です。"),
+                format!("The My Number card's certificate expired on {en_exp}, so the PIN cannot be used. Check the patient against the card photo and use the visual check: until {en_until} the qualification alone can be confirmed (no medication or diagnosis records). Renewal is at the patient's city office (市区町村の窓口)."),
+            ),
+        };
+        Some(ProtocolError {
+            message,
+            detail: ErrorDetail { not_after: Some(expiry.yyyymmdd()), usable_until: Some(until.yyyymmdd()), ..ErrorDetail::default() },
+            ..Self::new(code)
         })
     }
 

@@ -521,6 +521,59 @@ pub struct Eligibility {
     /// absent from older helpers (see [`Timing`] for what each field covers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing: Option<Timing>,
+    /// What the card's certificate needs reception to tell the patient (a
+    /// reminder, or the grace notice); only in `card_confirm` replies, and
+    /// only when there is something to say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateNotice>,
+}
+
+/// The state of a card's user-authentication certificate that still lets
+/// the check go ahead (core `cert_validity`; a lapsed one is an error instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CertificateState {
+    /// Valid, at most 90 days left: remind the patient to renew.
+    ExpiresSoon,
+    /// Lapsed within the grace: this result is the qualification only.
+    LapsedGrace,
+    /// A state from a newer helper; show `message` anyway.
+    #[serde(other)]
+    Other,
+}
+
+/// `card_confirm` reply field `certificate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateNotice {
+    pub state: CertificateState,
+    /// The expiry day, `YYYYMMDD` (the clinic's calendar day of notAfter).
+    pub not_after: String,
+    /// `expires_soon`: days until the expiry day (0 = today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_left: Option<u16>,
+    /// `lapsed_grace`: the last day the qualification can be confirmed, `YYYYMMDD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usable_until: Option<String>,
+    /// What to tell the patient, Japanese first.
+    #[serde(deserialize_with = "super::error::BilingualDef::deserialize")]
+    pub message: crate::text::Bilingual,
+}
+
+impl CertificateNotice {
+    /// The notice for a certificate that expires on `expiry` and stands at
+    /// `s` today; `None` when there is nothing to say (valid, or lapsed —
+    /// which is an error, not a notice).
+    pub fn new(expiry: crate::wareki::Date, s: crate::cert_validity::Standing) -> Option<Self> {
+        use crate::cert_validity::Standing;
+        let message = crate::cert_validity::notice(expiry, s)?;
+        let (state, days_left, usable_until) = match s {
+            Standing::ExpiresSoon { days_left } => (CertificateState::ExpiresSoon, Some(days_left), None),
+            Standing::LapsedGrace { usable_until } => (CertificateState::LapsedGrace, None, Some(usable_until.yyyymmdd())),
+            Standing::Valid | Standing::Lapsed { .. } => return None,
+        };
+        Some(CertificateNotice { state, not_after: expiry.yyyymmdd(), days_left, usable_until, message })
+    }
 }
 
 /// A reply that is one standard XML document.

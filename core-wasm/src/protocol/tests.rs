@@ -467,3 +467,57 @@ fn frame_codec() {
     let broken = encode_frame(r#"{"a":}"#, 100).unwrap();
     assert!(matches!(decode_frame::<Value>(&broken, 100), Err(FrameError::BadJson { line: 1, column: 6, .. })));
 }
+
+/// Issue 14: a card whose certificate lapsed is refused before any PIN, with
+/// its dates; one that expires soon or lapsed within the grace carries a
+/// notice on the result. Golden texts are in docs/protocol.md.
+mod certificate {
+    use super::*;
+    use crate::cert_validity::standing;
+    use crate::wareki::Date;
+
+    const EXPIRED: &str = r#"{"v":1,"id":"24","ok":false,"error":{"code":"certificate_expired","message":{"ja":"マイナンバーカードの電子証明書は有効期限（2026年6月10日）から3か月以上過ぎているため、保険証として使えません。資格確認書か資格情報のお知らせの番号で確認してください。更新はお住まいの市区町村の窓口です。","en":"The My Number card's certificate expired on 2026-06-10, more than three months ago, so the card cannot be used for insurance. Confirm with the numbers on the eligibility certificate (資格確認書) or the 資格情報のお知らせ. Renewal is at the patient's city office (市区町村の窓口)."},"retryable":false,"detail":{"not_after":"20260610","usable_until":"20260930"}}}"#;
+    const IN_GRACE: &str = r#"{"v":1,"id":"25","ok":false,"error":{"code":"certificate_in_grace","message":{"ja":"マイナンバーカードの電子証明書の有効期限（2026年11月5日）が切れています。暗証番号は使えません。顔写真で本人確認し「目視確認」で確認すると、2027年2月28日までは資格情報だけ確認できます（薬剤情報・診療情報は見られません）。更新はお住まいの市区町村の窓口です。","en":"The My Number card's certificate expired on 2026-11-05, so the PIN cannot be used. Check the patient against the card photo and use the visual check: until 2027-02-28 the qualification alone can be confirmed (no medication or diagnosis records). Renewal is at the patient's city office (市区町村の窓口)."},"retryable":true,"detail":{"not_after":"20261105","usable_until":"20270228"}}}"#;
+    const GRACE_RESULT: &str = r#"{"v":1,"id":"26","ok":true,"body":{"type":"card_confirm","xml":"<XmlMsg>…</XmlMsg>","summary":{"segment_of_result":"1","processing_result_status":"1","qualification_validity":"1","result_count":1},"certificate":{"state":"lapsed_grace","not_after":"20261105","usable_until":"20270228","message":{"ja":"電子証明書の有効期限（2026年11月5日）が切れています。2027年2月28日までは資格情報だけ確認できますが、薬剤情報・診療情報は見られません。お住まいの市区町村の窓口で更新するよう患者さんにお伝えください。","en":"The card's certificate expired on 2026-11-05. Until 2027-02-28 only the qualification can be confirmed; medication and diagnosis records cannot be viewed. Tell the patient to renew it at their city office (市区町村の窓口)."}}}}"#;
+    const SOON_RESULT: &str = r#"{"v":1,"id":"27","ok":true,"body":{"type":"card_confirm","xml":"<XmlMsg>…</XmlMsg>","summary":{"segment_of_result":"1","processing_result_status":"1","qualification_validity":"1","result_count":1},"certificate":{"state":"expires_soon","not_after":"20270105","days_left":30,"message":{"ja":"マイナンバーカードの電子証明書の有効期限が近づいています（2027年1月5日まで、あと30日）。期限が切れる前に、お住まいの市区町村の窓口で更新するよう患者さんにお伝えください。","en":"The My Number card's certificate expires soon (2027-01-05, 30 days left). Tell the patient to renew it at their city office (市区町村の窓口) before then."}}}}"#;
+
+    fn d(s: &str) -> Date {
+        Date::parse_yyyymmdd(s).unwrap()
+    }
+
+    fn result(id: &str, expiry: &str) -> String {
+        let e = d(expiry);
+        let body = Eligibility {
+            xml: "<XmlMsg>…</XmlMsg>".into(),
+            summary: ResultSummary {
+                segment_of_result: Some("1".into()),
+                processing_result_status: Some("1".into()),
+                qualification_validity: Some("1".into()),
+                result_count: 1,
+            },
+            timing: None,
+            certificate: CertificateNotice::new(e, standing(e, d("20261206"))),
+        };
+        FromHelper::ok(id, Response::CardConfirm(body)).to_json()
+    }
+
+    #[test]
+    fn golden_certificate_frames_match_the_rule_and_the_docs() {
+        let today = d("20261206");
+        let err = |id: &str, expiry: &str| {
+            let e = d(expiry);
+            FromHelper::err(id, ProtocolError::certificate(e, standing(e, today)).unwrap()).to_json()
+        };
+        assert_eq!(err("24", "20260610"), EXPIRED);
+        assert_eq!(err("25", "20261105"), IN_GRACE);
+        assert_eq!(result("26", "20261105"), GRACE_RESULT);
+        assert_eq!(result("27", "20270105"), SOON_RESULT);
+        // A valid certificate stops nothing and says nothing.
+        assert_eq!(ProtocolError::certificate(d("20300101"), standing(d("20300101"), today)), None);
+        assert!(result("28", "20300101").find("certificate").is_none());
+        for golden in [EXPIRED, IN_GRACE, GRACE_RESULT, SOON_RESULT] {
+            assert!(DOC.contains(golden), "docs/protocol.md lacks {golden}");
+            assert_eq!(FromHelper::parse(golden).unwrap().to_json(), golden, "reads back exactly");
+        }
+    }
+}

@@ -31,7 +31,7 @@ pub fn registry_path() -> PathBuf {
     DB.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("registry.sqlite");
-        onshi_sim::registry::seed(&db, 41, 7).expect("seed registry");
+        onshi_sim::registry::seed(&db, onshi_sim::registry::MIN_PEOPLE, 7).expect("seed registry");
         (dir, db)
     })
     .1

@@ -1,13 +1,17 @@
-//! Card flows the helper offers: confirm with PIN (select → tries left →
+//! Card flows the helper offers: the check before any PIN (read the
+//! certificate, put its notAfter through core `cert_validity`, and only
+//! then ask the tries left), confirm with PIN (select → tries left →
 //! VERIFY → read certificate → sign the gateway's nonce → reset) and read
 //! the certificate without PIN. Here, and only here, card errors become the
 //! protocol's [`ErrorCode`]s. Flows never send a PIN on their own initiative:
 //! the caller passes the one the person typed, and with one try left the
 //! person must have confirmed using it.
 
+use onshi_core::cert_validity::{self, Standing};
 use onshi_core::protocol::error::{ErrorCode, ProtocolError};
 use onshi_core::protocol::pin::Pin;
 use onshi_core::text::{Bilingual, Explain};
+use onshi_core::wareki::Date;
 
 use super::jpki::{CertFile, Jpki, JpkiError, PROFILE_2016, PinTries, Profile, sha256_digest_info};
 use super::transport::{CardTransport, TransportError};
@@ -44,6 +48,10 @@ pub enum CardError {
     LastTryUnconfirmed { tries_left: u8 },
     #[error("another program is using the card")]
     Busy,
+    /// The certificate stops this check before any PIN: lapsed beyond the
+    /// grace, or (where a PIN would be asked) lapsed within it.
+    #[error("the card's certificate expired on {expiry:?} ({standing:?})")]
+    Certificate { expiry: Date, standing: Standing },
     /// The card answered something this helper cannot use.
     #[error("card failure: {0}")]
     Card(String),
@@ -97,6 +105,9 @@ impl CardError {
                 e
             }
             CardError::Busy => ProtocolError::new(ErrorCode::Busy),
+            CardError::Certificate { expiry, standing } => ProtocolError::certificate(*expiry, *standing)
+                // Only built for the standings that stop a check; anything else is a bug, shown as one.
+                .unwrap_or_else(|| ProtocolError::new(ErrorCode::Internal)),
             CardError::Card(_) => ProtocolError {
                 message: Bilingual::new(
                     "カードを読み取れませんでした。カードを置き直してもう一度お試しください。続くときは保険証・資格確認書で確認してください。",
@@ -151,6 +162,71 @@ pub fn confirm_with_pin<T: CardTransport + ?Sized>(
         let signature = card.sign_digest_info(&sha256_digest_info(nonce))?;
         Ok(CardProof { cert_der, signature })
     })
+}
+
+/// "Today" for the certificate rule: the clinic's calendar day and its UTC
+/// offset (the expiry day is notAfter's day at the same offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Today {
+    pub date: Date,
+    pub offset_minutes: i32,
+}
+
+/// The certificate's expiry day and where it stands today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertStanding {
+    pub expiry: Date,
+    pub standing: Standing,
+}
+
+impl CertStanding {
+    /// Reads notAfter from the DER and applies the core rule.
+    pub fn of(cert_der: &[u8], today: Today) -> Result<Self, CardError> {
+        let not_after = cert_validity::not_after_unix(cert_der)
+            .ok_or_else(|| CardError::Card("the certificate's notAfter is unreadable".into()))?;
+        let expiry = cert_validity::expiry_day(not_after, today.offset_minutes);
+        Ok(CertStanding { expiry, standing: cert_validity::standing(expiry, today.date) })
+    }
+
+    /// The notice for the result (reminder / grace), if any.
+    pub fn notice(self) -> Option<onshi_core::protocol::CertificateNotice> {
+        onshi_core::protocol::CertificateNotice::new(self.expiry, self.standing)
+    }
+}
+
+/// What the card says before a PIN is asked (one transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BeforePin {
+    pub certificate: CertStanding,
+    pub tries: PinTries,
+}
+
+/// The check before the PIN window: the certificate first, and only when a
+/// PIN can lead anywhere (core [`Standing::pin_useful`]) the tries-left
+/// query. A lapsed certificate — within the grace or beyond — ends the flow
+/// with [`CardError::Certificate`] having sent no VERIFY of any kind, so no
+/// PIN try can be spent on a card that cannot succeed.
+pub fn before_pin<T: CardTransport + ?Sized>(t: &mut T, today: Today) -> Result<BeforePin, CardError> {
+    with_reset(t, |card| {
+        card.select_applet()?;
+        let cert = card.read_certificate(CertFile::UserAuth)?;
+        let certificate = CertStanding::of(&cert, today)?;
+        if !certificate.standing.pin_useful() {
+            return Err(CardError::Certificate { expiry: certificate.expiry, standing: certificate.standing });
+        }
+        Ok(BeforePin { certificate, tries: card.tries_left()? })
+    })
+}
+
+/// The certificate for a visual check (no PIN), refused when it is lapsed
+/// beyond the grace: the card cannot be used for insurance at all then.
+pub fn certificate_for_visual<T: CardTransport + ?Sized>(t: &mut T, today: Today) -> Result<(Vec<u8>, CertStanding), CardError> {
+    let cert = read_certificate(t)?;
+    let certificate = CertStanding::of(&cert, today)?;
+    if !certificate.standing.qualification_allowed() {
+        return Err(CardError::Certificate { expiry: certificate.expiry, standing: certificate.standing });
+    }
+    Ok((cert, certificate))
 }
 
 /// The user-authentication certificate, without PIN (visual-check mode, `card read-cert`).
@@ -270,6 +346,84 @@ mod tests {
         assert!(x509_parser::parse_x509_certificate(&cert).is_ok());
         assert!(!t.sent_pin());
         assert_eq!(t.log.iter().filter(|c| c[1] == 0x20).count(), 0, "not even a tries-left query");
+    }
+
+    /// Issue 14: the certificate is judged before any PIN, and a card that
+    /// cannot succeed never sees a VERIFY (not even the tries-left query).
+    mod certificate {
+        use super::*;
+        use crate::card::testing::{cert_case_person, cert_test_today};
+        use onshi_sim::pki::CertCase;
+
+        fn today() -> Today {
+            Today { date: cert_test_today(), offset_minutes: 540 }
+        }
+
+        fn card(case: CertCase) -> SimTransport {
+            SimTransport::for_person(cert_case_person(case), 3)
+        }
+
+        fn verify_commands(t: &SimTransport) -> usize {
+            t.log.iter().filter(|c| c[1] == 0x20).count()
+        }
+
+        #[test]
+        fn lapsed_beyond_the_grace_is_refused_before_any_verify() {
+            let mut t = card(CertCase::Lapsed);
+            let e = before_pin(&mut t, today()).unwrap_err();
+            let CardError::Certificate { expiry, standing } = e else { panic!("{e:?}") };
+            assert_eq!(expiry, Date::from_days(cert_test_today().days() - 200));
+            assert!(matches!(standing, Standing::Lapsed { .. }));
+            let p = e.to_protocol();
+            assert_eq!((p.code, p.retryable), (ErrorCode::CertificateExpired, false));
+            assert!(p.message.ja.contains("資格確認書") && p.message.ja.contains("市区町村の窓口"), "{}", p.message.ja);
+            assert_eq!(p.detail.not_after, Some(expiry.yyyymmdd()));
+            assert_eq!(verify_commands(&t), 0, "no VERIFY of any kind: {:?}", t.log_hex());
+            assert_eq!((t.card.tries_left(), t.resets), (3, 1));
+            // A visual check is refused too: the card cannot be used for insurance at all.
+            let e = certificate_for_visual(&mut t, today()).unwrap_err();
+            assert_eq!(e.to_protocol().code, ErrorCode::CertificateExpired);
+            assert_eq!(verify_commands(&t), 0);
+        }
+
+        #[test]
+        fn lapsed_within_the_grace_takes_no_pin_but_passes_a_visual_check() {
+            let mut t = card(CertCase::LapsedGrace);
+            let e = before_pin(&mut t, today()).unwrap_err();
+            let p = e.to_protocol();
+            assert_eq!((p.code, p.retryable), (ErrorCode::CertificateInGrace, true));
+            assert!(p.message.ja.contains("目視確認"), "{}", p.message.ja);
+            assert_eq!(verify_commands(&t), 0, "{:?}", t.log_hex());
+            let (cert, standing) = certificate_for_visual(&mut t, today()).unwrap();
+            assert_eq!(cert, cert_case_person(CertCase::LapsedGrace).auth_cert_der);
+            let notice = standing.notice().unwrap();
+            assert_eq!(notice.state, onshi_core::protocol::CertificateState::LapsedGrace);
+            assert!(notice.message.ja.contains("資格情報だけ"), "{}", notice.message.ja);
+            assert_eq!((verify_commands(&t), t.card.tries_left()), (0, 3), "the tries counter is untouched");
+        }
+
+        #[test]
+        fn expiring_soon_goes_ahead_with_a_reminder() {
+            let mut t = card(CertCase::ExpiresSoon);
+            let b = before_pin(&mut t, today()).unwrap();
+            assert_eq!(b.tries, PinTries::Left(3));
+            assert_eq!(b.certificate.standing, Standing::ExpiresSoon { days_left: 30 });
+            let notice = b.certificate.notice().unwrap();
+            assert!(notice.message.ja.contains("あと30日"), "{}", notice.message.ja);
+            // The certificate first, then the tries-left query, and no PIN.
+            let log = t.log_hex();
+            assert_eq!(log[1], "00A4020C02000A");
+            assert_eq!(&log[log.len() - 2..], ["00A4020C020018", "00200080"]);
+            assert!(!t.sent_pin());
+        }
+
+        #[test]
+        fn the_2049_certificate_is_plainly_valid() {
+            let mut t = SimTransport::new(3);
+            let b = before_pin(&mut t, today()).unwrap();
+            assert_eq!((b.certificate.standing, b.certificate.notice()), (Standing::Valid, None));
+            assert_eq!(b.certificate.expiry, Date::new(2049, 12, 31).unwrap());
+        }
     }
 
     #[test]

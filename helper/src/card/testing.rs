@@ -24,6 +24,25 @@ pub fn person() -> PersonCard {
         .clone()
 }
 
+/// The day the certificate tests call "today" (issue 14): the cert-case
+/// people's certificates are issued relative to it, so no test reads a clock.
+pub fn cert_test_today() -> onshi_core::wareki::Date {
+    onshi_core::wareki::Date::new(2026, 12, 6).expect("a real date")
+}
+
+/// The card of the `pki::CERT_CASES` person in `case`, issued for [`cert_test_today`].
+pub fn cert_case_person(case: pki::CertCase) -> PersonCard {
+    static PEOPLE: OnceLock<(tempfile::TempDir, Vec<(pki::CertCase, PersonCard)>)> = OnceLock::new();
+    let (_, people) = PEOPLE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let opts = PkiOptions { people: Vec::new(), ..PkiOptions::default() }.cert_cases(cert_test_today());
+        pki::init(dir.path(), &opts).expect("pki init");
+        let people = pki::CERT_CASES.iter().map(|(id, c)| (*c, pki::load_person(dir.path(), id).expect("load person"))).collect();
+        (dir, people)
+    });
+    people.iter().find(|(c, _)| *c == case).map(|(_, p)| p.clone()).expect("every case is issued")
+}
+
 /// A virtual card with PIN 1234 and `tries` tries, plus a log of the commands it got.
 pub struct SimTransport {
     pub card: VirtualCard,

@@ -49,6 +49,9 @@ fn print_eligibility(e: &onshi_core::protocol::Eligibility) {
         s.qualification_validity.as_deref().unwrap_or("-"),
         s.result_count
     );
+    if let Some(c) = &e.certificate {
+        eprintln!("{}\n{}", c.message.ja, c.message.en);
+    }
     println!("{}", e.xml);
 }
 
@@ -82,12 +85,15 @@ async fn card_check(
     let pcsc = Pcsc::establish().map_err(flows::CardError::from)?;
     let mut card = pcsc.connect(reader.as_deref()).map_err(flows::CardError::from)?;
     let mode = if visual { onshi_core::protocol::ConfirmMode::Visual } else { onshi_core::protocol::ConfirmMode::Pin };
-    let (certificate_der, signature, nonce) = if visual {
-        let cert = card.flow(|t| flows::read_certificate(t))?;
+    // The certificate is judged before any PIN (core cert_validity), as in the service.
+    let today = service.cert_today();
+    let (certificate_der, signature, nonce, standing) = if visual {
+        let (cert, standing) = card.flow(move |t| flows::certificate_for_visual(t, today))?;
         let ch = service.backend_challenge().await?;
-        (cert, Vec::new(), ch.nonce)
+        (cert, Vec::new(), ch.nonce, standing)
     } else {
-        let tries = match card.flow(|t| flows::pin_status(t))? {
+        let before = card.flow(move |t| flows::before_pin(t, today))?;
+        let tries = match before.tries {
             PinTries::Locked => return Err(flows::CardError::PinLocked.into()),
             PinTries::Left(n) => n,
         };
@@ -103,8 +109,9 @@ async fn card_check(
         let ch = service.backend_challenge().await?;
         let nonce = ch.nonce.clone();
         let proof = card.flow(move |t| flows::confirm_with_pin(t, &pin, &nonce, last))?;
-        (proof.cert_der, proof.signature, ch.nonce)
+        (proof.cert_der, proof.signature, ch.nonce, before.certificate)
     };
     let proof = onshi_helper::backend::CardProof { certificate_der, signature, nonce, mode, consents: Default::default() };
-    Ok(service.card_confirm_cli(&proof).await?)
+    let e = service.card_confirm_cli(&proof).await?;
+    Ok(onshi_core::protocol::Eligibility { certificate: standing.notice(), ..e })
 }

@@ -215,6 +215,18 @@ impl<E: Env> Dispatcher<E> {
         Timestamp::from_unix(self.env.now_secs(), self.offset_minutes).map_err(|_| ProtocolError::new(Code::Internal))
     }
 
+    /// The clinic's UTC offset in minutes (config, default Japan's +540).
+    pub fn offset_minutes(&self) -> i32 {
+        self.offset_minutes
+    }
+
+    /// Today's calendar day in the clinic's offset, by the [`Env`] clock
+    /// (the day card certificates are judged on).
+    pub fn calendar_day(&self) -> onshi_core::wareki::Date {
+        let local = self.env.now_secs().saturating_add(i64::from(self.offset_minutes) * 60);
+        onshi_core::wareki::Date::from_days(local.div_euclid(86_400))
+    }
+
     /// Appends to the audit log; a failure is logged, never turned into a different reply.
     pub fn audit(&mut self, actor: &Actor, outcome: Outcome, detail: &AuditDetail) {
         // A failed audit write must not turn into a different reply; it is

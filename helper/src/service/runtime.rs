@@ -56,6 +56,9 @@ pub struct Settings {
     /// The first wait before asking again for a bulk registration's results
     /// (then doubling; four waits in all).
     pub registration_poll: Duration,
+    /// Tests only: the day card certificates are judged on instead of the
+    /// dispatcher's clock (`None` in the service).
+    pub today: Option<onshi_core::wareki::Date>,
 }
 
 impl Default for Settings {
@@ -64,6 +67,7 @@ impl Default for Settings {
             pin_timeout: Duration::from_secs(120),
             batch_poll: Duration::from_secs(30),
             registration_poll: Duration::from_millis(500),
+            today: None,
         }
     }
 }
@@ -159,6 +163,11 @@ pub fn backend_error(e: &BackendError) -> ProtocolError {
         // The one refusal reception can act on: offer `card_register`.
         BackendError::Rejected { code, .. } if code == GatewayCode::CardNotRegistered.as_str() => {
             return ProtocolError::new(Code::CardNotRegistered);
+        }
+        // The gateway judged the certificate lapsed (the helper's clock may disagree):
+        // the same code and advice as the helper's own refusal.
+        BackendError::Rejected { code, .. } if code == GatewayCode::CertificateExpired.as_str() => {
+            return ProtocolError::new(Code::CertificateExpired);
         }
         BackendError::Rejected { code, message } => return ProtocolError::gateway(code.clone(), message.clone()),
         // The terminal's file never became readable in time: to the page that is
@@ -379,7 +388,7 @@ fn store_eligibility(
     d.store_mut().insert_result(&result).map_err(internal)?;
     match failure {
         Some(e) => Err(e),
-        None => Ok(Eligibility { xml: a.xml.clone(), summary, timing: None }),
+        None => Ok(Eligibility { xml: a.xml.clone(), summary, timing: None, certificate: None }),
     }
 }
 

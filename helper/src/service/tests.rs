@@ -85,7 +85,7 @@ fn open_parts(
 }
 
 fn quick() -> Settings {
-    Settings { pin_timeout: Duration::from_secs(5), batch_poll: Duration::from_millis(50), registration_poll: Duration::from_millis(10) }
+    Settings { pin_timeout: Duration::from_secs(5), batch_poll: Duration::from_millis(50), registration_poll: Duration::from_millis(10), today: None }
 }
 
 fn harness(tries: u8) -> H {
@@ -776,3 +776,5 @@ async fn today_keeps_card_mode_and_consents_across_a_restart() {
     // The summary codes are filled in from the stored documents.
     assert!(t.entries.iter().all(|e| e.summary.qualification_validity.as_deref() == Some("1")), "{:?}", t.entries.iter().map(|e| &e.summary).collect::<Vec<_>>());
 }
+
+mod certificate;

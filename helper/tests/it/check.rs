@@ -16,7 +16,7 @@ type Probe = (String, Option<String>, String, Option<String>, String);
 
 fn setup(dir: &Path) -> (onshi_sim::folder::Background, PathBuf, Probe) {
     let db = dir.join("registry.sqlite");
-    onshi_sim::registry::seed(&db, 41, 11).unwrap();
+    onshi_sim::registry::seed(&db, onshi_sim::registry::MIN_PEOPLE, 11).unwrap();
     let probe = {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.query_row(

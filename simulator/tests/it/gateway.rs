@@ -474,3 +474,92 @@ async fn requests_must_name_the_institution_of_their_certificate() {
     );
     assert_eq!(lines.len(), 8, "every request is logged: {text}");
 }
+
+/// The day the certificate cases are issued for and the gateway judges on.
+fn cert_day() -> onshi_core::wareki::Date {
+    onshi_core::wareki::Date::new(2026, 12, 6).unwrap()
+}
+
+/// A PKI with the `pki::CERT_CASES` people issued for [`cert_day`] (kept
+/// between runs like [`gw_pki`]; same CA seed, so the gateway trusts it).
+fn cert_pki() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tmp("onshi-sim-gateway-cert-pki");
+        let opts = PkiOptions { people: vec!["P0001".into()], ..Default::default() }.cert_cases(cert_day());
+        pki::init(&dir, &opts).expect("certificate-case PKI");
+        dir
+    })
+}
+
+/// Issue 14: the gateway applies core `cert_validity` to every card proof:
+/// a certificate lapsed beyond the grace is refused in either mode, one in
+/// its grace gets the qualification only (history consents "could not be
+/// obtained"), one expiring soon is an ordinary result. The same cards are
+/// judged by the core function here, so gateway and helper agree.
+#[tokio::test]
+async fn lapsed_certificates_get_the_qualification_only_or_nothing() {
+    use onshi_core::cert_validity::{self, Standing};
+    use onshi_sim::pki::{CERT_CASES, CertCase};
+    let gw = start("cert", |o| {
+        o.pki = cert_pki().to_path_buf();
+        o.today = Some(cert_day());
+    })
+    .await;
+    // The client certificate of the gateway's own PKI.
+    let ours = PkiLayout::new(cert_pki());
+    let tls = gateway::client_tls(&ours.gateway_ca(), Some((ours.clinic_client().as_path(), ours.clinic_client_key().as_path()))).unwrap();
+    let c = reqwest::Client::builder().use_preconfigured_tls(tls).timeout(Duration::from_secs(20)).build().unwrap();
+    let signed = |p: &PersonCard, nonce: &[u8], mode: ConfirmMode| {
+        let sig = SigningKey::<Sha256>::new(p.auth_key.clone()).sign(nonce).to_vec();
+        let all = Consents { medication: true, diagnosis_procedure: true, health_check: true, limit_certificate: true, specified_disease: true };
+        serde_json::to_vec(&CardProofRequest {
+            certificate: base64::encode(&p.auth_cert_der),
+            signature: base64::encode(if mode == ConfirmMode::Pin { &sig[..] } else { &[] }),
+            nonce: base64::encode(nonce),
+            mode,
+            consents: all,
+        })
+        .unwrap()
+    };
+    for (id, case) in CERT_CASES {
+        let p = person(cert_pki(), id);
+        let not_after = cert_validity::not_after_unix(&p.auth_cert_der).unwrap();
+        let standing = cert_validity::standing(cert_validity::expiry_day(not_after, 540), cert_day());
+        match case {
+            CertCase::ExpiresSoon => assert_eq!(standing, Standing::ExpiresSoon { days_left: 30 }),
+            CertCase::LapsedGrace => assert!(matches!(standing, Standing::LapsedGrace { .. }), "{standing:?}"),
+            CertCase::Lapsed => assert!(matches!(standing, Standing::Lapsed { .. }), "{standing:?}"),
+        }
+        for mode in [ConfirmMode::Pin, ConfirmMode::Visual] {
+            let nonce = challenge(&c, &gw).await;
+            let (s, b) = post(&c, &gw, "/oqs/v1/card/confirm", signed(&p, &nonce, mode)).await;
+            if !standing.qualification_allowed() {
+                assert_eq!(refusal(s, &b), (403, ErrorCode::CertificateExpired), "{id} {mode:?}");
+                continue;
+            }
+            assert_eq!(face(s, &b), QualificationValidity::Valid, "{id} {mode:?}");
+            let Message::FaceResult(m) = parse(&b).unwrap().message else { unreachable!() };
+            let r = &m.body.results[0];
+            let history = [&r.pharmacists_consent, &r.diagnosis_consent, &r.operation_consent, &r.checkup_consent];
+            if standing.history_allowed() {
+                assert!(history.iter().all(|f| **f != Some(ConsentFlag::Unobtainable)), "{id}: {history:?}");
+                assert_eq!(m.body.processing_result_message, None);
+            } else {
+                assert!(history.iter().all(|f| **f == Some(ConsentFlag::Unobtainable)), "{id}: {history:?}");
+                assert!(r.pharmacists_available_time.is_none() && r.diagnosis_available_time.is_none());
+                assert!(m.body.processing_result_message.as_deref().is_some_and(|t| t.contains("資格情報のみ")));
+            }
+        }
+    }
+    // The same valid card judged on a day far past its grace is refused: the rule is the date, not the person.
+    let later = start("cert-later", |o| {
+        o.pki = cert_pki().to_path_buf();
+        o.today = Some(onshi_core::wareki::Date::new(2027, 6, 1).unwrap());
+    })
+    .await;
+    let soon = person(cert_pki(), CERT_CASES[0].0);
+    let nonce = challenge(&c, &later).await;
+    let (s, b) = post(&c, &later, "/oqs/v1/card/confirm", signed(&soon, &nonce, ConfirmMode::Pin)).await;
+    assert_eq!(refusal(s, &b), (403, ErrorCode::CertificateExpired));
+}

@@ -116,3 +116,32 @@ fn bad_options_are_typed_errors() {
     assert!(matches!(e, PkiError::UnknownPerson { .. }));
     assert!(e.explain().ja.contains("pki init"), "tells the IT person what to run");
 }
+
+/// Issue 14: certificate-state people end on the asked day (23:59:59 JST),
+/// the same day gives the same certificate, and a kept folder asked for
+/// another day re-issues only those certificates.
+#[test]
+fn certificate_cases_follow_the_given_day() {
+    use onshi_core::cert_validity::{expiry_day, not_after_unix};
+    use onshi_core::wareki::Date;
+    use onshi_sim::pki::{self, CERT_CASES, PkiOptions};
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("pki-cert-cases-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let day = Date::new(2027, 3, 1).unwrap();
+    let opts = |d: Date| PkiOptions { people: vec![], ..PkiOptions::default() }.cert_cases(d);
+    pki::init(&dir, &opts(day)).unwrap();
+    let cert = |id: &str| pki::load_person(&dir, id).unwrap().auth_cert_der;
+    for (id, case) in CERT_CASES {
+        let t = not_after_unix(&cert(id)).unwrap();
+        assert_eq!(expiry_day(t, 540), Date::from_days(day.days() + case.days_from_today()), "{id}");
+        assert_eq!(t.rem_euclid(86_400), 14 * 3600 + 59 * 60 + 59, "{id} ends 23:59:59 JST");
+    }
+    let first = cert(CERT_CASES[0].0);
+    let again = pki::init(&dir, &opts(day)).unwrap();
+    assert!(again.created.is_empty(), "same day, nothing new: {:?}", again.created);
+    assert_eq!(cert(CERT_CASES[0].0), first);
+    let next = pki::init(&dir, &opts(Date::new(2027, 3, 2).unwrap())).unwrap();
+    assert_eq!(next.created.len(), CERT_CASES.len(), "{:?}", next.created);
+    assert_ne!(cert(CERT_CASES[0].0), first);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -41,7 +41,7 @@ fn every_case_is_present_and_numbers_are_valid() {
         "valid", "card_not_registered", "family_head", "family_member", "lost_death", "lost_public_assistance",
         "lost_other_insurance", "newer_qualification", "several_matches", "late_elderly", "national_health_6digit",
         "elderly_recipient", "limit_category", "specific_disease", "public_assistance", "name_outside_jis",
-        "name_small_kana",
+        "name_small_kana", "cert_expires_soon", "cert_lapsed_grace", "cert_lapsed",
     ] {
         assert!(tags.iter().any(|t| t == tag), "case {tag} missing: {tags:?}");
     }
@@ -55,6 +55,12 @@ fn every_case_is_present_and_numbers_are_valid() {
     assert!(count("SELECT COUNT(*) FROM medications") > 0 && count("SELECT COUNT(*) FROM health_checks") > 0);
     assert_eq!(count("SELECT card_registered FROM people WHERE person_id = 'P0003'"), 0);
     assert_eq!(count("SELECT card_registered FROM people WHERE person_id = 'P0001'"), 1);
+    // The people `pki::CERT_CASES` issues certificates in each state for (issue 14).
+    for (id, case) in onshi_sim::pki::CERT_CASES {
+        let tag: String = conn.query_row("SELECT case_tag FROM people WHERE person_id = ?1", [id], |r| r.get(0)).unwrap();
+        assert_eq!(tag, case.tag(), "{id}");
+        assert_eq!(count(&format!("SELECT card_registered FROM people WHERE person_id = '{id}'")), 1);
+    }
 
     // Every insurer number passes the shared number rules; medical tickets carry a 公費 number.
     let mut stmt = conn.prepare("SELECT insurer_number, card_classification FROM qualifications").unwrap();
@@ -143,7 +149,7 @@ fn probes_agree_with_the_rows() {
 #[test]
 fn too_few_people_is_refused() {
     let path = db("reg-small");
-    assert!(matches!(registry::seed(&path, 10, 1), Err(RegistryError::TooFewPeople { min: 41, asked: 10 })));
+    assert!(matches!(registry::seed(&path, 10, 1), Err(RegistryError::TooFewPeople { min: 44, asked: 10 })));
     assert!(!path.exists());
 }
 

@@ -28,10 +28,11 @@ const WRONG_PIN: &str = "0000";
 const FORBIDDEN_HEX: [&str; 2] = ["D3921000310001010408", "D3921000310001010402"];
 /// The PIN as it would appear in a hex APDU dump.
 const PIN_HEX: &str = "37333935";
-/// APDUs the helper's pin-status read takes (select JPKI, select PIN EF, tries
-/// left) before the PIN window opens; the card leaves 3 APDUs after that,
-/// i.e. inside the confirmation flow, before its VERIFY.
-const REMOVE_AFTER: u64 = 6;
+/// APDUs the helper's check before the PIN window takes (select JPKI, select
+/// the certificate EF, 4 chunks of P0001's 976-byte certificate, select PIN
+/// EF, tries left: 8, issue 14) ; the card leaves 3 APDUs after that, i.e.
+/// inside the confirmation flow, before its VERIFY.
+const REMOVE_AFTER: u64 = 11;
 
 /// The visual check (目視確認) on its own stack: the helper sends the
 /// certificate with an empty signature (the card signs only after a PIN), and

@@ -6,6 +6,7 @@ mod csp;
 mod desk;
 mod e2e_bench;
 mod e2e_card;
+mod e2e_cert;
 mod e2e_desk;
 mod extension_helper;
 mod firefox;

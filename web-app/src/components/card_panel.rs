@@ -63,6 +63,8 @@ pub fn card_panel(p: &Props) -> Html {
         CardStep::Querying => Some(("info", t::STEP_QUERY.bi())),
         CardStep::Done => None,
         CardStep::Registered => Some(("good", t::STEP_REGISTERED.bi())),
+        // Not a failure of the card: the next step (the photo check) is in the message.
+        CardStep::Failed(e) if e.code == onshi_core::protocol::ErrorCode::CertificateInGrace => Some(("warn", e.message.clone())),
         CardStep::Failed(e) => Some(("bad", e.message.clone())),
     };
     let lamp = |l: &Lamp| html! {
@@ -95,6 +97,11 @@ pub fn card_panel(p: &Props) -> Html {
                     <button id="card-register-do" type="button" class="primary" disabled={!c.can_register()}
                         onclick={p.on_register.reform(|_| ())}>{one(lang, t::REGISTER_DO)}</button>
                     <button type="button" onclick={p.on_entry.reform(|_| ())}>{one(lang, t::REGISTER_ACTION)}</button>
+                </div>
+            }
+            if matches!(&c.step, CardStep::Failed(e) if e.code == onshi_core::protocol::ErrorCode::CertificateExpired) {
+                <div class="actions">
+                    <button id="card-to-numbers" type="button" onclick={p.on_entry.reform(|_| ())}>{one(lang, t::CERT_EXPIRED_ACTION)}</button>
                 </div>
             }
             <div class="actions">

@@ -3,6 +3,7 @@
 //! against the clinic's stored record. Prints as a slip (@media print).
 
 use onshi_core::diff::ChangeSeverity;
+use onshi_core::protocol::CertificateState;
 use yew::prelude::*;
 
 use super::{bi, one, tx};
@@ -89,8 +90,20 @@ pub fn result_view(p: &Props) -> Html {
         Some(Shown { model: Err(e), .. }) => html! {
             <div id="result-banner" class="banner bad" data-outcome="unreadable" role="alert">{bi(lang, e)}</div>
         },
-        Some(Shown { model: Ok(m), .. }) => {
+        Some(Shown { model: Ok(m), certificate, .. }) => {
             let o = m.summary.outcome;
+            // The card's certificate: "qualification only" in the grace, or the renewal reminder.
+            let certificate = certificate.as_ref().map(|c| {
+                let grace = c.state == CertificateState::LapsedGrace;
+                let title = if grace { t::CERT_GRACE_TITLE } else { t::CERT_SOON_TITLE };
+                let state = if grace { "lapsed_grace" } else { "expires_soon" };
+                html! {
+                    <div id="result-certificate" class={classes!("notice", if grace { "warn" } else { "info" })} data-state={state} role="status">
+                        <h3>{tx(lang, title)}</h3>
+                        <p>{bi(lang, &c.message)}</p>
+                    </div>
+                }
+            });
             let o_word = format!("{o:?}");
             let entries = m.entries.iter().map(|e| html! {
                 <div class="entry-view">
@@ -153,6 +166,7 @@ pub fn result_view(p: &Props) -> Html {
                     <div class="headline">{bi(lang, &outcome_title(o))}</div>
                     <div class="reason">{bi(lang, &m.summary.reason)}</div>
                 </div>
+                { for certificate }
                 if let Some(a) = &m.name_alert {
                     {name_alert(lang, a)}
                 }

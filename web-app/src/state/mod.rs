@@ -152,6 +152,9 @@ pub struct Shown {
     pub document: Option<PresentedDocument>,
     /// `Err` when the document could not be read (the message says why).
     pub model: Result<ResultModel, Bilingual>,
+    /// The card's certificate notice of a fresh card check (the renewal
+    /// reminder, or "qualification only" in the grace), as the helper sent it.
+    pub certificate: Option<onshi_core::protocol::CertificateNotice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -284,7 +287,7 @@ impl AppState {
     fn show(&mut self, xml: String, kind: Option<ConfirmKind>, document: Option<PresentedDocument>) {
         let stored = self.stored_for(&xml);
         let model = result::read_result(&xml, &self.now, stored.as_ref(), document);
-        self.shown = Some(Shown { xml, kind, document, model });
+        self.shown = Some(Shown { xml, kind, document, model, certificate: None });
         self.route = Route::Result;
     }
 
@@ -296,6 +299,9 @@ impl AppState {
         // The form keeps its document while the check runs (submit is disabled).
         let document = (kind == ConfirmKind::Insurance).then_some(self.entry.document);
         self.show(e.xml.clone(), Some(kind), document);
+        if let Some(shown) = &mut self.shown {
+            shown.certificate = e.certificate.clone();
+        }
         let registration = matches!(&self.shown, Some(Shown { model: Ok(m), .. }) if m.registration_needed);
         if matches!(kind, ConfirmKind::CardPin | ConfirmKind::CardVisual) {
             self.card.offer_registration = registration;
@@ -472,6 +478,11 @@ impl AppState {
                 Op::Card => {
                     // A typed refusal, not wording: the card is fine but not registered for insurance use.
                     self.card.offer_registration = e.code == ErrorCode::CardNotRegistered;
+                    // A lapsed certificate in its grace takes no PIN: the message asks for
+                    // the photo check, so the mode is switched for the next press.
+                    if e.code == ErrorCode::CertificateInGrace {
+                        self.card.mode = onshi_core::protocol::ConfirmMode::Visual;
+                    }
                     self.card.step = CardStep::Failed(e);
                 }
                 Op::CardRegister => {
@@ -585,7 +596,7 @@ impl AppState {
                 self.links.helper = links::Helper::NotPaired;
                 self.pairing = Pairing::Idle;
             }
-            Event::FaceResult { xml, summary } => self.eligibility(Eligibility { xml, summary, timing: None }, ConfirmKind::Face),
+            Event::FaceResult { xml, summary } => self.eligibility(Eligibility { xml, summary, timing: None, certificate: None }, ConfirmKind::Face),
             Event::BatchProgress { batch_id, state } => {
                 if let Some(info) = self.batch.info.as_mut().filter(|i| i.batch_id == batch_id) {
                     info.state = state;

@@ -119,7 +119,7 @@ fn submit_without_helper_explains_and_with_errors_marks_fields() {
 }
 
 fn eligibility(xml: &str) -> Eligibility {
-    Eligibility { xml: xml.into(), summary: ResultSummary::default(), timing: None }
+    Eligibility { xml: xml.into(), summary: ResultSummary::default(), timing: None, certificate: None }
 }
 
 #[test]
@@ -650,3 +650,5 @@ fn a_page_outside_the_allowlist_is_told_to_ask_it() {
     assert!(blocker.message.ja.contains("IT担当者"), "{}", blocker.message.ja);
     assert!(!matches!(s.submit_plan(), SubmitPlan::Send(_)));
 }
+
+mod certificate;

@@ -101,7 +101,9 @@ impl Runtime {
             ConfirmMode::Pin => {
                 let (proof, tries) = self.card_pin(&reply, caller, origin, consents, reader, PinPurpose::Confirm).await;
                 let result = match (proof, self.backend()) {
-                    (Ok(proof), Ok(backend)) => self.finish_card(origin, &backend, &proof).await,
+                    (Ok((proof, cert)), Ok(backend)) => {
+                        self.finish_card(origin, &backend, &proof).await.map(|e| Eligibility { certificate: cert.notice(), ..e })
+                    }
                     (Err(e), _) | (_, Err(e)) => Err(e),
                 };
                 (result, tries)
@@ -130,8 +132,9 @@ impl Runtime {
             return;
         }
         let (proof, tries) = self.card_pin(&reply, caller, origin, consents, reader, PinPurpose::Register).await;
+        let proof = proof.map_err(no_registration_in_grace);
         let result = match (proof, self.backend()) {
-            (Ok(proof), Ok(backend)) => match timing::network(backend.card_register(&proof)).await {
+            (Ok((proof, _)), Ok(backend)) => match timing::network(backend.card_register(&proof)).await {
                 Ok(bytes) => eligibility::read_answer(&bytes)
                     .and_then(|a| eligibility::error_of(&a.message).map_or(Ok(CardRegistered { already_registered: false }), Err)),
                 Err(BackendError::Rejected { code, .. }) if code == GatewayCode::AlreadyRegistered.as_str() => {
@@ -166,12 +169,26 @@ impl Runtime {
     /// can be no signature: the certificate alone is read and sent with an
     /// empty signature and mode `visual`; the gateway still checks the chain
     /// and the nonce, and staff vouch for the person by the card photo.
+    /// This is also the one way a certificate in its grace (core
+    /// `cert_validity`) confirms the qualification: a lapsed certificate
+    /// makes a signature worthless, the photo check does not need one. One
+    /// lapsed beyond the grace is refused before the gateway is asked.
     async fn card_visual(&self, origin: &Origin, consents: Consents, reader: Option<String>) -> Result<Eligibility, ProtocolError> {
         let backend = self.backend()?;
-        let certificate_der = self.on_card(reader, |t| flows::read_certificate(t)).await.map_err(|e| e.to_protocol())?;
+        let today = self.cert_today();
+        let (certificate_der, cert) =
+            self.on_card(reader, move |t| flows::certificate_for_visual(t, today)).await.map_err(|e| e.to_protocol())?;
         let challenge = timing::network(backend.card_challenge()).await.map_err(|e| backend_error(&e))?;
         let proof = CardProof { certificate_der, signature: Vec::new(), nonce: challenge.nonce, mode: ConfirmMode::Visual, consents };
-        self.finish_card(origin, &backend, &proof).await
+        let result = self.finish_card(origin, &backend, &proof).await?;
+        Ok(Eligibility { certificate: cert.notice(), ..result })
+    }
+
+    /// "Today" for the certificate rule: the clinic's day by the
+    /// dispatcher's clock (the tests' fixed day when they set one).
+    pub fn cert_today(&self) -> flows::Today {
+        let d = lock(&self.dispatcher);
+        flows::Today { date: self.settings.today.unwrap_or_else(|| d.calendar_day()), offset_minutes: d.offset_minutes() }
     }
 
     async fn finish_card(&self, origin: &Origin, backend: &Arc<dyn Backend>, proof: &CardProof) -> Result<Eligibility, ProtocolError> {
@@ -182,8 +199,11 @@ impl Runtime {
     }
 
     /// PIN mode up to the card's signature over a fresh challenge; returns
-    /// the proof and the tries left last seen (for the audit). `purpose`
-    /// only changes what the PIN window says.
+    /// the proof with the certificate's standing, and the tries left last
+    /// seen (for the audit). `purpose` only changes what the PIN window says.
+    /// The certificate is judged before anything else ([`flows::before_pin`]):
+    /// a lapsed one ends here, before the PIN window opens and before any
+    /// VERIFY, so no try is spent on a card that cannot succeed.
     async fn card_pin(
         self: &Arc<Self>,
         reply: &Reply,
@@ -192,14 +212,15 @@ impl Runtime {
         consents: Consents,
         reader: Option<String>,
         purpose: PinPurpose,
-    ) -> (Result<CardProof, ProtocolError>, Option<u8>) {
+    ) -> (Result<(CardProof, flows::CertStanding), ProtocolError>, Option<u8>) {
         let backend = match self.backend() {
             Ok(b) => b,
             Err(e) => return (Err(e), None),
         };
-        let mut tries = match self.on_card(reader.clone(), |t| flows::pin_status(t)).await {
-            Ok(PinTries::Left(n)) => n,
-            Ok(PinTries::Locked) => return (Err(CardError::PinLocked.to_protocol()), Some(0)),
+        let today = self.cert_today();
+        let (mut tries, cert) = match self.on_card(reader.clone(), move |t| flows::before_pin(t, today)).await {
+            Ok(flows::BeforePin { tries: PinTries::Left(n), certificate }) => (n, certificate),
+            Ok(flows::BeforePin { tries: PinTries::Locked, .. }) => return (Err(CardError::PinLocked.to_protocol()), Some(0)),
             Err(e) => return (Err(e.to_protocol()), None),
         };
         let confirm_id = format!("c-{}", self.next_confirm.fetch_add(1, Ordering::Relaxed));
@@ -266,7 +287,7 @@ impl Runtime {
                 Ok(p) => {
                     entry_reply.send(Ok(Response::PinEntry));
                     let proof = CardProof { certificate_der: p.cert_der, signature: p.signature, nonce: challenge.nonce, mode: ConfirmMode::Pin, consents };
-                    return (Ok(proof), Some(tries));
+                    return (Ok((proof, cert)), Some(tries));
                 }
                 Err(CardError::WrongPin { tries_left }) => {
                     tries = tries_left;
@@ -290,6 +311,20 @@ impl Runtime {
             }
         }
     }
+}
+
+/// Registration needs the PIN, and a lapsed certificate takes none: the
+/// grace's "use the visual check" does not apply to registering, so say
+/// what does (same code, so the page and the audit still see why).
+fn no_registration_in_grace(mut e: ProtocolError) -> ProtocolError {
+    if e.code == Code::CertificateInGrace {
+        e.retryable = false;
+        e.message = Bilingual::new(
+            "マイナンバーカードの電子証明書の有効期限が切れているため、保険証利用登録はできません。お住まいの市区町村の窓口で更新してから登録してください。今日は資格確認書か資格情報のお知らせの番号で確認してください。",
+            "The My Number card's certificate has expired, so the card cannot be registered for insurance use. The patient renews it at their city office (市区町村の窓口) and registers afterwards. Today, confirm with the eligibility certificate's numbers.",
+        );
+    }
+    e
 }
 
 /// With an official terminal, card registration happens at its reader.
