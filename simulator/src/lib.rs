@@ -14,5 +14,6 @@ pub mod folder;
 pub mod gateway;
 pub mod pki;
 pub mod registry;
+pub mod sent;
 pub mod vpcd;
 pub mod web;

@@ -81,6 +81,10 @@ enum Command {
         /// How long a batch stays "still processing" (SegmentOfResult 2), in milliseconds.
         #[arg(long, default_value_t = 1000)]
         batch_delay_ms: u64,
+        /// Append one JSON line per answer file (its length and SHA-256, never
+        /// the body) to this file.
+        #[arg(long)]
+        log: Option<PathBuf>,
     },
     /// The terminal read a My Number card: push its result into DIR/face/.
     Face {
@@ -209,7 +213,7 @@ fn main() -> ExitCode {
             let opts = CardArgs { person, pki, pin, tries, vpcd, apdu_log, remove_after, delay_ms, connect_secs };
             card(opts)
         }
-        Command::OqsFolder { dir, db, encoding, poll_ms, batch_delay_ms } => {
+        Command::OqsFolder { dir, db, encoding, poll_ms, batch_delay_ms, log } => {
             let encoding = encoding.into();
             let opts = onshi_sim::folder::FolderOptions {
                 dir,
@@ -217,6 +221,7 @@ fn main() -> ExitCode {
                 encoding,
                 poll: Duration::from_millis(poll_ms),
                 batch_delay: Duration::from_millis(batch_delay_ms),
+                log,
             };
             match onshi_sim::folder::run(&opts) {
                 Ok(()) => ExitCode::SUCCESS,
