@@ -11,6 +11,7 @@ pub mod answer;
 pub mod apdu_log;
 pub mod card;
 pub mod folder;
+pub mod foreign_card;
 pub mod gateway;
 pub mod pki;
 pub mod registry;

@@ -242,7 +242,7 @@ impl Stack {
 
     /// Puts `person`'s virtual card (PIN `pin`, `tries` tries left) on the reader.
     pub async fn insert_card(&mut self, person: &str, pin: &str, tries: u8) -> Result<()> {
-        self.insert(CardSpec { person: person.into(), pin: Some(pin.into()), tries: Some(tries), remove_after: None }).await
+        self.insert(CardSpec { pin: Some(pin.into()), tries: Some(tries), ..CardSpec::person(person) }).await
     }
 
     /// Puts a card made from `spec` on the reader (a card already there is

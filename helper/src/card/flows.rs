@@ -35,6 +35,9 @@ pub enum CardError {
     CardRemoved,
     #[error("not a My Number card")]
     NotMyNumberCard,
+    /// A card is on the reader but does not answer (mute or unpowered).
+    #[error("the card does not respond")]
+    Unresponsive,
     #[error("wrong PIN, {tries_left} tries left")]
     WrongPin { tries_left: u8 },
     #[error("the PIN is locked")]
@@ -56,6 +59,7 @@ impl From<TransportError> for CardError {
             TransportError::NoReader { .. } => CardError::NoReader,
             TransportError::NoCard => CardError::NoCard,
             TransportError::CardRemoved => CardError::CardRemoved,
+            TransportError::Unresponsive => CardError::Unresponsive,
             TransportError::Busy => CardError::Busy,
             other => CardError::Card(other.to_string()),
         }
@@ -89,6 +93,7 @@ impl CardError {
             CardError::NoCard => ProtocolError::new(ErrorCode::NoCard),
             CardError::CardRemoved => ProtocolError::new(ErrorCode::CardRemoved),
             CardError::NotMyNumberCard => ProtocolError::new(ErrorCode::NotMyNumberCard),
+            CardError::Unresponsive => ProtocolError::new(ErrorCode::CardUnreadable),
             CardError::WrongPin { tries_left } => ProtocolError::wrong_pin(*tries_left),
             CardError::PinLocked => ProtocolError::new(ErrorCode::PinLocked),
             CardError::LastTryUnconfirmed { tries_left } => {
