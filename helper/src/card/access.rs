@@ -3,7 +3,8 @@
 //! Each call is one flow in one card transaction (the transport layer ends
 //! it with a card reset); callers never hold a card between calls.
 
-use super::flows::CardError;
+use super::flows::{CardError, PROFILE};
+use super::jpki::Jpki;
 use super::transport::{CardTransport, Pcsc, Reader};
 
 /// A flow to run inside one card transaction.
@@ -23,34 +24,41 @@ pub trait CardAccess: Send + Sync {
 /// cheap, and a pcscd restart between flows then needs no special handling.
 ///
 /// Several readers (issue 14): a named reader is used as named. Without a
-/// name, the readers holding a card are tried in pcscd's order and the first
-/// whose card is a My Number card is used: a card that is not one (a transit
-/// card left on the second reader) is passed over, which is safe because a
-/// flow finds that out from its first SELECT, before a PIN or anything else
-/// reaches the card. Two My Number cards: the first reader's is used.
+/// name and with one card, its reader is used. With cards in several
+/// readers, each is first asked for the JPKI applet alone (a SELECT in its
+/// own transaction, ended with a reset; nothing else, never a PIN) and the
+/// flow runs once, on the first reader whose card is a My Number card — so a
+/// transit card left on the other reader is passed over. Two My Number
+/// cards: the first reader's. No My Number card at all: the first reader's
+/// card answers for itself (`not_my_number_card`).
 pub struct PcscAccess;
 
 impl CardAccess for PcscAccess {
     fn with_card(&self, reader: Option<&str>, flow: FlowFn<'_>) -> Result<(), CardError> {
         let pcsc = Pcsc::establish()?;
-        if reader.is_some() {
-            return pcsc.connect(reader)?.flow(|t| flow(t));
-        }
-        let holding: Vec<String> = pcsc.readers()?.into_iter().filter(|r| r.card_present).map(|r| r.name).collect();
-        let Some((last, others)) = holding.split_last() else {
-            // No card anywhere: `connect` tells "no reader" from "no card".
-            return pcsc.connect(None)?.flow(|t| flow(t));
-        };
-        for name in others {
-            match pcsc.connect(Some(name)).map_err(CardError::from).and_then(|mut c| c.flow(|t| flow(t))) {
-                Err(CardError::NotMyNumberCard | CardError::NoCard) => continue,
-                done => return done,
+        let chosen = match reader {
+            Some(name) => Some(name.to_owned()),
+            None => {
+                let holding: Vec<String> = pcsc.readers()?.into_iter().filter(|r| r.card_present).map(|r| r.name).collect();
+                match holding.as_slice() {
+                    // None: `connect` tells "no reader" from "no card".
+                    [] | [_] => holding.into_iter().next(),
+                    several => several.iter().find(|name| is_my_number_card(&pcsc, name)).or(several.first()).cloned(),
+                }
             }
-        }
-        pcsc.connect(Some(last))?.flow(|t| flow(t))
+        };
+        pcsc.connect(chosen.as_deref())?.flow(|t| flow(t))
     }
 
     fn readers(&self) -> Result<Vec<Reader>, CardError> {
         Ok(Pcsc::establish()?.readers()?)
     }
+}
+
+/// Whether the card in `reader` has the JPKI applet: one SELECT, nothing else.
+fn is_my_number_card(pcsc: &Pcsc, reader: &str) -> bool {
+    pcsc.connect(Some(reader))
+        .map_err(CardError::from)
+        .and_then(|mut card| card.flow(|t| Jpki::new(t, PROFILE).select_applet().map_err(CardError::from)))
+        .is_ok()
 }

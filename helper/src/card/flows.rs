@@ -132,8 +132,8 @@ fn with_reset<T: CardTransport + ?Sized, R>(
     Ok(out)
 }
 
-/// The profile flows use today.
-const PROFILE: &Profile = &PROFILE_2016;
+/// The profile flows use today (also what `access` probes readers with).
+pub(crate) const PROFILE: &Profile = &PROFILE_2016;
 
 /// PIN confirmation: proves the card is present and the person knows its PIN
 /// by signing SHA-256(`nonce`) (the gateway's one-time challenge).

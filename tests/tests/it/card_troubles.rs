@@ -66,11 +66,17 @@ fn wait_readers(want: &[(&std::ffi::CStr, bool)]) -> Result<()> {
     }
 }
 
-/// A PIN confirmation through `PcscAccess`, as the service runs it; the
-/// reader the card was found in comes back with the proof.
+/// A PIN confirmation through `PcscAccess`, as the service runs it. The
+/// service's flow can run only once (it owns the PIN), so this one counts.
 fn confirm(reader: Option<&str>) -> Result<(), CardError> {
     let pin = Pin::new(PIN).map_err(|_| CardError::Card("pin".into()))?;
-    PcscAccess.with_card(reader, &mut |t| confirm_with_pin(t, &pin, b"nonce", false).map(|_| ()))
+    let mut runs = 0;
+    let out = PcscAccess.with_card(reader, &mut |t| {
+        runs += 1;
+        confirm_with_pin(t, &pin, b"nonce", false).map(|_| ())
+    });
+    assert!(runs <= 1, "the flow ran {runs} times");
+    out
 }
 
 /// Busy threads on every core until dropped: the load under which a pulled
