@@ -9,6 +9,10 @@
 //! - [`Kind::Blank`]: a card that gives no ATR — on a contact reader, one
 //!   put in upside down or back to front. vpcd then reports the slot empty,
 //!   which is what pcscd shows for it.
+//!
+//! Not here: a mute card (an ATR, then no answer). Whether it answers with
+//! no frame or an empty one, vpcd blocks pcscd's `SCardTransmit` until the
+//! card leaves, which would stall the machine's one pcscd.
 
 use onshi_core::card_sw as sw;
 
