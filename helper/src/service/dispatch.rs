@@ -518,8 +518,10 @@ impl<E: Env> Dispatcher<E> {
                 // The stored document was read once already; one that no
                 // longer parses just shows without codes. The list carries
                 // text only: its bytes would double a long day's reply.
-                let summary = eligibility::read_answer(&r.xml.bytes).map(|a| eligibility::summary(&a.message).0).unwrap_or_default();
-                let (xml, _) = eligibility::stored_for_page(&r.xml);
+                let (xml, summary) = match eligibility::read_answer(&r.xml.bytes) {
+                    Ok(a) => (a.xml, eligibility::summary(&a.message).0),
+                    Err(_) => (eligibility::stored_text(&r.xml), Default::default()),
+                };
                 Some(TodayEntry {
                     entry_id: format!("t-{}", r.id.0),
                     at: r.at,

@@ -309,10 +309,14 @@ pub fn page_text(bytes: &[u8]) -> Result<String, String> {
 /// A stored document for the page: its text, and its bytes for export.
 pub fn stored_for_page(doc: &crate::store::StoredXml) -> (String, ReceivedXml) {
     let exact = doc.kept == crate::store::Kept::AsReceived;
-    // Stored bytes were read once already; should they no longer decode,
-    // the page still gets them as lossy text rather than nothing.
-    let text = page_text(&doc.bytes).unwrap_or_else(|_| String::from_utf8_lossy(&doc.bytes).into_owned());
-    (text, ReceivedXml::new(&doc.bytes, exact))
+    (stored_text(doc), ReceivedXml::new(&doc.bytes, exact))
+}
+
+/// A stored document's text for the page. Stored bytes were read once
+/// already; should they no longer decode, the page still gets them as lossy
+/// text rather than nothing.
+pub fn stored_text(doc: &crate::store::StoredXml) -> String {
+    page_text(&doc.bytes).unwrap_or_else(|_| String::from_utf8_lossy(&doc.bytes).into_owned())
 }
 
 /// Text decoded from Shift_JIS still declares Shift_JIS; the page would read
