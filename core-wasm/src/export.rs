@@ -271,9 +271,23 @@ pub fn results_csv(rows: &[ResultRow], encoding: CsvEncoding) -> Vec<u8> {
     }
 }
 
-/// The standard result XML, as received, in the encoding its declaration
-/// names (Shift_JIS unless it says UTF-8), so the file is what the
-/// interface specifies and receipt software reads it like the terminal's.
+/// The XML export's bytes (issue 14): the document exactly as the system
+/// sent it when the helper handed those on (`received_base64`, from
+/// [`crate::protocol::ReceivedXml`]), else — an older helper, the demo — the
+/// text through [`results_xml`]. Re-encoding text can never promise the
+/// system's bytes (its declaration was rewritten to UTF-8 while
+/// `CharacterCodeIdentifier` still names Shift_JIS), so the bytes win.
+pub fn xml_file(xml_text: &str, received_base64: Option<&str>) -> Vec<u8> {
+    match received_base64.and_then(crate::gateway_wire::base64::decode) {
+        Some(bytes) => bytes,
+        None => results_xml(xml_text),
+    }
+}
+
+/// The standard result XML text in the encoding its declaration names
+/// (Shift_JIS unless it says UTF-8), so the file is what the interface
+/// specifies and receipt software reads it like the terminal's. Only for
+/// text without the received bytes ([`xml_file`]).
 pub fn results_xml(xml_text: &str) -> Vec<u8> {
     let head: String = xml_text.chars().take(200).collect::<String>().to_ascii_lowercase();
     let encoding = if head.starts_with("<?xml") && !head.contains("utf-8") && !head.contains("utf8") {
@@ -287,6 +301,19 @@ pub fn results_xml(xml_text: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14: the bytes as received are exported untouched (here Shift_JIS
+    /// whose text the helper handed on as UTF-8); without them, the text.
+    #[test]
+    fn xml_export_is_the_received_bytes() {
+        let sent = xml::encode_text("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>\r\n<XmlMsg><Name>山田</Name></XmlMsg>", Encoding::ShiftJis);
+        let text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<XmlMsg><Name>山田</Name></XmlMsg>";
+        let received = crate::protocol::ReceivedXml::new(&sent, true);
+        assert_eq!(xml_file(text, Some(&received.base64)), sent);
+        assert_eq!(received.bytes().as_deref(), Some(&sent[..]));
+        assert_eq!(xml_file(text, None), text.as_bytes());
+        assert_eq!(xml_file(text, Some("not base64!")), text.as_bytes(), "unreadable base64 falls back to the text");
+    }
 
     /// A batch result with: a valid unit, a no-match unit and an error unit.
     pub(crate) const BATCH: &str = r#"<?xml version="1.0" encoding="UTF-8"?><XmlMsg><MessageHeader>

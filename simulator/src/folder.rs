@@ -18,6 +18,7 @@ use onshi_core::message::{BulkRegistrationBody, Msg};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::answer::{self, Answer, BatchStatus, Batches, PendingBatch, Written};
+use crate::sent::SentLog;
 
 /// Options of `onshi-sim oqs-folder`.
 #[derive(Debug, Clone)]
@@ -27,6 +28,9 @@ pub struct FolderOptions {
     pub encoding: Encoding,
     pub poll: Duration,
     pub batch_delay: Duration,
+    /// Append a JSON line per answer file (length and SHA-256, never the
+    /// body) to this file ([`crate::sent`]).
+    pub log: Option<PathBuf>,
 }
 
 /// Why the responder could not start or stopped.
@@ -236,6 +240,7 @@ pub struct Responder {
     conn: Connection,
     encoding: Encoding,
     batches: BatchBook,
+    log: Option<SentLog>,
 }
 
 impl Responder {
@@ -253,7 +258,12 @@ impl Responder {
         // Opening is lazy; a query proves the file is a registry.
         conn.query_row("SELECT count(*) FROM qualifications", [], |r| r.get::<_, i64>(0))
             .map_err(|source| FolderError::Registry { path: opts.db.clone(), source })?;
+        let log = match &opts.log {
+            Some(path) => Some(SentLog::open(path).map_err(|source| FolderError::Write { path: path.clone(), source })?),
+            None => None,
+        };
         Ok(Responder {
+            log,
             req: opts.dir.join("req"),
             res: opts.dir.join("res"),
             conn,
@@ -289,18 +299,23 @@ impl Responder {
         // An unreadable file is answered like an empty one.
         let bytes = std::fs::read(&path).unwrap_or_default();
         let outcome = answer::answer(&self.conn, name, &bytes, &now, self.encoding, &mut self.batches);
-        match outcome {
-            Answer::Reply(msg) => write_atomic(&self.res, &result_name(name), &msg.write(self.encoding))?,
+        // Written answers (batch results) are shared, not copied.
+        let answer: (String, std::sync::Arc<[u8]>) = match outcome {
+            Answer::Reply(msg) => (result_name(name), msg.write(self.encoding).into()),
             Answer::Accepted { reply, reception, batch } => {
                 self.batches.insert(reception, *batch);
-                write_atomic(&self.res, &result_name(name), &reply.write(self.encoding))?;
+                (result_name(name), reply.write(self.encoding).into())
             }
-            Answer::Written(Written(bytes)) => write_atomic(&self.res, &result_name(name), &bytes)?,
+            Answer::Written(Written(bytes)) => (result_name(name), bytes),
             Answer::Refused { refusal, .. } => {
                 eprintln!("refused {name}: {refusal}");
                 write_atomic(&self.res, name, &bytes)?;
-                write_atomic(&self.res, &err_name(name), &refusal.rejection().write(self.encoding))?;
+                (err_name(name), refusal.rejection().write(self.encoding).into())
             }
+        };
+        write_atomic(&self.res, &answer.0, &answer.1)?;
+        if let Some(log) = &self.log {
+            log.wrote(name, &answer.0, &answer.1);
         }
         // The request is deleted once answered (the answer or the copy is in res/).
         std::fs::remove_file(&path).map_err(|source| FolderError::Write { path, source })

@@ -24,7 +24,8 @@
 //! - Faults (latency, 5xx, dropped connections, a stalled body) are drawn per
 //!   request; the request log is JSON lines without any body content (the
 //!   refusal code, when there is one, says why a request was refused; a card
-//!   request also logs its confirmation mode, `pin` or `visual`).
+//!   request also logs its confirmation mode, `pin` or `visual`; every answer
+//!   its length and SHA-256, so tests can prove an export byte-identical).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -475,6 +476,7 @@ async fn handle(state: Arc<State>, institution: Arc<str>, req: Request<Incoming>
         let status = outcome.as_ref().map_or(0, |r| r.status().as_u16());
         let refusal = outcome.as_ref().ok().and_then(|r| r.extensions().get::<RefusalCode>()).map(|c| c.0.clone());
         let mode = outcome.as_ref().ok().and_then(|r| r.extensions().get::<CardMode>()).map(|m| m.0);
+        let sent = outcome.as_ref().ok().and_then(|r| r.extensions().get::<SentBody>());
         log.write(serde_json::json!({
             "ts_ms": epoch_ms(),
             "institution": &*institution,
@@ -483,6 +485,8 @@ async fn handle(state: Arc<State>, institution: Arc<str>, req: Request<Incoming>
             "refusal": refusal,
             "mode": mode,
             "dropped": outcome.is_err(),
+            "body_bytes": sent.map(|b| b.0.len()),
+            "body_sha256": sent.map(|b| crate::sent::sha256_hex(&b.0)),
             "duration_ms": start.elapsed().as_millis() as u64,
         }));
     }
@@ -499,6 +503,12 @@ struct RefusalCode(String);
 /// word, so the log must say which confirmations rest on it.
 #[derive(Debug, Clone, Copy)]
 struct CardMode(&'static str);
+
+/// The body sent (a cheap reference-counted handle), for the request log's
+/// length and SHA-256 ([`crate::sent`]): enough to prove an export
+/// byte-identical without logging the body.
+#[derive(Debug, Clone)]
+struct SentBody(Bytes);
 
 fn chance(percent: u8) -> bool {
     if percent == 0 {
@@ -586,7 +596,9 @@ fn error(code: ErrorCode, message: Option<Bilingual>, slow: Duration) -> Respons
 }
 
 fn respond(reply: Reply, slow: Duration) -> Response<GwBody> {
+    let sent = SentBody(reply.bytes.clone());
     let mut r = Response::new(GwBody::new(reply.bytes, slow));
+    r.extensions_mut().insert(sent);
     *r.status_mut() = reply.status;
     r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(reply.content_type));
     if let Some(code) = reply.refusal {

@@ -57,6 +57,13 @@ enum Command {
         /// Fault: pull the card out after N APDUs.
         #[arg(long)]
         remove_after: Option<u64>,
+        /// Fault: pull the card out in the middle of APDU N (received, never answered).
+        #[arg(long)]
+        pull_during: Option<u64>,
+        /// What is put on the reader: the person's My Number card, a transit /
+        /// bank card (no JPKI applet), or a card that gives no ATR (upside down).
+        #[arg(long, value_enum, default_value = "my-number")]
+        kind: CardKindArg,
         /// Fault: wait this many milliseconds before each answer.
         #[arg(long, default_value_t = 0)]
         delay_ms: u64,
@@ -81,6 +88,10 @@ enum Command {
         /// How long a batch stays "still processing" (SegmentOfResult 2), in milliseconds.
         #[arg(long, default_value_t = 1000)]
         batch_delay_ms: u64,
+        /// Append one JSON line per answer file (its length and SHA-256, never
+        /// the body) to this file.
+        #[arg(long)]
+        log: Option<PathBuf>,
     },
     /// The terminal read a My Number card: push its result into DIR/face/.
     Face {
@@ -142,6 +153,23 @@ enum Command {
         #[arg(long, value_name = "YYYYMMDD")]
         today: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CardKindArg {
+    MyNumber,
+    Transit,
+    Blank,
+}
+
+impl CardKindArg {
+    fn foreign(self) -> Option<onshi_sim::foreign_card::Kind> {
+        match self {
+            CardKindArg::MyNumber => None,
+            CardKindArg::Transit => Some(onshi_sim::foreign_card::Kind::Transit),
+            CardKindArg::Blank => Some(onshi_sim::foreign_card::Kind::Blank),
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -219,11 +247,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Card { person, pki, pin, tries, vpcd, apdu_log, remove_after, delay_ms, connect_secs } => {
-            let opts = CardArgs { person, pki, pin, tries, vpcd, apdu_log, remove_after, delay_ms, connect_secs };
+        Command::Card { person, pki, pin, tries, vpcd, apdu_log, remove_after, pull_during, kind, delay_ms, connect_secs } => {
+            let opts = CardArgs { person, pki, pin, tries, vpcd, apdu_log, remove_after, pull_during, kind, delay_ms, connect_secs };
             card(opts)
         }
-        Command::OqsFolder { dir, db, encoding, poll_ms, batch_delay_ms } => {
+        Command::OqsFolder { dir, db, encoding, poll_ms, batch_delay_ms, log } => {
             let encoding = encoding.into();
             let opts = onshi_sim::folder::FolderOptions {
                 dir,
@@ -231,6 +259,7 @@ fn main() -> ExitCode {
                 encoding,
                 poll: Duration::from_millis(poll_ms),
                 batch_delay: Duration::from_millis(batch_delay_ms),
+                log,
             };
             match onshi_sim::folder::run(&opts) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -362,6 +391,8 @@ struct CardArgs {
     vpcd: String,
     apdu_log: Option<PathBuf>,
     remove_after: Option<u64>,
+    pull_during: Option<u64>,
+    kind: CardKindArg,
     delay_ms: u64,
     connect_secs: u64,
 }
@@ -390,7 +421,13 @@ fn card(a: CardArgs) -> ExitCode {
             );
         }
     };
-    let mut opts = vpcd::Options { remove_after: a.remove_after, delay: Duration::from_millis(a.delay_ms), log };
+    let mut opts = vpcd::Options {
+        remove_after: a.remove_after,
+        pull_during: a.pull_during,
+        foreign: a.kind.foreign(),
+        delay: Duration::from_millis(a.delay_ms),
+        log,
+    };
     let stream = match vpcd::connect(&a.vpcd, Duration::from_secs(a.connect_secs)) {
         Ok(s) => s,
         Err(e) => {

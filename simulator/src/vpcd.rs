@@ -23,6 +23,13 @@ pub const DEFAULT_VPCD: &str = "127.0.0.1:35963";
 pub struct Options {
     /// Pull the card out (close the socket) after this many APDUs were answered.
     pub remove_after: Option<u64>,
+    /// Pull the card out in the middle of APDU number N (from 1): it is
+    /// received and never answered, so pcscd sees the card go while its
+    /// exchange is in flight — the timing that once read as "unreadable".
+    pub pull_during: Option<u64>,
+    /// Put this instead of the My Number card on the reader (a transit card,
+    /// a card without ATR); `None` is the My Number card.
+    pub foreign: Option<crate::foreign_card::Kind>,
     /// Wait this long before each answer (a slow card or a slow contactless link).
     pub delay: Duration,
     pub log: Option<ApduLog>,
@@ -33,7 +40,8 @@ pub struct Options {
 pub enum Ending {
     /// vpcd closed the connection (pcscd stopped).
     VpcdClosed,
-    /// The card was pulled out by the `remove_after` fault after this many APDUs.
+    /// The card was pulled out by the `remove_after` or `pull_during` fault
+    /// after this many APDUs were answered.
     Removed { apdus: u64 },
 }
 
@@ -74,14 +82,22 @@ pub fn serve(mut stream: TcpStream, card: &mut VirtualCard, opts: &mut Options) 
                 card.reset();
                 log_event(opts, card.session(), "reset")?;
             }
-            [0x04] => write_frame(&mut stream, &crate::card::ATR)?,
+            [0x04] => write_frame(&mut stream, opts.foreign.map_or(&crate::card::ATR[..], |k| k.atr()))?,
             // Unknown control codes are ignored, as vpcd ignores unknown replies.
             [_] => {}
             command => {
+                if opts.pull_during.is_some_and(|n| answered + 1 >= n) {
+                    log_event(opts, card.session(), "removed")?;
+                    let _ = stream.shutdown(std::net::Shutdown::Both);
+                    return Ok(Ending::Removed { apdus: answered });
+                }
                 if !opts.delay.is_zero() {
                     std::thread::sleep(opts.delay);
                 }
-                let response = card.transmit(command);
+                let response = match opts.foreign {
+                    Some(kind) => kind.transmit(command),
+                    None => card.transmit(command),
+                };
                 if let Some(log) = opts.log.as_mut() {
                     log.exchange(card.session(), command, &response)?;
                 }

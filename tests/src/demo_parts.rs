@@ -77,11 +77,15 @@ pub struct CardSpec {
     pub tries: Option<u8>,
     /// Fault: the card leaves the reader after this many APDUs.
     pub remove_after: Option<u64>,
+    /// Fault: the card leaves in the middle of APDU N (received, never answered).
+    pub pull_during: Option<u64>,
+    /// `onshi-sim card --kind`: `None` is the My Number card; `transit`, `blank`.
+    pub kind: Option<&'static str>,
 }
 
 impl CardSpec {
     pub fn person(person: &str) -> Self {
-        CardSpec { person: person.to_owned(), pin: None, tries: None, remove_after: None }
+        CardSpec { person: person.to_owned(), pin: None, tries: None, remove_after: None, pull_during: None, kind: None }
     }
 }
 
@@ -97,6 +101,12 @@ pub fn card_command(sim: &Path, pki: &Path, vpcd: &str, spec: &CardSpec, apdu_lo
     }
     if let Some(n) = spec.remove_after {
         c.args(["--remove-after", &n.to_string()]);
+    }
+    if let Some(n) = spec.pull_during {
+        c.args(["--pull-during", &n.to_string()]);
+    }
+    if let Some(kind) = spec.kind {
+        c.args(["--kind", kind]);
     }
     c
 }

@@ -25,6 +25,9 @@ use crate::pcscd_daemon;
 
 /// vpcd's first slot; a virtual card connects to [`VPCD_ADDR`] for it.
 pub const VPCD_READER: &std::ffi::CStr = c"Virtual PCD 00 00";
+/// vpcd's second slot; a virtual card connects to [`VPCD_ADDR_2`] for it.
+pub const VPCD_READER_2: &std::ffi::CStr = c"Virtual PCD 00 01";
+pub const VPCD_ADDR_2: &str = "127.0.0.1:35964";
 const LOCK_FILE: &str = "/tmp/onshi-pcscd.lock";
 
 static IN_PROCESS: Mutex<()> = Mutex::new(());

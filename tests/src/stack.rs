@@ -45,6 +45,9 @@ pub struct StackPaths {
     pub helper_log: PathBuf,
     /// The gateway's stderr.
     pub gateway_log: PathBuf,
+    /// The gateway's JSON-lines request log: per request its path and status,
+    /// and the length and SHA-256 of the body it answered (never the body).
+    pub gateway_requests: PathBuf,
     /// Every virtual card's APDUs (appended, PIN masked by the simulator).
     pub apdu_log: PathBuf,
     /// The Chromium profile holding the native-messaging manifest.
@@ -145,6 +148,7 @@ impl Stack {
             socket: w.join("helper.sock"),
             helper_log: w.join("helper.log"),
             gateway_log: w.join("gateway.log"),
+            gateway_requests: w.join("gateway-requests.jsonl"),
             apdu_log: w.join("apdu.jsonl"),
             profile: w.join("profile"),
             work: w.clone(),
@@ -165,6 +169,7 @@ impl Stack {
 
         let port = parts::free_port().map_err(|e| anyhow!(e))?;
         let mut c = parts::gateway_command(&sim, &p.registry, &p.pki, port);
+        c.arg("--log").arg(&p.gateway_requests);
         c.stdout(Stdio::null()).stderr(log_file(&p.gateway_log)?);
         let mut gateway = Guarded { child: c.spawn().context("starting onshi-sim gateway")?, name: "onshi-sim gateway".into() };
         parts::wait_for_port(port, &mut gateway.child, "onshi-sim gateway", Duration::from_secs(20)).map_err(|e| anyhow!(e))?;
@@ -254,7 +259,7 @@ impl Stack {
 
     /// Puts `person`'s virtual card (PIN `pin`, `tries` tries left) on the reader.
     pub async fn insert_card(&mut self, person: &str, pin: &str, tries: u8) -> Result<()> {
-        self.insert(CardSpec { person: person.into(), pin: Some(pin.into()), tries: Some(tries), remove_after: None }).await
+        self.insert(CardSpec { pin: Some(pin.into()), tries: Some(tries), ..CardSpec::person(person) }).await
     }
 
     /// Puts a card made from `spec` on the reader (a card already there is

@@ -32,7 +32,12 @@ impl VirtualCard {
     /// Starts the card for `spec` on the vpcd reader and waits for its
     /// "card ready" line (pcscd may take a moment more to see it).
     pub fn start(pki: &Path, spec: &CardSpec, log: PathBuf) -> Result<Self> {
-        let mut c = card_command(&paths::binary("onshi-sim")?, pki, VPCD_ADDR, spec, &log);
+        Self::start_on(VPCD_ADDR, pki, spec, log)
+    }
+
+    /// [`VirtualCard::start`] in the vpcd slot at `vpcd` (the second reader: `VPCD_ADDR_2`).
+    pub fn start_on(vpcd: &str, pki: &Path, spec: &CardSpec, log: PathBuf) -> Result<Self> {
+        let mut c = card_command(&paths::binary("onshi-sim")?, pki, vpcd, spec, &log);
         c.stdin(Stdio::null());
         let (process, line) = Guarded::spawn_and_read_line("onshi-sim card", c, Duration::from_secs(20))?;
         ensure!(line.starts_with("card ready"), "the virtual card said {line:?}");

@@ -375,7 +375,8 @@ pub fn app() -> Html {
                 <>
                     <PageError lang={lang} error={state.page_error.clone()} />
                     <BatchPage on_submit={on_submit} status={state.batch.info.clone()}
-                        results_xml={state.batch.results_xml.clone().map(AttrValue::from)} />
+                        results_xml={state.batch.results_xml.clone().map(AttrValue::from)}
+                        results_received={state.batch.results_received.clone().map(AttrValue::from)} />
                 </>
             }
         }

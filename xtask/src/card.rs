@@ -1,5 +1,7 @@
-//! `cargo xtask card insert|remove [--person ID]`: puts a virtual My Number
-//! card on the demo's reader (vpcd slot 0) or takes it off.
+//! `cargo xtask card insert|remove [--person ID] [--kind transit|blank]`: puts
+//! a virtual My Number card on the demo's reader (vpcd slot 0) or takes it
+//! off; `--kind` puts a transit card or a card without ATR there instead, to
+//! show the desk's messages for them.
 //!
 //! The card is an `onshi-sim card` process in its own process group (so it
 //! outlives this command and a Ctrl-C in this terminal does not reach it);
@@ -34,16 +36,24 @@ pub fn run(args: &[String]) -> Result {
         Some(i) => args.get(i + 1).cloned().ok_or("--person needs an id, e.g. --person P0002")?,
         None => DEFAULT_PERSON.to_owned(),
     };
+    let kind = match args.iter().position(|a| a == "--kind") {
+        Some(i) => match args.get(i + 1).map(String::as_str) {
+            Some("transit") => Some("transit"),
+            Some("blank") => Some("blank"),
+            other => return Err(format!("--kind transit|blank, not {other:?}")),
+        },
+        None => None,
+    };
     let state = state_dir();
     match args.first().map(String::as_str) {
-        Some("insert") => insert(&state, &person).map(|_| ()),
+        Some("insert") => insert_kind(&state, &person, kind).map(|_| ()),
         Some("remove") => {
             if !remove(&state)? {
                 eprintln!("no virtual card is on the reader");
             }
             Ok(())
         }
-        _ => Err("usage: cargo xtask card insert|remove [--person P0001]".into()),
+        _ => Err("usage: cargo xtask card insert|remove [--person P0001] [--kind transit|blank]".into()),
     }
 }
 
@@ -69,6 +79,12 @@ fn is_card_process(pid: u32) -> bool {
 
 /// Starts the virtual card for `person`; waits until it is on the reader.
 pub fn insert(state: &Path, person: &str) -> Result<u32> {
+    insert_kind(state, person, None)
+}
+
+/// [`insert`], or with `kind` a card that is not a My Number card
+/// (`onshi-sim card --kind`).
+fn insert_kind(state: &Path, person: &str, kind: Option<&'static str>) -> Result<u32> {
     if !person.chars().all(|c| c.is_ascii_alphanumeric()) || person.is_empty() {
         return Err(format!("person id {person:?}: use the ids `pki init` made, e.g. P0001"));
     }
@@ -95,7 +111,7 @@ pub fn insert(state: &Path, person: &str) -> Result<u32> {
         .map_err(|e| format!("{}: {e}", log_path.display()))?;
     let start_len = log.metadata().map(|m| m.len()).unwrap_or(0);
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
-    let spec = demo_parts::CardSpec::person(person);
+    let spec = demo_parts::CardSpec { kind, ..demo_parts::CardSpec::person(person) };
     let mut cmd = demo_parts::card_command(&sim, &pki, pcscd_daemon::VPCD_ADDR, &spec, &state.join("apdu.jsonl"));
     cmd.stdin(Stdio::null())
         .stdout(log)

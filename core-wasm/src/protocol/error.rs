@@ -51,6 +51,9 @@ pub enum ErrorCode {
     NoCard,
     CardRemoved,
     NotMyNumberCard,
+    /// A card is on the reader but does not answer (powered but mute, or
+    /// unpowered): put in the wrong way round, dirty or damaged (issue 14).
+    CardUnreadable,
     /// The PIN was wrong; `detail.tries_left` tells how many tries remain.
     WrongPin,
     /// The card's PIN is locked (no tries left); only the city office can reset it.
@@ -93,7 +96,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::ExtensionMissing,
         ErrorCode::ExtensionTimeout,
         ErrorCode::HostNotFound,
@@ -110,6 +113,7 @@ impl ErrorCode {
         ErrorCode::NoCard,
         ErrorCode::CardRemoved,
         ErrorCode::NotMyNumberCard,
+        ErrorCode::CardUnreadable,
         ErrorCode::WrongPin,
         ErrorCode::PinLocked,
         ErrorCode::PinRequired,
@@ -146,6 +150,7 @@ impl ErrorCode {
             ErrorCode::NoCard => "no_card",
             ErrorCode::CardRemoved => "card_removed",
             ErrorCode::NotMyNumberCard => "not_my_number_card",
+            ErrorCode::CardUnreadable => "card_unreadable",
             ErrorCode::WrongPin => "wrong_pin",
             ErrorCode::PinLocked => "pin_locked",
             ErrorCode::PinRequired => "pin_required",
@@ -174,6 +179,7 @@ impl ErrorCode {
             | ErrorCode::NoReader
             | ErrorCode::NoCard
             | ErrorCode::CardRemoved
+            | ErrorCode::CardUnreadable
             | ErrorCode::WrongPin
             | ErrorCode::PinRequired
             | ErrorCode::LastTryUnconfirmed
@@ -265,12 +271,16 @@ impl Explain for ErrorCode {
                 "No card reader found. Check that the reader is plugged in, then try again.",
             ),
             ErrorCode::NoCard => (
-                "カードが置かれていません。マイナンバーカードをリーダーに置いて、もう一度お試しください。",
-                "No card on the reader. Place the My Number card on the reader and try again.",
+                "カードが見つかりません。マイナンバーカードを、向きと表裏を確かめてリーダーに置き、もう一度お試しください。",
+                "No card found on the reader. Place the My Number card on it, the right way up and round, and try again.",
             ),
             ErrorCode::CardRemoved => (
                 "読み取り中にカードが外されました。カードをリーダーに置いたまま、もう一度お試しください。",
                 "The card was removed while it was being read. Keep it on the reader and try again.",
+            ),
+            ErrorCode::CardUnreadable => (
+                "カードが応答しません。カードの向きと表裏を確かめて置き直し、もう一度お試しください。続くときはカードが傷んでいることもあるため、保険証・資格確認書で確認してください。",
+                "The card does not respond. Check which way up and which way round it is, place it again and retry. If it keeps failing the card may be damaged: confirm with the insurance card or eligibility certificate.",
             ),
             ErrorCode::NotMyNumberCard => (
                 "マイナンバーカードではないカードです。マイナンバーカードを置くか、保険証・資格確認書の番号で確認してください。",

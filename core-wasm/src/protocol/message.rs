@@ -510,11 +510,40 @@ pub struct ResultSummary {
     pub result_count: u32,
 }
 
+/// A result document's bytes exactly as the eligibility system sent them
+/// (issue 14), for the file handed to receipt software. A Shift_JIS answer
+/// cannot travel in a JSON string unchanged, so the bytes travel as base64;
+/// the `xml` text beside it is for reading and showing, and its declaration
+/// says UTF-8 whatever the system sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedXml {
+    /// The bytes, standard base64 with padding (RFC 4648).
+    pub base64: String,
+    /// `false` for a result the helper stored before it kept bytes: these are
+    /// then the UTF-8 text it kept, not the bytes the system sent.
+    pub exact: bool,
+}
+
+impl ReceivedXml {
+    pub fn new(bytes: &[u8], exact: bool) -> Self {
+        ReceivedXml { base64: crate::gateway_wire::base64::encode(bytes), exact }
+    }
+
+    /// The bytes; `None` when `base64` is not base64.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        crate::gateway_wire::base64::decode(&self.base64)
+    }
+}
+
 /// An eligibility result (card, insurance card, or a pushed face result).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Eligibility {
     /// The standard result document (`OQSsiquc01res…`) as text.
     pub xml: String,
+    /// The same document as the system sent it, for export (absent from
+    /// older helpers and from `face_result` events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<ReceivedXml>,
     /// Raw codes from it.
     pub summary: ResultSummary,
     /// Where the helper's time went; only in `card_confirm` replies, and
@@ -686,6 +715,10 @@ pub struct BatchResultsReply {
     pub batch_id: String,
     /// The `OQSmuquc02res` document as text.
     pub xml: String,
+    /// The same document as the system sent it: what the XML export writes
+    /// (absent from older helpers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<ReceivedXml>,
     /// `NumberOfProcessingResult`.
     pub total: u32,
     /// `NumberOfNormalProcessing`.

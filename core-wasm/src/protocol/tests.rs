@@ -77,7 +77,20 @@ const FROM_HELPER: &[&str] = &[
     CARD_NOT_REGISTERED,
     BULK_REFERENCES,
     r#"{"v":1,"id":"5","ok":true,"body":{"type":"card_confirm","xml":"<XmlMsg>…</XmlMsg>","summary":{"segment_of_result":"1","processing_result_status":"1","qualification_validity":"1","result_count":1},"timing":{"card_ms":61.4,"network_ms":14.2,"helper_ms":3.1,"total_ms":78.7}}}"#,
+    // Issue 14: the document's bytes as the system sent them, beside its text.
+    RECEIVED,
 ];
+
+/// A `batch_results` reply with the Shift_JIS bytes as received.
+const RECEIVED: &str = r#"{"v":1,"id":"24","ok":true,"body":{"type":"batch_results","batch_id":"b-20260125-1","xml":"<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg></XmlMsg>","received":{"base64":"PD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iU2hpZnRfSklTIj8+PFhtbE1zZz48L1htbE1zZz4=","exact":true},"total":1,"normal":1,"errors":0}}"#;
+
+#[test]
+fn received_bytes_travel_as_base64_beside_the_text() {
+    let FromHelper::Reply { result: Ok(Response::BatchResults(r)), .. } = FromHelper::parse(RECEIVED).unwrap() else { panic!("a batch_results reply") };
+    let bytes = r.received.as_ref().and_then(ReceivedXml::bytes).unwrap();
+    assert!(bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>"));
+    assert!(r.xml.contains("UTF-8"), "the text is for reading");
+}
 
 /// A card check refused because the card is not registered for insurance use.
 const CARD_NOT_REGISTERED: &str = r#"{"v":1,"id":"22","ok":false,"error":{"code":"card_not_registered","message":{"ja":"このマイナンバーカードは健康保険証として利用登録されていません。患者さんが同意したら「保険証利用登録をする」を押し、患者さんに暗証番号を入力してもらってください。登録しない場合は保険証・資格確認書で確認してください。","en":"This My Number card is not registered for health-insurance use. If the patient agrees, press \"Register this card for insurance use\" and have the patient enter the PIN. Otherwise, confirm with the insurance card or eligibility certificate."},"retryable":false}}"#;
@@ -489,6 +502,7 @@ mod certificate {
         let e = d(expiry);
         let body = Eligibility {
             xml: "<XmlMsg>…</XmlMsg>".into(),
+            received: None,
             summary: ResultSummary {
                 segment_of_result: Some("1".into()),
                 processing_result_status: Some("1".into()),

@@ -39,6 +39,9 @@ pub enum CardError {
     CardRemoved,
     #[error("not a My Number card")]
     NotMyNumberCard,
+    /// A card is on the reader but does not answer (mute or unpowered).
+    #[error("the card does not respond")]
+    Unresponsive,
     #[error("wrong PIN, {tries_left} tries left")]
     WrongPin { tries_left: u8 },
     #[error("the PIN is locked")]
@@ -64,6 +67,7 @@ impl From<TransportError> for CardError {
             TransportError::NoReader { .. } => CardError::NoReader,
             TransportError::NoCard => CardError::NoCard,
             TransportError::CardRemoved => CardError::CardRemoved,
+            TransportError::Unresponsive => CardError::Unresponsive,
             TransportError::Busy => CardError::Busy,
             other => CardError::Card(other.to_string()),
         }
@@ -97,6 +101,7 @@ impl CardError {
             CardError::NoCard => ProtocolError::new(ErrorCode::NoCard),
             CardError::CardRemoved => ProtocolError::new(ErrorCode::CardRemoved),
             CardError::NotMyNumberCard => ProtocolError::new(ErrorCode::NotMyNumberCard),
+            CardError::Unresponsive => ProtocolError::new(ErrorCode::CardUnreadable),
             CardError::WrongPin { tries_left } => ProtocolError::wrong_pin(*tries_left),
             CardError::PinLocked => ProtocolError::new(ErrorCode::PinLocked),
             CardError::LastTryUnconfirmed { tries_left } => {
@@ -138,8 +143,8 @@ fn with_reset<T: CardTransport + ?Sized, R>(
     Ok(out)
 }
 
-/// The profile flows use today.
-const PROFILE: &Profile = &PROFILE_2016;
+/// The profile flows use today (also what `access` probes readers with).
+pub(crate) const PROFILE: &Profile = &PROFILE_2016;
 
 /// PIN confirmation: proves the card is present and the person knows its PIN
 /// by signing SHA-256(`nonce`) (the gateway's one-time challenge).

@@ -265,3 +265,34 @@ impl CardTransport for PcscSession<'_, '_> {
 pub fn pnp_notification() -> &'static CStr {
     pcsc::PNP_NOTIFICATION()
 }
+
+/// What vpcd cannot show through pcscd (issue 14): its readers come from a
+/// driver loaded at pcscd's start and never leave, and a card's presence is
+/// its ATR, so a reader unplugged mid-check and a card that is on the reader
+/// but mute or unpowered are checked at the mapping.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::card::flows::CardError;
+    use onshi_core::protocol::error::ErrorCode;
+
+    fn code(e: pcsc::Error) -> ErrorCode {
+        CardError::from(TransportError::from_pcsc("transmit", e)).to_protocol().code
+    }
+
+    #[test]
+    fn reader_and_card_troubles_each_have_their_code() {
+        // The reader unplugged (during a check or before it).
+        assert_eq!(code(pcsc::Error::ReaderUnavailable), ErrorCode::NoReader);
+        assert_eq!(code(pcsc::Error::UnknownReader), ErrorCode::NoReader);
+        assert_eq!(code(pcsc::Error::NoReadersAvailable), ErrorCode::NoReader);
+        // A card on the reader that gives no answer: put in the wrong way, dirty, broken.
+        assert_eq!(code(pcsc::Error::UnresponsiveCard), ErrorCode::CardUnreadable);
+        assert_eq!(code(pcsc::Error::UnpoweredCard), ErrorCode::CardUnreadable);
+        assert_eq!(code(pcsc::Error::RemovedCard), ErrorCode::CardRemoved);
+        assert_eq!(code(pcsc::Error::NoSmartcard), ErrorCode::NoCard);
+        assert_eq!(code(pcsc::Error::NoService), ErrorCode::NoReader);
+        let unreadable = CardError::Unresponsive.to_protocol();
+        assert!(unreadable.retryable && unreadable.message.ja.contains("向きと表裏"), "{}", unreadable.message.ja);
+    }
+}

@@ -88,7 +88,8 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum CheckCommand {
-    /// By the numbers on an insurance card / 資格確認書. Prints the result XML on stdout.
+    /// By the numbers on an insurance card / 資格確認書. Prints the result XML on
+    /// stdout as UTF-8 text (to read); `--out` writes the file for receipt software.
     Insurance {
         /// 保険者番号 (6 or 8 digits).
         #[arg(long)]
@@ -108,6 +109,9 @@ pub enum CheckCommand {
         /// Also ask for 限度額適用認定証 information (the patient agreed).
         #[arg(long)]
         limit: bool,
+        /// Also write the result to FILE exactly as the system sent it (often Shift_JIS).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// With the My Number card on the reader. Asks for the PIN on this terminal
     /// (not echoed; refused when stdin is not a terminal). Prints the result XML.
@@ -118,6 +122,9 @@ pub enum CheckCommand {
         /// The PC/SC reader (default: the first with a card).
         #[arg(long)]
         reader: Option<String>,
+        /// Also write the result to FILE exactly as the system sent it (often Shift_JIS).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -137,8 +144,15 @@ pub enum BatchCommand {
     },
     /// The state of batch ID (from `submit`, e.g. b-3).
     Status { id: String },
-    /// Ask for batch ID's result now; prints the result XML when it is ready.
-    Fetch { id: String },
+    /// Ask for batch ID's result now; prints the result XML (UTF-8 text, to
+    /// read) when it is ready.
+    Fetch {
+        id: String,
+        /// Also write the result to FILE exactly as the system sent it
+        /// (often Shift_JIS): the file for receipt software.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -10,7 +10,7 @@ use onshi_helper::service;
 
 use super::args::BatchCommand;
 use super::context::{cli_runtime, runtime, Context};
-use super::output::{problem, say, Fail};
+use super::output::{problem, say, write_received, Fail};
 
 pub fn run(ctx: &Context, c: BatchCommand) -> Result<ExitCode, Fail> {
     use onshi_core::protocol::Response;
@@ -67,10 +67,14 @@ pub fn run(ctx: &Context, c: BatchCommand) -> Result<ExitCode, Fail> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        BatchCommand::Fetch { id } => {
+        BatchCommand::Fetch { id, out } => {
             let job = parse_batch_id(&id)?;
-            if let Some(Response::BatchResults(r)) = service.with_dispatcher(|d| d.batch_results(job))? {
+            let show = |r: &onshi_core::protocol::BatchResultsReply| -> Result<(), Fail> {
                 println!("{}", r.xml);
+                out.as_deref().map_or(Ok(()), |path| write_received(path, r.received.as_ref()))
+            };
+            if let Some(Response::BatchResults(r)) = service.with_dispatcher(|d| d.batch_results(job))? {
+                show(&r)?;
                 return Ok(ExitCode::SUCCESS);
             }
             match rt.block_on(service.poll_once(job))? {
@@ -83,7 +87,7 @@ pub fn run(ctx: &Context, c: BatchCommand) -> Result<ExitCode, Fail> {
                 }
                 service::eligibility::BatchAnswer::Done { .. } => {
                     if let Some(Response::BatchResults(r)) = service.with_dispatcher(|d| d.batch_results(job))? {
-                        println!("{}", r.xml);
+                        show(&r)?;
                     }
                     Ok(ExitCode::SUCCESS)
                 }

@@ -12,14 +12,14 @@ use onshi_helper::service;
 
 use super::args::CheckCommand;
 use super::context::{cli_runtime, runtime, Context};
-use super::output::Fail;
+use super::output::{write_received, Fail};
 
 pub fn run(ctx: &Context, c: CheckCommand) -> Result<ExitCode, Fail> {
     use onshi_core::protocol::{InsuranceConfirm, InsuredPerson, Response};
     let rt = runtime()?;
     let service = cli_runtime(ctx)?;
     match c {
-        CheckCommand::Insurance { insurer, symbol, number, branch, birth, limit } => {
+        CheckCommand::Insurance { insurer, symbol, number, branch, birth, limit, out } => {
             let body = InsuranceConfirm {
                 insured: InsuredPerson { insurer_number: insurer, symbol, number, branch, birth_date: birth },
                 document: None,
@@ -29,20 +29,22 @@ pub fn run(ctx: &Context, c: CheckCommand) -> Result<ExitCode, Fail> {
             let (institution, today) = service.with_dispatcher(|d| d.institution_and_today())?;
             let xml = service::eligibility::individual_request(&institution, &today, &body)?;
             match rt.block_on(service.insurance(None, &xml))? {
-                Response::InsuranceConfirm(e) => print_eligibility(&e),
+                Response::InsuranceConfirm(e) => print_eligibility(&e, out.as_deref())?,
                 _ => return Err(Fail(Bilingual::new("予期しない応答です。", "Unexpected answer."))),
             }
             Ok(ExitCode::SUCCESS)
         }
-        CheckCommand::Card { visual, reader } => {
+        CheckCommand::Card { visual, reader, out } => {
             let e = rt.block_on(card_check(&service, visual, reader))?;
-            print_eligibility(&e);
+            print_eligibility(&e, out.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn print_eligibility(e: &onshi_core::protocol::Eligibility) {
+/// The result for a person on stdout (UTF-8 text), and with `out` the file
+/// for receipt software, byte for byte as the system sent it.
+fn print_eligibility(e: &onshi_core::protocol::Eligibility, out: Option<&std::path::Path>) -> Result<(), Fail> {
     let s = &e.summary;
     eprintln!(
         "資格有効性 / validity: {}  件数 / entries: {}",
@@ -53,6 +55,7 @@ fn print_eligibility(e: &onshi_core::protocol::Eligibility) {
         eprintln!("{}\n{}", c.message.ja, c.message.en);
     }
     println!("{}", e.xml);
+    out.map_or(Ok(()), |path| write_received(path, e.received.as_ref()))
 }
 
 /// Reads the PIN from the console with echo off, never from a pipe: a PIN

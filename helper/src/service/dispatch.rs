@@ -473,9 +473,11 @@ impl<E: Env> Dispatcher<E> {
                     return Err(ProtocolError::new(Code::Internal));
                 };
                 let c = j.counts.unwrap_or_default();
+                let (xml, received) = eligibility::stored_for_page(&stored.xml);
                 Ok(Some(Response::BatchResults(BatchResultsReply {
                     batch_id: batch_id(job),
-                    xml: stored.xml,
+                    xml,
+                    received: Some(received),
                     total: c.total,
                     normal: c.succeeded,
                     errors: c.failed,
@@ -525,16 +527,20 @@ impl<E: Env> Dispatcher<E> {
                     (ResultKind::Face, _) => ConfirmKind::Face,
                     _ => return None,
                 };
-                // The stored text was read once already; a document that no
-                // longer parses just shows without codes.
-                let summary = eligibility::read_answer(r.xml.as_bytes()).map(|a| eligibility::summary(&a.message).0).unwrap_or_default();
+                // The stored document was read once already; one that no
+                // longer parses just shows without codes. The list carries
+                // text only: its bytes would double a long day's reply.
+                let (xml, summary) = match eligibility::read_answer(&r.xml.bytes) {
+                    Ok(a) => (a.xml, eligibility::summary(&a.message).0),
+                    Err(_) => (eligibility::stored_text(&r.xml), Default::default()),
+                };
                 Some(TodayEntry {
                     entry_id: format!("t-{}", r.id.0),
                     at: r.at,
                     kind,
                     consents: r.card.map(|c| c.consents),
                     document: None,
-                    xml: r.xml,
+                    xml,
                     summary,
                 })
             })

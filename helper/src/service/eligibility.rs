@@ -5,7 +5,7 @@
 
 use onshi_core::codes::{CodeValue, ProcessingResultStatus, QualificationValidity, SegmentOfResult};
 use onshi_core::message::{BatchUploadBody, BulkRegistrationBody, MessageHeader, Msg, ReceptionBody, Registration};
-use onshi_core::protocol::{BatchEntry, EntryError, InsuranceConfirm, InsuredPerson, ProtocolError, ReferenceEntry, ResultSummary};
+use onshi_core::protocol::{BatchEntry, EntryError, InsuranceConfirm, InsuredPerson, ProtocolError, ReceivedXml, ReferenceEntry, ResultSummary};
 use onshi_core::text::Bilingual;
 use onshi_core::validate::{build_individual_request, validate_search_input, IndividualRequestInput, SearchInput};
 use onshi_core::{Diagnostic, Encoding, Message, Severity};
@@ -276,6 +276,8 @@ pub fn batch_download(institution: &str, reception: &str) -> Vec<u8> {
 /// An answer document, read.
 #[derive(Debug, Clone)]
 pub struct Answer {
+    /// The bytes as the system sent them: what is stored and exported.
+    pub received: Vec<u8>,
     /// The document as UTF-8 text with a matching declaration (the page
     /// parses it again with the core).
     pub xml: String,
@@ -291,9 +293,30 @@ pub fn read_answer(bytes: &[u8]) -> Result<Answer, ProtocolError> {
         e
     };
     let parsed = onshi_core::parse(bytes).map_err(|e| bad(e.to_string()))?;
-    let (text, encoding, _) = onshi_core::xml::decode(bytes, 64 << 20).map_err(|e| bad(e.to_string()))?;
-    let xml = if encoding == Encoding::Utf8 { text.into_owned() } else { utf8_declaration(&text) };
-    Ok(Answer { xml, message: parsed.message })
+    let xml = page_text(bytes).map_err(bad)?;
+    Ok(Answer { received: bytes.to_vec(), xml, message: parsed.message })
+}
+
+/// A document's bytes as the text the page reads: decoded, and when they
+/// were Shift_JIS with the declaration rewritten to UTF-8 (the page would
+/// otherwise read the UTF-8 text wrongly). The one place this is done, for
+/// fresh answers and stored ones alike; exports use the bytes instead.
+pub fn page_text(bytes: &[u8]) -> Result<String, String> {
+    let (text, encoding, _) = onshi_core::xml::decode(bytes, 64 << 20).map_err(|e| e.to_string())?;
+    Ok(if encoding == Encoding::Utf8 { text.into_owned() } else { utf8_declaration(&text) })
+}
+
+/// A stored document for the page: its text, and its bytes for export.
+pub fn stored_for_page(doc: &crate::store::StoredXml) -> (String, ReceivedXml) {
+    let exact = doc.kept == crate::store::Kept::AsReceived;
+    (stored_text(doc), ReceivedXml::new(&doc.bytes, exact))
+}
+
+/// A stored document's text for the page. Stored bytes were read once
+/// already; should they no longer decode, the page still gets them as lossy
+/// text rather than nothing.
+pub fn stored_text(doc: &crate::store::StoredXml) -> String {
+    page_text(&doc.bytes).unwrap_or_else(|_| String::from_utf8_lossy(&doc.bytes).into_owned())
 }
 
 /// Text decoded from Shift_JIS still declares Shift_JIS; the page would read
@@ -505,6 +528,8 @@ mod tests {
         let a = read_answer(&bytes).unwrap();
         assert!(a.xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "{}", a.xml);
         assert!(onshi_core::parse(a.xml.as_bytes()).is_ok());
+        // Issue 14: the bytes the system sent are kept beside the text, unchanged.
+        assert_eq!(a.received, bytes);
         assert!(read_answer(b"not xml").is_err());
     }
 }

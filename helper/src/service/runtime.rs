@@ -22,7 +22,7 @@ use onshi_core::gateway_wire::ErrorCode as GatewayCode;
 use onshi_core::protocol::frame::encode_from_helper;
 use onshi_core::protocol::{
     BatchState, BatchSubmitted, CardRegistered, ConfirmMode, Consents, Eligibility, EntryError, ErrorCode as Code, Event, FromHelper,
-    Pin, PinPurpose, ProtocolError, ReaderInfo, Response,
+    Pin, PinPurpose, ProtocolError, ReaderInfo, ReceivedXml, Response,
 };
 use onshi_core::text::Bilingual;
 use tokio::sync::mpsc;
@@ -372,7 +372,7 @@ fn store_eligibility(
     let (summary, status) = eligibility::summary(&a.message);
     let failure = eligibility::error_of(&a.message);
     let now = d.now()?;
-    let xml = ResultXml::new(a.xml.clone()).map_err(|_| ProtocolError::new(Code::Internal))?;
+    let xml = ResultXml::received(a.received.clone()).map_err(|_| ProtocolError::new(Code::Internal))?;
     let result = NewResult {
         at: now,
         kind,
@@ -388,7 +388,7 @@ fn store_eligibility(
     d.store_mut().insert_result(&result).map_err(internal)?;
     match failure {
         Some(e) => Err(e),
-        None => Ok(Eligibility { xml: a.xml.clone(), summary, timing: None, certificate: None }),
+        None => Ok(Eligibility { xml: a.xml.clone(), received: Some(ReceivedXml::new(&a.received, true)), summary, timing: None, certificate: None }),
     }
 }
 

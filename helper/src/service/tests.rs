@@ -183,6 +183,10 @@ async fn insurance_confirm_answers_stores_and_audits() {
     let Ok(Response::InsuranceConfirm(e)) = h.reply(&id).await else { panic!("no eligibility") };
     assert_eq!(e.summary.qualification_validity.as_deref(), Some("1"), "{}", e.xml);
     assert!(onshi_core::parse(e.xml.as_bytes()).is_ok());
+    // Issue 14: the bytes as received travel beside the text; this backend
+    // answers UTF-8, so they are the same document byte for byte.
+    let received = e.received.as_ref().filter(|r| r.exact).and_then(|r| r.bytes()).expect("the bytes as received");
+    assert_eq!(received, e.xml.as_bytes());
     let id = h.send(PAGE, "page", r#"{"type":"today"}"#);
     let Ok(Response::Today(t)) = h.reply(&id).await else { panic!() };
     assert_eq!(t.entries.len(), 1);

@@ -24,7 +24,7 @@ pub use audit::{
 pub use jobs::{BatchJob, JobCounts, JobId, JobState};
 pub use pairings::{Pairing, PairingId};
 pub use references::{PatientId, ReferenceNumbers};
-pub use results::{CardCheck, NewResult, ResultId, ResultKind, ResultStatus, ResultXml, StoredResult};
+pub use results::{CardCheck, Kept, NewResult, ResultId, ResultKind, ResultStatus, ResultXml, StoredResult, StoredXml};
 pub use schema::{known_version, MIGRATIONS};
 pub use values::{pin_shaped, Actor, DeskName, ErrorCode, ExtensionId, FileName, Origin, ReceptionNumber, RequestType, ValueError};
 

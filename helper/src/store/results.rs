@@ -1,6 +1,8 @@
 //! Today's results: every eligibility answer the helper received, kept as
-//! the standard XML text plus a few summary columns, so a page reload or a
-//! restart loses nothing. Interpreting the XML is the core's job.
+//! the bytes the system sent (issue 14) plus a few summary columns, so a page
+//! reload or a restart loses nothing and an export is the answer byte for
+//! byte. Bytes in, bytes out: no encoding is chosen here, so any engine
+//! behind this interface keeps a blob. Interpreting the XML is the core's job.
 
 use onshi_core::protocol::{ConfirmMode, Consents};
 use rusqlite::params;
@@ -59,29 +61,49 @@ names!(ResultKind {
 });
 names!(ResultStatus { Valid => "valid", Invalid => "invalid", NotFound => "not_found", Error => "error" });
 
-/// Result document text. Must look like XML (first non-blank character
-/// `<`) and stay under 16 MiB; its content is stored byte for byte.
+/// A result document's bytes exactly as the eligibility system sent them
+/// (UTF-8 or Shift_JIS, declaration included). Must look like XML (after an
+/// optional UTF-8 byte-order mark and blanks, the first byte is `<`) and stay
+/// under 16 MiB; nothing else about it is checked or changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResultXml(String);
+pub struct ResultXml(Vec<u8>);
 
 const MAX_XML: usize = 16 * 1024 * 1024;
 
 impl ResultXml {
-    pub fn new(text: String) -> Result<Self, ValueError> {
+    pub fn received(bytes: Vec<u8>) -> Result<Self, ValueError> {
         let field = "result XML";
-        if text.len() > MAX_XML {
+        if bytes.len() > MAX_XML {
             return Err(ValueError::TooLong { field, max: MAX_XML });
         }
-        let start = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-        if !start.starts_with('<') {
+        let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
+        if body.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n')) != Some(&b'<') {
             return Err(ValueError::BadShape { field, expected: "an XML document" });
         }
-        Ok(ResultXml(text))
+        Ok(ResultXml(bytes))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
+}
+
+/// How a stored document's bytes came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Byte for byte as the system sent them (schema 3 on).
+    AsReceived,
+    /// Stored before schema 3 as UTF-8 text: a Shift_JIS answer was decoded
+    /// and its declaration rewritten to UTF-8, so these are not the bytes
+    /// the system sent (its `CharacterCodeIdentifier` may still say Shift_JIS).
+    Utf8Text,
+}
+
+/// A stored result document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredXml {
+    pub bytes: Vec<u8>,
+    pub kept: Kept,
 }
 
 /// How a My Number card check was made, kept with its result.
@@ -152,7 +174,7 @@ pub struct StoredResult {
     pub error: Option<String>,
     /// `None` for other kinds and for card results stored before schema 2.
     pub card: Option<CardCheck>,
-    pub xml: String,
+    pub xml: StoredXml,
 }
 
 impl Store {
@@ -166,7 +188,7 @@ impl Store {
         }
         self.conn
             .execute(
-                "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents)
+                "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     r.at.as_str(),
@@ -178,7 +200,7 @@ impl Store {
                     r.insurer_number,
                     r.name_kana,
                     r.error.as_ref().map(ErrorCode::as_str),
-                    r.xml.as_str(),
+                    r.xml.as_bytes(),
                     r.card.map(|c| mode_str(c.mode)),
                     r.card.map(|c| consents_str(&c.consents)),
                 ],
@@ -207,7 +229,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents
+                "SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents, received
                  FROM results WHERE day = ?1 ORDER BY id",
             )
             .map_err(StoreError::sql("read results"))?;
@@ -217,7 +239,8 @@ impl Store {
                 let kind: String = r.get(3)?;
                 let status: String = r.get(6)?;
                 let card: (Option<String>, Option<String>) = (r.get(11)?, r.get(12)?);
-                Ok((id, kind, status, card, StoredResult {
+                let doc: (Option<String>, Option<Vec<u8>>) = (r.get(10)?, r.get(13)?);
+                Ok((id, kind, status, card, doc, StoredResult {
                     id: ResultId(id),
                     at: r.get(1)?,
                     day: r.get(2)?,
@@ -228,17 +251,22 @@ impl Store {
                     insurer_number: r.get(7)?,
                     name_kana: r.get(8)?,
                     error: r.get(9)?,
-                    xml: r.get(10)?,
+                    xml: StoredXml { bytes: Vec::new(), kept: Kept::AsReceived },
                     card: None,
                 }))
             })
             .map_err(StoreError::sql("read results"))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, kind, status, card, mut res) = row.map_err(StoreError::sql("read results"))?;
+            let (id, kind, status, card, doc, mut res) = row.map_err(StoreError::sql("read results"))?;
             let corrupt = |column| StoreError::Corrupt { table: "results", row: id, column };
             res.kind = ResultKind::parse(&kind).ok_or_else(|| corrupt("kind"))?;
             res.status = ResultStatus::parse(&status).ok_or_else(|| corrupt("status"))?;
+            res.xml = match doc {
+                (None, Some(bytes)) => StoredXml { bytes, kept: Kept::AsReceived },
+                (Some(text), None) => StoredXml { bytes: text.into_bytes(), kept: Kept::Utf8Text },
+                _ => return Err(corrupt("received")),
+            };
             res.card = match card {
                 (None, None) => None,
                 (Some(mode), Some(consents)) => Some(CardCheck {

@@ -91,6 +91,35 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE results ADD COLUMN card_mode TEXT CHECK (card_mode IN ('pin', 'visual'));
     ALTER TABLE results ADD COLUMN consents  TEXT;
     "#,
+    // 3 (issue 14): results keep the bytes the system sent (`received`), so
+    // an export is the answer byte for byte, Shift_JIS and all. Rows from
+    // before keep the UTF-8 text they were stored as (`xml`), and say so by
+    // having no `received`. SQLite cannot relax NOT NULL in place, so the
+    // table is rebuilt (nothing references it).
+    r#"
+    CREATE TABLE results_v3 (
+        id             INTEGER PRIMARY KEY,
+        at             TEXT NOT NULL,
+        day            TEXT NOT NULL,
+        kind           TEXT NOT NULL,
+        origin         TEXT,
+        job_id         INTEGER REFERENCES batch_jobs (id),
+        status         TEXT NOT NULL,
+        insurer_number TEXT,
+        name_kana      TEXT,
+        error_code     TEXT,
+        xml            TEXT,
+        card_mode      TEXT CHECK (card_mode IN ('pin', 'visual')),
+        consents       TEXT,
+        received       BLOB,
+        CHECK ((xml IS NULL) <> (received IS NULL))
+    );
+    INSERT INTO results_v3 (id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents)
+        SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents FROM results;
+    DROP TABLE results;
+    ALTER TABLE results_v3 RENAME TO results;
+    CREATE INDEX results_day ON results (day);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -173,7 +173,7 @@ fn results_by_local_day() {
         name_kana: Some("ヤマダ タロウ".into()),
         error: None,
         card: None,
-        xml: ResultXml::new("<?xml version=\"1.0\"?><XmlMsg/>".into()).unwrap(),
+        xml: ResultXml::received(b"<?xml version=\"1.0\"?><XmlMsg/>".to_vec()).unwrap(),
     };
     // 23:30 on the 24th in Japan is a different clinic day from 00:30 on the 25th.
     store.insert_result(&mk("2026-11-24T23:30:00+09:00", ResultStatus::Valid)).unwrap();
@@ -181,7 +181,7 @@ fn results_by_local_day() {
     store.insert_result(&mk("2026-11-25T17:00:00+09:00", ResultStatus::NotFound)).unwrap();
     let today = store.results_for_day(&Day::parse("2026-11-25").unwrap()).unwrap();
     assert_eq!(today.iter().map(|r| r.status).collect::<Vec<_>>(), vec![ResultStatus::Invalid, ResultStatus::NotFound]);
-    assert_eq!(today[0].xml, "<?xml version=\"1.0\"?><XmlMsg/>");
+    assert_eq!(today[0].xml, StoredXml { bytes: b"<?xml version=\"1.0\"?><XmlMsg/>".to_vec(), kept: Kept::AsReceived });
     let mut bad = mk("2026-11-25T17:00:00+09:00", ResultStatus::Valid);
     bad.insurer_number = Some("1234".into());
     assert!(matches!(store.insert_result(&bad), Err(StoreError::Invalid(_))));
@@ -189,7 +189,7 @@ fn results_by_local_day() {
     let mut orphan = mk("2026-11-25T17:00:00+09:00", ResultStatus::Valid);
     orphan.job = Some(JobId(999));
     assert!(matches!(store.insert_result(&orphan), Err(StoreError::Sql { .. })));
-    assert!(ResultXml::new("not xml".into()).is_err());
+    assert!(ResultXml::received(b"not xml".to_vec()).is_err());
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn schema_2_adds_card_mode_and_consents_to_results() {
     use onshi_core::protocol::{ConfirmMode as Mode, Consents as C5};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v1.sqlite");
-    let xml = || ResultXml::new("<XmlMsg/>".into()).unwrap();
+    let xml = || ResultXml::received(b"<XmlMsg/>".to_vec()).unwrap();
     {
         let s = Store::open_with(&path, &MIGRATIONS[..1]).unwrap();
         assert_eq!(s.schema_version().unwrap(), 1);
@@ -228,7 +228,7 @@ fn schema_2_adds_card_mode_and_consents_to_results() {
             .unwrap();
     }
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    assert_eq!(s.schema_version().unwrap(), known_version());
     let card = CardCheck { mode: Mode::Visual, consents: C5 { medication: true, specified_disease: true, ..C5::default() } };
     let new = NewResult {
         at: ts("2026-11-25T10:00:00+09:00"),
@@ -252,4 +252,86 @@ fn schema_2_adds_card_mode_and_consents_to_results() {
     assert!(matches!(s.results_for_day(&day), Err(StoreError::Corrupt { column: "consents", .. })));
     // The CHECK constraint keeps anything but pin/visual out of the mode column.
     assert!(s.conn.execute("UPDATE results SET card_mode = 'face' WHERE card_mode = 'visual'", []).is_err());
+}
+
+/// The bytes of a Shift_JIS answer, as a gateway or terminal sends them.
+fn shift_jis_answer() -> Vec<u8> {
+    let doc = "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>\r\n<XmlMsg><MessageHeader><CharacterCodeIdentifier>1</CharacterCodeIdentifier></MessageHeader><MessageBody><Name>山田　髙子</Name></MessageBody></XmlMsg>\r\n";
+    onshi_core::xml::encode_text(doc, onshi_core::Encoding::ShiftJis)
+}
+
+/// Issue 14: a result keeps the bytes it came with — Shift_JIS, CRLF, no
+/// declaration rewritten — and gives back exactly those, whatever they are.
+#[test]
+fn results_keep_the_bytes_as_received() {
+    let (_dir, mut store) = open_temp();
+    let bytes = shift_jis_answer();
+    assert!(std::str::from_utf8(&bytes).is_err(), "the test document really is Shift_JIS");
+    let new = NewResult {
+        at: ts("2026-11-25T09:00:00+09:00"),
+        kind: ResultKind::InsuranceConfirm,
+        origin: Some(origin()),
+        job: None,
+        status: ResultStatus::Valid,
+        insurer_number: None,
+        name_kana: None,
+        error: None,
+        card: None,
+        xml: ResultXml::received(bytes.clone()).unwrap(),
+    };
+    store.insert_result(&new).unwrap();
+    // A UTF-8 answer with a byte-order mark and leading blanks is a document too.
+    let bom = b"\xEF\xBB\xBF \r\n<XmlMsg/>".to_vec();
+    store.insert_result(&NewResult { xml: ResultXml::received(bom.clone()).unwrap(), ..new.clone() }).unwrap();
+    let rows = store.results_for_day(&Day::parse("2026-11-25").unwrap()).unwrap();
+    assert_eq!(rows[0].xml, StoredXml { bytes, kept: Kept::AsReceived });
+    assert_eq!(rows[1].xml, StoredXml { bytes: bom, kept: Kept::AsReceived });
+    for bad in [&b""[..], b"   ", b"\xEF\xBB\xBFnot xml", b"\x82\xa0<XmlMsg/>"] {
+        assert!(ResultXml::received(bad.to_vec()).is_err(), "{bad:?}");
+    }
+}
+
+/// Schema 3 (issue 14): a version-2 file keeps its rows, which say they were
+/// stored as UTF-8 text; new rows keep bytes; a row must have exactly one of
+/// the two, and a row with neither is reported, not guessed.
+#[test]
+fn schema_3_keeps_old_text_rows_and_stores_new_rows_as_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.sqlite");
+    let old_text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageBody><Name>山田</Name></MessageBody></XmlMsg>";
+    {
+        let s = Store::open_with(&path, &MIGRATIONS[..2]).unwrap();
+        s.conn
+            .execute(
+                "INSERT INTO results (at, day, kind, status, xml, card_mode, consents) VALUES ('2026-11-25T09:00:00+09:00', '2026-11-25', 'card_confirm', 'valid', ?1, 'pin', '10000')",
+                [old_text],
+            )
+            .unwrap();
+    }
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), 3);
+    let new = NewResult {
+        at: ts("2026-11-25T10:00:00+09:00"),
+        kind: ResultKind::Face,
+        origin: None,
+        job: None,
+        status: ResultStatus::Valid,
+        insurer_number: None,
+        name_kana: None,
+        error: None,
+        card: None,
+        xml: ResultXml::received(shift_jis_answer()).unwrap(),
+    };
+    s.insert_result(&new).unwrap();
+    let day = Day::parse("2026-11-25").unwrap();
+    let rows = s.results_for_day(&day).unwrap();
+    assert_eq!(rows[0].xml, StoredXml { bytes: old_text.as_bytes().to_vec(), kept: Kept::Utf8Text });
+    assert_eq!(rows[0].card.map(|c| c.consents.medication), Some(true), "the other columns came across");
+    assert_eq!(rows[1].xml, StoredXml { bytes: shift_jis_answer(), kept: Kept::AsReceived });
+    // Exactly one of text and bytes.
+    assert!(s.conn.execute("UPDATE results SET xml = 'x' WHERE received IS NOT NULL", []).is_err());
+    assert!(s.conn.execute("UPDATE results SET received = NULL WHERE received IS NOT NULL", []).is_err());
+    // Behind the CHECK (someone with the file): reported as corrupt.
+    s.conn.execute_batch("PRAGMA ignore_check_constraints = ON; UPDATE results SET received = NULL WHERE received IS NOT NULL;").unwrap();
+    assert!(matches!(s.results_for_day(&day), Err(StoreError::Corrupt { column: "received", .. })));
 }

@@ -32,11 +32,31 @@ fn setup(dir: &Path) -> (onshi_sim::folder::Background, PathBuf, Probe) {
         encoding: onshi_core::Encoding::ShiftJis,
         poll: Duration::from_millis(10),
         batch_delay: Duration::from_millis(0),
+        log: Some(dir.join("sent.jsonl")),
     };
     let sim = onshi_sim::folder::spawn(&opts).unwrap();
     let cfg = dir.join("helper.toml");
     std::fs::write(&cfg, "institution_code = \"0110113719\"\n[backend]\nkind = \"oqs-folder\"\npath = \"oqs\"\n[timeouts]\nfolder_response_secs = 20\n").unwrap();
     (sim, cfg, probe)
+}
+
+/// Issue 14: `file` holds exactly the bytes of the responder's last answer to
+/// a `prefix` request (its log has their length and SHA-256), and they are
+/// still Shift_JIS as the declaration says.
+fn same_as_sent(dir: &Path, prefix: &str, file: &Path) {
+    let log = std::fs::read_to_string(dir.join("sent.jsonl")).unwrap();
+    let sent: serde_json::Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["request"].as_str().is_some_and(|r| r.starts_with(prefix)))
+        .last()
+        .unwrap_or_else(|| panic!("the responder logged no answer to {prefix}: {log}"));
+    let bytes = std::fs::read(file).unwrap();
+    assert_eq!(sent["bytes"].as_u64(), Some(bytes.len() as u64), "{}", file.display());
+    assert_eq!(sent["sha256"].as_str(), Some(onshi_sim::sent::sha256_hex(&bytes).as_str()), "{}", file.display());
+    assert!(bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\""), "{:?}", String::from_utf8_lossy(&bytes[..60.min(bytes.len())]));
+    let (_, encoding, _) = onshi_core::xml::decode(&bytes, 1 << 24).unwrap();
+    assert_eq!(encoding, onshi_core::Encoding::ShiftJis, "not re-encoded to UTF-8");
 }
 
 #[test]
@@ -47,6 +67,7 @@ fn check_insurance_and_a_batch_through_the_oqs_folder() {
     let mut c = helper(home.path());
     c.arg("--config").arg(&cfg).arg("--store").arg(&store);
     c.args(["check", "insurance", "--insurer", insurer.trim(), "--number", &number, "--birth", &birth]);
+    c.arg("--out").arg(home.path().join("single.xml"));
     if let Some(s) = &symbol {
         c.args(["--symbol", s]);
     }
@@ -57,6 +78,8 @@ fn check_insurance_and_a_batch_through_the_oqs_folder() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "Shift_JIS answers are handed on as UTF-8: {out}");
     assert!(err.contains("validity: 1"), "{err}");
+    // Issue 14: the file for receipt software is the terminal's answer byte for byte.
+    same_as_sent(home.path(), "OQSsiquc01req", &home.path().join("single.xml"));
 
     // A wrong check digit is refused before anything is sent, with the core's text.
     let mut c = helper(home.path());
@@ -75,10 +98,11 @@ fn check_insurance_and_a_batch_through_the_oqs_folder() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("b-1"), "{out}");
     let mut c = helper(home.path());
-    c.arg("--config").arg(&cfg).arg("--store").arg(&store).args(["batch", "fetch", "b-1"]);
+    c.arg("--config").arg(&cfg).arg("--store").arg(&store).args(["batch", "fetch", "b-1", "--out"]).arg(home.path().join("batch.xml"));
     let (code, out, err) = run(c);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("BulkConfirmUnit"), "{out}");
+    same_as_sent(home.path(), "OQSmuquc02req", &home.path().join("batch.xml"));
     let mut c = helper(home.path());
     c.arg("--config").arg(&cfg).arg("--store").arg(&store).args(["batch", "status", "b-1"]);
     let (code, out, _) = run(c);

@@ -246,3 +246,55 @@ fn from_config_reads_the_gateway_section() {
     let folder = Config::parse("institution_code = \"0110113719\"\n[backend]\nkind = \"oqs-folder\"\npath = \"/srv\"\n", Path::new("/")).unwrap();
     assert!(GatewayBackend::from_config(&folder).is_err());
 }
+
+/// Issue 14: `check insurance --out` through the real binary and the real
+/// gateway writes the answer byte for byte as the gateway sent it (Shift_JIS;
+/// the gateway's request log keeps each answer's length and SHA-256), while
+/// stdout shows it as UTF-8 text.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_insurance_out_is_the_gateway_answer_byte_for_byte() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("gateway.jsonl");
+    let gw = start("bytes", |o| o.log = Some(log.clone())).await;
+    let l = PkiLayout::new(pki_dir());
+    let q = |p: &Path| format!("{:?}", p.display().to_string());
+    std::fs::write(
+        home.path().join("helper.toml"),
+        format!(
+            "institution_code = \"0110113719\"\n[backend]\nkind = \"gateway\"\nurl = \"{}/\"\nca = {}\nclient_cert = {}\nclient_key = {}\n",
+            gw.url(),
+            q(&l.gateway_ca()),
+            q(&l.clinic_client()),
+            q(&l.clinic_client_key())
+        ),
+    )
+    .unwrap();
+    let p = valid_probe();
+    let out = home.path().join("result.xml");
+    let mut c = super::helper(home.path());
+    c.arg("--config").arg(home.path().join("helper.toml")).arg("--store").arg(home.path().join("helper.sqlite"));
+    c.args(["check", "insurance", "--insurer", p.insurer_number.as_deref().unwrap_or_default().trim()]);
+    c.args(["--number", p.insured_identification_number.as_deref().unwrap_or_default()]);
+    c.args(["--birth", p.birthdate.as_deref().unwrap_or_default()]);
+    if let Some(s) = p.insured_card_symbol.as_deref() {
+        c.args(["--symbol", s]);
+    }
+    if let Some(b) = p.insured_branch_number.as_deref() {
+        c.args(["--branch", b]);
+    }
+    c.arg("--out").arg(&out);
+    let (code, stdout, err) = tokio::task::spawn_blocking(move || super::run(c)).await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "stdout is text to read: {stdout}");
+    let bytes = std::fs::read(&out).unwrap();
+    let sent: serde_json::Value = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["path"] == "/oqs/v1/OQSsiquc01req")
+        .last()
+        .expect("the gateway logged the query");
+    assert_eq!(sent["body_bytes"].as_u64(), Some(bytes.len() as u64));
+    assert_eq!(sent["body_sha256"].as_str(), Some(onshi_sim::sent::sha256_hex(&bytes).as_str()));
+    assert!(bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\""), "{:?}", String::from_utf8_lossy(&bytes[..60]));
+}

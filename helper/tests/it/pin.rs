@@ -33,7 +33,7 @@ fn every_text_api_refuses_the_pin() {
         assert!(matches!(ErrorCode::new(pin), Err(ValueError::PinShaped { .. })));
         assert!(Timestamp::parse(pin).is_err());
         assert!(Day::parse(pin).is_err());
-        assert!(ResultXml::new(pin.to_owned()).is_err());
+        assert!(ResultXml::received(pin.as_bytes().to_vec()).is_err());
         assert!(Actor::decode(&format!("desk:{pin}")).is_none());
     }
 }
@@ -65,7 +65,7 @@ fn card_confirm_flow(store: &mut Store, pin: &str) {
         name_kana: Some("ジュシン タロウ".into()),
         error: None,
         card: None,
-        xml: ResultXml::new("<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader/></XmlMsg>".into()).unwrap(),
+        xml: ResultXml::received(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader/></XmlMsg>".to_vec()).unwrap(),
     };
     store.insert_result(&result).unwrap();
     // The same flow trying to sneak the PIN into each text field of a result.

@@ -200,7 +200,7 @@ async fn visual(s: &mut Stack) -> Result<()> {
 }
 
 async fn pulled_out(s: &mut Stack) -> Result<()> {
-    s.insert(CardSpec { person: PERSON.into(), pin: Some(PIN.into()), tries: Some(3), remove_after: Some(REMOVE_AFTER) }).await?;
+    s.insert(CardSpec { pin: Some(PIN.into()), tries: Some(3), remove_after: Some(REMOVE_AFTER), ..CardSpec::person(PERSON) }).await?;
     s.start_card_check(false).await?;
     pin_window(s, "3").await?;
     s.type_pin(PIN).await?;

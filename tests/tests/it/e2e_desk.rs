@@ -386,6 +386,11 @@ async fn batch(s: &mut Stack) -> Result<()> {
     let xml = String::from_utf8_lossy(&bytes).into_owned();
     ensure!(xml.starts_with("<?xml") && xml.contains("<XmlMsg>") && xml.contains("<SegmentOfResult>1</SegmentOfResult>"), "{}", &xml[..xml.len().min(400)]);
     ensure!(xml.contains(">B0001<") && xml.contains(">B0200<"), "the patient ids are in the exported document");
+    // Issue 14: byte for byte what the gateway sent (its request log keeps
+    // each answer's length and SHA-256): Shift_JIS, as its declaration says.
+    let sent = last_answer(&s.paths.gateway_requests, "/oqs/v1/OQSmuquc02req")?;
+    ensure!(sent.0 == bytes.len() as u64 && sent.1 == onshi_sim::sent::sha256_hex(&bytes), "the exported XML is not the gateway's answer: {sent:?}, exported {} bytes", bytes.len());
+    ensure!(bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\""), "{}", &xml[..xml.len().min(80)]);
 
     // The results table marks those rows too; searching for ● finds them.
     desk::type_into(b, "batch-filter-text", "●").await?;
@@ -402,6 +407,18 @@ async fn batch(s: &mut Stack) -> Result<()> {
     b.screenshot("e2e-desk-batch-name-flags").await?;
     desk::type_into(b, "batch-filter-text", "").await?;
     Ok(())
+}
+
+/// Length and SHA-256 of the body the gateway last answered on `path`
+/// with HTTP 200 (its JSON-lines request log).
+fn last_answer(log: &Path, path: &str) -> Result<(u64, String)> {
+    let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["path"] == path && v["status"] == 200)
+        .last()
+        .and_then(|v| Some((v["body_bytes"].as_u64()?, v["body_sha256"].as_str()?.to_owned())))
+        .with_context(|| format!("the gateway logged no answer on {path}"))
 }
 
 /// The seeded valid person consented to sharing medication and health

@@ -148,7 +148,7 @@ async fn stories(b: &Browser, web: &WebHost, registry: &Path, card: &(std::path:
 
     // A My Number card check with the PIN typed in the extension's PIN window.
     let (sim, pki, apdu_log) = card;
-    let spec = CardSpec { person: CARD_PERSON.into(), pin: Some(PIN.into()), tries: Some(3), remove_after: None };
+    let spec = CardSpec { pin: Some(PIN.into()), tries: Some(3), ..CardSpec::person(CARD_PERSON) };
     let mut c = parts::card_command(sim, pki, VPCD_ADDR, &spec, apdu_log);
     c.stdin(Stdio::null());
     let (_card, line) = Guarded::spawn_and_read_line("onshi-sim card", c, Duration::from_secs(20))?;

@@ -2,6 +2,7 @@
 
 mod batch_page;
 mod card_pcsc;
+mod card_troubles;
 mod csp;
 mod desk;
 mod e2e_bench;

@@ -29,6 +29,9 @@ pub struct BatchPageProps {
     /// The `batch_results` document (`OQSmuquc02res` text) once done.
     #[prop_or_default]
     pub results_xml: Option<AttrValue>,
+    /// The same document as the system sent it (base64): what "Export XML" writes.
+    #[prop_or_default]
+    pub results_received: Option<AttrValue>,
 }
 
 /// Both languages, Japanese first; CSS hides the English when asked to.
@@ -101,7 +104,7 @@ pub fn batch_page(props: &BatchPageProps) -> Html {
                 <div id="batch-results-error" class="verdict invalid" role="alert">{bi(e)}</div>
             }
             if has_results {
-                <Results state={state.clone()} xml={props.results_xml.clone()} on_action={dispatch} />
+                <Results state={state.clone()} xml={props.results_xml.clone()} received={props.results_received.clone()} on_action={dispatch} />
             }
         </section>
     }
@@ -278,16 +281,19 @@ struct ResultsProps {
     state: UseReducerHandle<BatchState>,
     /// The results document, for the XML passthrough export.
     xml: Option<AttrValue>,
+    /// Its bytes as received (base64), exported in its place when present.
+    received: Option<AttrValue>,
     on_action: Callback<Action>,
 }
 
-/// Export buttons' work: the rows in document order, or the document itself.
-fn export_click(state: &BatchState, what: &str, xml: Option<&str>) {
+/// Export buttons' work: the rows in document order, or the document itself
+/// (as the system sent it, when the helper handed on its bytes).
+fn export_click(state: &BatchState, what: &str, xml: Option<&str>, received: Option<&str>) {
     let result = match what {
         "csv-utf8" => dom::download("onshi-batch-results.csv", "text/csv;charset=utf-8", &export::results_csv(&state.rows_in_order(), CsvEncoding::Utf8Bom)),
         "csv-sjis" => dom::download("onshi-batch-results-sjis.csv", "text/csv;charset=shift_jis", &export::results_csv(&state.rows_in_order(), CsvEncoding::ShiftJis)),
         _ => match xml {
-            Some(x) => dom::download("OQSmuquc02res.xml", "application/xml", &export::results_xml(x)),
+            Some(x) => dom::download("OQSmuquc02res.xml", "application/xml", &export::xml_file(x, received)),
             None => Ok(()),
         },
     };
@@ -310,8 +316,8 @@ fn results(p: &ResultsProps) -> Html {
         Action::Scrolled(f64::from(el.scroll_top()))
     });
     let export = |what: &'static str| {
-        let (state, xml) = (p.state.clone(), p.xml.clone());
-        Callback::from(move |_: MouseEvent| export_click(&state, what, xml.as_deref()))
+        let (state, xml, received) = (p.state.clone(), p.xml.clone(), p.received.clone());
+        Callback::from(move |_: MouseEvent| export_click(&state, what, xml.as_deref(), received.as_deref()))
     };
     let (first, window) = s.window(TABLE_HEIGHT);
     let problems = s.problem_count();

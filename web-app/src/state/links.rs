@@ -135,7 +135,7 @@ impl Links {
                 self.helper = Helper::Down(e.clone());
             }
             ErrorCode::NoReader => self.readers = Readers::Known(Vec::new()),
-            ErrorCode::NoCard | ErrorCode::CardRemoved => {
+            ErrorCode::NoCard | ErrorCode::CardRemoved | ErrorCode::CardUnreadable => {
                 if let Readers::Known(r) = &mut self.readers {
                     r.iter_mut().for_each(|r| r.card_present = false);
                 }

@@ -206,6 +206,8 @@ pub struct BatchRun {
     pub info: Option<onshi_core::protocol::BatchInfo>,
     /// The `OQSmuquc02res` document once the batch is done.
     pub results_xml: Option<String>,
+    /// The same document as the system sent it (base64), for the XML export.
+    pub results_received: Option<String>,
 }
 
 /// Fetched history documents for the person on screen; cleared when
@@ -540,7 +542,7 @@ impl AppState {
             Response::PairBegin(p) => self.pairing = Pairing::Code { code: p.code, pairing_id: p.pairing_id },
             Response::BatchSubmit(b) => {
                 self.page_error = None;
-                self.batch = BatchRun { batch_id: Some(b.batch_id), info: None, results_xml: None };
+                self.batch = BatchRun { batch_id: Some(b.batch_id), ..BatchRun::default() };
             }
             Response::BatchStatus(st) => {
                 if let Some(id) = &self.batch.batch_id
@@ -552,6 +554,7 @@ impl AppState {
             Response::BatchResults(r) => {
                 if self.batch.batch_id.as_deref() == Some(r.batch_id.as_str()) {
                     self.batch.results_xml = Some(r.xml);
+                    self.batch.results_received = r.received.map(|x| x.base64);
                 }
             }
             Response::MedicationFetch(x) => {
@@ -596,7 +599,7 @@ impl AppState {
                 self.links.helper = links::Helper::NotPaired;
                 self.pairing = Pairing::Idle;
             }
-            Event::FaceResult { xml, summary } => self.eligibility(Eligibility { xml, summary, timing: None, certificate: None }, ConfirmKind::Face),
+            Event::FaceResult { xml, summary } => self.eligibility(Eligibility { xml, received: None, summary, timing: None, certificate: None }, ConfirmKind::Face),
             Event::BatchProgress { batch_id, state } => {
                 if let Some(info) = self.batch.info.as_mut().filter(|i| i.batch_id == batch_id) {
                     info.state = state;

@@ -119,7 +119,7 @@ fn submit_without_helper_explains_and_with_errors_marks_fields() {
 }
 
 fn eligibility(xml: &str) -> Eligibility {
-    Eligibility { xml: xml.into(), summary: ResultSummary::default(), timing: None, certificate: None }
+    Eligibility { xml: xml.into(), received: None, summary: ResultSummary::default(), timing: None, certificate: None }
 }
 
 #[test]
@@ -413,12 +413,13 @@ fn a_batch_runs_from_submit_to_results_and_ignores_other_batches() {
     assert_eq!(s.batch.info.as_ref().map(|i| i.state), Some(BatchState::Processing), "another batch's event");
     s.apply(Action::Event(Event::BatchProgress { batch_id: "b1".into(), state: BatchState::Done }));
     assert_eq!(s.batch.info.as_ref().map(|i| i.state), Some(BatchState::Done));
-    let other = BatchResultsReply { batch_id: "b0".into(), xml: "<x/>".into(), total: 1, normal: 1, errors: 0 };
+    let other = BatchResultsReply { batch_id: "b0".into(), xml: "<x/>".into(), received: None, total: 1, normal: 1, errors: 0 };
     s.apply(Action::Reply(Op::BatchResults, seq(), Response::BatchResults(other)));
     assert!(s.batch.results_xml.is_none(), "results of another batch are not shown as this one's");
-    let mine = BatchResultsReply { batch_id: "b1".into(), xml: "<ok/>".into(), total: 3, normal: 3, errors: 0 };
+    let mine = BatchResultsReply { batch_id: "b1".into(), xml: "<ok/>".into(), received: Some(onshi_core::protocol::ReceivedXml::new(b"<ok/>", true)), total: 3, normal: 3, errors: 0 };
     s.apply(Action::Reply(Op::BatchResults, seq(), Response::BatchResults(mine)));
     assert_eq!(s.batch.results_xml.as_deref(), Some("<ok/>"));
+    assert_eq!(s.batch.results_received.as_deref(), Some("PG9rLz4="), "the bytes as received are kept for the export");
     assert!(!s.batch_running());
 }
 

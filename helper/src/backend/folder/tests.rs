@@ -18,6 +18,7 @@ fn sim(dir: &Path) -> onshi_sim::folder::Background {
         encoding: onshi_core::Encoding::ShiftJis,
         poll: Duration::from_millis(10),
         batch_delay: Duration::from_millis(0),
+        log: None,
     };
     onshi_sim::folder::spawn(&opts).expect("responder")
 }

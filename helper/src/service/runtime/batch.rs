@@ -105,7 +105,7 @@ impl Runtime {
                 Ok(BatchAnswer::Processing)
             }
             Ok((a, done @ BatchAnswer::Done { total, normal, errors })) => {
-                let xml = ResultXml::new(a.xml).map_err(|_| ProtocolError::new(Code::Internal))?;
+                let xml = ResultXml::received(a.received).map_err(|_| ProtocolError::new(Code::Internal))?;
                 let result = NewResult {
                     at: now.clone(),
                     kind: ResultKind::Batch,

@@ -47,7 +47,7 @@ impl Runtime {
         d.audit(&actor, outcome, &AuditDetail::EligibilityQuery { query: query_kind, error });
         let a = result?;
         let now = d.now()?;
-        let xml = ResultXml::new(a.xml.clone()).map_err(|_| ProtocolError::new(Code::Internal))?;
+        let xml = ResultXml::received(a.received.clone()).map_err(|_| ProtocolError::new(Code::Internal))?;
         let r = NewResult { at: now, kind, origin: Some(origin.clone()), job: None, status: crate::store::ResultStatus::Valid, insurer_number: None, name_kana: None, error: None, card: None, xml };
         d.store_mut().insert_result(&r).map_err(internal)?;
         let reply = onshi_core::protocol::XmlReply { xml: a.xml };
