@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, c: CheckCommand) -> Result<ExitCode, Fail> {
             };
             let (institution, today) = service.with_dispatcher(|d| d.institution_and_today())?;
             let xml = service::eligibility::individual_request(&institution, &today, &body)?;
-            match rt.block_on(service.insurance(None, &xml))? {
+            match rt.block_on(service.insurance(None, &xml, body.document))? {
                 Response::InsuranceConfirm(e) => print_eligibility(&e, out.as_deref())?,
                 _ => return Err(Fail(Bilingual::new("予期しない応答です。", "Unexpected answer."))),
             }

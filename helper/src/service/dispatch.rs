@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use onshi_core::protocol::{
     AuditEntry as WireAuditEntry, AuditTailReply, Backend as WireBackend, BatchInfo, BatchResultsReply, BatchState,
-    BatchStatusReply, ConfirmKind, ErrorCode as Code, ErrorDetail, FromHelper, HelloReply, ProtocolError, Request,
+    BatchStatusReply, ConfirmKind, ErrorCode as Code, ErrorDetail, FromHelper, HelloReply, PresentedDocument, ProtocolError, Request,
     Response, StatusReply, ToHelper, TodayEntry, TodayReply, Via, require_extension, PROTOCOL_VERSION,
 };
 use onshi_core::text::Bilingual;
@@ -70,7 +70,7 @@ pub struct Work {
 #[non_exhaustive]
 pub enum Job {
     /// `insurance_confirm`: send this `OQSsiquc01req`.
-    Insurance { request_xml: Vec<u8> },
+    Insurance { request_xml: Vec<u8>, document: Option<PresentedDocument> },
     /// `card_confirm`.
     Card { mode: onshi_core::protocol::ConfirmMode, consents: onshi_core::protocol::Consents, reader: Option<String> },
     /// `pin_entry` (already checked to come from the extension's own window).
@@ -326,7 +326,7 @@ impl<E: Env> Dispatcher<E> {
         let now = match &frame.body {
             Request::InsuranceConfirm(b) => {
                 let (institution, today) = self.institution_and_today()?;
-                return later(Job::Insurance { request_xml: eligibility::individual_request(&institution, &today, b)? });
+                return later(Job::Insurance { request_xml: eligibility::individual_request(&institution, &today, b)?, document: b.document });
             }
             Request::CardConfirm(c) => {
                 return later(Job::Card { mode: c.mode, consents: c.consents, reader: c.reader.clone() });
@@ -539,7 +539,7 @@ impl<E: Env> Dispatcher<E> {
                     at: r.at,
                     kind,
                     consents: r.card.map(|c| c.consents),
-                    document: None,
+                    document: r.document,
                     xml,
                     summary,
                 })

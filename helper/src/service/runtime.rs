@@ -22,7 +22,7 @@ use onshi_core::gateway_wire::ErrorCode as GatewayCode;
 use onshi_core::protocol::frame::encode_from_helper;
 use onshi_core::protocol::{
     BatchState, BatchSubmitted, CardRegistered, ConfirmMode, Consents, Eligibility, EntryError, ErrorCode as Code, Event, FromHelper,
-    Pin, PinPurpose, ProtocolError, ReaderInfo, ReceivedXml, Response,
+    Pin, PinPurpose, PresentedDocument, ProtocolError, ReaderInfo, ReceivedXml, Response,
 };
 use onshi_core::text::Bilingual;
 use tokio::sync::mpsc;
@@ -306,8 +306,8 @@ impl Runtime {
     async fn work(self: Arc<Self>, tx: Sender, w: Work, received: Instant) {
         let reply = Reply::new(tx, w.id.clone());
         match w.job {
-            Job::Insurance { request_xml } => {
-                let r = self.insurance(Some(&w.origin), &request_xml).await;
+            Job::Insurance { request_xml, document } => {
+                let r = self.insurance(Some(&w.origin), &request_xml, document).await;
                 reply.send(r);
             }
             Job::Card { mode, consents, reader } => {
@@ -352,7 +352,7 @@ impl Runtime {
             return;
         };
         let (summary, _) = eligibility::summary(&answer.message);
-        let stored = store_eligibility(&mut lock(&self.dispatcher), ResultKind::Face, None, None, &answer);
+        let stored = store_eligibility(&mut lock(&self.dispatcher), ResultKind::Face, None, None, None, &answer);
         if let Err(e) = stored {
             eprintln!("onshi-helper service: face result not stored: {e}");
         }
@@ -367,6 +367,7 @@ fn store_eligibility(
     kind: ResultKind,
     origin: Option<&Origin>,
     card: Option<CardCheck>,
+    document: Option<PresentedDocument>,
     a: &eligibility::Answer,
 ) -> Result<Eligibility, ProtocolError> {
     let (summary, status) = eligibility::summary(&a.message);
@@ -383,6 +384,7 @@ fn store_eligibility(
         name_kana: None,
         error: failure.as_ref().and_then(|e| ErrorCode::new(e.code.as_str()).ok()),
         card,
+        document,
         xml,
     };
     d.store_mut().insert_result(&result).map_err(internal)?;
@@ -413,7 +415,7 @@ impl Runtime {
         let bytes = backend.card_confirm(proof).await.map_err(|e| backend_error(&e));
         let mut d = lock(&self.dispatcher);
         let card = Some(CardCheck { mode: proof.mode, consents: proof.consents });
-        let r = bytes.and_then(|b| eligibility::read_answer(&b)).and_then(|a| store_eligibility(&mut d, ResultKind::CardConfirm, None, card, &a));
+        let r = bytes.and_then(|b| eligibility::read_answer(&b)).and_then(|a| store_eligibility(&mut d, ResultKind::CardConfirm, None, card, None, &a));
         let error = r.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
         let detail = AuditDetail::CardConfirm {
             mode: if proof.mode == ConfirmMode::Pin { AuditMode::Pin } else { AuditMode::Visual },

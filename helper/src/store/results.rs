@@ -4,7 +4,7 @@
 //! byte. Bytes in, bytes out: no encoding is chosen here, so any engine
 //! behind this interface keeps a blob. Interpreting the XML is the core's job.
 
-use onshi_core::protocol::{ConfirmMode, Consents};
+use onshi_core::protocol::{ConfirmMode, Consents, PresentedDocument};
 use rusqlite::params;
 
 use super::jobs::JobId;
@@ -157,6 +157,8 @@ pub struct NewResult {
     pub error: Option<ErrorCode>,
     /// Card checks: PIN or visual, and the consents chosen at the desk.
     pub card: Option<CardCheck>,
+    /// Checks by numbers: the document they came from, when the page said.
+    pub document: Option<PresentedDocument>,
     pub xml: ResultXml,
 }
 
@@ -174,6 +176,8 @@ pub struct StoredResult {
     pub error: Option<String>,
     /// `None` for other kinds and for card results stored before schema 2.
     pub card: Option<CardCheck>,
+    /// `None` unless a check by numbers named it (schema 4 on).
+    pub document: Option<PresentedDocument>,
     pub xml: StoredXml,
 }
 
@@ -188,8 +192,8 @@ impl Store {
         }
         self.conn
             .execute(
-                "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     r.at.as_str(),
                     r.at.day().as_str(),
@@ -203,6 +207,7 @@ impl Store {
                     r.xml.as_bytes(),
                     r.card.map(|c| mode_str(c.mode)),
                     r.card.map(|c| consents_str(&c.consents)),
+                    r.document.map(PresentedDocument::as_str),
                 ],
             )
             .map_err(StoreError::sql("insert result"))?;
@@ -229,7 +234,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents, received
+                "SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents, received, document
                  FROM results WHERE day = ?1 ORDER BY id",
             )
             .map_err(StoreError::sql("read results"))?;
@@ -240,7 +245,8 @@ impl Store {
                 let status: String = r.get(6)?;
                 let card: (Option<String>, Option<String>) = (r.get(11)?, r.get(12)?);
                 let doc: (Option<String>, Option<Vec<u8>>) = (r.get(10)?, r.get(13)?);
-                Ok((id, kind, status, card, doc, StoredResult {
+                let document: Option<String> = r.get(14)?;
+                Ok((id, kind, status, card, (doc, document), StoredResult {
                     id: ResultId(id),
                     at: r.get(1)?,
                     day: r.get(2)?,
@@ -253,12 +259,13 @@ impl Store {
                     error: r.get(9)?,
                     xml: StoredXml { bytes: Vec::new(), kept: Kept::AsReceived },
                     card: None,
+                    document: None,
                 }))
             })
             .map_err(StoreError::sql("read results"))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, kind, status, card, doc, mut res) = row.map_err(StoreError::sql("read results"))?;
+            let (id, kind, status, card, (doc, document), mut res) = row.map_err(StoreError::sql("read results"))?;
             let corrupt = |column| StoreError::Corrupt { table: "results", row: id, column };
             res.kind = ResultKind::parse(&kind).ok_or_else(|| corrupt("kind"))?;
             res.status = ResultStatus::parse(&status).ok_or_else(|| corrupt("status"))?;
@@ -266,6 +273,10 @@ impl Store {
                 (None, Some(bytes)) => StoredXml { bytes, kept: Kept::AsReceived },
                 (Some(text), None) => StoredXml { bytes: text.into_bytes(), kept: Kept::Utf8Text },
                 _ => return Err(corrupt("received")),
+            };
+            res.document = match document {
+                None => None,
+                Some(d) => Some(PresentedDocument::from_str_opt(&d).ok_or_else(|| corrupt("document"))?),
             };
             res.card = match card {
                 (None, None) => None,

@@ -120,6 +120,13 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE results_v3 RENAME TO results;
     CREATE INDEX results_day ON results (day);
     "#,
+    // 4 (issue 14): checks by numbers remember the document the patient
+    // handed over (資格確認書, 資格情報のお知らせ, the old 保険証), for the
+    // day's list and the usage statistics. NULL when the page did not say.
+    r#"
+    ALTER TABLE results ADD COLUMN document TEXT
+        CHECK (document IN ('insurance_card', 'eligibility_certificate', 'eligibility_notice'));
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -173,6 +173,7 @@ fn results_by_local_day() {
         name_kana: Some("ヤマダ タロウ".into()),
         error: None,
         card: None,
+        document: None,
         xml: ResultXml::received(b"<?xml version=\"1.0\"?><XmlMsg/>".to_vec()).unwrap(),
     };
     // 23:30 on the 24th in Japan is a different clinic day from 00:30 on the 25th.
@@ -240,6 +241,7 @@ fn schema_2_adds_card_mode_and_consents_to_results() {
         name_kana: None,
         error: None,
         card: Some(card),
+        document: None,
         xml: xml(),
     };
     s.insert_result(&new).unwrap();
@@ -252,6 +254,32 @@ fn schema_2_adds_card_mode_and_consents_to_results() {
     assert!(matches!(s.results_for_day(&day), Err(StoreError::Corrupt { column: "consents", .. })));
     // The CHECK constraint keeps anything but pin/visual out of the mode column.
     assert!(s.conn.execute("UPDATE results SET card_mode = 'face' WHERE card_mode = 'visual'", []).is_err());
+}
+
+#[test]
+fn a_check_by_numbers_keeps_its_document() {
+    use onshi_core::protocol::PresentedDocument as Doc;
+    let (_dir, mut s) = open_temp();
+    let new = NewResult {
+        at: ts("2026-12-06T10:00:00+09:00"),
+        kind: ResultKind::InsuranceConfirm,
+        origin: Some(origin()),
+        job: None,
+        status: ResultStatus::Valid,
+        insurer_number: None,
+        name_kana: None,
+        error: None,
+        card: None,
+        document: Some(Doc::EligibilityNotice),
+        xml: ResultXml::received(b"<XmlMsg/>".to_vec()).unwrap(),
+    };
+    s.insert_result(&new).unwrap();
+    s.insert_result(&NewResult { document: None, ..new.clone() }).unwrap();
+    let day = Day::parse("2026-12-06").unwrap();
+    let got: Vec<_> = s.results_for_day(&day).unwrap().iter().map(|r| r.document).collect();
+    assert_eq!(got, [Some(Doc::EligibilityNotice), None]);
+    // Only the three documents fit the column; a stray value reads as corrupt.
+    assert!(s.conn.execute("UPDATE results SET document = 'passport'", []).is_err());
 }
 
 /// The bytes of a Shift_JIS answer, as a gateway or terminal sends them.
@@ -277,6 +305,7 @@ fn results_keep_the_bytes_as_received() {
         name_kana: None,
         error: None,
         card: None,
+        document: None,
         xml: ResultXml::received(bytes.clone()).unwrap(),
     };
     store.insert_result(&new).unwrap();
@@ -309,7 +338,7 @@ fn schema_3_keeps_old_text_rows_and_stores_new_rows_as_bytes() {
             .unwrap();
     }
     let mut s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), known_version());
     let new = NewResult {
         at: ts("2026-11-25T10:00:00+09:00"),
         kind: ResultKind::Face,
@@ -320,6 +349,7 @@ fn schema_3_keeps_old_text_rows_and_stores_new_rows_as_bytes() {
         name_kana: None,
         error: None,
         card: None,
+        document: None,
         xml: ResultXml::received(shift_jis_answer()).unwrap(),
     };
     s.insert_result(&new).unwrap();

@@ -65,6 +65,7 @@ fn card_confirm_flow(store: &mut Store, pin: &str) {
         name_kana: Some("ジュシン タロウ".into()),
         error: None,
         card: None,
+        document: None,
         xml: ResultXml::received(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader/></XmlMsg>".to_vec()).unwrap(),
     };
     store.insert_result(&result).unwrap();

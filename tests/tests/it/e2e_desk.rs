@@ -105,9 +105,21 @@ async fn raw_request(s: &Stack, body: &str) -> Result<serde_json::Value> {
 }
 
 async fn insurance_checks(s: &mut Stack) -> Result<()> {
-    check(s, "valid").await?;
+    // The patient shows a 資格情報のお知らせ: named on the form, kept by the
+    // helper with the result, and listed as such after a reload.
+    s.go("entry").await?;
+    s.browser.wait_for("#doc-eligibility_notice").await?.click().await?;
+    s.text_containing("#document-hint", "マイナンバーカードと一緒に", 10).await?;
+    desk::fill_entry(&s.browser, &desk::probe(&s.paths.registry, "valid")?).await?;
     let text = desk::outcome(&s.browser, "Valid", 30).await?;
     ensure!(text.contains("有効"), "{text}");
+    s.text_containing("main#main", "資格情報のお知らせ", 10).await?;
+    s.go("desk").await?;
+    s.browser.wait_for("#desk-reload").await?.click().await?;
+    s.text_containing(".today .document[data-document=eligibility_notice]", "資格情報のお知らせ", 15).await?;
+    let today = raw_request(s, r#"{"type": "today"}"#).await?;
+    let last = today["body"]["entries"].as_array().and_then(|e| e.last()).cloned().unwrap_or_default();
+    ensure!(last["kind"] == "insurance" && last["document"] == "eligibility_notice", "the helper keeps the document: {}", last["document"]);
     lamp(s, "network", "green", 10).await?;
     s.browser.screenshot("e2e-desk-insurance-valid").await?;
 

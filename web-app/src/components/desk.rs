@@ -75,7 +75,7 @@ pub fn desk(p: &Props) -> Html {
             <div class="actions">
                 <input id="desk-search" type="search" placeholder={one(lang, t::DESK_SEARCH)} aria-label={one(lang, t::DESK_SEARCH)}
                     value={p.query.clone()} oninput={oninput} />
-                <button type="button" onclick={p.on_reload.reform(|_| ())}>{one(lang, t::DESK_RELOAD)}</button>
+                <button id="desk-reload" type="button" onclick={p.on_reload.reform(|_| ())}>{one(lang, t::DESK_RELOAD)}</button>
             </div>
             {body}
             <p class="muted">{bi(lang, &onshi_core::text::Bilingual::new(

@@ -195,7 +195,7 @@ impl Runtime {
         let bytes = timing::network(backend.card_confirm(proof)).await.map_err(|e| backend_error(&e))?;
         let answer = eligibility::read_answer(&bytes)?;
         let card = Some(CardCheck { mode: proof.mode, consents: proof.consents });
-        store_eligibility(&mut lock(&self.dispatcher), ResultKind::CardConfirm, Some(origin), card, &answer)
+        store_eligibility(&mut lock(&self.dispatcher), ResultKind::CardConfirm, Some(origin), card, None, &answer)
     }
 
     /// PIN mode up to the card's signature over a fresh challenge; returns

@@ -8,7 +8,8 @@ impl Runtime {
 
     /// Sends an `OQSsiquc01req`, stores and audits the answer. `origin` is
     /// the asking page (absent for the command line).
-    pub async fn insurance(&self, origin: Option<&Origin>, request_xml: &[u8]) -> Result<Response, ProtocolError> {
+    /// A check by numbers; `document` is what the patient handed over, when the page said.
+    pub async fn insurance(&self, origin: Option<&Origin>, request_xml: &[u8], document: Option<PresentedDocument>) -> Result<Response, ProtocolError> {
         let answer = match self.backend() {
             Ok(b) => b.query(Query::Individual, request_xml).await.map_err(|e| backend_error(&e)),
             Err(e) => Err(e),
@@ -16,7 +17,7 @@ impl Runtime {
         let result = answer.and_then(|bytes| eligibility::read_answer(&bytes));
         let mut d = lock(&self.dispatcher);
         let reply = match result {
-            Ok(a) => store_eligibility(&mut d, ResultKind::InsuranceConfirm, origin, None, &a),
+            Ok(a) => store_eligibility(&mut d, ResultKind::InsuranceConfirm, origin, None, document, &a),
             Err(e) => Err(e),
         };
         let error = reply.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
@@ -48,7 +49,7 @@ impl Runtime {
         let a = result?;
         let now = d.now()?;
         let xml = ResultXml::received(a.received.clone()).map_err(|_| ProtocolError::new(Code::Internal))?;
-        let r = NewResult { at: now, kind, origin: Some(origin.clone()), job: None, status: crate::store::ResultStatus::Valid, insurer_number: None, name_kana: None, error: None, card: None, xml };
+        let r = NewResult { at: now, kind, origin: Some(origin.clone()), job: None, status: crate::store::ResultStatus::Valid, insurer_number: None, name_kana: None, error: None, card: None, document: None, xml };
         d.store_mut().insert_result(&r).map_err(internal)?;
         let reply = onshi_core::protocol::XmlReply { xml: a.xml };
         Ok(if query == Query::Medication { Response::MedicationFetch(reply) } else { Response::CheckupFetch(reply) })
