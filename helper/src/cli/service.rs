@@ -26,6 +26,7 @@ pub fn run(ctx: &Context, socket: Option<PathBuf>) -> Result<ExitCode, Fail> {
     // PC/SC call) would keep the process — and on Windows its exe, which an
     // upgrade must replace — alive after the stop; it is abandoned instead.
     rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    // Only now let go of the lock (see `Started::Stopped`): the process exits next.
     match ran? {
         service::Started::AlreadyRunning => {
             problem(&Bilingual::new(
@@ -34,7 +35,10 @@ pub fn run(ctx: &Context, socket: Option<PathBuf>) -> Result<ExitCode, Fail> {
             ));
             Ok(ExitCode::SUCCESS)
         }
-        service::Started::Stopped => Ok(ExitCode::SUCCESS),
+        service::Started::Stopped(lock) => {
+            drop(lock);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -46,11 +46,16 @@ use runtime::{encode, Runtime, Settings};
 pub enum Started {
     /// Another instance holds the lock; nothing was changed.
     AlreadyRunning,
-    /// Ran and was stopped by a signal.
-    Stopped,
+    /// Ran and was stopped (a signal or `service --stop`). The caller holds
+    /// the lock until the process is about to exit: `service --stop` takes a
+    /// free lock to mean "gone", and an uninstall then deletes the exe, which
+    /// Windows refuses while the process still runs (seen under Wine: the
+    /// runtime's shutdown after `run` outlasted the installer's wait).
+    Stopped(InstanceLock),
 }
 
 /// Holds the single-instance lock for as long as it lives.
+#[derive(Debug)]
 pub struct InstanceLock {
     _file: File,
     path: PathBuf,
@@ -113,7 +118,7 @@ fn gateway_backend(config: &Config) -> Result<Arc<dyn crate::backend::Backend>, 
 /// or by `onshi-helper service --stop` on the link ([`stop`]).
 /// Returns `Started::AlreadyRunning` at once when another instance has the lock.
 pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<Started, IpcError> {
-    let Some(_lock) = InstanceLock::acquire(socket)? else { return Ok(Started::AlreadyRunning) };
+    let Some(lock) = InstanceLock::acquire(socket)? else { return Ok(Started::AlreadyRunning) };
     let mut listener = Listener::bind(socket)?;
     eprintln!("onshi-helper service: listening on {}", socket.display());
     let backend = backend_from_config(config.as_ref());
@@ -178,7 +183,7 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
     }
     listener.close(socket);
     eprintln!("onshi-helper service: stopped");
-    Ok(Started::Stopped)
+    Ok(Started::Stopped(lock))
 }
 
 /// What `service --stop` found.

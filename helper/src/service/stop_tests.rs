@@ -28,10 +28,19 @@ async fn stop_ends_the_running_service_and_is_audited() {
     }
     assert!(up, "the service never listened on {}", endpoint.display());
 
-    assert_eq!(stop(&endpoint).await.unwrap(), StopOutcome::Stopped);
+    let stopping = tokio::spawn({
+        let endpoint = endpoint.clone();
+        async move { stop(&endpoint).await }
+    });
     let ended = tokio::time::timeout(Duration::from_secs(5), service).await.expect("run() did not return").unwrap();
-    assert!(matches!(ended, Ok(Started::Stopped)), "{ended:?}");
+    let Ok(Started::Stopped(lock)) = ended else { panic!("{ended:?}") };
     assert!(platform::connect(&endpoint).await.is_err(), "still listening after the stop");
+    // `--stop` reports "stopped" only once the process lets go of the lock,
+    // which it does last, just before exiting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!stopping.is_finished(), "--stop returned while the lock was still held");
+    drop(lock);
+    assert_eq!(stopping.await.unwrap().unwrap(), StopOutcome::Stopped);
     assert_eq!(stop(&endpoint).await.unwrap(), StopOutcome::NotRunning);
 
     let store = Store::open(&db).unwrap();

@@ -320,7 +320,14 @@ fn package_msi_install_registry_native_host_oqs_check_uninstall() -> Result<()> 
         ensure!(reg_value(&prefix, key, None).is_none(), "{key} is still there after uninstall");
     }
     ensure!(reg_value(&prefix, RUN_KEY, Some("OnshiHelper")).is_none(), "the Run value is still there after uninstall");
-    ensure!(!exe.exists(), "{} is still there after uninstall", exe.display());
+    if exe.exists() {
+        // Say why: what the service logged last and what msiexec did.
+        let tail = |p: &Path| -> String {
+            let t = std::fs::read(p).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+            t.chars().rev().take(4000).collect::<String>().chars().rev().collect()
+        };
+        bail!("{} is still there after uninstall\nservice log:\n{}\nmsiexec log:\n{}", exe.display(), tail(&log), tail(&work.0.join("msiexec.log")));
+    }
     ensure!(local.join("helper.sqlite").is_file(), "the store was removed with the program");
     // The Linux helper reads the same store: both stops audited, chain intact.
     let helper = paths::binary("onshi-helper")?;
