@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::batch::BatchPage;
-use crate::components::{CardPanel, Desk, EntryFormView, Nav, PageError, Placeholder, ResultView, Settings, StatusStrip};
+use crate::components::{CardPanel, Desk, EntryFormView, Nav, PageError, Placeholder, ResultView, Settings, StatusStrip, UsagePage};
 use crate::history::HistoryPage;
 use crate::i18n::{t, Lang, STORAGE_KEY};
 use crate::services::{browser, helper::HelperClient};
@@ -136,6 +136,7 @@ fn first_focus(r: Route) -> &'static str {
         Route::Result => "print",
         Route::Settings => "recheck",
         Route::Batch | Route::History => "main",
+        Route::Usage => "usage-month",
     }
 }
 
@@ -204,6 +205,18 @@ pub fn app() -> Html {
         use_effect_with(state.refresh, move |n| {
             if *n > 0 {
                 yew::platform::spawn_local(async move { refresh(&client, &d).await });
+            }
+        });
+    }
+
+    // 利用状況: ask for the shown month's year whenever the screen opens, the
+    // month changes, or the pairing was just approved.
+    {
+        let (client, d) = ((*client).clone(), d.clone());
+        let query = (state.route == Route::Usage).then(|| state.usage.query(&state.now)).flatten();
+        use_effect_with((query, state.refresh), move |(query, _)| {
+            if let Some(q) = query {
+                call(&client, &d, Op::Usage, Request::Usage(q.clone()));
             }
         });
     }
@@ -364,6 +377,30 @@ pub fn app() -> Html {
             html! {
                 <Settings lang={lang} lamps={lamps.clone()} pairing={state.pairing.clone()} status={state.status.clone()}
                     on_pair={on_pair} on_recheck={on_recheck} on_lang={on_lang.clone()} />
+            }
+        }
+        Route::Usage => {
+            let on_reload = {
+                let (state, client, d) = (state.clone(), (*client).clone(), d.clone());
+                Callback::from(move |()| {
+                    if let Some(q) = state.usage.query(&state.now) {
+                        call(&client, &d, Op::Usage, Request::Usage(q));
+                    }
+                })
+            };
+            let on_csv = {
+                let state = state.clone();
+                Callback::from(move |()| {
+                    if let Some(r) = &state.usage.reply {
+                        let bytes = onshi_core::usage::usage_csv(r, onshi_core::export::CsvEncoding::Utf8Bom);
+                        let name = format!("usage-{}-{}.csv", r.from, r.to);
+                        let _ = crate::batch::download(&name, "text/csv", &bytes);
+                    }
+                })
+            };
+            html! {
+                <UsagePage lang={lang} view={state.usage.clone()} now={AttrValue::from(state.now.clone())}
+                    on_month={act.reform(Action::UsageMonth)} on_reload={on_reload} on_csv={on_csv} />
             }
         }
         Route::Batch => {
