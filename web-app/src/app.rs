@@ -127,6 +127,12 @@ async fn refresh(client: &HelperClient, d: &Dispatch) {
     }
 }
 
+/// The 利用状況 CSV (UTF-8 with BOM, so Excel opens it) offered as a download.
+pub(crate) fn save_usage_csv(r: &onshi_core::usage::UsageReply) {
+    let bytes = onshi_core::usage::usage_csv(r, onshi_core::export::CsvEncoding::Utf8Bom);
+    let _ = crate::batch::download(&format!("onshi-usage-{}-{}.csv", r.from, r.to), "text/csv", &bytes);
+}
+
 /// The element that gets focus when a screen opens (keyboard-first).
 fn first_focus(r: Route) -> &'static str {
     match r {
@@ -256,6 +262,7 @@ pub fn app() -> Html {
     let demo = match query("page").as_deref() {
         Some("batch") => Some(html! { <crate::demo::pages::BatchDemo results={query("results").and_then(|n| n.parse().ok())} /> }),
         Some("history") => Some(html! { <crate::demo::pages::HistoryDemo consent={query("consent").unwrap_or_default()} /> }),
+        Some("usage") => Some(html! { <crate::demo::pages::UsageDemo /> }),
         _ => None,
     };
     let screen = if let Some(demo) = demo { demo } else { match state.route {
@@ -392,9 +399,7 @@ pub fn app() -> Html {
                 let state = state.clone();
                 Callback::from(move |()| {
                     if let Some(r) = &state.usage.reply {
-                        let bytes = onshi_core::usage::usage_csv(r, onshi_core::export::CsvEncoding::Utf8Bom);
-                        let name = format!("usage-{}-{}.csv", r.from, r.to);
-                        let _ = crate::batch::download(&name, "text/csv", &bytes);
+                        save_usage_csv(r);
                     }
                 })
             };
