@@ -119,15 +119,15 @@ pub fn segments(c: &UsageCounts) -> Vec<Segment> {
         .collect()
 }
 
-/// A round top for the chart's axis: the smallest of 10, 20, 50, 100, 200,
-/// 500… at or above the busiest day.
+/// A round top for the chart's axis: the smallest of 10, 20, 25, 50, 100,
+/// 200, 250, 500… at or above the busiest day (so 200 a day fills 80 %).
 pub fn axis_top(max: u32) -> u32 {
     let mut step = 10u32;
     loop {
-        for k in [1, 2, 5] {
-            let top = step.saturating_mul(k);
-            if top >= max || top == u32::MAX {
-                return top;
+        for (num, den) in [(1, 1), (2, 1), (5, 2), (5, 1)] {
+            let top = step.saturating_mul(num) / den;
+            if top >= max || step == u32::MAX {
+                return top.max(1);
             }
         }
         step = step.saturating_mul(10);
@@ -183,7 +183,7 @@ mod tests {
         c.add(Method::CardPin, 3);
         let s = segments(&c);
         assert_eq!(s, [Segment { method: Method::CardPin, count: 3, from: 0 }, Segment { method: Method::Notice, count: 2, from: 3 }]);
-        assert_eq!([axis_top(0), axis_top(7), axis_top(11), axis_top(200), axis_top(201)], [10, 10, 20, 200, 500]);
+        assert_eq!([axis_top(0), axis_top(7), axis_top(11), axis_top(21), axis_top(200), axis_top(215), axis_top(251)], [10, 10, 20, 25, 200, 250, 500]);
         assert!(axis_top(u32::MAX) >= 1);
     }
 }
