@@ -443,11 +443,7 @@ impl AppState {
                 }
             }
             Action::Search(q) => self.search = q,
-            Action::UsageMonth(m) => {
-                if m != self.usage.month {
-                    self.usage = UsageView { month: m, ..UsageView::default() };
-                }
-            }
+            Action::UsageMonth(m) => self.usage.pick(m),
         }
     }
 
@@ -486,10 +482,7 @@ impl AppState {
                 Op::Pair => self.pairing = Pairing::Waiting,
                 Op::BatchSubmit | Op::Medication | Op::Checkup => self.page_error = None,
                 Op::Hello | Op::Status | Op::Today | Op::BatchStatus | Op::BatchResults => {}
-                Op::Usage => {
-                    self.usage.loading = true;
-                    self.usage.error = None;
-                }
+                Op::Usage => self.usage.sent(),
         }
     }
 
@@ -515,10 +508,7 @@ impl AppState {
                 }
                 Op::Pair => self.pairing = Pairing::Failed(e),
                 Op::Hello | Op::Status | Op::Today => {}
-                Op::Usage => {
-                    self.usage.loading = false;
-                    self.usage.error = Some(e);
-                }
+                Op::Usage => self.usage.failed(e),
                 Op::BatchSubmit | Op::BatchStatus | Op::BatchResults | Op::Medication | Op::Checkup => {
                     self.page_error = Some(e);
                 }
@@ -545,13 +535,7 @@ impl AppState {
                 }
                 self.status = Some(st);
             }
-            Response::Usage(u) => {
-                self.usage.loading = false;
-                // An answer for a month no longer shown is dropped (the picker moved on).
-                if self.usage.query(&self.now).is_some_and(|q| q.from == u.from && q.to == u.to) {
-                    self.usage.reply = Some(u);
-                }
-            }
+            Response::Usage(u) => self.usage.answered(u, &self.now),
             Response::Today(t) => {
                 self.today = t.entries.iter().map(TodayRow::from_entry).collect();
                 self.today_loaded = true;

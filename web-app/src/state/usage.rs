@@ -34,6 +34,32 @@ fn months_back((y, m): (u16, u8), back: u32) -> (u16, u8) {
 }
 
 impl UsageView {
+    /// Another month picked: what was shown for the old one goes.
+    pub fn pick(&mut self, month: String) {
+        if month != self.month {
+            *self = UsageView { month, ..UsageView::default() };
+        }
+    }
+
+    pub fn sent(&mut self) {
+        self.loading = true;
+        self.error = None;
+    }
+
+    pub fn failed(&mut self, e: ProtocolError) {
+        self.loading = false;
+        self.error = Some(e);
+    }
+
+    /// The helper's answer; one for a month no longer shown (the picker
+    /// moved on while it was counted) is dropped.
+    pub fn answered(&mut self, reply: UsageReply, now: &str) {
+        self.loading = false;
+        if self.query(now).is_some_and(|q| q.from == reply.from && q.to == reply.to) {
+            self.reply = Some(reply);
+        }
+    }
+
     /// The month shown: the chosen one, else now's (`YYYYMMDD…`).
     pub fn month_of(&self, now: &str) -> Option<(u16, u8)> {
         year_month(&self.month).or_else(|| year_month(now))
@@ -152,6 +178,20 @@ mod tests {
             let v = UsageView { month: m, ..Default::default() };
             assert!(v.query("20261206").unwrap().days().is_ok());
         }
+    }
+
+    #[test]
+    fn a_late_answer_for_another_month_is_dropped() {
+        let mut v = UsageView::default();
+        let now = "20261206090000";
+        let old = v.query(now).unwrap();
+        v.sent();
+        v.pick("202611".into());
+        v.answered(UsageReply::from_rows(&old, []), now);
+        assert_eq!((v.reply.is_none(), v.loading), (true, false));
+        let q = v.query(now).unwrap();
+        v.answered(UsageReply::from_rows(&q, []), now);
+        assert_eq!(v.reply.as_ref().map(|r| r.to.as_str()), Some("20261130"));
     }
 
     #[test]
