@@ -210,8 +210,9 @@ pub const CSV_COLUMNS: [(&str, &str); 21] = [
 
 /// A CSV field: quoted when it holds a comma, quote or line break. A
 /// leading `=`, `+`, `-` or `@` gets a `'` so spreadsheets do not run it
-/// as a formula (names and messages come from outside).
-fn field(out: &mut String, value: &str) {
+/// as a formula (names and messages come from outside). Every CSV this
+/// crate writes goes through here (the usage export too).
+pub(crate) fn field(out: &mut String, value: &str) {
     let guarded;
     let value = if value.starts_with(['=', '+', '-', '@']) {
         guarded = format!("'{value}");
@@ -242,20 +243,29 @@ pub fn csv_text(rows: &[ResultRow]) -> String {
             &r.insurer_name, &r.qualification_date, &r.disqualification_date, &r.card_expiration_date,
             &r.elderly_ratio, &r.ceiling, &r.processing_code, &r.reason.ja,
         ];
-        for (i, c) in cells.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            field(&mut out, c);
-        }
-        out.push_str("\r\n");
+        line(&mut out, &cells);
     }
     out
 }
 
+/// One CSV line of fields, CRLF-terminated.
+pub(crate) fn line(out: &mut String, cells: &[&str]) {
+    for (i, c) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        field(out, c);
+    }
+    out.push_str("\r\n");
+}
+
 /// Rows → the bytes of a CSV file.
 pub fn results_csv(rows: &[ResultRow], encoding: CsvEncoding) -> Vec<u8> {
-    let text = csv_text(rows);
+    encode_csv(&csv_text(rows), encoding)
+}
+
+/// CSV text → the file's bytes in the chosen encoding.
+pub(crate) fn encode_csv(text: &str, encoding: CsvEncoding) -> Vec<u8> {
     match encoding {
         CsvEncoding::Utf8Bom => {
             let mut out = Vec::with_capacity(text.len() + 3);
@@ -266,7 +276,7 @@ pub fn results_csv(rows: &[ResultRow], encoding: CsvEncoding) -> Vec<u8> {
         CsvEncoding::ShiftJis => {
             // XML's character references (&#128512;) would mean nothing in a
             // CSV, so a character Shift_JIS cannot hold becomes 〓.
-            crate::sjis::encode_with(&text, |_, out| out.extend_from_slice(&[0x81, 0xAC]))
+            crate::sjis::encode_with(text, |_, out| out.extend_from_slice(&[0x81, 0xAC]))
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod protocol;
 pub mod sjis;
 pub mod summary;
 pub mod text;
+pub mod usage;
 pub mod wareki;
 pub mod validate;
 pub mod xml;

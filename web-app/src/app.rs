@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::batch::BatchPage;
-use crate::components::{CardPanel, Desk, EntryFormView, Nav, PageError, Placeholder, ResultView, Settings, StatusStrip};
+use crate::components::{CardPanel, Desk, EntryFormView, Nav, PageError, Placeholder, ResultView, Settings, StatusStrip, UsagePage};
 use crate::history::HistoryPage;
 use crate::i18n::{t, Lang, STORAGE_KEY};
 use crate::services::{browser, helper::HelperClient};
@@ -127,6 +127,12 @@ async fn refresh(client: &HelperClient, d: &Dispatch) {
     }
 }
 
+/// The 利用状況 CSV (UTF-8 with BOM, so Excel opens it) offered as a download.
+pub(crate) fn save_usage_csv(r: &onshi_core::usage::UsageReply) {
+    let bytes = onshi_core::usage::usage_csv(r, onshi_core::export::CsvEncoding::Utf8Bom);
+    let _ = crate::batch::download(&format!("onshi-usage-{}-{}.csv", r.from, r.to), "text/csv", &bytes);
+}
+
 /// The element that gets focus when a screen opens (keyboard-first).
 fn first_focus(r: Route) -> &'static str {
     match r {
@@ -136,6 +142,7 @@ fn first_focus(r: Route) -> &'static str {
         Route::Result => "print",
         Route::Settings => "recheck",
         Route::Batch | Route::History => "main",
+        Route::Usage => "usage-month",
     }
 }
 
@@ -208,6 +215,18 @@ pub fn app() -> Html {
         });
     }
 
+    // 利用状況: ask for the shown month's year whenever the screen opens, the
+    // month changes, or the pairing was just approved.
+    {
+        let (client, d) = ((*client).clone(), d.clone());
+        let query = (state.route == Route::Usage).then(|| state.usage.query(&state.now)).flatten();
+        use_effect_with((query, state.refresh), move |(query, _)| {
+            if let Some(q) = query {
+                call(&client, &d, Op::Usage, Request::Usage(q.clone()));
+            }
+        });
+    }
+
     // The benchmark's "entry form is interactive" mark (performance.mark),
     // set after the first render has reached the DOM.
     use_effect_with((), |_| {
@@ -243,6 +262,7 @@ pub fn app() -> Html {
     let demo = match query("page").as_deref() {
         Some("batch") => Some(html! { <crate::demo::pages::BatchDemo results={query("results").and_then(|n| n.parse().ok())} /> }),
         Some("history") => Some(html! { <crate::demo::pages::HistoryDemo consent={query("consent").unwrap_or_default()} /> }),
+        Some("usage") => Some(html! { <crate::demo::pages::UsageDemo /> }),
         _ => None,
     };
     let screen = if let Some(demo) = demo { demo } else { match state.route {
@@ -364,6 +384,28 @@ pub fn app() -> Html {
             html! {
                 <Settings lang={lang} lamps={lamps.clone()} pairing={state.pairing.clone()} status={state.status.clone()}
                     on_pair={on_pair} on_recheck={on_recheck} on_lang={on_lang.clone()} />
+            }
+        }
+        Route::Usage => {
+            let on_reload = {
+                let (state, client, d) = (state.clone(), (*client).clone(), d.clone());
+                Callback::from(move |()| {
+                    if let Some(q) = state.usage.query(&state.now) {
+                        call(&client, &d, Op::Usage, Request::Usage(q));
+                    }
+                })
+            };
+            let on_csv = {
+                let state = state.clone();
+                Callback::from(move |()| {
+                    if let Some(r) = &state.usage.reply {
+                        save_usage_csv(r);
+                    }
+                })
+            };
+            html! {
+                <UsagePage lang={lang} view={state.usage.clone()} now={AttrValue::from(state.now.clone())}
+                    on_month={act.reform(Action::UsageMonth)} on_reload={on_reload} on_csv={on_csv} />
             }
         }
         Route::Batch => {

@@ -95,6 +95,44 @@ pub const CHECKUP_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><XmlMsg><
 <CheckupItemInfo><ItemCode>3D045000001906202</ItemCode><ItemName>HbA1c</ItemName><ResultValue>5.8</ResultValue><Unit>%</Unit></CheckupItemInfo>
 </SpecificHealthCheckupInfo></SpecificHealthCheckupInfoList></MessageBody></XmlMsg>"#;
 
+/// A year of a busy clinic for `?page=usage`: about 200 checks a weekday
+/// (half on Saturdays, none on Sundays), the card's share rising through the
+/// year, deterministic so screenshots repeat. Counts only; the reply is
+/// built by the core as the helper builds it.
+pub fn usage_reply(query: &onshi_core::usage::UsageQuery) -> Option<onshi_core::usage::UsageReply> {
+    use onshi_core::usage::{Method, UsageReply};
+    use onshi_core::wareki::Date;
+    let (from, to) = query.days().ok()?;
+    let mut rows = Vec::new();
+    for n in from.days()..=to.days() {
+        let day = Date::from_days(n);
+        let weekday = (n + 4).rem_euclid(7);
+        let base: u32 = match weekday {
+            0 => continue,
+            6 => 100,
+            _ => 200,
+        };
+        // A small hash of the day, so days differ a little.
+        let h = (n as u64).wrapping_mul(2_654_435_761) % 41;
+        let total = base - 20 + h as u32;
+        let card_pct = 30 + (u32::from(day.month()) + 12 - 1) % 12 + (h % 5) as u32;
+        let card = total * card_pct / 100;
+        let rest = total - card;
+        let yyyymmdd = day.yyyymmdd();
+        let split = [
+            (Method::Face, card * 55 / 100),
+            (Method::CardPin, card * 35 / 100),
+            (Method::CardVisual, card - card * 55 / 100 - card * 35 / 100),
+            (Method::Certificate, rest * 50 / 100),
+            (Method::Notice, rest * 20 / 100),
+            (Method::InsuranceCard, rest * 25 / 100),
+            (Method::NumbersUnrecorded, rest - rest * 50 / 100 - rest * 20 / 100 - rest * 25 / 100),
+        ];
+        rows.extend(split.into_iter().map(|(m, c)| (yyyymmdd.clone(), m, c)));
+    }
+    Some(UsageReply::from_rows(query, rows))
+}
+
 /// Pages with demo data for `?page=…`, standing in for the shell: they
 /// answer `on_submit` with a simulated queue → processing → done.
 pub mod pages {
@@ -168,5 +206,37 @@ pub mod pages {
                 medication_xml={(*medication).clone()} checkup_xml={AttrValue::Static(super::CHECKUP_XML)}
                 on_fetch_medication={on_fetch} />
         }
+    }
+
+    /// `?page=usage`: the 利用状況 screen over [`super::usage_reply`], "now"
+    /// fixed at the end of November 2026 so the screenshot repeats.
+    #[function_component(UsageDemo)]
+    pub fn usage_demo() -> Html {
+        const NOW: &str = "20261130120000";
+        let month = use_state(String::new);
+        let view = crate::state::UsageView { month: (*month).clone(), ..Default::default() };
+        let reply = view.query(NOW).and_then(|q| super::usage_reply(&q));
+        let view = crate::state::UsageView { reply: reply.clone(), ..view };
+        let on_month = Callback::from(move |m: String| month.set(m));
+        let on_csv = Callback::from(move |()| {
+            if let Some(r) = &reply {
+                crate::app::save_usage_csv(r);
+            }
+        });
+        html! { <crate::components::UsagePage lang={crate::i18n::Lang::Ja} view={view} now={NOW} on_month={on_month} on_reload={Callback::noop()} on_csv={on_csv} /> }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_usage_demo_is_a_busy_year_without_sundays() {
+        let q = onshi_core::usage::UsageQuery { from: "20251201".into(), to: "20261130".into() };
+        let r = super::usage_reply(&q).unwrap();
+        assert_eq!(r.months.len(), 12);
+        assert!(r.days.len() > 300 && r.days.len() < 320, "{}", r.days.len());
+        assert!(r.days.iter().all(|d| crate::state::usage::weekday(&d.day) != Some(0)));
+        let rate = r.total().rate();
+        assert!(rate.per_mille().is_some_and(|m| (300..=500).contains(&m)), "{}", rate.percent_text());
     }
 }

@@ -10,6 +10,9 @@
 //! WebAssembly in headless Chromium (`tests/wasm_bench.rs`), both over the
 //! same generated document, then prints the wasm/native ratios.
 //!
+//! `helper` also times the `usage` statistics over 60,000 stored results
+//! (`examples/usage_bench.rs`, budget 200 ms).
+//!
 //! `cli` times the whole release `onshi-xml parse --summary` process
 //! against the floor (`examples/bench_cli.rs`; extra arguments go to it).
 
@@ -44,6 +47,8 @@ pub fn run(args: &[String]) -> Result {
     }
     if which.is_none() || which == Some("helper") {
         util::run(util::cargo().args(["run", "-p", "onshi-helper", "--example", "audit_bench", "--", "2000"]))?;
+        // Issue 16: a year of a busy clinic (200 checks × 300 days) through the `usage` query.
+        util::run(util::cargo().args(["run", "--release", "-p", "onshi-helper", "--example", "usage_bench", "--", "300", "200", "50"]))?;
         // The service bench starts the real binary next to it, so build both first.
         util::run(util::cargo().args(["build", "--release", "-p", "onshi-helper", "--bins", "--examples"]))?;
         util::run(util::cargo().args(["run", "--release", "-p", "onshi-helper", "--example", "service_bench", "--", "1000"]))?;

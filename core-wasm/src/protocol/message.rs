@@ -69,6 +69,9 @@ pub enum Request {
     Today,
     /// The newest audit-log entries.
     AuditTail(AuditTail),
+    /// Usage statistics (利用状況) over a range of days: checks per method
+    /// per day and per month (issue 16; the rule is [`crate::usage`]).
+    Usage(crate::usage::UsageQuery),
     /// The paired origins (the extension's options page). Extension only.
     PairingsList,
     /// Remove a pairing (the extension's options page). Extension only.
@@ -77,7 +80,7 @@ pub enum Request {
 
 impl Request {
     /// Every `type` string this version understands, in declaration order.
-    pub const TYPES: [&'static str; 19] = [
+    pub const TYPES: [&'static str; 20] = [
         "hello",
         "status",
         "pair_begin",
@@ -97,6 +100,7 @@ impl Request {
         "audit_tail",
         "pairings_list",
         "pair_revoke",
+        "usage",
     ];
 
     /// The wire `type` of this request.
@@ -121,6 +125,7 @@ impl Request {
             Request::AuditTail(_) => "audit_tail",
             Request::PairingsList => "pairings_list",
             Request::PairRevoke(_) => "pair_revoke",
+            Request::Usage(_) => "usage",
         }
     }
 
@@ -144,7 +149,8 @@ impl Request {
             | Request::MedicationFetch(_)
             | Request::CheckupFetch(_)
             | Request::Today
-            | Request::AuditTail(_) => Access::Paired,
+            | Request::AuditTail(_)
+            | Request::Usage(_) => Access::Paired,
         }
     }
 }
@@ -413,6 +419,7 @@ pub enum Response {
     AuditTail(AuditTailReply),
     PairingsList(PairingsListReply),
     PairRevoke(PairRevokeReply),
+    Usage(crate::usage::UsageReply),
 }
 
 /// Versions of every part, so a mismatch can be named precisely.

@@ -37,6 +37,7 @@ const REQUESTS: &[&str] = &[
     r#"{"type":"audit_tail","limit":50}"#,
     r#"{"type":"pairings_list"}"#,
     r#"{"type":"pair_revoke","origin":"https://clinic.example"}"#,
+    r#"{"type":"usage","from":"20260101","to":"20260131"}"#,
 ];
 
 /// Helper → browser frames: every reply body type, an error, every event, a chunk.
@@ -79,7 +80,12 @@ const FROM_HELPER: &[&str] = &[
     r#"{"v":1,"id":"5","ok":true,"body":{"type":"card_confirm","xml":"<XmlMsg>…</XmlMsg>","summary":{"segment_of_result":"1","processing_result_status":"1","qualification_validity":"1","result_count":1},"timing":{"card_ms":61.4,"network_ms":14.2,"helper_ms":3.1,"total_ms":78.7}}}"#,
     // Issue 14: the document's bytes as the system sent them, beside its text.
     RECEIVED,
+    // Issue 16: usage statistics.
+    USAGE,
 ];
+
+/// A `usage` reply: one day with checks in January.
+const USAGE: &str = r#"{"v":1,"id":"25","ok":true,"body":{"type":"usage","from":"20260101","to":"20260131","days":[{"day":"20260125","counts":{"card_pin":12,"card_visual":1,"face":20,"eligibility_certificate":6,"eligibility_notice":2,"insurance_card":3,"numbers_unrecorded":0}}],"months":[{"month":"202601","counts":{"card_pin":12,"card_visual":1,"face":20,"eligibility_certificate":6,"eligibility_notice":2,"insurance_card":3,"numbers_unrecorded":0}}]}}"#;
 
 /// A `batch_results` reply with the Shift_JIS bytes as received.
 const RECEIVED: &str = r#"{"v":1,"id":"24","ok":true,"body":{"type":"batch_results","batch_id":"b-20260125-1","xml":"<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg></XmlMsg>","received":{"base64":"PD94bWwgdmVyc2lvbj0iMS4wIiBlbmNvZGluZz0iU2hpZnRfSklTIj8+PFhtbE1zZz48L1htbE1zZz4=","exact":true},"total":1,"normal":1,"errors":0}}"#;

@@ -394,6 +394,7 @@ impl<E: Env> Dispatcher<E> {
             }
             Request::Today => self.today(),
             Request::AuditTail(t) => self.audit_tail(t.limit),
+            Request::Usage(q) => super::usage::usage(&self.store, q),
             other => Err(later(other.type_name())),
         }
     }

@@ -224,3 +224,39 @@ fn codes_are_unambiguous_and_unbiased_source() {
     }
     assert_ne!(SystemEnv.code().unwrap(), SystemEnv.code().unwrap());
 }
+
+#[test]
+fn usage_is_paired_only_checks_its_range_and_counts_stored_checks() {
+    use crate::store::{NewResult, ResultKind, ResultStatus, ResultXml};
+    let (_t, mut d, c) = setup();
+    let body = r#"{"type":"usage","from":"20260101","to":"20261231"}"#;
+    assert_eq!(code(send(&mut d, &c, PAGE, "page", body).0), C::NotPaired);
+    pair(&mut d, &c, PAGE);
+    let mk = |at: &str, kind| NewResult {
+        at: Timestamp::parse(at).unwrap(),
+        kind,
+        origin: None,
+        job: None,
+        status: ResultStatus::Error,
+        insurer_number: None,
+        name_kana: None,
+        error: None,
+        card: None,
+        document: None,
+        xml: ResultXml::received(b"<XmlMsg/>".to_vec()).unwrap(),
+    };
+    let rows = [mk("2026-03-02T09:00:00+09:00", ResultKind::Face), mk("2026-03-02T09:01:00+09:00", ResultKind::InsuranceConfirm)];
+    d.store_mut().insert_results(&rows).unwrap();
+    let (r, _) = send(&mut d, &c, PAGE, "page", body);
+    let Ok(Response::Usage(u)) = r else { panic!("{r:?}") };
+    assert_eq!((u.days.len(), u.days[0].day.as_str()), (1, "20260302"));
+    assert_eq!((u.days[0].counts.face, u.days[0].counts.numbers_unrecorded), (1, 1), "errors count: the system logged the query");
+    for (bad, field) in [
+        (r#"{"type":"usage","from":"2026-01-01","to":"20261231"}"#, "from"),
+        (r#"{"type":"usage","from":"20260101","to":"20250101"}"#, "to"),
+        (r#"{"type":"usage","from":"20200101","to":"20261231"}"#, "to"),
+    ] {
+        let e = send(&mut d, &c, PAGE, "page", bad).0.expect_err(bad);
+        assert_eq!((e.code, e.detail.field.as_deref()), (C::InvalidArgument, Some(field)), "{bad}");
+    }
+}

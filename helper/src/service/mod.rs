@@ -19,6 +19,7 @@ pub mod gate;
 pub mod pairing;
 pub mod runtime;
 pub mod timing;
+mod usage;
 #[cfg(test)]
 mod stop_tests;
 #[cfg(test)]

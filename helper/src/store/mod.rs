@@ -9,6 +9,7 @@ mod pairings;
 mod references;
 mod results;
 mod schema;
+mod usage;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ pub use pairings::{Pairing, PairingId};
 pub use references::{PatientId, ReferenceNumbers};
 pub use results::{CardCheck, Kept, NewResult, ResultId, ResultKind, ResultStatus, ResultXml, StoredResult, StoredXml};
 pub use schema::{known_version, MIGRATIONS};
+pub use usage::UsageGroup;
 pub use values::{pin_shaped, Actor, DeskName, ErrorCode, ExtensionId, FileName, Origin, ReceptionNumber, RequestType, ValueError};
 
 /// How long a writer waits for another process (the service and a CLI

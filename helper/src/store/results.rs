@@ -184,34 +184,16 @@ pub struct StoredResult {
 impl Store {
     /// Stores a result; the day is the local date of `at`.
     pub fn insert_result(&mut self, r: &NewResult) -> Result<ResultId, StoreError> {
-        if let Some(n) = &r.insurer_number {
-            insurer_digits("insurer number", n)?;
-        }
-        if let Some(n) = &r.name_kana {
-            plain("name", n, 100)?;
-        }
-        self.conn
-            .execute(
-                "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    r.at.as_str(),
-                    r.at.day().as_str(),
-                    r.kind.as_str(),
-                    r.origin.as_ref().map(Origin::as_str),
-                    r.job.map(|j| j.0),
-                    r.status.as_str(),
-                    r.insurer_number,
-                    r.name_kana,
-                    r.error.as_ref().map(ErrorCode::as_str),
-                    r.xml.as_bytes(),
-                    r.card.map(|c| mode_str(c.mode)),
-                    r.card.map(|c| consents_str(&c.consents)),
-                    r.document.map(PresentedDocument::as_str),
-                ],
-            )
-            .map_err(StoreError::sql("insert result"))?;
-        Ok(ResultId(self.conn.last_insert_rowid()))
+        insert(&self.conn, r)
+    }
+
+    /// Stores many results in one transaction (all or none): one WAL commit
+    /// instead of one per row, for seeding statistics and imports.
+    pub fn insert_results(&mut self, rs: &[NewResult]) -> Result<Vec<ResultId>, StoreError> {
+        let tx = self.conn.transaction().map_err(StoreError::sql("insert results"))?;
+        let ids = rs.iter().map(|r| insert(&tx, r)).collect::<Result<Vec<_>, _>>()?;
+        tx.commit().map_err(StoreError::sql("insert results"))?;
+        Ok(ids)
     }
 
     /// The newest stored result of a batch job (its `OQSmuquc02res`).
@@ -294,4 +276,35 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// One row into `results`, on the store's connection or inside a transaction.
+fn insert(conn: &rusqlite::Connection, r: &NewResult) -> Result<ResultId, StoreError> {
+    if let Some(n) = &r.insurer_number {
+        insurer_digits("insurer number", n)?;
+    }
+    if let Some(n) = &r.name_kana {
+        plain("name", n, 100)?;
+    }
+    conn.execute(
+        "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            r.at.as_str(),
+            r.at.day().as_str(),
+            r.kind.as_str(),
+            r.origin.as_ref().map(Origin::as_str),
+            r.job.map(|j| j.0),
+            r.status.as_str(),
+            r.insurer_number,
+            r.name_kana,
+            r.error.as_ref().map(ErrorCode::as_str),
+            r.xml.as_bytes(),
+            r.card.map(|c| mode_str(c.mode)),
+            r.card.map(|c| consents_str(&c.consents)),
+            r.document.map(PresentedDocument::as_str),
+        ],
+    )
+    .map_err(StoreError::sql("insert result"))?;
+    Ok(ResultId(conn.last_insert_rowid()))
 }

@@ -4,7 +4,8 @@
 //! `cargo xtask build` wrote it into index.html's meta element; a script
 //! injected into the HTML does not run, `eval` throws, and the page — entry
 //! form, the batch table it sizes through the CSSOM, the CSV download from a
-//! blob: URL — still works with no violation of its own.
+//! blob: URL, the 利用状況 SVG chart and its CSV — still works with no
+//! violation of its own.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -174,5 +175,25 @@ async fn scenario(b: &Browser, web: &WebHost) -> Result<()> {
     .await?;
     ensure!(csv.starts_with(b"\xEF\xBB\xBF"), "the UTF-8 CSV starts with its BOM");
     ensure!(js(b, "return typeof window.__injected").await? == "undefined", "the injected inline script ran");
-    only_expected_violations(b, "batch").await
+    only_expected_violations(b, "batch").await?;
+
+    // Issue 16: the 利用状況 chart is SVG drawn with attributes and classes
+    // only (no style attribute), coloured by the stylesheet; its CSV is a
+    // blob: download like the batch export.
+    b.client.goto(&format!("{}?page=usage", web.url)).await?;
+    b.wait_for("#usage-chart rect.seg").await?;
+    let fill = js(b, "return getComputedStyle(document.querySelector('#usage-chart rect.seg-face')).fill").await?;
+    ensure!(fill == serde_json::json!("rgb(15, 138, 106)"), "the chart is coloured by style.css: {fill}");
+    let path = b.screenshot("usage-demo").await?;
+    std::fs::copy(&path, docs.join("usage-demo.png"))?;
+    b.wait_for("#usage-csv").await?.click().await?;
+    let csv = until("the usage CSV is downloaded", 20, || async {
+        let path = downloads.0.join("onshi-usage-20251201-20261130.csv");
+        Ok(std::fs::read(&path).ok().filter(|bytes| bytes.len() > 3))
+    })
+    .await?;
+    let text = String::from_utf8(csv).context("UTF-8")?;
+    ensure!(text.starts_with("\u{FEFF}区分,期間,マイナ（暗証番号）"), "BOM, then the Japanese header: {}", &text[..text.len().min(80)]);
+    ensure!(text.contains("\r\n月,2026-11,") && text.contains("\r\n計,2025-12-01〜2026-11-30,"), "month and range totals");
+    only_expected_violations(b, "usage").await
 }

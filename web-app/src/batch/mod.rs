@@ -11,3 +11,5 @@ mod page;
 pub mod state;
 
 pub use page::{BatchPage, BatchPageProps};
+/// The one Blob download, also used by the 利用状況 screen's CSV.
+pub(crate) use dom::download;

@@ -11,6 +11,7 @@ mod placeholder;
 mod result_view;
 mod settings;
 mod status_strip;
+mod usage;
 
 pub use card_panel::CardPanel;
 pub use desk::Desk;
@@ -21,6 +22,7 @@ pub use placeholder::Placeholder;
 pub use result_view::ResultView;
 pub use settings::Settings;
 pub use status_strip::StatusStrip;
+pub use usage::UsagePage;
 
 use onshi_core::text::Bilingual;
 use yew::prelude::*;

@@ -19,6 +19,7 @@ pub mod desk;
 pub mod entry;
 pub mod links;
 pub mod result;
+pub mod usage;
 
 #[cfg(test)]
 mod tests;
@@ -28,6 +29,7 @@ pub use desk::TodayRow;
 pub use entry::{EntryForm, Field, FieldVerdict, Tone};
 pub use links::{Lamp, Light, Links};
 pub use result::{RecordSource, ResultModel, Stored};
+pub use usage::UsageView;
 
 /// The screens. `Batch` and `History` are mounted by the batch/history
 /// pages (another part of the tree); the shell shows placeholders for now.
@@ -41,11 +43,15 @@ pub enum Route {
     Batch,
     History,
     Settings,
+    /// 利用状況: usage statistics (issue 16).
+    Usage,
 }
 
 impl Route {
     /// Nav order; Alt+1… selects them in this order.
-    pub const NAV: [Route; 7] = [Route::Desk, Route::Entry, Route::Card, Route::Result, Route::Batch, Route::History, Route::Settings];
+    /// New screens go at the end, so the Alt numbers staff learned stay.
+    pub const NAV: [Route; 8] =
+        [Route::Desk, Route::Entry, Route::Card, Route::Result, Route::Batch, Route::History, Route::Settings, Route::Usage];
 
     pub fn label(self) -> Tx {
         match self {
@@ -56,6 +62,7 @@ impl Route {
             Route::Batch => t::NAV_BATCH,
             Route::History => t::NAV_HISTORY,
             Route::Settings => t::NAV_SETTINGS,
+            Route::Usage => t::NAV_USAGE,
         }
     }
 
@@ -68,6 +75,7 @@ impl Route {
             Route::Batch => "batch",
             Route::History => "history",
             Route::Settings => "settings",
+            Route::Usage => "usage",
         }
     }
 
@@ -105,6 +113,7 @@ pub enum Op {
     BatchResults,
     Medication,
     Checkup,
+    Usage,
 }
 
 /// A message under the entry form.
@@ -196,6 +205,8 @@ pub struct AppState {
     /// and reader/card events only report changes, so the lamps would stay
     /// unknown).
     pub refresh: u32,
+    /// The 利用状況 screen.
+    pub usage: UsageView,
 }
 
 /// The shell's view of one submitted batch.
@@ -247,6 +258,8 @@ pub enum Action {
     Escape,
     OpenToday(String),
     Search(String),
+    /// The 利用状況 month picked (`YYYYMM`).
+    UsageMonth(String),
 }
 
 /// What pressing submit should do, decided from the state alone.
@@ -430,6 +443,7 @@ impl AppState {
                 }
             }
             Action::Search(q) => self.search = q,
+            Action::UsageMonth(m) => self.usage.pick(m),
         }
     }
 
@@ -468,6 +482,7 @@ impl AppState {
                 Op::Pair => self.pairing = Pairing::Waiting,
                 Op::BatchSubmit | Op::Medication | Op::Checkup => self.page_error = None,
                 Op::Hello | Op::Status | Op::Today | Op::BatchStatus | Op::BatchResults => {}
+                Op::Usage => self.usage.sent(),
         }
     }
 
@@ -493,6 +508,7 @@ impl AppState {
                 }
                 Op::Pair => self.pairing = Pairing::Failed(e),
                 Op::Hello | Op::Status | Op::Today => {}
+                Op::Usage => self.usage.failed(e),
                 Op::BatchSubmit | Op::BatchStatus | Op::BatchResults | Op::Medication | Op::Checkup => {
                     self.page_error = Some(e);
                 }
@@ -519,6 +535,7 @@ impl AppState {
                 }
                 self.status = Some(st);
             }
+            Response::Usage(u) => self.usage.answered(u, &self.now),
             Response::Today(t) => {
                 self.today = t.entries.iter().map(TodayRow::from_entry).collect();
                 self.today_loaded = true;

@@ -384,7 +384,8 @@ fn routes_and_language() {
     assert_eq!(Route::from_digit(1), Some(Route::Desk));
     assert_eq!(Route::from_digit(2), Some(Route::Entry));
     assert_eq!(Route::from_digit(7), Some(Route::Settings));
-    assert_eq!(Route::from_digit(8), None);
+    assert_eq!(Route::from_digit(8), Some(Route::Usage));
+    assert_eq!(Route::from_digit(9), None);
     assert_eq!(Route::from_digit(0), None);
     for r in Route::NAV {
         assert_eq!(Route::from_slug(r.slug()), Some(r));
