@@ -205,7 +205,7 @@ fn person_names(q: &Qualification, cx: &mut Cx) {
         };
         let label = || [*tag, also1, also2].iter().filter(|t| !t.is_empty()).map(|t| format!("<{t}>")).collect::<Vec<_>>().join("・");
         if flags.replaced {
-            cx.report_memo(tag, Severity::Warning, "name_replaced_char", &[also1, also2, s], || {
+            cx.report_memo(tag, Severity::Warning, "name_replaced_char", &[tag, also1, also2, s], || {
                 let tags = label();
                 Bilingual::new(
                     format!("{tags}「{s}」の ● は、資格確認システムが表せない文字の代わりです。患者さんの書類で正しい字を確かめ、医療機関に登録済みの氏名はそのまま使ってください（● の氏名で上書きしないでください）。"),
@@ -214,7 +214,7 @@ fn person_names(q: &Qualification, cx: &mut Cx) {
             });
         }
         if !flags.outside_jis0208.is_empty() {
-            cx.report_memo(tag, Severity::Warning, "name_outside_jis0208", &[also1, also2, s], || {
+            cx.report_memo(tag, Severity::Warning, "name_outside_jis0208", &[tag, also1, also2, s], || {
                 let tags = label();
                 let outside = &flags.outside_jis0208;
                 let chars: String = outside.iter().map(|c| format!("「{c}」(U+{:04X})", u32::from(*c))).collect::<Vec<_>>().join("、");
@@ -484,6 +484,28 @@ mod tests {
         let d = result_named("髙橋　德");
         let w = d.iter().find(|d| d.code == "name_outside_jis0208" && d.path.ends_with("/Name")).unwrap();
         assert!(w.message.ja.contains("「髙」(U+9AD9)") && w.message.ja.contains("「德」(U+5FB7)"), "{}", w.message.ja);
+    }
+
+    /// A memoised message is reused only for the same elements: the same
+    /// name first met on `<Name>`, then alone on `<InsuredName>`, names the
+    /// right element each time.
+    #[test]
+    fn a_reused_name_message_names_its_own_element() {
+        let xml = include_str!("../tests/fixtures/messages/OQSsiquc01res_202504010001.utf8.xml");
+        let (open, close) = ("<ResultOfQualificationConfirmation>", "</ResultOfQualificationConfirmation>");
+        let start = xml.find(open).expect("an entry");
+        let end = xml.find(close).expect("its end") + close.len();
+        let entry = &xml[start..end];
+        let first = entry.replace("<InsuredName>髙橋　一郎</InsuredName>", "<InsuredName>山田　一郎</InsuredName>").replace("<Name>髙橋　一郎</Name>", "<Name>●田　一郎</Name>");
+        let second = entry.replace("<InsuredName>髙橋　一郎</InsuredName>", "<InsuredName>●田　一郎</InsuredName>").replace("<Name>髙橋　一郎</Name>", "<Name>山田　花子</Name>");
+        let doc = format!("{}{first}{second}{}", &xml[..start], &xml[end..]);
+        let d = crate::parse(doc.as_bytes()).expect("parses").diagnostics;
+        let found: Vec<(&str, &str)> = d
+            .iter()
+            .filter(|d| d.code == "name_replaced_char")
+            .map(|d| (d.path.rsplit('/').next().unwrap_or_default(), d.message.ja.split('「').next().unwrap_or_default()))
+            .collect();
+        assert_eq!(found, [("Name", "<Name>"), ("InsuredName", "<InsuredName>")]);
     }
 
     #[test]
