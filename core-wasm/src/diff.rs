@@ -162,25 +162,22 @@ impl Builder {
             format!("{ja}が変わりました（{} → {}）。{todo_ja}", show(before), show(after)),
             format!("The {en} changed ({} → {}). {todo_en}", show_en(before), show_en(after)),
         );
-        self.changes.push(Change {
-            field,
-            before: before.map(str::to_string),
-            after: after.map(str::to_string),
-            severity,
-            message,
-            keep_stored: false,
-        });
+        self.push(field, severity, before, after, message, false);
     }
 
     /// A change the receptionist must check, not apply.
     fn check(&mut self, field: ChangeField, severity: ChangeSeverity, before: Option<&str>, after: Option<&str>, message: Bilingual) {
+        self.push(field, severity, before, after, message, true);
+    }
+
+    fn push(&mut self, field: ChangeField, severity: ChangeSeverity, before: Option<&str>, after: Option<&str>, message: Bilingual, keep_stored: bool) {
         self.changes.push(Change {
             field,
             before: before.map(str::to_string),
             after: after.map(str::to_string),
             severity,
             message,
-            keep_stored: true,
+            keep_stored,
         });
     }
 }

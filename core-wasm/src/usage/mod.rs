@@ -32,6 +32,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::PresentedDocument;
 use crate::text::Bilingual;
 
 mod csv;
@@ -81,9 +82,9 @@ impl Method {
             Method::CardPin => "card_pin",
             Method::CardVisual => "card_visual",
             Method::Face => "face",
-            Method::Certificate => "eligibility_certificate",
-            Method::Notice => "eligibility_notice",
-            Method::InsuranceCard => "insurance_card",
+            Method::Certificate => PresentedDocument::EligibilityCertificate.as_str(),
+            Method::Notice => PresentedDocument::EligibilityNotice.as_str(),
+            Method::InsuranceCard => PresentedDocument::InsuranceCard.as_str(),
             Method::NumbersUnrecorded => "numbers_unrecorded",
         }
     }
@@ -110,11 +111,12 @@ impl Method {
             // Card results stored before schema 2 have no mode; PIN was the only one then.
             "card_confirm" => Some(if card_mode == Some("visual") { Method::CardVisual } else { Method::CardPin }),
             "face" => Some(Method::Face),
-            "insurance_confirm" => Some(match document {
-                Some("eligibility_certificate") => Method::Certificate,
-                Some("eligibility_notice") => Method::Notice,
-                Some("insurance_card") => Method::InsuranceCard,
-                _ => Method::NumbersUnrecorded,
+            // The document's names are the protocol's (`PresentedDocument`), stored as sent.
+            "insurance_confirm" => Some(match document.and_then(PresentedDocument::from_str_opt) {
+                Some(PresentedDocument::EligibilityCertificate) => Method::Certificate,
+                Some(PresentedDocument::EligibilityNotice) => Method::Notice,
+                Some(PresentedDocument::InsuranceCard) => Method::InsuranceCard,
+                None => Method::NumbersUnrecorded,
             }),
             _ => None,
         }

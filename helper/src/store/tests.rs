@@ -18,6 +18,24 @@ fn origin() -> Origin {
     Origin::new("https://clinic.example").unwrap()
 }
 
+/// A valid result asked by `origin()`, with nothing optional set; tests
+/// change what they are about with `..result_at(…)`.
+pub(super) fn result_at(at: &str, kind: ResultKind) -> NewResult {
+    NewResult {
+        at: ts(at),
+        kind,
+        origin: Some(origin()),
+        job: None,
+        status: ResultStatus::Valid,
+        insurer_number: None,
+        name_kana: None,
+        error: None,
+        card: None,
+        document: None,
+        xml: ResultXml::received(b"<XmlMsg/>".to_vec()).unwrap(),
+    }
+}
+
 #[test]
 fn opens_with_wal_foreign_keys_and_current_schema() {
     let (_dir, store) = open_temp();
@@ -164,17 +182,11 @@ fn batch_jobs_progress_and_pending_query() {
 fn results_by_local_day() {
     let (_dir, mut store) = open_temp();
     let mk = |at: &str, status| NewResult {
-        at: ts(at),
-        kind: ResultKind::InsuranceConfirm,
-        origin: Some(origin()),
-        job: None,
         status,
         insurer_number: Some("39131156".into()),
         name_kana: Some("ヤマダ タロウ".into()),
-        error: None,
-        card: None,
-        document: None,
         xml: ResultXml::received(b"<?xml version=\"1.0\"?><XmlMsg/>".to_vec()).unwrap(),
+        ..result_at(at, ResultKind::InsuranceConfirm)
     };
     // 23:30 on the 24th in Japan is a different clinic day from 00:30 on the 25th.
     store.insert_result(&mk("2026-11-24T23:30:00+09:00", ResultStatus::Valid)).unwrap();
@@ -232,17 +244,9 @@ fn schema_2_adds_card_mode_and_consents_to_results() {
     assert_eq!(s.schema_version().unwrap(), known_version());
     let card = CardCheck { mode: Mode::Visual, consents: C5 { medication: true, specified_disease: true, ..C5::default() } };
     let new = NewResult {
-        at: ts("2026-11-25T10:00:00+09:00"),
-        kind: ResultKind::CardConfirm,
-        origin: Some(origin()),
-        job: None,
-        status: ResultStatus::Valid,
-        insurer_number: None,
-        name_kana: None,
-        error: None,
         card: Some(card),
-        document: None,
         xml: xml(),
+        ..result_at("2026-11-25T10:00:00+09:00", ResultKind::CardConfirm)
     };
     s.insert_result(&new).unwrap();
     s.insert_result(&NewResult { kind: ResultKind::Face, card: None, ..new.clone() }).unwrap();
@@ -261,17 +265,8 @@ fn a_check_by_numbers_keeps_its_document() {
     use onshi_core::protocol::PresentedDocument as Doc;
     let (_dir, mut s) = open_temp();
     let new = NewResult {
-        at: ts("2026-12-06T10:00:00+09:00"),
-        kind: ResultKind::InsuranceConfirm,
-        origin: Some(origin()),
-        job: None,
-        status: ResultStatus::Valid,
-        insurer_number: None,
-        name_kana: None,
-        error: None,
-        card: None,
         document: Some(Doc::EligibilityNotice),
-        xml: ResultXml::received(b"<XmlMsg/>".to_vec()).unwrap(),
+        ..result_at("2026-12-06T10:00:00+09:00", ResultKind::InsuranceConfirm)
     };
     s.insert_result(&new).unwrap();
     s.insert_result(&NewResult { document: None, ..new.clone() }).unwrap();
@@ -296,17 +291,8 @@ fn results_keep_the_bytes_as_received() {
     let bytes = shift_jis_answer();
     assert!(std::str::from_utf8(&bytes).is_err(), "the test document really is Shift_JIS");
     let new = NewResult {
-        at: ts("2026-11-25T09:00:00+09:00"),
-        kind: ResultKind::InsuranceConfirm,
-        origin: Some(origin()),
-        job: None,
-        status: ResultStatus::Valid,
-        insurer_number: None,
-        name_kana: None,
-        error: None,
-        card: None,
-        document: None,
         xml: ResultXml::received(bytes.clone()).unwrap(),
+        ..result_at("2026-11-25T09:00:00+09:00", ResultKind::InsuranceConfirm)
     };
     store.insert_result(&new).unwrap();
     // A UTF-8 answer with a byte-order mark and leading blanks is a document too.
@@ -340,17 +326,9 @@ fn schema_3_keeps_old_text_rows_and_stores_new_rows_as_bytes() {
     let mut s = Store::open(&path).unwrap();
     assert_eq!(s.schema_version().unwrap(), known_version());
     let new = NewResult {
-        at: ts("2026-11-25T10:00:00+09:00"),
-        kind: ResultKind::Face,
         origin: None,
-        job: None,
-        status: ResultStatus::Valid,
-        insurer_number: None,
-        name_kana: None,
-        error: None,
-        card: None,
-        document: None,
         xml: ResultXml::received(shift_jis_answer()).unwrap(),
+        ..result_at("2026-11-25T10:00:00+09:00", ResultKind::Face)
     };
     s.insert_result(&new).unwrap();
     let day = Day::parse("2026-11-25").unwrap();

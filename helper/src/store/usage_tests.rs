@@ -5,21 +5,13 @@ use onshi_core::protocol::{ConfirmMode, Consents, PresentedDocument as Doc};
 use onshi_core::usage::{Method, UsageQuery};
 
 use super::super::*;
-use crate::time::{Day, Timestamp};
+use crate::time::Day;
 
 fn result(at: &str, kind: ResultKind, mode: Option<ConfirmMode>, document: Option<Doc>) -> NewResult {
     NewResult {
-        at: Timestamp::parse(at).unwrap(),
-        kind,
-        origin: None,
-        job: None,
-        status: ResultStatus::Valid,
-        insurer_number: None,
-        name_kana: None,
-        error: None,
         card: mode.map(|mode| CardCheck { mode, consents: Consents::default() }),
         document,
-        xml: ResultXml::received(b"<XmlMsg/>".to_vec()).unwrap(),
+        ..super::super::tests::result_at(at, kind)
     }
 }
 
