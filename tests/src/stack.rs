@@ -217,6 +217,18 @@ impl Stack {
         })
     }
 
+    /// Ends a run of stories: when `result` is a failure, first a screenshot
+    /// (`target/screenshots/<failure_shot>.png`) and the helper's log for
+    /// whoever reads it; then everything stopped. Gives back `result`.
+    pub async fn finish(self, result: Result<()>, failure_shot: &str) -> Result<()> {
+        if result.is_err() {
+            let _ = self.browser.screenshot(failure_shot).await;
+            eprintln!("helper log:\n{}", self.helper_log().unwrap_or_default());
+        }
+        self.stop().await?;
+        result
+    }
+
     /// Closes the browser session (Chromium exits with it), then stops the rest.
     pub async fn stop(self) -> Result<()> {
         let Stack { browser, .. } = self;

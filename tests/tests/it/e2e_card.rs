@@ -57,12 +57,7 @@ async fn e2e_card_visual_check() -> Result<()> {
 async fn e2e_card_receptionist_stories() -> Result<()> {
     let mut s = within("start the whole stack", 120, Stack::start()).await?;
     let result = stories(&mut s).await;
-    if result.is_err() {
-        let _ = s.browser.screenshot("e2e-card-failure").await;
-        eprintln!("helper log:\n{}", s.helper_log().unwrap_or_default());
-    }
-    s.stop().await?;
-    result
+    s.finish(result, "e2e-card-failure").await
 }
 
 async fn stories(s: &mut Stack) -> Result<()> {

@@ -24,12 +24,7 @@ const PIN: &str = "7395";
 async fn e2e_card_certificate_states() -> Result<()> {
     let mut s = within("start the whole stack", 180, Stack::start_with_cert_cases()).await?;
     let result = stories(&mut s).await;
-    if result.is_err() {
-        let _ = s.browser.screenshot("e2e-card-certificate-failure").await;
-        eprintln!("helper log:\n{}", s.helper_log().unwrap_or_default());
-    }
-    s.stop().await?;
-    result
+    s.finish(result, "e2e-card-certificate-failure").await
 }
 
 async fn stories(s: &mut Stack) -> Result<()> {

@@ -29,12 +29,7 @@ use crate::desk;
 async fn e2e_desk_receptionist_stories() -> Result<()> {
     let mut s = within("start the whole stack", 120, Stack::start()).await?;
     let result = stories(&mut s).await;
-    if result.is_err() {
-        let _ = s.browser.screenshot("e2e-desk-failure").await;
-        eprintln!("helper log:\n{}", s.helper_log().unwrap_or_default());
-    }
-    s.stop().await?;
-    result
+    s.finish(result, "e2e-desk-failure").await
 }
 
 async fn stories(s: &mut Stack) -> Result<()> {

@@ -19,12 +19,7 @@ const PIN: &str = "7395";
 async fn e2e_usage_counts_match_real_checks() -> Result<()> {
     let mut s = within("start the whole stack", 120, Stack::start()).await?;
     let result = story(&mut s).await;
-    if result.is_err() {
-        let _ = s.browser.screenshot("e2e-usage-failure").await;
-        eprintln!("helper log:\n{}", s.helper_log().unwrap_or_default());
-    }
-    s.stop().await?;
-    result
+    s.finish(result, "e2e-usage-failure").await
 }
 
 /// A check by numbers from `document` for a seeded `case`; waits for its

@@ -134,10 +134,5 @@ async fn flood_of_unpaired_pair_begin_is_refused_and_the_paired_page_still_check
         Ok(())
     }
     .await;
-    if result.is_err() {
-        let _ = s.browser.screenshot("flood-failure").await;
-        eprintln!("helper log:\n{}", s.helper_log().unwrap_or_default());
-    }
-    s.stop().await?;
-    result
+    s.finish(result, "flood-failure").await
 }

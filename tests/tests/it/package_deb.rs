@@ -185,12 +185,7 @@ async fn package_deb_install_doctor_card_check_purge() -> Result<()> {
 
     let mut s = within("start the whole stack with the packaged helper", 120, Stack::start_with(HelperFrom::Installed(EXE.into()))).await?;
     let result = within("a card check through the packaged helper", 90, card_check(&mut s)).await;
-    if result.is_err() {
-        let _ = s.browser.screenshot("package-deb-card-failure").await;
-        eprintln!("helper log:\n{}", s.helper_log().unwrap_or_default());
-    }
-    s.stop().await?;
-    result?;
+    s.finish(result, "package-deb-card-failure").await?;
 
     installed.purge()?;
     check_gone("dpkg --purge")?;
