@@ -185,8 +185,9 @@ async fn replaced_name(s: &mut Stack) -> Result<()> {
     let diff = s.text_containing("#result-diff", "読み込んだ登録内容", 10).await?;
     ensure!(b.find_all(Locator::Css("#result-diff li[data-field=Name]")).await?.is_empty(), "no name change proposed: {diff}");
     ensure!(diff.contains("違いはありません") || b.find_all(Locator::Css("#result-diff li")).await?.is_empty(), "nothing to update: {diff}");
-    let details = s.text_containing("main#main", &returned, 10).await?;
-    ensure!(details.contains(&returned), "the name is shown as received");
+    // The name as received (● and all) is on the screen, in the details.
+    let details = s.text_containing("table.details", &returned, 10).await.context("the name is shown as received")?;
+    ensure!(details.contains(&format!("氏名 Name\n{returned}")) || details.contains(&format!("氏名 Name {returned}")), "the ● name sits in the 氏名 row: {details}");
     s.browser.screenshot("e2e-desk-name-replaced").await?;
     // The loaded record would be compared with every later patient: forget it.
     b.find(Locator::Css(".result .actions button:not(#print)")).await?.click().await?;
