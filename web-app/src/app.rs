@@ -451,7 +451,7 @@ pub fn app() -> Html {
                         <HistoryPage qualification={std::rc::Rc::new(q.clone())} now={AttrValue::from(state.now.clone())}
                             medication_xml={state.history.medication_xml.clone().map(AttrValue::from)}
                             checkup_xml={state.history.checkup_xml.clone().map(AttrValue::from)}
-                            on_fetch_medication={fetch(Op::Medication)} on_fetch_checkup={fetch(Op::Checkup)} />
+                            on_fetch_medication={fetch(Op::Medication)} on_fetch_checkup={fetch(Op::Checkup)} treatment={treatment} />
                     </>
                 }
             }

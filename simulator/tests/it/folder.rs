@@ -219,6 +219,8 @@ fn registration_is_stored_and_history_without_consent_is_refused() {
             branch_number: branch,
             birthdate: Some(birthdate),
             file_category: Some(FileCategory::Xml),
+            // Viewing requests say where the patient is treated (issue 16).
+            medical_treatment_flag: Some(onshi_core::codes::MedicalTreatmentFlag::Outpatient),
             ..Default::default()
         },
         body: InfoRequestBody::default(),

@@ -443,34 +443,93 @@ async fn medication(s: &mut Stack) -> Result<()> {
     Ok(())
 }
 
-/// The medication list itself, fetched through the whole chain: the page
-/// asks the helper, the helper sends `YZKsiquc01req` to the simulator's
-/// gateway, which answers from the registry because the seeded "valid"
-/// person's medication consent is still valid.
+/// The medication list itself, fetched through the whole chain, from a
+/// home visit (issue 16): the receptionist (or the doctor with the laptop)
+/// picks 訪問診療, checks by numbers, and views the medication list; the
+/// page sends the setting, the helper puts it in `YZKsiquc01req` as
+/// MedicalTreatmentFlag 2 (the gateway's request log shows it), keeps it with
+/// the result and the audit line. Then 外来 again, and オンライン診療 on the card
+/// panel: no card check can start, and the page says to check by numbers.
 #[tokio::test(flavor = "multi_thread")]
-async fn e2e_desk_medication_list() -> Result<()> {
+async fn e2e_desk_home_visit_medication_list() -> Result<()> {
     let s = within("start the whole stack", 120, Stack::start()).await?;
     let result = async {
         s.pair(true, None).await?;
-        medication_list(&s).await
+        home_visit_medication_list(&s).await?;
+        online_has_no_card_check(&s).await
     }
     .await;
-    if result.is_err() {
-        let _ = s.browser.screenshot("e2e-desk-medication-failure").await;
-    }
-    s.stop().await?;
-    result
+    s.finish(result, "e2e-desk-medication-failure").await
 }
 
-async fn medication_list(s: &Stack) -> Result<()> {
-    check(s, "valid").await?;
+async fn home_visit_medication_list(s: &Stack) -> Result<()> {
+    s.go("entry").await?;
+    s.browser.wait_for("#treatment-home_visit").await?.click().await?;
+    s.text_containing("#treatment-hint", "患者さんのお宅", 10).await?;
+    s.browser.screenshot("e2e-desk-home-visit-entry").await?;
+    desk::fill_entry(&s.browser, &desk::probe(&s.paths.registry, "valid")?).await?;
     desk::outcome(&s.browser, "Valid", 30).await?;
+    let details = s.text_containing("main#main", "診療の場", 10).await?;
+    ensure!(details.contains("訪問診療"), "the result names the setting: {details}");
     s.go("history").await?;
+    s.text_containing("#history-treatment", "訪問診療として照会", 10).await?;
     s.click("#medication-fetch").await?;
     let list = s.text("#medication-list").await?;
     ensure!(list.contains('年') && list.contains('月'), "months are shown: {list}");
     s.browser.screenshot("e2e-desk-medication").await?;
+    let flag = last_logged(&s.paths.gateway_requests, "/oqs/v1/YZKsiquc01req", "treatment_flag")?;
+    ensure!(flag == "2", "the viewing request carried MedicalTreatmentFlag 2 (home visit), the gateway logged {flag:?}");
+    // The helper keeps the setting with the result, and audits both lines with it.
+    let today = raw_request(s, r#"{"type": "today"}"#).await?;
+    let last = today["body"]["entries"].as_array().and_then(|e| e.last()).cloned().unwrap_or_default();
+    ensure!(last["kind"] == "insurance" && last["treatment"] == "home_visit", "the helper keeps the setting: {last}");
+    let audit = audit_details(&s.paths.store)?;
+    let visits = audit.iter().filter(|d| d["treatment"] == "home_visit").map(|d| d["query"].as_str().unwrap_or("").to_owned()).collect::<Vec<_>>();
+    ensure!(visits.contains(&"insurance_card".into()) && visits.contains(&"medication".into()), "both queries audited as a home visit: {visits:?}");
+    s.go("desk").await?;
+    s.browser.wait_for("#desk-reload").await?.click().await?;
+    s.text_containing(".today .treatment-badge[data-treatment=home_visit]", "訪問診療", 15).await?;
+    s.browser.screenshot("e2e-desk-home-visit-today").await?;
     Ok(())
+}
+
+async fn online_has_no_card_check(s: &Stack) -> Result<()> {
+    s.go("card").await?;
+    s.browser.wait_for("#treatment-online").await?.click().await?;
+    let notice = s.text_containing("#card-online", "番号で確認", 10).await?;
+    ensure!(notice.contains("オンライン診療"), "{notice}");
+    let start = s.browser.wait_for("#card-start").await?;
+    ensure!(start.attr("disabled").await?.is_some(), "no card check can start in an online consultation");
+    s.browser.screenshot("e2e-desk-online-card").await?;
+    // The helper refuses it too, whatever a page sends.
+    let refused = raw_request(s, r#"{"type": "card_confirm", "mode": "visual", "treatment": "online"}"#).await?;
+    ensure!(refused["ok"] == false && refused["error"]["code"] == "invalid_argument", "the helper refuses a card check online: {refused}");
+    s.browser.wait_for("#treatment-outpatient").await?.click().await?;
+    Ok(())
+}
+
+/// Every audit line's detail, read from the helper's own database (read
+/// only; the service keeps writing beside it).
+fn audit_details(store: &Path) -> Result<Vec<serde_json::Value>> {
+    let db = rusqlite::Connection::open_with_flags(store, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt = db.prepare("SELECT detail FROM audit ORDER BY seq")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row?)?);
+    }
+    Ok(out)
+}
+
+/// The value of `field` in the gateway's last HTTP 200 line for `path`.
+fn last_logged(log: &Path, path: &str, field: &str) -> Result<String> {
+    let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["path"] == path && v["status"] == 200)
+        .last()
+        .and_then(|v| v[field].as_str().map(str::to_owned))
+        .with_context(|| format!("the gateway logged no {field} on {path}"))
 }
 
 async fn helper_killed(s: &mut Stack) -> Result<()> {

@@ -28,6 +28,9 @@ pub struct HistoryPageProps {
     /// Ask the shell to send `checkup_fetch`.
     #[prop_or_default]
     pub on_fetch_checkup: Callback<()>,
+    /// The setting of the check on screen, sent with each fetch.
+    #[prop_or_default]
+    pub treatment: onshi_core::protocol::Treatment,
 }
 
 fn bi(b: &Bilingual) -> Html {
@@ -132,6 +135,15 @@ pub fn history_page(p: &HistoryPageProps) -> Html {
     html! {
         <section class="card history" aria-labelledby="history-title">
             <h2 id="history-title">{bi2("同意済みの情報", "Consented history")}{" "}<span class="who">{name}</span></h2>
+            // Away from the desk the request says so (MedicalTreatmentFlag); the viewer should know.
+            if p.treatment != onshi_core::protocol::Treatment::Outpatient {
+                <p id="history-treatment" class="notice warn" data-treatment={p.treatment.as_str()}>
+                    {bi(&Bilingual::new(
+                        format!("{}として照会します（この確認の診療の場）。", p.treatment.label().ja),
+                        format!("Asked as a {} (where this check was made).", p.treatment.label().en),
+                    ))}
+                </p>
+            }
             <section id="medication" class="part">
                 <h3>{bi2("薬剤情報（月別・調剤日別）", "Medication (by month and dispensing date)")}</h3>
                 {section_frame("medication", &medication, &p.on_fetch_medication, medication_html)}
