@@ -81,6 +81,18 @@ pub enum PersonKeyError {
 }
 
 impl PersonKeyError {
+    /// A stable code for `detail.reason` and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PersonKeyError::KanaEmpty => "empty",
+            PersonKeyError::KanaNotKana { .. } => "not_kana",
+            PersonKeyError::KanaTooLong => "too_long",
+            PersonKeyError::BirthDate { .. } => "not_a_date",
+            PersonKeyError::BirthInFuture { .. } => "in_future",
+            PersonKeyError::Insured { .. } => "number_rule",
+        }
+    }
+
     /// The field the error belongs to.
     pub fn field(&self) -> &'static str {
         match self {
