@@ -11,7 +11,7 @@ use yew::prelude::*;
 
 use crate::batch::BatchPage;
 use crate::components::{CardPanel, Desk, EntryFormView, Nav, PageError, Placeholder, ResultView, Settings, StatusStrip, UsagePage};
-use crate::history::HistoryPage;
+use crate::history::{DisasterPanel, HistoryPage};
 use crate::i18n::{t, Lang, STORAGE_KEY};
 use crate::services::{browser, helper::HelperClient};
 use crate::state::{insured_of, last_year_months, Action, AppState, Op, Route, Seq, SubmitPlan};
@@ -120,9 +120,10 @@ fn handshake(client: &HelperClient, d: &Dispatch) {
     });
 }
 
-/// Status (readers, card, pairing) and today's list.
+/// Status (readers, card, pairing), today's list and whether disaster mode
+/// is open (an older helper refuses the last: the option then stays hidden).
 async fn refresh(client: &HelperClient, d: &Dispatch) {
-    for (op, req) in [(Op::Status, Request::Status), (Op::Today, Request::Today)] {
+    for (op, req) in [(Op::Status, Request::Status), (Op::Today, Request::Today), (Op::DisasterStatus, Request::DisasterStatus)] {
         let _ = ask(client, d, op, req).await;
     }
 }
@@ -223,6 +224,17 @@ pub fn app() -> Html {
         use_effect_with((query, state.refresh), move |(query, _)| {
             if let Some(q) = query {
                 call(&client, &d, Op::Usage, Request::Usage(q.clone()));
+            }
+        });
+    }
+
+    // 災害時: ask again whenever the history screen opens, so a declaration
+    // made or ended since the page loaded shows (or hides) the option.
+    {
+        let (client, d) = ((*client).clone(), d.clone());
+        use_effect_with(state.route == Route::History, move |history| {
+            if *history {
+                call(&client, &d, Op::DisasterStatus, Request::DisasterStatus);
             }
         });
     }
@@ -422,7 +434,15 @@ pub fn app() -> Html {
                 </>
             }
         }
-        Route::History => match state.history_subject() {
+        Route::History => html! { <>
+            if state.disaster.visible() {
+                <DisasterPanel view={state.disaster.clone()} now={AttrValue::from(state.now.clone())}
+                    on_search={{
+                        let (client, d) = ((*client).clone(), d.clone());
+                        Callback::from(move |req| call(&client, &d, Op::DisasterSearch, Request::DisasterSearch(req)))
+                    }} />
+            }
+            {match state.history_subject() {
             Some(q) => {
                 let fetch = |op: Op| {
                     let (client, d, q, now) = ((*client).clone(), d.clone(), q.clone(), state.now.clone());
@@ -452,7 +472,8 @@ pub fn app() -> Html {
                 }
             }
             None => html! { <Placeholder lang={lang} title={t::NAV_HISTORY} text={t::HISTORY_NEEDS_RESULT} mount="history" /> },
-        },
+            }}
+        </> },
     } };
 
     let other = lang.other();
