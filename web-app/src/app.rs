@@ -134,6 +134,16 @@ pub(crate) fn save_usage_csv(r: &onshi_core::usage::UsageReply) {
     let _ = crate::batch::download(&format!("onshi-usage-{}-{}.csv", r.from, r.to), "text/csv", &bytes);
 }
 
+/// `open` / `closed` / `unknown` (not answered yet, or refused): what the
+/// helper last said about disaster mode, on `main` for tests and support.
+fn disaster_mark(d: &crate::state::DisasterView) -> &'static str {
+    match &d.status {
+        Some(s) if s.open.is_some() => "open",
+        Some(_) => "closed",
+        None => "unknown",
+    }
+}
+
 /// The element that gets focus when a screen opens (keyboard-first).
 fn first_focus(r: Route) -> &'static str {
     match r {
@@ -487,7 +497,7 @@ pub fn app() -> Html {
                 </button>
             </header>
             <Nav lang={lang} route={state.route} on_go={go} />
-            <main id="main" tabindex="-1" data-route={state.route.slug()}>{screen}</main>
+            <main id="main" tabindex="-1" data-route={state.route.slug()} data-disaster={disaster_mark(&state.disaster)}>{screen}</main>
         </>
     }
 }
