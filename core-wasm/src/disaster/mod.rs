@@ -219,8 +219,9 @@ impl Explain for Closed {
             ),
             Closed::OutsidePeriod { declaration, today } => {
                 let p = declaration.period_label();
+                let ja_today = crate::wareki::format_yyyymmdd(today).unwrap_or_else(|_| today.clone());
                 Bilingual::new(
-                    format!("災害時の特例の期間（{}）外のため、カードなしの閲覧はできません（本日 {today}）。マイナ保険証か資格確認書で確認してください。", p.ja),
+                    format!("災害時の特例の期間（{}）外のため、カードなしの閲覧はできません（本日 {ja_today}）。マイナ保険証か資格確認書で確認してください。", p.ja),
                     format!("Today ({today}) is outside the disaster period ({}), so records cannot be viewed without the card. Confirm with the My Number card or the eligibility certificate.", p.en),
                 )
             }

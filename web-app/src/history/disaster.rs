@@ -84,6 +84,16 @@ pub fn disaster_panel(p: &DisasterPanelProps) -> Html {
             }
         })
     };
+    // Keyboard-first: an answer takes the focus (and scrolls into view), so
+    // the records or the "nobody / several" message are read next.
+    let answered = p.view.reply.as_ref().map(|r| r.found.clone());
+    use_effect_with(answered, |answered| {
+        if answered.is_some() {
+            // The records' own banner when there are records: their top is what is read first.
+            crate::services::browser::focus("disaster-result");
+            crate::services::browser::focus("disaster-result-banner");
+        }
+    });
     let invalid = |id: &str| problems.iter().any(|(p, _)| *p == id);
     let by_radio = |by: By, id: &'static str, label: Html| {
         let checked = form.by == by;
@@ -115,18 +125,18 @@ pub fn disaster_panel(p: &DisasterPanelProps) -> Html {
     let why = banner(declaration);
     let found = p.view.reply.as_ref().map(|r| match &r.found {
         DisasterFound::Person { medication_xml, checkup_xml } => html! {
-            <div id="disaster-result" data-state="person">
-                <div class="disaster-banner" role="note">{bi(&why)}</div>
+            <div id="disaster-result" tabindex="-1" data-state="person">
+                <div id="disaster-result-banner" class="disaster-banner" role="note" tabindex="-1">{bi(&why)}</div>
                 {records(medication_xml, checkup_xml)}
             </div>
         },
         DisasterFound::NoMatch => html! {
-            <div id="disaster-result" class="verdict incomplete" role="alert" data-state="no_match">
+            <div id="disaster-result" tabindex="-1" class="verdict incomplete" role="alert" data-state="no_match">
                 {bi2("該当する方がいません。カナ氏名・生年月日・性別（または保険証の番号）を確かめてください。", "Nobody matches. Check the kana name, birth date and sex (or the insurance numbers).")}
             </div>
         },
         DisasterFound::SeveralMatches => html! {
-            <div id="disaster-result" class="verdict incomplete" role="alert" data-state="several_matches">
+            <div id="disaster-result" tabindex="-1" class="verdict incomplete" role="alert" data-state="several_matches">
                 {bi2("該当する方が複数います。取り違えを防ぐため表示しません。保険証の番号など、ほかの情報で検索してください。", "Several people match; nothing is shown, to avoid mixing people up. Search with more details, such as the insurance numbers.")}
             </div>
         },
