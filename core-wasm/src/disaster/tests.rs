@@ -48,12 +48,12 @@ fn standing_needs_both_the_area_and_the_day() {
     let all = decl("all:20261205-20261206");
     let check = |declared: &[Declaration], today: &str| standing(declared, TOKYO_CLINIC, today);
     assert_eq!(check(&[], "20261206"), Standing::Closed(Closed::NotDeclared));
-    assert_eq!(check(&[osaka.clone()], "20261206"), Standing::Closed(Closed::NotDeclared));
+    assert_eq!(check(std::slice::from_ref(&osaka), "20261206"), Standing::Closed(Closed::NotDeclared));
     assert_eq!(check(&[osaka.clone(), all.clone()], "20261206"), Standing::Open(all.clone()));
     // First and last day both count.
-    assert_eq!(check(&[all.clone()], "20261205"), Standing::Open(all.clone()));
+    assert_eq!(check(std::slice::from_ref(&all), "20261205"), Standing::Open(all.clone()));
     assert_eq!(
-        check(&[all.clone()], "20261207"),
+        check(std::slice::from_ref(&all), "20261207"),
         Standing::Closed(Closed::OutsidePeriod { declaration: all.clone(), today: "20261207".into() })
     );
     assert_eq!(

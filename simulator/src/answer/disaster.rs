@@ -62,10 +62,13 @@ fn people(conn: &Connection, key: &PersonKey, date: &str) -> Result<Vec<String>,
     Ok(ids)
 }
 
+/// A qualification's insurance key: insurer, symbol, number, branch, birth date.
+type InsuranceKey = (String, Option<String>, String, Option<String>, String);
+
 /// The header a history request for `person` would carry: the clinic and
 /// the person's newest insurance key, so the answer reads like any other.
 fn header_for(conn: &Connection, institution: &str, person: &str, req: &GatewaySearch) -> Result<MessageHeader, Refusal> {
-    let key: Option<(String, Option<String>, String, Option<String>, String)> = conn
+    let key: Option<InsuranceKey> = conn
         .prepare_cached(
             "SELECT q.insurer_number, q.symbol, q.number, q.branch, p.birthdate FROM qualifications q JOIN people p ON p.person_id = q.person_id
              WHERE q.person_id = ?1 ORDER BY q.disqualification_date IS NULL DESC, q.id DESC LIMIT 1",
