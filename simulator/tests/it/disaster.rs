@@ -97,6 +97,20 @@ async fn card_less_search_only_inside_the_declared_area_and_period() {
     assert_eq!(status, 200);
     assert!(matches!(onshi_core::parse(&body).unwrap().message, Message::CheckupResult(_)));
 
+    // By the insured numbers and birth date, as printed on the card in hand.
+    let probe = crate::answer::probe_at(&db, "valid");
+    let by_numbers = serde_json::json!({
+        "history": "medication",
+        "person": {"by": "insured_numbers", "insured": {
+            "insurer_number": probe.insurer_number, "symbol": probe.insured_card_symbol,
+            "number": probe.insured_identification_number, "branch": probe.insured_branch_number,
+            "birth_date": probe.birthdate}},
+        "reason": "other_disaster_emergency"
+    });
+    let (status, body) = search(&gw, by_numbers).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(matches!(onshi_core::parse(&body).unwrap().message, Message::MedicationResult(_)));
+
     // The other sex: nobody. A namesake born the same day: several, not a guess.
     let other = if sex == "1" { "2" } else { "1" };
     let (status, body) = search(&gw, by_name(&kana, &birth, other, "medication")).await;
