@@ -34,6 +34,9 @@ pub struct GatewaySearch {
     pub person: PersonKey,
     /// Why reception looks (the national system keeps its own record).
     pub reason: Reason,
+    /// Where the patient is treated: the documents' `MedicalTreatmentFlag`.
+    #[serde(default)]
+    pub treatment: crate::protocol::Treatment,
     /// First month `YYYYMM` of medication; absent = all that is held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_month: Option<String>,

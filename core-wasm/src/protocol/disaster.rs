@@ -29,6 +29,10 @@ pub struct DisasterSearch {
     pub person: PersonKey,
     /// Required: a fixed choice, audited as its code.
     pub reason: Reason,
+    /// The desk's treatment setting (`MedicalTreatmentFlag` of the
+    /// documents), as in every viewing request; outpatient unless said.
+    #[serde(default)]
+    pub treatment: super::Treatment,
 }
 
 /// What a card-less search found.

@@ -21,12 +21,12 @@ const REQUESTS: &[&str] = &[
     r#"{"type":"status"}"#,
     r#"{"type":"pair_begin"}"#,
     r#"{"type":"pair_approve","pairing_id":"p-7f3a","approve":true}"#,
-    r#"{"type":"card_confirm","mode":"pin","consents":{"medication":true,"diagnosis_procedure":true,"health_check":false,"limit_certificate":true,"specified_disease":false}}"#,
-    r#"{"type":"card_confirm","mode":"visual","consents":{"medication":false,"diagnosis_procedure":false,"health_check":false,"limit_certificate":false,"specified_disease":false},"reader":"Virtual PCD 00 00"}"#,
+    r#"{"type":"card_confirm","mode":"pin","consents":{"medication":true,"diagnosis_procedure":true,"health_check":false,"limit_certificate":true,"specified_disease":false},"treatment":"outpatient"}"#,
+    r#"{"type":"card_confirm","mode":"visual","consents":{"medication":false,"diagnosis_procedure":false,"health_check":false,"limit_certificate":false,"specified_disease":false},"reader":"Virtual PCD 00 00","treatment":"home_visit"}"#,
     r#"{"type":"pin_entry","confirm_id":"c-19","pin":"****","confirm_last_try":false}"#,
     r#"{"type":"pin_cancel","confirm_id":"c-19"}"#,
     r#"{"type":"card_register","consents":{"medication":true,"diagnosis_procedure":false,"health_check":false,"limit_certificate":false,"specified_disease":false}}"#,
-    r#"{"type":"insurance_confirm","insured":{"insurer_number":"39131156","symbol":"12-34","number":"5678","branch":"01","birth_date":"19640303"},"document":"eligibility_certificate","limit_certificate":true,"arbitrary_id":"P000123"}"#,
+    r#"{"type":"insurance_confirm","insured":{"insurer_number":"39131156","symbol":"12-34","number":"5678","branch":"01","birth_date":"19640303"},"document":"eligibility_certificate","limit_certificate":true,"arbitrary_id":"P000123","treatment":"online"}"#,
     r#"{"type":"batch_submit","confirmation_date":"20260126","entries":[{"insured":{"insurer_number":"39131156","number":"00012345","birth_date":"19400401"},"arbitrary_id":"P000124"}]}"#,
     r#"{"type":"batch_status","batch_id":"b-20260125-1"}"#,
     r#"{"type":"batch_results","batch_id":"b-20260125-1"}"#,
@@ -39,8 +39,8 @@ const REQUESTS: &[&str] = &[
     r#"{"type":"pair_revoke","origin":"https://clinic.example"}"#,
     r#"{"type":"usage","from":"20260101","to":"20260131"}"#,
     r#"{"type":"disaster_status"}"#,
-    r#"{"type":"disaster_search","person":{"by":"name_birth_sex","kana":"ﾔﾏﾀﾞ ﾊﾅｺ","birth_date":"19640303","sex":"female"},"reason":"disaster_area_visit"}"#,
-    r#"{"type":"disaster_search","person":{"by":"insured_numbers","insured":{"insurer_number":"39131156","number":"00012345","birth_date":"19400401"}},"reason":"patient_unable_to_consent"}"#,
+    r#"{"type":"disaster_search","person":{"by":"name_birth_sex","kana":"ﾔﾏﾀﾞ ﾊﾅｺ","birth_date":"19640303","sex":"female"},"reason":"disaster_area_visit","treatment":"outpatient"}"#,
+    r#"{"type":"disaster_search","person":{"by":"insured_numbers","insured":{"insurer_number":"39131156","number":"00012345","birth_date":"19400401"}},"reason":"patient_unable_to_consent","treatment":"home_visit"}"#,
 ];
 
 /// Helper → browser frames: every reply body type, an error, every event, a chunk.
@@ -365,7 +365,7 @@ fn reply_text(entries: usize, note: &str) -> (FromHelper, String) {
         at: "2026-01-25T09:14:03+09:00".into(),
         kind: ConfirmKind::CardPin,
         consents: None,
-        document: None,
+        document: None, treatment: None,
         xml: format!("<XmlMsg><Name>髙橋 太郎{note}</Name>\"\\\n\t\u{1}</XmlMsg>"),
         summary: ResultSummary::default(),
     };

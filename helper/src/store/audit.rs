@@ -8,6 +8,7 @@
 //! zeros. `verify` finds edits, insertions and gaps; like any chain without
 //! an external anchor, it cannot tell that the newest entries were cut off.
 
+use onshi_core::protocol::Treatment;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -148,8 +149,22 @@ pub enum ServiceAction {
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AuditDetail {
-    EligibilityQuery { query: QueryKind, error: Option<ErrorCode> },
-    CardConfirm { mode: ConfirmMode, consents: Consents, tries_left: Option<u8>, error: Option<ErrorCode> },
+    /// `treatment`: where the patient was treated (issue 16); absent in
+    /// entries written before, and for queries that are not a patient's.
+    EligibilityQuery {
+        query: QueryKind,
+        error: Option<ErrorCode>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        treatment: Option<Treatment>,
+    },
+    CardConfirm {
+        mode: ConfirmMode,
+        consents: Consents,
+        tries_left: Option<u8>,
+        error: Option<ErrorCode>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        treatment: Option<Treatment>,
+    },
     /// `card_register` (always PIN). `already_registered`: the system had it already.
     CardRegister { consents: Consents, tries_left: Option<u8>, already_registered: bool, error: Option<ErrorCode> },
     Pairing { action: PairingAction, origin: Origin },
@@ -178,12 +193,13 @@ pub enum AuditDetail {
     },
     Service { action: ServiceAction },
     /// A card-less history view in disaster mode: which history, the kind of
-    /// search and the reason chosen — all fixed codes from core `disaster`,
+    /// search, the reason chosen and the treatment setting — all fixed codes from core `disaster`,
     /// never the name, birth date or numbers typed — and what was found.
     DisasterView {
         history: DisasterHistory,
         by: SearchBy,
         reason: Reason,
+        treatment: Treatment,
         #[serde(skip_serializing_if = "Option::is_none")]
         found: Option<DisasterFound>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -451,11 +467,15 @@ mod tests {
             consents: Consents { medication: true, ..Consents::default() },
             tries_left: Some(3),
             error: None,
+            treatment: None,
         };
+        // Without a treatment the bytes are those written before issue 16.
         assert_eq!(
             d.to_json(),
             r#"{"kind":"card_confirm","mode":"pin","consents":{"medication":true,"health_checkup":false,"surgery":false},"tries_left":3,"error":null}"#
         );
         assert_eq!(d.kind(), AuditKind::CardConfirm);
+        let visit = AuditDetail::EligibilityQuery { query: QueryKind::Medication, error: None, treatment: Some(Treatment::HomeVisit) };
+        assert_eq!(visit.to_json(), r#"{"kind":"eligibility_query","query":"medication","error":null,"treatment":"home_visit"}"#);
     }
 }

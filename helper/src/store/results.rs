@@ -4,7 +4,7 @@
 //! byte. Bytes in, bytes out: no encoding is chosen here, so any engine
 //! behind this interface keeps a blob. Interpreting the XML is the core's job.
 
-use onshi_core::protocol::{ConfirmMode, Consents, PresentedDocument};
+use onshi_core::protocol::{ConfirmMode, Consents, PresentedDocument, Treatment};
 use rusqlite::params;
 
 use super::jobs::JobId;
@@ -159,6 +159,8 @@ pub struct NewResult {
     pub card: Option<CardCheck>,
     /// Checks by numbers: the document they came from, when the page said.
     pub document: Option<PresentedDocument>,
+    /// Desk checks (card, numbers, face): where the patient was treated.
+    pub treatment: Option<Treatment>,
     pub xml: ResultXml,
 }
 
@@ -178,6 +180,8 @@ pub struct StoredResult {
     pub card: Option<CardCheck>,
     /// `None` unless a check by numbers named it (schema 4 on).
     pub document: Option<PresentedDocument>,
+    /// `None` for batch and history rows, and desk rows before schema 6.
+    pub treatment: Option<Treatment>,
     pub xml: StoredXml,
 }
 
@@ -216,7 +220,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents, received, document
+                "SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents, received, document, treatment
                  FROM results WHERE day = ?1 ORDER BY id",
             )
             .map_err(StoreError::sql("read results"))?;
@@ -227,7 +231,7 @@ impl Store {
                 let status: String = r.get(6)?;
                 let card: (Option<String>, Option<String>) = (r.get(11)?, r.get(12)?);
                 let doc: (Option<String>, Option<Vec<u8>>) = (r.get(10)?, r.get(13)?);
-                let document: Option<String> = r.get(14)?;
+                let document: (Option<String>, Option<String>) = (r.get(14)?, r.get(15)?);
                 Ok((id, kind, status, card, (doc, document), StoredResult {
                     id: ResultId(id),
                     at: r.get(1)?,
@@ -242,6 +246,7 @@ impl Store {
                     xml: StoredXml { bytes: Vec::new(), kept: Kept::AsReceived },
                     card: None,
                     document: None,
+                    treatment: None,
                 }))
             })
             .map_err(StoreError::sql("read results"))?;
@@ -256,9 +261,14 @@ impl Store {
                 (Some(text), None) => StoredXml { bytes: text.into_bytes(), kept: Kept::Utf8Text },
                 _ => return Err(corrupt("received")),
             };
+            let (document, treatment) = document;
             res.document = match document {
                 None => None,
                 Some(d) => Some(PresentedDocument::from_str_opt(&d).ok_or_else(|| corrupt("document"))?),
+            };
+            res.treatment = match treatment {
+                None => None,
+                Some(t) => Some(Treatment::from_str_opt(&t).ok_or_else(|| corrupt("treatment"))?),
             };
             res.card = match card {
                 (None, None) => None,
@@ -287,8 +297,8 @@ fn insert(conn: &rusqlite::Connection, r: &NewResult) -> Result<ResultId, StoreE
         plain("name", n, 100)?;
     }
     conn.execute(
-        "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document, treatment)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             r.at.as_str(),
             r.at.day().as_str(),
@@ -303,6 +313,7 @@ fn insert(conn: &rusqlite::Connection, r: &NewResult) -> Result<ResultId, StoreE
             r.card.map(|c| mode_str(c.mode)),
             r.card.map(|c| consents_str(&c.consents)),
             r.document.map(PresentedDocument::as_str),
+            r.treatment.map(Treatment::as_str),
         ],
     )
     .map_err(StoreError::sql("insert result"))?;

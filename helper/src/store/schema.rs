@@ -135,6 +135,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX results_usage ON results (day, kind, card_mode, document);
     DROP INDEX results_day;
     "#,
+    // 6 (issue 16): desk checks remember where the patient was treated
+    // (外来, 訪問診療, オンライン診療), for the day's list and the viewing
+    // requests made from the result. NULL for batch and history rows, and for
+    // rows stored before (all of them made at the desk).
+    r#"
+    ALTER TABLE results ADD COLUMN treatment TEXT
+        CHECK (treatment IN ('outpatient', 'home_visit', 'online', 'emergency'));
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -32,6 +32,7 @@ pub(super) fn result_at(at: &str, kind: ResultKind) -> NewResult {
         error: None,
         card: None,
         document: None,
+        treatment: None,
         xml: ResultXml::received(b"<XmlMsg/>".to_vec()).unwrap(),
     }
 }
@@ -89,8 +90,8 @@ fn audit_chain_appends_and_verifies() {
     assert_eq!((empty.entries, empty.head.as_str(), empty.is_intact()), (0, audit::GENESIS, true));
     let details = [
         AuditDetail::Pairing { action: PairingAction::Begin, origin: origin() },
-        AuditDetail::CardConfirm { mode: ConfirmMode::Pin, consents: Consents::default(), tries_left: Some(2), error: Some(ErrorCode::new("wrong_pin").unwrap()) },
-        AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None },
+        AuditDetail::CardConfirm { mode: ConfirmMode::Pin, consents: Consents::default(), tries_left: Some(2), error: Some(ErrorCode::new("wrong_pin").unwrap()), treatment: None },
+        AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None, treatment: None },
     ];
     for (i, d) in details.iter().enumerate() {
         let seq = store.append_audit(&ts("2026-11-25T09:00:00+09:00"), &Actor::Origin(origin()), Outcome::Ok, d).unwrap();
@@ -275,6 +276,22 @@ fn a_check_by_numbers_keeps_its_document() {
     assert_eq!(got, [Some(Doc::EligibilityNotice), None]);
     // Only the three documents fit the column; a stray value reads as corrupt.
     assert!(s.conn.execute("UPDATE results SET document = 'passport'", []).is_err());
+}
+
+/// Issue 16: a desk check keeps where the patient was treated; rows without
+/// one (batch, history, stored before schema 6) read as `None`.
+#[test]
+fn a_desk_check_keeps_its_treatment_setting() {
+    use onshi_core::protocol::Treatment;
+    let (_dir, mut s) = open_temp();
+    let at = "2026-12-06T10:00:00+09:00";
+    for t in [Some(Treatment::HomeVisit), Some(Treatment::Online), None] {
+        s.insert_result(&NewResult { treatment: t, ..result_at(at, ResultKind::InsuranceConfirm) }).unwrap();
+    }
+    let day = Day::parse("2026-12-06").unwrap();
+    let got: Vec<_> = s.results_for_day(&day).unwrap().iter().map(|r| r.treatment).collect();
+    assert_eq!(got, [Some(Treatment::HomeVisit), Some(Treatment::Online), None]);
+    assert!(s.conn.execute("UPDATE results SET treatment = 'teleport'", []).is_err());
 }
 
 /// The bytes of a Shift_JIS answer, as a gateway or terminal sends them.

@@ -86,6 +86,8 @@ fn header_for(conn: &Connection, institution: &str, person: &str, req: &GatewayS
         start_date: req.start_month.clone(),
         end_date: req.end_month.clone(),
         file_category: Some(FileCategory::Xml),
+        // Echoed in the result like any viewing request's.
+        medical_treatment_flag: Some(req.treatment.flag()),
         ..Default::default()
     })
 }

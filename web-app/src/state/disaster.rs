@@ -150,7 +150,8 @@ impl DisasterForm {
             problems.push((id, e.explain()));
         }
         match (person, reason, problems.is_empty()) {
-            (Some(person), Some(reason), true) => Ok(DisasterSearch { person, reason }),
+            // The treatment setting is the desk's; the shell fills it in.
+            (Some(person), Some(reason), true) => Ok(DisasterSearch { person, reason, treatment: Default::default() }),
             _ => Err(problems),
         }
     }

@@ -9,7 +9,7 @@
 
 use onshi_core::disaster::wire::GatewaySearch;
 use onshi_core::disaster::{standing, Closed, History, PersonKey, Reason, Standing};
-use onshi_core::protocol::{DisasterFound, DisasterSearchReply, DisasterStatusReply};
+use onshi_core::protocol::{DisasterFound, DisasterSearchReply, DisasterStatusReply, Treatment};
 use onshi_core::text::Explain;
 
 use super::*;
@@ -56,11 +56,11 @@ impl Runtime {
     /// `disaster_search`: `key` is already checked by the dispatcher.
     /// Medication first, then health checks; nobody or several people end
     /// the search after the first answer, with nothing shown.
-    pub(super) async fn disaster_search(&self, origin: &Origin, key: PersonKey, reason: Reason) -> Result<Response, ProtocolError> {
+    pub(super) async fn disaster_search(&self, origin: &Origin, key: PersonKey, reason: Reason, treatment: Treatment) -> Result<Response, ProtocolError> {
         let by = key.by();
         let audit = |history: History, outcome: Outcome, found: Option<AuditFound>, error: Option<&ProtocolError>| {
             let error = error.and_then(|e| ErrorCode::new(e.code.as_str()).ok());
-            let detail = AuditDetail::DisasterView { history, by, reason, found, error };
+            let detail = AuditDetail::DisasterView { history, by, reason, treatment, found, error };
             lock(&self.dispatcher).audit(&Actor::Origin(origin.clone()), outcome, &detail);
         };
         let declaration = match self.disaster_standing().await {
@@ -79,7 +79,7 @@ impl Runtime {
         let backend = self.backend()?;
         let mut documents = Vec::with_capacity(2);
         for history in [History::Medication, History::Checkup] {
-            let search = GatewaySearch { history, person: key.clone(), reason, start_month: None, end_month: None };
+            let search = GatewaySearch { history, person: key.clone(), reason, treatment, start_month: None, end_month: None };
             let answer = backend.disaster_search(&search).await;
             let gateway_code = match &answer {
                 Err(BackendError::Rejected { code, .. }) => Some(code.as_str()),

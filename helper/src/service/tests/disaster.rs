@@ -118,6 +118,7 @@ async fn card_less_search_follows_the_declaration_and_is_audited_with_its_reason
     assert_eq!(outcomes, ["refused", "ok", "ok", "refused"], "{audits:#?}");
     for a in &audits {
         assert!(a.detail.contains(r#""reason":"patient_unable_to_consent""#) && a.detail.contains(r#""by":"name_birth_sex""#), "{}", a.detail);
+        assert!(a.detail.contains(r#""treatment":"outpatient""#), "{}", a.detail);
         assert!(!a.detail.contains(&kana) && !a.detail.contains(&birth), "the audit holds what was typed: {}", a.detail);
     }
     assert!(audits[1].detail.contains(r#""history":"medication""#) && audits[1].detail.contains(r#""found":"person""#));
