@@ -19,6 +19,10 @@ pub mod paths {
     pub const CHALLENGE: &str = "/oqs/v1/card/challenge";
     pub const CONFIRM: &str = "/oqs/v1/card/confirm";
     pub const REGISTER: &str = "/oqs/v1/card/register";
+    /// `GET`: disaster mode for the clinic (`crate::disaster::wire`).
+    pub const DISASTER: &str = "/oqs/v1/disaster";
+    /// `POST`: a card-less history search in disaster mode.
+    pub const DISASTER_SEARCH: &str = "/oqs/v1/disaster/search";
 }
 
 /// `POST /oqs/v1/card/challenge` → 200 with this.
@@ -70,6 +74,12 @@ pub enum ErrorCode {
     /// The card's user-authentication certificate lapsed beyond the grace of
     /// core `cert_validity`: the card cannot be used for insurance.
     CertificateExpired,
+    /// A card-less search outside a declared disaster's period or area.
+    DisasterClosed,
+    /// A card-less search found nobody.
+    NoMatch,
+    /// A card-less search found several people; the gateway does not guess.
+    SeveralMatches,
     /// No such path or method.
     NotFound,
     /// Fault injection or an internal failure; retrying later may help.
@@ -90,6 +100,9 @@ impl ErrorCode {
             ErrorCode::CardNotRegistered => "card_not_registered",
             ErrorCode::AlreadyRegistered => "already_registered",
             ErrorCode::CertificateExpired => "certificate_expired",
+            ErrorCode::DisasterClosed => "disaster_closed",
+            ErrorCode::NoMatch => "no_match",
+            ErrorCode::SeveralMatches => "several_matches",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Unavailable => "unavailable",
         }
@@ -100,9 +113,9 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => 400,
             ErrorCode::UnknownNonce | ErrorCode::BadSignature | ErrorCode::UntrustedCertificate => 401,
-            ErrorCode::UnknownCertificate | ErrorCode::NotFound => 404,
-            ErrorCode::CertificateExpired => 403,
-            ErrorCode::ReplayedNonce | ErrorCode::CardNotRegistered | ErrorCode::AlreadyRegistered => 409,
+            ErrorCode::UnknownCertificate | ErrorCode::NotFound | ErrorCode::NoMatch => 404,
+            ErrorCode::CertificateExpired | ErrorCode::DisasterClosed => 403,
+            ErrorCode::ReplayedNonce | ErrorCode::CardNotRegistered | ErrorCode::AlreadyRegistered | ErrorCode::SeveralMatches => 409,
             ErrorCode::ExpiredNonce => 410,
             ErrorCode::Unavailable => 503,
         }
@@ -150,6 +163,18 @@ impl ErrorCode {
             ErrorCode::CertificateExpired => (
                 "マイナンバーカードの電子証明書の有効期限から3か月以上過ぎているため、保険証として使えません。資格確認書か資格情報のお知らせの番号で確認してください。",
                 "The card's certificate expired more than three months ago; the card cannot be used for insurance. Confirm with the eligibility certificate's numbers instead.",
+            ),
+            ErrorCode::DisasterClosed => (
+                "災害時の特例の期間外、または指定地域外のため、カードなしの閲覧はできません。",
+                "Outside the disaster period or area: records cannot be viewed without the card.",
+            ),
+            ErrorCode::NoMatch => (
+                "入力された内容に該当する方がいません。カナ氏名・生年月日・性別（または保険証の番号）を確かめてください。",
+                "Nobody matches what was entered. Check the kana name, birth date and sex (or the insurance numbers).",
+            ),
+            ErrorCode::SeveralMatches => (
+                "該当する方が複数います。保険証の番号など、ほかの情報で検索してください。",
+                "Several people match. Search with more details, such as the insurance numbers.",
             ),
             ErrorCode::NotFound => (
                 "資格確認サーバーがこの要求を知りません。接続先 URL を IT 担当者に確認してもらってください。",

@@ -21,6 +21,7 @@ pub mod cert_validity;
 pub mod codes;
 pub mod diag;
 pub mod diff;
+pub mod disaster;
 pub mod export;
 pub mod gateway_wire;
 pub mod message;

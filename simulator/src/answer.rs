@@ -1,7 +1,8 @@
 //! The registry's answer logic: what the national system returns for an
 //! individual check (`OQSsiquc01req` → `OQSsiquc01res`) and for a batch
 //! (`OQSmuquc01req` → reception number, `OQSmuquc02req` → units); the
-//! consent-gated histories and 照会番号 registration live in [`info`].
+//! consent-gated histories and 照会番号 registration live in [`info`], the
+//! card-less histories of disaster mode in [`disaster`].
 //!
 //! Pure given a registry connection and `now` (`YYYYMMDDHHmmss`, passed in):
 //! the gateway and the OQS-folder responder share it, so both answer alike.
@@ -22,6 +23,7 @@ use onshi_core::text::Bilingual;
 use onshi_core::{Encoding, Message};
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub mod disaster;
 mod info;
 
 /// Error codes this simulator puts in `.err` files and error results. The

@@ -21,6 +21,9 @@
 //!   never be tried twice. In a visual check (目視確認, `mode: "visual"`)
 //!   the staff compared the card photo, and the card cannot sign without the
 //!   PIN: the signature is not asked for, every other check still is.
+//! - `GET /oqs/v1/disaster`, `POST /oqs/v1/disaster/search` (issue 16,
+//!   [`disaster`]): disaster mode for the certificate's clinic, and card-less
+//!   history searches, refused outside the declared area and period.
 //! - Faults (latency, 5xx, dropped connections, a stalled body) are drawn per
 //!   request; the request log is JSON lines without any body content (the
 //!   refusal code, when there is one, says why a request was refused; a card
@@ -61,8 +64,11 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::answer::{self, Answer, PendingBatch, Refusal, Written};
+use crate::disaster::Declared;
 use crate::folder::{BatchBook, SharedBatches, now_jst};
 use crate::pki::PkiLayout;
+
+mod disaster;
 
 /// The request message names the gateway answers at `/oqs/v1/{prefix}`.
 pub const PREFIXES: [&str; 8] = [
@@ -109,6 +115,8 @@ pub struct GatewayOptions {
     /// The day card certificates are judged on (core `cert_validity`);
     /// `None` = today in Japan by the clock. Tests pin it.
     pub today: Option<Date>,
+    /// Disaster declarations (issue 16): none by default.
+    pub disaster: Declared,
 }
 
 impl GatewayOptions {
@@ -124,6 +132,7 @@ impl GatewayOptions {
             faults: Faults::default(),
             log: None,
             today: None,
+            disaster: Declared::default(),
         }
     }
 }
@@ -286,6 +295,7 @@ struct State {
     faults: Faults,
     log: Option<RequestLog>,
     today: Option<Date>,
+    disaster: Declared,
 }
 
 /// Japan's offset: the gateway's calendar is the national system's.
@@ -348,6 +358,7 @@ impl Gateway {
             faults: opts.faults,
             log,
             today: opts.today,
+            disaster: opts.disaster.clone(),
         });
         let listener =
             TcpListener::bind(&opts.listen).await.map_err(|source| GatewayError::Listen { addr: opts.listen.clone(), source })?;
@@ -541,12 +552,16 @@ async fn route(state: &Arc<State>, institution: &Arc<str>, req: Request<Incoming
         paths::CHALLENGE => Route::Challenge,
         paths::CONFIRM => Route::Card { register: false },
         paths::REGISTER => Route::Card { register: true },
+        paths::DISASTER => Route::DisasterStatus,
+        paths::DISASTER_SEARCH => Route::DisasterSearch,
         p => match p.strip_prefix(paths::PREFIX).and_then(|prefix| PREFIXES.iter().find(|k| **k == prefix)) {
             Some(prefix) => Route::Xml(prefix),
             None => return Ok(error(ErrorCode::NotFound, None, faults.slow_body)),
         },
     };
-    if req.method() != Method::POST {
+    // The disaster status is the one read without a body.
+    let method = if matches!(kind, Route::DisasterStatus) { Method::GET } else { Method::POST };
+    if req.method() != method {
         return Ok(error(ErrorCode::NotFound, None, faults.slow_body));
     }
     let body = match http_body_util::Limited::new(req.into_body(), MAX_BODY).collect().await {
@@ -559,6 +574,8 @@ async fn route(state: &Arc<State>, institution: &Arc<str>, req: Request<Incoming
         Route::Challenge => challenge(&st),
         Route::Card { register } => card(&st, &inst, &body, register),
         Route::Xml(prefix) => xml(&st, &inst, prefix, &body),
+        Route::DisasterStatus => disaster::status(&st, &inst),
+        Route::DisasterSearch => disaster::search(&st, &inst, &body),
     });
     Ok(match work.await {
         Ok(reply) => respond(reply, faults.slow_body),
@@ -570,6 +587,8 @@ enum Route {
     Challenge,
     Card { register: bool },
     Xml(&'static str),
+    DisasterStatus,
+    DisasterSearch,
 }
 
 const XML: &str = "application/xml";

@@ -10,6 +10,7 @@
 pub mod answer;
 pub mod apdu_log;
 pub mod card;
+pub mod disaster;
 pub mod folder;
 pub mod foreign_card;
 pub mod gateway;

@@ -152,6 +152,15 @@ enum Command {
         /// Judge card certificates on this day, YYYYMMDD (default: Japan's date by the clock).
         #[arg(long, value_name = "YYYYMMDD")]
         today: Option<String>,
+        /// Declare a disaster (issue 16): `all:START-END` or `13,14:START-END`
+        /// (prefecture codes 01–47, days YYYYMMDD, inclusive). Repeatable.
+        #[arg(long, value_name = "AREA:START-END")]
+        disaster: Vec<String>,
+        /// Also read declarations from this file (one a line, `#` comments),
+        /// again on every disaster request: edit it to declare or end one
+        /// while the gateway runs. A missing file declares nothing.
+        #[arg(long, value_name = "FILE")]
+        disaster_file: Option<PathBuf>,
     },
 }
 
@@ -294,8 +303,20 @@ fn main() -> ExitCode {
             fault_slow_body_ms,
             log,
             today,
+            disaster,
+            disaster_file,
         } => {
             let mut opts = onshi_sim::gateway::GatewayOptions::new(db, pki);
+            for text in &disaster {
+                match onshi_core::disaster::Declaration::parse(text) {
+                    Ok(d) => opts.disaster.fixed.push(d),
+                    Err(e) => {
+                        let m = onshi_core::text::Explain::explain(&e);
+                        return fail(&m.ja, &m.en);
+                    }
+                }
+            }
+            opts.disaster.file = disaster_file;
             if let Some(day) = today {
                 match day_arg(&day) {
                     Ok(d) => opts.today = Some(d),

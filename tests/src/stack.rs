@@ -52,6 +52,9 @@ pub struct StackPaths {
     pub apdu_log: PathBuf,
     /// The Chromium profile holding the native-messaging manifest.
     pub profile: PathBuf,
+    /// The gateway's disaster declarations (`--disaster-file`, read on every
+    /// disaster request; absent = none): [`Stack::declare_disaster`].
+    pub disaster: PathBuf,
 }
 
 /// Which helper the stack runs.
@@ -151,6 +154,7 @@ impl Stack {
             gateway_requests: w.join("gateway-requests.jsonl"),
             apdu_log: w.join("apdu.jsonl"),
             profile: w.join("profile"),
+            disaster: w.join("disaster.txt"),
             work: w.clone(),
             helper: match &from {
                 HelperFrom::Built => paths::binary("onshi-helper")?,
@@ -169,7 +173,7 @@ impl Stack {
 
         let port = parts::free_port().map_err(|e| anyhow!(e))?;
         let mut c = parts::gateway_command(&sim, &p.registry, &p.pki, port);
-        c.arg("--log").arg(&p.gateway_requests);
+        c.arg("--log").arg(&p.gateway_requests).arg("--disaster-file").arg(&p.disaster);
         c.stdout(Stdio::null()).stderr(log_file(&p.gateway_log)?);
         let mut gateway = Guarded { child: c.spawn().context("starting onshi-sim gateway")?, name: "onshi-sim gateway".into() };
         parts::wait_for_port(port, &mut gateway.child, "onshi-sim gateway", Duration::from_secs(20)).map_err(|e| anyhow!(e))?;
@@ -326,6 +330,13 @@ impl Stack {
             }
         }
         Ok(all)
+    }
+
+    /// Makes the simulated national system declare exactly these disasters
+    /// (`AREA:START-END` lines, simulator `disaster`); an empty text ends them.
+    /// The running gateway reads them on its next disaster request.
+    pub fn declare_disaster(&self, lines: &str) -> Result<()> {
+        std::fs::write(&self.paths.disaster, lines).with_context(|| format!("writing {}", self.paths.disaster.display()))
     }
 
     // ----- the receptionist's moves on the page ----------------------------

@@ -3,7 +3,7 @@
 //! language), nav and the current screen. The only place services are called.
 
 use onshi_core::protocol::{
-    BatchResults, BatchState, BatchStatus as BatchStatusReq, BatchSubmit, CardConfirm, CheckupFetch, ErrorCode, Hello, MedicationFetch,
+    BatchResults, BatchState, BatchStatus as BatchStatusReq, BatchSubmit, CardConfirm, CheckupFetch, DisasterSearch, ErrorCode, Hello, MedicationFetch,
     ProtocolError, Request, Response,
 };
 use wasm_bindgen::JsCast;
@@ -11,7 +11,7 @@ use yew::prelude::*;
 
 use crate::batch::BatchPage;
 use crate::components::{CardPanel, Desk, EntryFormView, Nav, PageError, Placeholder, ResultView, Settings, StatusStrip, UsagePage};
-use crate::history::HistoryPage;
+use crate::history::{DisasterPanel, HistoryPage};
 use crate::i18n::{t, Lang, STORAGE_KEY};
 use crate::services::{browser, helper::HelperClient};
 use crate::state::{insured_of, last_year_months, Action, AppState, Op, Route, Seq, SubmitPlan};
@@ -120,9 +120,10 @@ fn handshake(client: &HelperClient, d: &Dispatch) {
     });
 }
 
-/// Status (readers, card, pairing) and today's list.
+/// Status (readers, card, pairing), today's list and whether disaster mode
+/// is open (an older helper refuses the last: the option then stays hidden).
 async fn refresh(client: &HelperClient, d: &Dispatch) {
-    for (op, req) in [(Op::Status, Request::Status), (Op::Today, Request::Today)] {
+    for (op, req) in [(Op::Status, Request::Status), (Op::Today, Request::Today), (Op::DisasterStatus, Request::DisasterStatus)] {
         let _ = ask(client, d, op, req).await;
     }
 }
@@ -131,6 +132,16 @@ async fn refresh(client: &HelperClient, d: &Dispatch) {
 pub(crate) fn save_usage_csv(r: &onshi_core::usage::UsageReply) {
     let bytes = onshi_core::usage::usage_csv(r, onshi_core::export::CsvEncoding::Utf8Bom);
     let _ = crate::batch::download(&format!("onshi-usage-{}-{}.csv", r.from, r.to), "text/csv", &bytes);
+}
+
+/// `open` / `closed` / `unknown` (not answered yet, or refused): what the
+/// helper last said about disaster mode, on `main` for tests and support.
+fn disaster_mark(d: &crate::state::DisasterView) -> &'static str {
+    match &d.status {
+        Some(s) if s.open.is_some() => "open",
+        Some(_) => "closed",
+        None => "unknown",
+    }
 }
 
 /// The element that gets focus when a screen opens (keyboard-first).
@@ -223,6 +234,17 @@ pub fn app() -> Html {
         use_effect_with((query, state.refresh), move |(query, _)| {
             if let Some(q) = query {
                 call(&client, &d, Op::Usage, Request::Usage(q.clone()));
+            }
+        });
+    }
+
+    // 災害時: ask again whenever the history screen opens, so a declaration
+    // made or ended since the page loaded shows (or hides) the option.
+    {
+        let (client, d) = ((*client).clone(), d.clone());
+        use_effect_with(state.route == Route::History, move |history| {
+            if *history {
+                call(&client, &d, Op::DisasterStatus, Request::DisasterStatus);
             }
         });
     }
@@ -424,7 +446,18 @@ pub fn app() -> Html {
                 </>
             }
         }
-        Route::History => match state.history_subject() {
+        Route::History => html! { <>
+            if state.disaster.visible() {
+                <DisasterPanel view={state.disaster.clone()} now={AttrValue::from(state.now.clone())}
+                    on_search={{
+                        // Carried like every viewing request: the desk's treatment setting.
+                        let (client, d, treatment) = ((*client).clone(), d.clone(), state.treatment);
+                        Callback::from(move |req| {
+                            call(&client, &d, Op::DisasterSearch, Request::DisasterSearch(DisasterSearch { treatment, ..req }))
+                        })
+                    }} />
+            }
+            {match state.history_subject() {
             Some(q) => {
                 // Viewing carries the setting of the check it is made from.
                 let treatment = state.shown.as_ref().and_then(|s| s.treatment).unwrap_or_default();
@@ -456,7 +489,8 @@ pub fn app() -> Html {
                 }
             }
             None => html! { <Placeholder lang={lang} title={t::NAV_HISTORY} text={t::HISTORY_NEEDS_RESULT} mount="history" /> },
-        },
+            }}
+        </> },
     } };
 
     let other = lang.other();
@@ -470,7 +504,7 @@ pub fn app() -> Html {
                 </button>
             </header>
             <Nav lang={lang} route={state.route} on_go={go} />
-            <main id="main" tabindex="-1" data-route={state.route.slug()}>{screen}</main>
+            <main id="main" tabindex="-1" data-route={state.route.slug()} data-disaster={disaster_mark(&state.disaster)}>{screen}</main>
         </>
     }
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask demo [--backend gateway|oqs-folder] [--person ID] [--fresh] [--smoke]`:
+//! `cargo xtask demo [--backend gateway|oqs-folder] [--person ID] [--disaster AREA:START-END] [--fresh] [--smoke]`:
 //! the whole reception PC on one machine, from the real parts.
 //!
 //! Order (each step prints one line): build → state folder `target/demo/` →
@@ -61,10 +61,15 @@ struct Options {
     fresh: bool,
     /// `cargo xtask test` has just built everything.
     no_build: bool,
+    /// A disaster the simulated system declares from the start (issue 16), e.g.
+    /// `01:20261201-20261231`; more can be written into `target/demo/disaster.txt`
+    /// while the demo runs (staff training).
+    disaster: Option<String>,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
-    let mut o = Options { backend: Backend::Gateway, person: card::DEFAULT_PERSON.into(), smoke: false, fresh: false, no_build: false };
+    let mut o =
+        Options { backend: Backend::Gateway, person: card::DEFAULT_PERSON.into(), smoke: false, fresh: false, no_build: false, disaster: None };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -79,7 +84,12 @@ fn parse(args: &[String]) -> Result<Options> {
                 }
             }
             "--person" => o.person = it.next().cloned().ok_or("--person needs an id, e.g. P0001")?,
-            other => return Err(format!("unknown demo option {other:?} (--backend gateway|oqs-folder, --person ID, --fresh, --smoke)")),
+            "--disaster" => o.disaster = Some(it.next().cloned().ok_or("--disaster needs AREA:START-END, e.g. 01:20261201-20261231")?),
+            other => {
+                return Err(format!(
+                    "unknown demo option {other:?} (--backend gateway|oqs-folder, --person ID, --disaster AREA:START-END, --fresh, --smoke)"
+                ))
+            }
         }
     }
     Ok(o)
@@ -211,11 +221,23 @@ pub fn run(args: &[String]) -> Result {
                 Command::new(&sim).args(["gateway", "--help"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
             if has_gateway {
                 let mut c = parts::gateway_command(&sim, &db, &pki, port);
+                // Disaster mode (issue 16): the file is read on every disaster request,
+                // so a trainer can declare or end one while the demo runs.
+                let disaster_file = state.join("disaster.txt");
+                c.arg("--disaster-file").arg(&disaster_file);
+                if let Some(d) = &o.disaster {
+                    c.args(["--disaster", d]);
+                }
                 let mut child = own_group(c.stdout(Stdio::null())).spawn().map_err(|e| format!("cannot start the gateway: {e}"))?;
                 let ready = wait_for_port(port, &mut child, "onshi-sim gateway", Duration::from_secs(20));
                 started.push("onshi-sim gateway", child);
                 ready?;
                 eprintln!("gateway on https://127.0.0.1:{port}/");
+                eprintln!(
+                    "disaster mode: {} (declare or end one by writing AREA:START-END lines into {})",
+                    o.disaster.as_deref().unwrap_or("none declared"),
+                    disaster_file.display()
+                );
             } else {
                 eprintln!(
                     "NOTE: this onshi-sim has no `gateway` subcommand yet (it is being written), so nothing answers\n\
@@ -645,5 +667,8 @@ mod tests {
         assert_eq!((o.backend, o.smoke, o.person.as_str()), (Backend::OqsFolder, true, "P0001"));
         assert!(parse(&["--backend".into(), "ftp".into()]).is_err());
         assert!(parse(&["--person".into()]).is_err());
+        let o = parse(&["--disaster".into(), "01:20261201-20261231".into()]).unwrap();
+        assert_eq!(o.disaster.as_deref(), Some("01:20261201-20261231"));
+        assert!(parse(&["--disaster".into()]).is_err());
     }
 }

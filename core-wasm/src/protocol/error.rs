@@ -75,6 +75,10 @@ pub enum ErrorCode {
     /// The certificate lapsed more than the grace ago: the card cannot be
     /// used for insurance; use the 資格確認書 / 資格情報のお知らせ numbers.
     CertificateExpired,
+    // --- the person ---
+    /// Disaster mode is not open to this clinic today (no declaration for its
+    /// area, or outside the declared period): no card-less search (issue 16).
+    DisasterClosed,
     // --- network and gateway ---
     /// The network to the eligibility system failed; `retryable` says whether to try again.
     Network,
@@ -96,7 +100,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::ExtensionMissing,
         ErrorCode::ExtensionTimeout,
         ErrorCode::HostNotFound,
@@ -122,6 +126,7 @@ impl ErrorCode {
         ErrorCode::CardNotRegistered,
         ErrorCode::CertificateInGrace,
         ErrorCode::CertificateExpired,
+        ErrorCode::DisasterClosed,
         ErrorCode::Network,
         ErrorCode::GatewayError,
         ErrorCode::Timeout,
@@ -159,6 +164,7 @@ impl ErrorCode {
             ErrorCode::CardNotRegistered => "card_not_registered",
             ErrorCode::CertificateInGrace => "certificate_in_grace",
             ErrorCode::CertificateExpired => "certificate_expired",
+            ErrorCode::DisasterClosed => "disaster_closed",
             ErrorCode::Network => "network",
             ErrorCode::GatewayError => "gateway_error",
             ErrorCode::Timeout => "timeout",
@@ -205,6 +211,8 @@ impl ErrorCode {
             | ErrorCode::CardNotRegistered
             // Nothing at the desk helps until the certificate is renewed.
             | ErrorCode::CertificateExpired
+            // Open again only when the system declares it.
+            | ErrorCode::DisasterClosed
             | ErrorCode::GatewayError
             | ErrorCode::InvalidArgument
             | ErrorCode::Internal
@@ -314,6 +322,10 @@ impl Explain for ErrorCode {
             ErrorCode::CertificateExpired => (
                 "マイナンバーカードの電子証明書の有効期限から3か月以上過ぎているため、保険証として使えません。資格確認書か資格情報のお知らせの番号で確認してください。更新はお住まいの市区町村の窓口です。",
                 "The My Number card's certificate expired more than three months ago, so the card cannot be used for insurance. Confirm with the numbers on the eligibility certificate (資格確認書) or the 資格情報のお知らせ. Renewal is at the patient's city office (市区町村の窓口).",
+            ),
+            ErrorCode::DisasterClosed => (
+                "災害時の特例（カードなしの閲覧）は、この医療機関では今は使えません。指定の期間・地域外です。マイナ保険証か資格確認書で確認してください。",
+                "Disaster mode (viewing records without the card) is not open to this clinic now: outside the declared period or area. Confirm with the My Number card or the eligibility certificate.",
             ),
             ErrorCode::Network => (
                 "資格確認システムに接続できません。ネットワークを確かめて、しばらくしてからもう一度お試しください。",

@@ -72,6 +72,11 @@ pub enum Request {
     /// Usage statistics (利用状況) over a range of days: checks per method
     /// per day and per month (issue 16; the rule is [`crate::usage`]).
     Usage(crate::usage::UsageQuery),
+    /// Whether disaster mode (card-less viewing) is open to this clinic today
+    /// (issue 16; types in [`super::disaster`]).
+    DisasterStatus,
+    /// A card-less search and view in disaster mode, with its reason.
+    DisasterSearch(super::disaster::DisasterSearch),
     /// The paired origins (the extension's options page). Extension only.
     PairingsList,
     /// Remove a pairing (the extension's options page). Extension only.
@@ -80,7 +85,7 @@ pub enum Request {
 
 impl Request {
     /// Every `type` string this version understands, in declaration order.
-    pub const TYPES: [&'static str; 20] = [
+    pub const TYPES: [&'static str; 22] = [
         "hello",
         "status",
         "pair_begin",
@@ -101,6 +106,8 @@ impl Request {
         "pairings_list",
         "pair_revoke",
         "usage",
+        "disaster_status",
+        "disaster_search",
     ];
 
     /// The wire `type` of this request.
@@ -126,6 +133,8 @@ impl Request {
             Request::PairingsList => "pairings_list",
             Request::PairRevoke(_) => "pair_revoke",
             Request::Usage(_) => "usage",
+            Request::DisasterStatus => "disaster_status",
+            Request::DisasterSearch(_) => "disaster_search",
         }
     }
 
@@ -150,7 +159,9 @@ impl Request {
             | Request::CheckupFetch(_)
             | Request::Today
             | Request::AuditTail(_)
-            | Request::Usage(_) => Access::Paired,
+            | Request::Usage(_)
+            | Request::DisasterStatus
+            | Request::DisasterSearch(_) => Access::Paired,
         }
     }
 }
@@ -477,6 +488,8 @@ pub enum Response {
     PairingsList(PairingsListReply),
     PairRevoke(PairRevokeReply),
     Usage(crate::usage::UsageReply),
+    DisasterStatus(super::disaster::DisasterStatusReply),
+    DisasterSearch(super::disaster::DisasterSearchReply),
 }
 
 /// Versions of every part, so a mismatch can be named precisely.

@@ -7,6 +7,7 @@
 //! - [`envelope`]: the frames ([`ToHelper`], [`FromHelper`]), [`Via`], the
 //!   version check and the [`FromExtensionUi`] proof.
 //! - [`message`]: every request, response and event body.
+//! - [`disaster`]: disaster mode's request and reply bodies (issue 16).
 //! - [`error`]: stable [`ErrorCode`]s and the [`ProtocolError`] shape with
 //!   ja/en text that tells the person what to do.
 //! - [`pin`]: the card [`Pin`], which zeroizes itself and never prints.
@@ -33,6 +34,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod chunk;
+pub mod disaster;
 pub mod envelope;
 pub mod error;
 pub mod frame;
@@ -44,6 +46,7 @@ pub mod timing;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
+pub use disaster::{DisasterFound, DisasterSearch, DisasterSearchReply, DisasterStatusReply};
 pub use chunk::{join_chunks, split_reply, Chunk, ChunkError, Reassembler, MAX_CHUNKS};
 pub use envelope::{
     check_version, require_extension, Authorized, FromExtensionUi, FromHelper, RequestError, ToHelper, Via, MAX_ID_CHARS,

@@ -38,6 +38,9 @@ const REQUESTS: &[&str] = &[
     r#"{"type":"pairings_list"}"#,
     r#"{"type":"pair_revoke","origin":"https://clinic.example"}"#,
     r#"{"type":"usage","from":"20260101","to":"20260131"}"#,
+    r#"{"type":"disaster_status"}"#,
+    r#"{"type":"disaster_search","person":{"by":"name_birth_sex","kana":"ﾔﾏﾀﾞ ﾊﾅｺ","birth_date":"19640303","sex":"female"},"reason":"disaster_area_visit","treatment":"outpatient"}"#,
+    r#"{"type":"disaster_search","person":{"by":"insured_numbers","insured":{"insurer_number":"39131156","number":"00012345","birth_date":"19400401"}},"reason":"patient_unable_to_consent","treatment":"home_visit"}"#,
 ];
 
 /// Helper → browser frames: every reply body type, an error, every event, a chunk.
@@ -82,7 +85,18 @@ const FROM_HELPER: &[&str] = &[
     RECEIVED,
     // Issue 16: usage statistics.
     USAGE,
+    // Issue 16: disaster mode.
+    DISASTER_OPEN,
+    DISASTER_CLOSED,
+    DISASTER_FOUND,
+    r#"{"v":1,"id":"29","ok":true,"body":{"type":"disaster_search","declaration":{"area":"nationwide","start":"20261201","end":"20261231"},"by":"name_birth_sex","reason":"shelter_or_first_aid_post","outcome":"several_matches"}}"#,
 ];
+
+/// `disaster_status` replies: open under a declaration, closed after it ended.
+const DISASTER_OPEN: &str = r#"{"v":1,"id":"26","ok":true,"body":{"type":"disaster_status","today":"20261206","open":{"area":{"prefectures":["13","14"]},"start":"20261201","end":"20261231"}}}"#;
+const DISASTER_CLOSED: &str = r#"{"v":1,"id":"27","ok":true,"body":{"type":"disaster_status","today":"20270105","closed":{"why":"outside_period","declaration":{"area":{"prefectures":["13","14"]},"start":"20261201","end":"20261231"},"today":"20270105"}}}"#;
+/// A `disaster_search` reply that found one person.
+const DISASTER_FOUND: &str = r#"{"v":1,"id":"28","ok":true,"body":{"type":"disaster_search","declaration":{"area":{"prefectures":["13","14"]},"start":"20261201","end":"20261231"},"by":"name_birth_sex","reason":"disaster_area_visit","outcome":"person","medication_xml":"<XmlMsg>…</XmlMsg>","checkup_xml":"<XmlMsg>…</XmlMsg>"}}"#;
 
 /// A `usage` reply: one day with checks in January.
 const USAGE: &str = r#"{"v":1,"id":"25","ok":true,"body":{"type":"usage","from":"20260101","to":"20260131","days":[{"day":"20260125","counts":{"card_pin":12,"card_visual":1,"face":20,"eligibility_certificate":6,"eligibility_notice":2,"insurance_card":3,"numbers_unrecorded":0}}],"months":[{"month":"202601","counts":{"card_pin":12,"card_visual":1,"face":20,"eligibility_certificate":6,"eligibility_notice":2,"insurance_card":3,"numbers_unrecorded":0}}]}}"#;

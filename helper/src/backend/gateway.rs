@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use onshi_core::disaster::wire::{GatewaySearch, GatewayStatus};
 use onshi_core::gateway_wire::{CardProofRequest, ChallengeResponse, ErrorBody, base64, paths};
 use onshi_core::text::{Bilingual, Explain};
 use rustls::pki_types::pem::PemObject;
@@ -159,6 +160,11 @@ impl GatewayBackend {
             .send()
             .await
             .map_err(|e| self.map_error(&e))?;
+        self.body(response).await
+    }
+
+    /// An answer's body: `Ok` only for a 2xx status, else the refusal it carries.
+    async fn body(&self, response: reqwest::Response) -> Result<Vec<u8>, BackendError> {
         let status = response.status().as_u16();
         let is_json = response
             .headers()
@@ -170,6 +176,27 @@ impl GatewayBackend {
             return Ok(bytes);
         }
         Err(refusal(status, is_json, &bytes))
+    }
+
+    /// One GET (a read: retried like an idempotent query), its failures mapped.
+    async fn get(&self, path: &str) -> Result<Vec<u8>, BackendError> {
+        let attempts = self.settings.attempts.max(1);
+        let mut wait = self.settings.backoff;
+        let mut attempt = 1;
+        loop {
+            let once = async {
+                let response = self.client.get(self.url(path)).send().await.map_err(|e| self.map_error(&e))?;
+                self.body(response).await
+            };
+            match once.await {
+                Err(e) if attempt < attempts && e.retryable() => {
+                    tokio::time::sleep(wait).await;
+                    wait = wait.saturating_mul(2);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// `post_once`, retried with backoff while the failure is retryable.
@@ -294,6 +321,21 @@ impl Backend for GatewayBackend {
 
     fn card_confirm<'a>(&'a self, proof: &'a CardProof) -> BoxFuture<'a, Result<Vec<u8>, BackendError>> {
         Box::pin(self.proof(paths::CONFIRM, proof))
+    }
+
+    fn disaster_status(&self) -> BoxFuture<'_, Result<GatewayStatus, BackendError>> {
+        Box::pin(async move {
+            let bytes = self.get(paths::DISASTER).await?;
+            serde_json::from_slice(&bytes).map_err(|e| BackendError::BadAnswer { detail: format!("disaster status: {e}") })
+        })
+    }
+
+    fn disaster_search<'a>(&'a self, search: &'a GatewaySearch) -> BoxFuture<'a, Result<Vec<u8>, BackendError>> {
+        Box::pin(async move {
+            let json = serde_json::to_vec(search).map_err(|e| BackendError::BadAnswer { detail: e.to_string() })?;
+            // A search only reads; asking twice changes nothing.
+            self.post(paths::DISASTER_SEARCH, "application/json", &json, true).await
+        })
     }
 
     fn card_register<'a>(&'a self, proof: &'a CardProof) -> BoxFuture<'a, Result<Vec<u8>, BackendError>> {

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
+use onshi_core::disaster::wire::{GatewaySearch, GatewayStatus};
 use onshi_core::protocol::{Consents, ConfirmMode};
 use onshi_core::text::Bilingual;
 
@@ -248,6 +249,21 @@ pub trait Backend: Send + Sync {
     fn card_register<'a>(&'a self, proof: &'a CardProof) -> BoxFuture<'a, Result<Vec<u8>, BackendError>> {
         let _ = proof;
         Box::pin(async { Err(BackendError::Unsupported { backend: "oqs-folder", what: "card registration" }) })
+    }
+
+    /// Whether disaster mode is open to this clinic today (issue 16), as
+    /// the system says. Only the gateway has this exchange (our protocol,
+    /// docs/gateway.md); the OQS folder answers `Unsupported`.
+    fn disaster_status(&self) -> BoxFuture<'_, Result<GatewayStatus, BackendError>> {
+        Box::pin(async { Err(BackendError::Unsupported { backend: "oqs-folder", what: "disaster mode" }) })
+    }
+
+    /// One card-less history search in disaster mode: the result document
+    /// of the one person found. Nobody / several people come back as
+    /// `Rejected` with the gateway's `no_match` / `several_matches`.
+    fn disaster_search<'a>(&'a self, search: &'a GatewaySearch) -> BoxFuture<'a, Result<Vec<u8>, BackendError>> {
+        let _ = search;
+        Box::pin(async { Err(BackendError::Unsupported { backend: "oqs-folder", what: "disaster mode" }) })
     }
 
     /// A cheap reachability check for `status` and `doctor`.

@@ -93,6 +93,10 @@ pub enum Job {
     CardRegister { consents: onshi_core::protocol::Consents, reader: Option<String> },
     /// `reference_register`, checked entry by entry.
     References { request: eligibility::References },
+    /// `disaster_status`: ask the system (issue 16).
+    DisasterStatus,
+    /// `disaster_search`, its key checked by core's rules.
+    DisasterSearch { key: onshi_core::disaster::PersonKey, reason: onshi_core::disaster::Reason, treatment: onshi_core::protocol::Treatment },
 }
 
 
@@ -372,6 +376,16 @@ impl<E: Env> Dispatcher<E> {
             Request::ReferenceRegister(r) => {
                 let (institution, today) = self.institution_and_today()?;
                 return later(Job::References { request: eligibility::references(&institution, &today, &r.entries)? });
+            }
+            Request::DisasterStatus => return later(Job::DisasterStatus),
+            Request::DisasterSearch(d) => {
+                let (_, today) = self.institution_and_today()?;
+                let key = d.person.checked(&today).map_err(|e| {
+                    let mut p = ProtocolError::invalid_argument(e.field(), e.code());
+                    p.message = onshi_core::text::Explain::explain(&e);
+                    p
+                })?;
+                return later(Job::DisasterSearch { key, reason: d.reason, treatment: d.treatment });
             }
             Request::BatchResults(b) => {
                 let job = parse_batch_id(&b.batch_id)?;

@@ -6,7 +6,7 @@
 //!
 //! The slow work lives in one child module per kind: `queries.rs` (no
 //! card), `card.rs` (the card and the PIN waits), `batch.rs` (upload and
-//! pollers); this file keeps the connections, routing of work, events and
+//! pollers), `disaster.rs` (disaster mode's status and card-less search); this file keeps the connections, routing of work, events and
 //! the shared helpers.
 //!
 //! PIN rule: the PIN only ever arrives in a `pin_entry` from the extension's
@@ -41,6 +41,7 @@ use crate::store::{
 
 mod batch;
 mod card;
+mod disaster;
 mod queries;
 
 /// Frames to one connection (already JSON, without the socket header).
@@ -329,6 +330,11 @@ impl Runtime {
             }
             Job::Document { query, request_xml, treatment } => {
                 let r = self.document(&w.origin, query, &request_xml, treatment).await;
+                reply.send(r);
+            }
+            Job::DisasterStatus => reply.send(self.disaster_status().await),
+            Job::DisasterSearch { key, reason, treatment } => {
+                let r = self.disaster_search(&w.origin, key, reason, treatment).await;
                 reply.send(r);
             }
             Job::BatchPoll { job } => {

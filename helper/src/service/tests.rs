@@ -782,3 +782,4 @@ async fn today_keeps_card_mode_and_consents_across_a_restart() {
 }
 
 mod certificate;
+mod disaster;

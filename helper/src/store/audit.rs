@@ -13,6 +13,8 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use onshi_core::disaster::{History as DisasterHistory, Reason, SearchBy};
+
 use super::values::{Actor, ErrorCode, Origin, ReceptionNumber, RequestType};
 use super::{Store, StoreError};
 use crate::time::Timestamp;
@@ -35,6 +37,8 @@ pub enum AuditKind {
     Access,
     /// The service itself: told to stop by `onshi-helper service --stop`.
     Service,
+    /// A card-less view of a patient's history in disaster mode (issue 16).
+    DisasterView,
 }
 
 impl AuditKind {
@@ -49,6 +53,7 @@ impl AuditKind {
             AuditKind::Config => "config",
             AuditKind::Access => "access",
             AuditKind::Service => "service",
+            AuditKind::DisasterView => "disaster_view",
         }
     }
 }
@@ -187,6 +192,28 @@ pub enum AuditDetail {
         count: Option<u32>,
     },
     Service { action: ServiceAction },
+    /// A card-less history view in disaster mode: which history, the kind of
+    /// search, the reason chosen and the treatment setting — all fixed codes from core `disaster`,
+    /// never the name, birth date or numbers typed — and what was found.
+    DisasterView {
+        history: DisasterHistory,
+        by: SearchBy,
+        reason: Reason,
+        treatment: Treatment,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        found: Option<DisasterFound>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorCode>,
+    },
+}
+
+/// What a disaster-mode search found (the audit's words for core's outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisasterFound {
+    Person,
+    NoMatch,
+    SeveralMatches,
 }
 
 impl AuditDetail {
@@ -201,6 +228,7 @@ impl AuditDetail {
             AuditDetail::Config { .. } => AuditKind::Config,
             AuditDetail::Access { .. } => AuditKind::Access,
             AuditDetail::Service { .. } => AuditKind::Service,
+            AuditDetail::DisasterView { .. } => AuditKind::DisasterView,
         }
     }
 

@@ -19,7 +19,7 @@ use onshi_core::text::{Bilingual, Explain};
 use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{
-    AuditDetail, AuditEntry, AuditKind, BatchAction, ChainBreak, ConfigAction, ConfirmMode, Consents, Outcome,
+    AuditDetail, AuditEntry, AuditKind, BatchAction, ChainBreak, ConfigAction, ConfirmMode, Consents, DisasterFound, Outcome,
     PairingAction, QueryKind, ReferenceAction, ServiceAction, VerifyReport,
 };
 pub use jobs::{BatchJob, JobCounts, JobId, JobState};

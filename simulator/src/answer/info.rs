@@ -209,8 +209,22 @@ pub(super) fn medication(
     in_transaction(conn, || {
         let date = check_date(&req.header, now);
         let person = admitted(conn, req, History::Medication, date)?;
-        let from = req.header.start_date.as_deref().unwrap_or("000000");
-        let to = req.header.end_date.as_deref().unwrap_or("999999");
+        medication_of(conn, &person, &req.header, now, encoding)
+    })
+}
+
+/// The medication answer for a person already singled out and admitted
+/// (consent checked, or disaster mode open: [`super::disaster`]).
+pub(super) fn medication_of(
+    conn: &Connection,
+    person: &str,
+    req: &MessageHeader,
+    now: &str,
+    encoding: Encoding,
+) -> Result<Msg<MedicationResultBody>, Refusal> {
+    {
+        let from = req.start_date.as_deref().unwrap_or("000000");
+        let to = req.end_date.as_deref().unwrap_or("999999");
         let mut stmt = conn.prepare_cached(
             "SELECT month, dispensed_on, drug_code, drug_name, quantity, unit, usage, days FROM medications
              WHERE person_id = ?1 AND month BETWEEN ?2 AND ?3 ORDER BY month DESC, dispensed_on DESC, rowid",
@@ -245,10 +259,10 @@ pub(super) fn medication(
             }
         }
         Ok(Msg {
-            header: info_header(&req.header, now, encoding),
+            header: info_header(req, now, encoding),
             body: MedicationResultBody { result_code: Some("1".into()), months, ..Default::default() },
         })
-    })
+    }
 }
 
 /// One measured item: (code, name, unit, value, at or above this is 要注意).
@@ -266,6 +280,19 @@ pub(super) fn checkup(
     in_transaction(conn, || {
         let date = check_date(&req.header, now);
         let person = admitted(conn, req, History::Checkup, date)?;
+        checkup_of(conn, &person, &req.header, now, encoding)
+    })
+}
+
+/// The health-check answer for a person already singled out and admitted.
+pub(super) fn checkup_of(
+    conn: &Connection,
+    person: &str,
+    req: &MessageHeader,
+    now: &str,
+    encoding: Encoding,
+) -> Result<Msg<CheckupResultBody>, Refusal> {
+    {
         let mut stmt = conn.prepare_cached(
             "SELECT checked_on, height_cm, weight_kg, bmi, systolic, diastolic, hba1c, ldl FROM health_checks
              WHERE person_id = ?1 ORDER BY checked_on, rowid",
@@ -302,10 +329,10 @@ pub(super) fn checkup(
         })?;
         let checkups = rows.collect::<Result<Vec<_>, _>>()?;
         Ok(Msg {
-            header: info_header(&req.header, now, encoding),
+            header: info_header(req, now, encoding),
             body: CheckupResultBody { result_code: Some("1".into()), checkups, ..Default::default() },
         })
-    })
+    }
 }
 
 /// `OQSsiimm01req` → `OQSsiimm01res`: stores the clinic's patient id for the

@@ -59,10 +59,16 @@ fn fresh_db(tag: &str) -> PathBuf {
 }
 
 async fn start(tag: &str, tweak: impl FnOnce(&mut GatewayOptions)) -> Gateway {
-    let mut opts = GatewayOptions::new(fresh_db(tag), gw_pki());
+    start_on(tag, tweak).await.0
+}
+
+/// [`start`], and the path of its fresh registry.
+pub async fn start_on(tag: &str, tweak: impl FnOnce(&mut GatewayOptions)) -> (Gateway, PathBuf) {
+    let db = fresh_db(tag);
+    let mut opts = GatewayOptions::new(&db, gw_pki());
     opts.encoding = Encoding::Utf8;
     tweak(&mut opts);
-    Gateway::start(&opts).await.expect("gateway starts")
+    (Gateway::start(&opts).await.expect("gateway starts"), db)
 }
 
 fn client_for(pki_dir: &Path, identity: bool) -> reqwest::Client {

@@ -2,6 +2,7 @@
 
 mod answer;
 mod card_script;
+mod disaster;
 mod fixture;
 mod folder;
 mod gateway;

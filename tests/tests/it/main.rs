@@ -9,6 +9,7 @@ mod e2e_bench;
 mod e2e_card;
 mod e2e_cert;
 mod e2e_desk;
+mod e2e_disaster;
 mod e2e_usage;
 mod extension_helper;
 mod firefox;

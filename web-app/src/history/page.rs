@@ -33,11 +33,11 @@ pub struct HistoryPageProps {
     pub treatment: onshi_core::protocol::Treatment,
 }
 
-fn bi(b: &Bilingual) -> Html {
+pub(super) fn bi(b: &Bilingual) -> Html {
     html! { <><span class="ja" lang="ja">{b.ja.clone()}</span><span class="en" lang="en">{b.en.clone()}</span></> }
 }
 
-fn bi2(ja: &str, en: &str) -> Html {
+pub(super) fn bi2(ja: &str, en: &str) -> Html {
     bi(&Bilingual::new(ja, en))
 }
 
@@ -72,7 +72,7 @@ fn section_frame<T>(id: &str, section: &Section<T>, on_fetch: &Callback<()>, sho
 
 // `&Vec`: passed as `fn(&T)` to `section_frame`, where T is the section's loaded value.
 #[allow(clippy::ptr_arg)]
-fn medication_html(months: &Vec<MonthGroup>) -> Html {
+pub(super) fn medication_html(months: &Vec<MonthGroup>) -> Html {
     if months.is_empty() {
         return html! { <p class="hint">{bi2("この期間の薬剤情報はありません。", "No medication in this period.")}</p> };
     }
@@ -104,7 +104,7 @@ fn medication_html(months: &Vec<MonthGroup>) -> Html {
 }
 
 #[allow(clippy::ptr_arg)] // as `medication_html`
-fn checkup_html(checkups: &Vec<CheckupView>) -> Html {
+pub(super) fn checkup_html(checkups: &Vec<CheckupView>) -> Html {
     if checkups.is_empty() {
         return html! { <p class="hint">{bi2("特定健診の結果はありません。", "No health-check results.")}</p> };
     }

@@ -16,6 +16,7 @@ use crate::i18n::{t, Lang, Tx};
 
 pub mod card;
 pub mod desk;
+pub mod disaster;
 pub mod entry;
 pub mod links;
 pub mod result;
@@ -27,6 +28,7 @@ mod tests;
 
 pub use card::{CardFlow, CardStep, Consent};
 pub use desk::TodayRow;
+pub use disaster::DisasterView;
 pub use entry::{EntryForm, Field, FieldVerdict, Tone};
 pub use links::{Lamp, Light, Links};
 pub use result::{RecordSource, ResultModel, Stored};
@@ -115,6 +117,10 @@ pub enum Op {
     Medication,
     Checkup,
     Usage,
+    /// `disaster_status` (issue 16).
+    DisasterStatus,
+    /// `disaster_search`.
+    DisasterSearch,
 }
 
 /// A message under the entry form.
@@ -211,6 +217,8 @@ pub struct AppState {
     pub refresh: u32,
     /// The 利用状況 screen.
     pub usage: UsageView,
+    /// Disaster mode: shown only while the helper says it is open (issue 16).
+    pub disaster: DisasterView,
     /// Where the next check's patient is treated (外来 on load): sent with
     /// card and number checks, kept with the result.
     pub treatment: Treatment,

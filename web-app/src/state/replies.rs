@@ -43,6 +43,8 @@ impl AppState {
                 Op::BatchSubmit | Op::Medication | Op::Checkup => self.page_error = None,
                 Op::Hello | Op::Status | Op::Today | Op::BatchStatus | Op::BatchResults => {}
                 Op::Usage => self.usage.sent(),
+                Op::DisasterStatus => {}
+                Op::DisasterSearch => self.disaster.sent(),
         }
     }
 
@@ -69,6 +71,8 @@ impl AppState {
                 Op::Pair => self.pairing = Pairing::Failed(e),
                 Op::Hello | Op::Status | Op::Today => {}
                 Op::Usage => self.usage.failed(e),
+                Op::DisasterStatus => self.disaster.status_failed(),
+                Op::DisasterSearch => self.disaster.failed(e),
                 Op::BatchSubmit | Op::BatchStatus | Op::BatchResults | Op::Medication | Op::Checkup => {
                     self.page_error = Some(e);
                 }
@@ -96,6 +100,8 @@ impl AppState {
                 self.status = Some(st);
             }
             Response::Usage(u) => self.usage.answered(u, &self.now),
+            Response::DisasterStatus(s) => self.disaster.status_answered(s),
+            Response::DisasterSearch(r) => self.disaster.answered(r),
             Response::Today(t) => {
                 self.today = t.entries.iter().map(TodayRow::from_entry).collect();
                 self.today_loaded = true;
