@@ -16,6 +16,11 @@
 //! client_cert = "clinic.pem"
 //! client_key = "clinic.key"
 //!
+//! [store]                           # optional; default: kind = "sqlite" (the file above only)
+//! kind = "postgres"                 # results, batch jobs, reference numbers and the audit
+//! url = "postgres://onshi@db.hospital.example/onshi?sslmode=require"   # log shared by desks
+//! ca = "db-ca.pem"                  # the CA of the server's certificate (sslmode=require)
+//!
 //! [timeouts]
 //! connect_secs = 5
 //! request_secs = 30
@@ -30,7 +35,7 @@ use onshi_core::numbers::{check_institution, NumberError};
 use onshi_core::text::{Bilingual, Explain};
 use serde::Deserialize;
 
-use crate::store::{DeskName, ValueError};
+use crate::store::{DeskName, PgSettings, SharedStore, StoreSettings, ValueError};
 
 /// The parsed configuration. Relative paths are already resolved against
 /// the folder of the config file.
@@ -49,6 +54,9 @@ pub struct Config {
     #[serde(default = "default_offset")]
     pub utc_offset: String,
     pub backend: Backend,
+    /// Where results, jobs, reference numbers and the audit log are kept.
+    #[serde(default)]
+    pub store: StoreKind,
     #[serde(default)]
     pub timeouts: Timeouts,
     /// The web origins that may use the helper (`https://uketsuke.clinic.example`,
@@ -67,6 +75,24 @@ pub enum Backend {
     Gateway { url: String, ca: PathBuf, client_cert: PathBuf, client_key: PathBuf },
     /// The req/ res/ face/ folders of an official OQS terminal.
     OqsFolder { path: PathBuf },
+}
+
+/// The store's engine (issue 17). Pairings always stay in the PC's own
+/// SQLite file (`store_path`), whichever is chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum StoreKind {
+    /// Everything in the SQLite file at `store_path` (one PC, nothing to set up).
+    #[default]
+    Sqlite,
+    /// A PostgreSQL server shared by the hospital's desks. `url` is a
+    /// libpq-style URL; `sslmode=require` in it means TLS, verified against
+    /// the `ca` file.
+    Postgres {
+        url: String,
+        #[serde(default)]
+        ca: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -136,6 +162,8 @@ pub enum PemRole {
     Ca,
     ClientCert,
     ClientKey,
+    /// The CA of the shared database server's certificate (`[store] ca`).
+    StoreCa,
 }
 
 impl PemRole {
@@ -144,19 +172,20 @@ impl PemRole {
             PemRole::Ca => ("ゲートウェイのCA証明書 (ca)", "gateway CA certificate (ca)"),
             PemRole::ClientCert => ("医療機関のクライアント証明書 (client_cert)", "clinic client certificate (client_cert)"),
             PemRole::ClientKey => ("クライアント証明書の秘密鍵 (client_key)", "client certificate private key (client_key)"),
+            PemRole::StoreCa => ("共有データベースサーバーのCA証明書 ([store] ca)", "shared database server's CA certificate ([store] ca)"),
         }
     }
 
     fn label_ok(self, label: &str) -> bool {
         match self {
-            PemRole::Ca | PemRole::ClientCert => label == "CERTIFICATE",
+            PemRole::Ca | PemRole::ClientCert | PemRole::StoreCa => label == "CERTIFICATE",
             PemRole::ClientKey => label.ends_with("PRIVATE KEY"),
         }
     }
 
     fn expected(self) -> &'static str {
         match self {
-            PemRole::Ca | PemRole::ClientCert => "CERTIFICATE",
+            PemRole::Ca | PemRole::ClientCert | PemRole::StoreCa => "CERTIFICATE",
             PemRole::ClientKey => "PRIVATE KEY",
         }
     }
@@ -178,6 +207,10 @@ pub enum ConfigProblem {
     SubfolderMissing { path: PathBuf, sub: &'static str },
     ZeroTimeout { name: &'static str },
     AllowedOrigin(onshi_core::allowlist::EntryError),
+    /// `[store] url` is not a PostgreSQL URL (`reason`: the driver's words).
+    StoreUrl { reason: String },
+    /// `sslmode=require` without `[store] ca`.
+    StoreCaMissing,
 }
 
 impl Explain for ConfigProblem {
@@ -240,6 +273,14 @@ impl Explain for ConfigProblem {
                 format!("timeouts.{name} が 0 です。1 以上の秒数を指定してください。"),
                 format!("timeouts.{name} is 0; give a number of seconds of at least 1."),
             ),
+            ConfigProblem::StoreUrl { reason } => Bilingual::new(
+                format!("[store] url が PostgreSQL の接続URLとして読めません（{reason}）。「postgres://ユーザー@ホスト:5432/データベース」の形で書いてください。"),
+                format!("[store] url is not a PostgreSQL connection URL ({reason}); write it as postgres://user@host:5432/database."),
+            ),
+            ConfigProblem::StoreCaMissing => Bilingual::new(
+                "[store] url が sslmode=require（TLS）を求めていますが、[store] ca がありません。データベースサーバーの証明書を発行した CA の PEM ファイルを ca に指定してください。",
+                "[store] url asks for sslmode=require (TLS) but [store] ca is not set; give the PEM file of the CA that issued the database server's certificate.",
+            ),
             ConfigProblem::AllowedOrigin(e) => Bilingual::new(
                 format!(
                     "allowed_origins の項目が使えません（{e}）。受付画面のアドレスを「https://uketsuke.example.jp」の形（パスなし）で書いてください。サブドメイン全体なら「https://*.example.jp」。この項目は無視され、ほかのサイトには開きません。"
@@ -282,6 +323,9 @@ impl Config {
             }
             Backend::OqsFolder { path } => fix(path),
         }
+        if let StoreKind::Postgres { ca: Some(ca), .. } = &mut c.store {
+            fix(ca);
+        }
         Ok(c)
     }
 
@@ -311,6 +355,19 @@ impl Config {
                 )
             }
         }
+    }
+
+    /// What the store opens: the PC's SQLite file at `path`, this desk, and
+    /// the shared store when `[store]` names one.
+    pub fn store_settings(&self, path: PathBuf) -> Result<StoreSettings, ValueError> {
+        Ok(StoreSettings {
+            path,
+            desk: DeskName::new(&self.desk)?,
+            shared: match &self.store {
+                StoreKind::Sqlite => SharedStore::Local,
+                StoreKind::Postgres { url, ca } => SharedStore::Postgres(PgSettings { url: url.clone(), ca: ca.clone() }),
+            },
+        })
     }
 
     /// The UTC offset in minutes, if `utc_offset` is well formed.
@@ -352,6 +409,20 @@ impl Config {
                         }
                     }
                 }
+            }
+        }
+        if let StoreKind::Postgres { url, ca } = &self.store {
+            let scheme = url.starts_with("postgres://") || url.starts_with("postgresql://");
+            match url.parse::<postgres::Config>() {
+                Err(e) => out.push(ConfigProblem::StoreUrl { reason: e.to_string() }),
+                Ok(_) if !scheme => out.push(ConfigProblem::StoreUrl { reason: "not postgres://".into() }),
+                Ok(cfg) => match ca {
+                    Some(ca) => out.extend(check_pem(PemRole::StoreCa, ca)),
+                    None if cfg.get_ssl_mode() == postgres::config::SslMode::Require => {
+                        out.push(ConfigProblem::StoreCaMissing)
+                    }
+                    None => {}
+                },
             }
         }
         if let Err(errors) = onshi_core::allowlist::Allowlist::parse(&self.allowed_origins) {
@@ -455,6 +526,40 @@ mod tests {
         }
         let f = Config::parse("institution_code = \"x\"\n[backend]\nkind = \"oqs-folder\"\npath = \"/srv/oqs\"\n", Path::new("/")).unwrap();
         assert_eq!(f.backend, Backend::OqsFolder { path: "/srv/oqs".into() });
+        assert_eq!(c.store, StoreKind::Sqlite, "SQLite unless [store] says otherwise");
+    }
+
+    /// Issue 17: `[store] kind = "postgres"`, its CA resolved like the
+    /// other paths; a URL that is not one, and TLS without a CA, reported.
+    #[test]
+    fn a_shared_postgres_store_is_configured_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = |store: &str| {
+            let text = format!("institution_code = \"{GOOD_CODE}\"\ndesk = \"受付2\"\n[store]\n{store}\n[backend]\nkind = \"oqs-folder\"\npath = \"/srv/oqs\"\n");
+            Config::parse(&text, dir.path()).unwrap()
+        };
+        let c = toml("kind = \"postgres\"\nurl = \"postgres://onshi@db.example/onshi?sslmode=require\"\nca = \"db-ca.pem\"");
+        let ca = dir.path().join("db-ca.pem");
+        assert_eq!(c.store, StoreKind::Postgres { url: "postgres://onshi@db.example/onshi?sslmode=require".into(), ca: Some(ca.clone()) });
+        let settings = c.store_settings("/var/lib/onshi/helper.sqlite".into()).unwrap();
+        assert_eq!(settings.desk.as_str(), "受付2");
+        assert!(matches!(settings.shared, SharedStore::Postgres(PgSettings { ca: Some(_), .. })));
+        let store_problems = |c: &Config| -> Vec<ConfigProblem> {
+            c.check().into_iter().filter(|p| matches!(p, ConfigProblem::StoreUrl { .. } | ConfigProblem::StoreCaMissing | ConfigProblem::FileMissing { role: PemRole::StoreCa, .. } | ConfigProblem::NotPem { role: PemRole::StoreCa, .. })).collect()
+        };
+        assert_eq!(store_problems(&c), [ConfigProblem::FileMissing { role: PemRole::StoreCa, path: ca.clone() }]);
+        std::fs::write(&ca, pem("CERTIFICATE")).unwrap();
+        assert!(store_problems(&c).is_empty());
+        let no_ca = toml("kind = \"postgres\"\nurl = \"postgres://onshi@db.example/onshi?sslmode=require\"");
+        assert_eq!(store_problems(&no_ca), [ConfigProblem::StoreCaMissing]);
+        assert!(store_problems(&toml("kind = \"postgres\"\nurl = \"postgres://onshi@db.example/onshi\"")).is_empty(), "plain TCP needs no CA");
+        let bad = toml("kind = \"postgres\"\nurl = \"https://db.example/\"");
+        assert!(matches!(&store_problems(&bad)[..], [ConfigProblem::StoreUrl { .. }]));
+        for p in store_problems(&bad).iter().chain(&store_problems(&no_ca)) {
+            let m = p.explain();
+            assert!(m.ja.contains("[store]") && m.en.contains("[store]"), "{m:?}");
+        }
+        assert!(Config::parse("institution_code = \"x\"\n[store]\nkind = \"mysql\"\n[backend]\nkind = \"oqs-folder\"\npath = \"/\"\n", dir.path()).is_err());
     }
 
     /// The batch poll is the one service timing IT may change; 0 is a problem for `check`.
