@@ -532,7 +532,7 @@ mod tests {
     /// Issue 17: `[store] kind = "postgres"`, its CA resolved like the
     /// other paths; a URL that is not one, and TLS without a CA, reported.
     #[test]
-    fn a_shared_postgres_store_is_configured_and_checked() {
+    fn a_shared_store_is_configured_and_checked() {
         let dir = tempfile::tempdir().unwrap();
         let toml = |store: &str| {
             let text = format!("institution_code = \"{GOOD_CODE}\"\ndesk = \"受付2\"\n[store]\n{store}\n[backend]\nkind = \"oqs-folder\"\npath = \"/srv/oqs\"\n");

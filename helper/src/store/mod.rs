@@ -302,6 +302,7 @@ fn open_sqlite(path: &Path, steps: &[Step]) -> Result<Connection, StoreError> {
 }
 
 #[cfg(test)]
+#[cfg_attr(not(unix), allow(dead_code))]
 mod test_engine;
 #[cfg(test)]
 mod tests;

@@ -408,6 +408,7 @@ fn schema_3_keeps_old_text_rows_and_stores_new_rows_as_bytes() {
 /// Issue 17: two desks append to one shared log interleaved; each has its
 /// own chain from seq 1, and `verify` walks both. A row edited in one desk's
 /// chain is named with that desk and seq; the other chain stays intact.
+#[cfg(unix)]
 #[test]
 fn postgres_audit_has_one_chain_per_desk() {
     let place = Place::new(Engine::Postgres);
@@ -446,6 +447,7 @@ fn postgres_audit_has_one_chain_per_desk() {
 /// Many writers of the same desk's chain (two helpers started for one desk
 /// by mistake, or the CLI beside the service) never fork it: the append's
 /// transaction holds the chain's advisory lock.
+#[cfg(unix)]
 #[test]
 fn postgres_concurrent_writers_of_one_chain_do_not_fork_it() {
     let place = std::sync::Arc::new(Place::new(Engine::Postgres));
@@ -470,6 +472,7 @@ fn postgres_concurrent_writers_of_one_chain_do_not_fork_it() {
 
 /// An unreachable server is a typed error that tells IT what to check, and
 /// names the server without its password.
+#[cfg(unix)]
 #[test]
 fn postgres_unreachable_server_is_explained() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
