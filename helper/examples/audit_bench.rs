@@ -16,7 +16,7 @@ fn main() {
     let path = dir.join("bench.sqlite");
     let mut store = Store::open(&path).expect("open store");
     let actor = Actor::Origin(Origin::new("https://clinic.example").expect("origin"));
-    let detail = AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None };
+    let detail = AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None, treatment: None };
     let mut times = Vec::with_capacity(n);
     for i in 0..n {
         let at = Timestamp::from_unix(1_764_028_800 + i as i64, 540).expect("time");

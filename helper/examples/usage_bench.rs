@@ -41,6 +41,7 @@ fn check(i: usize, at: Timestamp) -> NewResult {
         error: None,
         card: mode.map(|mode| CardCheck { mode, consents: Consents::default() }),
         document,
+        treatment: (kind != ResultKind::Batch).then_some(onshi_core::protocol::Treatment::Outpatient),
         xml: ResultXml::received(XML.to_vec()).expect("xml"),
     }
 }

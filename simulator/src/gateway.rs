@@ -45,7 +45,7 @@ use hyper_util::rt::TokioIo;
 use onshi_core::protocol::ConfirmMode;
 use onshi_core::gateway_wire::{CardProofRequest, ChallengeResponse, ErrorBody, ErrorCode, base64, paths};
 use onshi_core::cert_validity::{self, Standing};
-use onshi_core::codes::ConsentFlag;
+use onshi_core::codes::{CodeValue, ConsentFlag};
 use onshi_core::text::Bilingual;
 use onshi_core::wareki::Date;
 use onshi_core::message::BatchUnit;
@@ -476,6 +476,7 @@ async fn handle(state: Arc<State>, institution: Arc<str>, req: Request<Incoming>
         let status = outcome.as_ref().map_or(0, |r| r.status().as_u16());
         let refusal = outcome.as_ref().ok().and_then(|r| r.extensions().get::<RefusalCode>()).map(|c| c.0.clone());
         let mode = outcome.as_ref().ok().and_then(|r| r.extensions().get::<CardMode>()).map(|m| m.0);
+        let treatment = outcome.as_ref().ok().and_then(|r| r.extensions().get::<TreatmentFlag>()).map(|t| t.0.clone());
         let sent = outcome.as_ref().ok().and_then(|r| r.extensions().get::<SentBody>());
         log.write(serde_json::json!({
             "ts_ms": epoch_ms(),
@@ -484,6 +485,7 @@ async fn handle(state: Arc<State>, institution: Arc<str>, req: Request<Incoming>
             "status": status,
             "refusal": refusal,
             "mode": mode,
+            "treatment_flag": treatment,
             "dropped": outcome.is_err(),
             "body_bytes": sent.map(|b| b.0.len()),
             "body_sha256": sent.map(|b| crate::sent::sha256_hex(&b.0)),
@@ -503,6 +505,11 @@ struct RefusalCode(String);
 /// word, so the log must say which confirmations rest on it.
 #[derive(Debug, Clone, Copy)]
 struct CardMode(&'static str);
+
+/// The `MedicalTreatmentFlag` of an answered viewing request (`"2"` for a
+/// home visit), for the request log: tests read it to see what was asked.
+#[derive(Debug, Clone)]
+struct TreatmentFlag(String);
 
 /// The body sent (a cheap reference-counted handle), for the request log's
 /// length and SHA-256 ([`crate::sent`]): enough to prove an export
@@ -577,18 +584,28 @@ struct Reply {
     refusal: Option<String>,
     /// Set for a card request whose body was read: its confirmation mode, for the request log.
     mode: Option<&'static str>,
+    /// Set for an answered viewing request: the `MedicalTreatmentFlag` it
+    /// carried (echoed in the answer), for the request log.
+    treatment: Option<String>,
 }
 
 impl Reply {
     fn ok(content_type: &'static str, bytes: impl Into<Bytes>) -> Reply {
-        Reply { status: StatusCode::OK, content_type, bytes: bytes.into(), refusal: None, mode: None }
+        Reply { status: StatusCode::OK, content_type, bytes: bytes.into(), refusal: None, mode: None, treatment: None }
     }
 }
 
 fn json_error(code: ErrorCode, message: Option<Bilingual>) -> Reply {
     let body = ErrorBody { code, message: message.unwrap_or_else(|| code.message()) };
     let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    Reply { status, content_type: JSON, bytes: serde_json::to_vec(&body).unwrap_or_default().into(), refusal: Some(code.as_str().into()), mode: None }
+    Reply {
+        status,
+        content_type: JSON,
+        bytes: serde_json::to_vec(&body).unwrap_or_default().into(),
+        refusal: Some(code.as_str().into()),
+        mode: None,
+        treatment: None,
+    }
 }
 
 fn error(code: ErrorCode, message: Option<Bilingual>, slow: Duration) -> Response<GwBody> {
@@ -606,6 +623,9 @@ fn respond(reply: Reply, slow: Duration) -> Response<GwBody> {
     }
     if let Some(mode) = reply.mode {
         r.extensions_mut().insert(CardMode(mode));
+    }
+    if let Some(flag) = reply.treatment {
+        r.extensions_mut().insert(TreatmentFlag(flag));
     }
     r
 }
@@ -732,7 +752,10 @@ fn xml(state: &Arc<State>, institution: &str, prefix: &str, body: &[u8]) -> Repl
     let mut batches = SharedBatches::new(&state.batches);
     let outcome = state.with_conn(|conn| answer::answer_certified(conn, &name, body, &now, encoding, &mut batches, Some(institution)));
     match outcome {
-        Answer::Reply(msg) => Reply::ok(XML, msg.write(encoding)),
+        Answer::Reply(msg) => {
+            let treatment = msg.header().and_then(|h| h.medical_treatment_flag.as_ref()).map(|f| f.code().to_string());
+            Reply { treatment, ..Reply::ok(XML, msg.write(encoding)) }
+        }
         Answer::Written(Written(bytes)) => Reply::ok(XML, Bytes::from_owner(bytes)),
         Answer::Accepted { reply, reception, batch } => {
             let (batch, slot) = lock(&state.batches).insert_background(reception.clone(), *batch);
@@ -754,7 +777,7 @@ fn xml(state: &Arc<State>, institution: &str, prefix: &str, body: &[u8]) -> Repl
             // A clinic asking for another institution is forbidden, not malformed.
             let status =
                 if refusal.code == answer::codes::INSTITUTION_MISMATCH { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST };
-            Reply { status, content_type: XML, bytes: result.write(encoding).into(), refusal: Some(refusal.code.to_string()), mode: None }
+            Reply { status, content_type: XML, bytes: result.write(encoding).into(), refusal: Some(refusal.code.to_string()), mode: None, treatment: None }
         }
     }
 }

@@ -3,7 +3,7 @@
 //! language), nav and the current screen. The only place services are called.
 
 use onshi_core::protocol::{
-    BatchResults, BatchState, BatchStatus as BatchStatusReq, BatchSubmit, CheckupFetch, ErrorCode, Hello, MedicationFetch,
+    BatchResults, BatchState, BatchStatus as BatchStatusReq, BatchSubmit, CardConfirm, CheckupFetch, ErrorCode, Hello, MedicationFetch,
     ProtocolError, Request, Response,
 };
 use wasm_bindgen::JsCast;
@@ -289,6 +289,7 @@ pub fn app() -> Html {
             html! {
                 <EntryFormView lang={lang} form={state.entry.clone()} notice={state.notice.clone()} sending={state.sending}
                     on_type={act.reform(|(f, v)| Action::Type(f, v))} on_limit={act.reform(Action::SetLimitConsent)} on_document={act.reform(Action::SetDocument)}
+                    treatment={state.treatment} on_treatment={act.reform(Action::SetTreatment)}
                     on_submit={on_submit} on_clear={on_clear} />
             }
         }
@@ -297,7 +298,7 @@ pub fn app() -> Html {
                 let (state, client, d) = (state.clone(), (*client).clone(), d.clone());
                 Callback::from(move |()| {
                     match state.links.query_blocker() {
-                        None => call(&client, &d, Op::Card, Request::CardConfirm(state.card.request())),
+                        None => call(&client, &d, Op::Card, Request::CardConfirm(state.card_request())),
                         Some(e) => refuse(&client, &d, Op::Card, e),
                     }
                 })
@@ -321,13 +322,13 @@ pub fn app() -> Html {
                         return;
                     }
                     // Register, then run the card check again with the same mode and consents.
-                    let (client, d, flow) = (client.clone(), d.clone(), state.card.clone());
+                    let (client, d, flow, treatment) = (client.clone(), d.clone(), state.card.clone(), state.treatment);
                     let seq = client.next_seq();
                     d.dispatch(Action::Sent(Op::CardRegister, seq));
                     yew::platform::spawn_local(async move {
                         let r = client.request(Request::CardRegister(flow.register_request())).await;
                         d.dispatch(Action::Now(browser::now()));
-                        let again = flow.recheck_after(&r);
+                        let again = flow.recheck_after(&r).map(|c| CardConfirm { treatment, ..c });
                         match r {
                             Ok(body) => d.dispatch(Action::Reply(Op::CardRegister, seq, body)),
                             Err(e) => d.dispatch(Action::Failed(Op::CardRegister, seq, e)),
@@ -340,6 +341,7 @@ pub fn app() -> Html {
             };
             html! {
                 <CardPanel on_register={on_register} on_cancel={on_cancel} lang={lang} card={state.card.clone()} reader={lamps[2].clone()} card_lamp={lamps[3].clone()}
+                    treatment={state.treatment} on_treatment={act.reform(Action::SetTreatment)}
                     on_mode={act.reform(Action::CardMode)} on_toggle={act.reform(Action::ToggleConsent)}
                     on_start={on_start} on_entry={act.reform(|()| Action::Go(Route::Entry))} />
             }
@@ -424,6 +426,8 @@ pub fn app() -> Html {
         }
         Route::History => match state.history_subject() {
             Some(q) => {
+                // Viewing carries the setting of the check it is made from.
+                let treatment = state.shown.as_ref().and_then(|s| s.treatment).unwrap_or_default();
                 let fetch = |op: Op| {
                     let (client, d, q, now) = ((*client).clone(), d.clone(), q.clone(), state.now.clone());
                     Callback::from(move |()| {
@@ -434,9 +438,9 @@ pub fn app() -> Html {
                         let req = match op {
                             Op::Medication => {
                                 let Some((start_month, end_month)) = last_year_months(&now) else { return };
-                                Request::MedicationFetch(MedicationFetch { insured, start_month, end_month, include_diagnosis: false, treatment: Default::default() })
+                                Request::MedicationFetch(MedicationFetch { insured, start_month, end_month, include_diagnosis: false, treatment })
                             }
-                            _ => Request::CheckupFetch(CheckupFetch { insured, treatment: Default::default() }),
+                            _ => Request::CheckupFetch(CheckupFetch { insured, treatment }),
                         };
                         call(&client, &d, op, req);
                     })

@@ -113,6 +113,11 @@ pub mod t {
         F_BRANCH = "枝番" / "Branch";
         F_BIRTH = "生年月日" / "Birth date";
         DOC_LEGEND = "お持ちの書類" / "Document in hand";
+        TREATMENT_LEGEND = "診療の場（この確認）" / "Where this patient is treated";
+        TREATMENT_HINT_OUTPATIENT = "受付（外来）での確認です。" / "A check at the reception desk (outpatient).";
+        TREATMENT_HINT_HOME = "訪問診療：患者さんのお宅で、このPCと読み取り機で確認します。結果と閲覧は訪問診療として記録されます。" / "Home visit: checked at the patient's home with this PC and reader; the result and any viewing are recorded as a home visit.";
+        TREATMENT_HINT_ONLINE = "オンライン診療：患者さんはこの読み取り機の前にいません。患者さんから保険者番号・記号・番号を聞いて、番号で確認します。" / "Online consultation: the patient is not at this reader; ask for the insurance numbers and check by numbers.";
+        CARD_ONLINE = "オンライン診療ではカードを読み取れません。番号で確認してください。" / "No card can be read in an online consultation; check by numbers.";
         DOC_HINT_CERTIFICATE = "資格確認書の番号を入力します。有効期限も結果で確かめます。" / "Type the numbers on the eligibility certificate; its validity is checked with the result.";
         DOC_HINT_NOTICE = "資格情報のお知らせはマイナンバーカードと一緒に提示されるものです。カードが読めないときに、この番号で確認します。" / "The eligibility notice comes with the My Number card; its numbers are used when the card cannot be read.";
         DOC_HINT_CARD = "従来の健康保険証は2025年12月1日までが有効期限です（経過措置は2026年3月31日まで）。" / "Old insurance cards expired on 2025-12-01 (transition until 2026-03-31).";
@@ -170,6 +175,7 @@ pub mod t {
         D_BIRTH = "生年月日" / "Birth date";
         D_SEX = "性別" / "Sex";
         D_DOCUMENT = "提示書類" / "Document shown";
+        D_TREATMENT = "診療の場" / "Treated";
         D_INSURER = "保険者" / "Insurer";
         D_NUMBERS = "記号・番号・枝番" / "Symbol · number · branch";
         D_CARD_CLASS = "保険証区分" / "Card type";

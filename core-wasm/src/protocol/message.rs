@@ -210,6 +210,9 @@ pub struct CardConfirm {
     /// Reader name from `status`; absent = the only reader with a card.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reader: Option<String>,
+    /// Where the patient is treated (外来 unless the page says otherwise).
+    #[serde(default)]
+    pub treatment: Treatment,
 }
 
 /// `card_register`: register the card on the reader for insurance use.
@@ -277,6 +280,9 @@ pub struct InsuranceConfirm {
     /// Echoed back in the result (`ArbitraryIdentifier`), e.g. the clinic's patient id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arbitrary_id: Option<String>,
+    /// Where the patient is treated (外来 unless the page says otherwise).
+    #[serde(default)]
+    pub treatment: Treatment,
 }
 
 /// One person in a batch.
@@ -329,15 +335,66 @@ pub struct ReferenceRegister {
     pub entries: Vec<ReferenceEntry>,
 }
 
-/// Where the patient is being treated (`MedicalTreatmentFlag`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Where the patient is being treated (`MedicalTreatmentFlag`): chosen per
+/// check on the page (issue 16), stored with the result, audited, and sent
+/// in every viewing request made from that result.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Treatment {
+    /// 外来: at the desk.
     #[default]
     Outpatient,
+    /// 訪問診療: at the patient's home, with a laptop and a reader (居宅同意取得型).
     HomeVisit,
+    /// オンライン診療: the patient is elsewhere and gives the numbers.
     Online,
+    /// 救急: sent by receipt software; reception does not choose it.
     Emergency,
+}
+
+impl Treatment {
+    /// The settings a reception page offers, in its order.
+    pub const DESK: [Treatment; 3] = [Treatment::Outpatient, Treatment::HomeVisit, Treatment::Online];
+
+    /// The stable name (the serde one), for storage and DOM ids.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Treatment::Outpatient => "outpatient",
+            Treatment::HomeVisit => "home_visit",
+            Treatment::Online => "online",
+            Treatment::Emergency => "emergency",
+        }
+    }
+
+    pub fn from_str_opt(s: &str) -> Option<Self> {
+        [Treatment::Outpatient, Treatment::HomeVisit, Treatment::Online, Treatment::Emergency]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+
+    /// The code the viewing requests carry.
+    pub fn flag(self) -> crate::codes::MedicalTreatmentFlag {
+        use crate::codes::MedicalTreatmentFlag as F;
+        match self {
+            Treatment::Outpatient => F::Outpatient,
+            Treatment::HomeVisit => F::HomeVisit,
+            Treatment::Online => F::Online,
+            Treatment::Emergency => F::Emergency,
+        }
+    }
+
+    /// 外来 / 訪問診療 / オンライン診療 / 救急, from the code table.
+    pub fn label(self) -> crate::text::Bilingual {
+        use crate::text::Explain;
+        self.flag().explain()
+    }
+
+    /// Whether a card can be read: in an online consultation the patient
+    /// and their card are not at this reader, so only the numbers they give
+    /// can be checked.
+    pub fn card_possible(self) -> bool {
+        self != Treatment::Online
+    }
 }
 
 /// `medication_fetch`.
@@ -824,6 +881,10 @@ pub struct TodayEntry {
     /// Checks by numbers: the document they came from, when the page said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<PresentedDocument>,
+    /// Desk checks: where the patient was treated (absent for results
+    /// stored before helper 0.3, which were all at the desk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub treatment: Option<Treatment>,
     /// The result document as text.
     pub xml: String,
     /// Raw codes from it.

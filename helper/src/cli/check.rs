@@ -25,10 +25,12 @@ pub fn run(ctx: &Context, c: CheckCommand) -> Result<ExitCode, Fail> {
                 document: None,
                 limit_certificate: limit,
                 arbitrary_id: None,
+                // The command line is IT's tool at the clinic.
+                treatment: Default::default(),
             };
             let (institution, today) = service.with_dispatcher(|d| d.institution_and_today())?;
             let xml = service::eligibility::individual_request(&institution, &today, &body)?;
-            match rt.block_on(service.insurance(None, &xml, body.document))? {
+            match rt.block_on(service.insurance(None, &xml, body.document, body.treatment))? {
                 Response::InsuranceConfirm(e) => print_eligibility(&e, out.as_deref())?,
                 _ => return Err(Fail(Bilingual::new("予期しない応答です。", "Unexpected answer."))),
             }

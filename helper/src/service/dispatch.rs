@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use onshi_core::protocol::{
     AuditEntry as WireAuditEntry, AuditTailReply, Backend as WireBackend, BatchInfo, BatchResultsReply, BatchState,
-    BatchStatusReply, ConfirmKind, ErrorCode as Code, ErrorDetail, FromHelper, HelloReply, PresentedDocument, ProtocolError, Request,
+    BatchStatusReply, ConfirmKind, ErrorCode as Code, ErrorDetail, FromHelper, HelloReply, PresentedDocument, ProtocolError, Request, Treatment,
     Response, StatusReply, ToHelper, TodayEntry, TodayReply, Via, require_extension, PROTOCOL_VERSION,
 };
 use onshi_core::text::Bilingual;
@@ -70,9 +70,14 @@ pub struct Work {
 #[non_exhaustive]
 pub enum Job {
     /// `insurance_confirm`: send this `OQSsiquc01req`.
-    Insurance { request_xml: Vec<u8>, document: Option<PresentedDocument> },
+    Insurance { request_xml: Vec<u8>, document: Option<PresentedDocument>, treatment: Treatment },
     /// `card_confirm`.
-    Card { mode: onshi_core::protocol::ConfirmMode, consents: onshi_core::protocol::Consents, reader: Option<String> },
+    Card {
+        mode: onshi_core::protocol::ConfirmMode,
+        consents: onshi_core::protocol::Consents,
+        reader: Option<String>,
+        treatment: Treatment,
+    },
     /// `pin_entry` (already checked to come from the extension's own window).
     /// The PIN moves into the waiting card confirm and is wiped when dropped.
     PinEntry { confirm_id: String, pin: onshi_core::protocol::Pin, confirm_last_try: bool },
@@ -83,7 +88,7 @@ pub enum Job {
     /// `batch_results` of a job whose result is not stored yet: poll once now.
     BatchPoll { job: JobId },
     /// `medication_fetch` / `checkup_fetch`: one document, one answer.
-    Document { query: crate::backend::Query, request_xml: Vec<u8> },
+    Document { query: crate::backend::Query, request_xml: Vec<u8>, treatment: Treatment },
     /// `card_register` (always PIN mode).
     CardRegister { consents: onshi_core::protocol::Consents, reader: Option<String> },
     /// `reference_register`, checked entry by entry.
@@ -326,10 +331,20 @@ impl<E: Env> Dispatcher<E> {
         let now = match &frame.body {
             Request::InsuranceConfirm(b) => {
                 let (institution, today) = self.institution_and_today()?;
-                return later(Job::Insurance { request_xml: eligibility::individual_request(&institution, &today, b)?, document: b.document });
+                let request_xml = eligibility::individual_request(&institution, &today, b)?;
+                return later(Job::Insurance { request_xml, document: b.document, treatment: b.treatment });
             }
             Request::CardConfirm(c) => {
-                return later(Job::Card { mode: c.mode, consents: c.consents, reader: c.reader.clone() });
+                if !c.treatment.card_possible() {
+                    // The patient of an online consultation is not at this reader.
+                    let mut e = ProtocolError::invalid_argument("treatment", "no card check in an online consultation");
+                    e.message = Bilingual::new(
+                        "オンライン診療では患者さんのカードをこの読み取り機で読めません。患者さんから保険者番号・記号・番号を聞き、番号で確認してください。",
+                        "In an online consultation the patient's card is not at this reader; ask the patient for the insurance numbers and check by numbers.",
+                    );
+                    return Err(e);
+                }
+                return later(Job::Card { mode: c.mode, consents: c.consents, reader: c.reader.clone(), treatment: c.treatment });
             }
             Request::CardRegister(c) => return later(Job::CardRegister { consents: c.consents, reader: c.reader.clone() }),
             // Handled before routing, because the PIN is moved out of the frame.
@@ -347,12 +362,12 @@ impl<E: Env> Dispatcher<E> {
                 let info = eligibility::Info::Medication { diagnosis: m.include_diagnosis };
                 let months = Some((m.start_month.as_str(), m.end_month.as_str()));
                 let request_xml = eligibility::info_request(&institution, info, &m.insured, months, m.treatment)?;
-                return later(Job::Document { query: crate::backend::Query::Medication, request_xml });
+                return later(Job::Document { query: crate::backend::Query::Medication, request_xml, treatment: m.treatment });
             }
             Request::CheckupFetch(c) => {
                 let (institution, _) = self.institution_and_today()?;
                 let request_xml = eligibility::info_request(&institution, eligibility::Info::Checkup, &c.insured, None, c.treatment)?;
-                return later(Job::Document { query: crate::backend::Query::Checkup, request_xml });
+                return later(Job::Document { query: crate::backend::Query::Checkup, request_xml, treatment: c.treatment });
             }
             Request::ReferenceRegister(r) => {
                 let (institution, today) = self.institution_and_today()?;
@@ -541,6 +556,7 @@ impl<E: Env> Dispatcher<E> {
                     kind,
                     consents: r.card.map(|c| c.consents),
                     document: r.document,
+                    treatment: r.treatment,
                     xml,
                     summary,
                 })

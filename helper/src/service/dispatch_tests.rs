@@ -242,7 +242,7 @@ fn usage_is_paired_only_checks_its_range_and_counts_stored_checks() {
         name_kana: None,
         error: None,
         card: None,
-        document: None,
+        document: None, treatment: None,
         xml: ResultXml::received(b"<XmlMsg/>".to_vec()).unwrap(),
     };
     let rows = [mk("2026-03-02T09:00:00+09:00", ResultKind::Face), mk("2026-03-02T09:01:00+09:00", ResultKind::InsuranceConfirm)];
@@ -258,5 +258,27 @@ fn usage_is_paired_only_checks_its_range_and_counts_stored_checks() {
     ] {
         let e = send(&mut d, &c, PAGE, "page", bad).0.expect_err(bad);
         assert_eq!((e.code, e.detail.field.as_deref()), (C::InvalidArgument, Some(field)), "{bad}");
+    }
+}
+
+/// Issue 16: the patient of an online consultation is not at this reader,
+/// so a card check with `online` is refused before any card work, with a
+/// message that says to check by numbers; the other settings go on to the
+/// card (here: later work, since the dispatcher itself never touches it).
+#[test]
+fn an_online_consultation_has_no_card_check() {
+    let (_t, mut d, c) = setup();
+    pair(&mut d, &c, PAGE);
+    let e = send(&mut d, &c, PAGE, "page", r#"{"type":"card_confirm","mode":"visual","treatment":"online"}"#).0.expect_err("online card check");
+    assert_eq!((e.code, e.detail.field.as_deref()), (C::InvalidArgument, Some("treatment")));
+    assert!(e.message.ja.contains("番号で確認"), "{}", e.message.ja);
+    for t in ["outpatient", "home_visit"] {
+        let text = format!(r#"{{"v":1,"id":"9","origin":"{PAGE}","via":"page","body":{{"type":"card_confirm","mode":"visual","treatment":"{t}"}}}}"#);
+        let outs = d.handle(&c, &text);
+        let work = outs.iter().find_map(|o| match o {
+            Out::Work(w) => Some(&w.job),
+            _ => None,
+        });
+        assert!(matches!(work, Some(Job::Card { treatment, .. }) if treatment.as_str() == t), "{t}: {outs:?}");
     }
 }

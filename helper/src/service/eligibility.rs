@@ -116,8 +116,7 @@ pub fn info_request(
     months: Option<(&str, &str)>,
     treatment: onshi_core::protocol::Treatment,
 ) -> Result<Vec<u8>, ProtocolError> {
-    use onshi_core::codes::{FileCategory, MedicalTreatmentFlag};
-    use onshi_core::protocol::Treatment;
+    use onshi_core::codes::FileCategory;
     // The insurance key is checked by the same rules as an insurance-card search.
     let (search, d) = validate_search_input(&search_input(insured));
     let Some(search) = search else { return Err(diagnostics_error("insured.", &d)) };
@@ -134,12 +133,7 @@ pub fn info_request(
             Info::Medication { diagnosis: true } => FileCategory::MedicationDiagnosisXml,
             _ => FileCategory::Xml,
         }),
-        medical_treatment_flag: Some(match treatment {
-            Treatment::Outpatient => MedicalTreatmentFlag::Outpatient,
-            Treatment::HomeVisit => MedicalTreatmentFlag::HomeVisit,
-            Treatment::Online => MedicalTreatmentFlag::Online,
-            Treatment::Emergency => MedicalTreatmentFlag::Emergency,
-        }),
+        medical_treatment_flag: Some(treatment.flag()),
         ..Default::default()
     };
     let msg = Msg { header, body: Default::default() };
@@ -507,7 +501,7 @@ mod tests {
 
     #[test]
     fn bad_numbers_become_invalid_argument_with_the_cores_text() {
-        let body = InsuranceConfirm { insured: person("39131157", "19600105"), document: None, limit_certificate: false, arbitrary_id: None };
+        let body = InsuranceConfirm { insured: person("39131157", "19600105"), document: None, limit_certificate: false, arbitrary_id: None, treatment: Default::default() };
         let e = individual_request("0110113719", "20261125", &body).unwrap_err();
         assert_eq!(e.code, onshi_core::protocol::ErrorCode::InvalidArgument);
         assert_eq!(e.detail.field.as_deref(), Some("insured.insurer_number"));

@@ -22,7 +22,7 @@ use onshi_core::gateway_wire::ErrorCode as GatewayCode;
 use onshi_core::protocol::frame::encode_from_helper;
 use onshi_core::protocol::{
     BatchState, BatchSubmitted, CardRegistered, ConfirmMode, Consents, Eligibility, EntryError, ErrorCode as Code, Event, FromHelper,
-    Pin, PinPurpose, PresentedDocument, ProtocolError, ReaderInfo, ReceivedXml, Response,
+    Pin, PinPurpose, PresentedDocument, ProtocolError, ReaderInfo, ReceivedXml, Response, Treatment,
 };
 use onshi_core::text::Bilingual;
 use tokio::sync::mpsc;
@@ -306,12 +306,13 @@ impl Runtime {
     async fn work(self: Arc<Self>, tx: Sender, w: Work, received: Instant) {
         let reply = Reply::new(tx, w.id.clone());
         match w.job {
-            Job::Insurance { request_xml, document } => {
-                let r = self.insurance(Some(&w.origin), &request_xml, document).await;
+            Job::Insurance { request_xml, document, treatment } => {
+                let r = self.insurance(Some(&w.origin), &request_xml, document, treatment).await;
                 reply.send(r);
             }
-            Job::Card { mode, consents, reader } => {
-                timing::measure(received, self.card_confirm(reply, &w.caller, &w.origin, mode, consents, reader)).await
+            Job::Card { mode, consents, reader, treatment } => {
+                let confirm = self.card_confirm(reply, &w.caller, &w.origin, card::Asked { mode, consents, reader, treatment });
+                timing::measure(received, confirm).await
             }
             Job::CardRegister { consents, reader } => self.card_register(reply, &w.caller, &w.origin, consents, reader).await,
             Job::References { request } => {
@@ -326,8 +327,8 @@ impl Runtime {
                 let r = self.batch_submit(Some(&w.origin), &request_xml, count).await;
                 reply.send(r);
             }
-            Job::Document { query, request_xml } => {
-                let r = self.document(&w.origin, query, &request_xml).await;
+            Job::Document { query, request_xml, treatment } => {
+                let r = self.document(&w.origin, query, &request_xml, treatment).await;
                 reply.send(r);
             }
             Job::BatchPoll { job } => {
@@ -352,12 +353,23 @@ impl Runtime {
             return;
         };
         let (summary, _) = eligibility::summary(&answer.message);
-        let stored = store_eligibility(&mut lock(&self.dispatcher), ResultKind::Face, None, None, None, &answer);
+        // A face-recognition reader stands at the clinic's desk.
+        let made = Made { treatment: Some(Treatment::Outpatient), ..Made::default() };
+        let stored = store_eligibility(&mut lock(&self.dispatcher), ResultKind::Face, None, made, &answer);
         if let Err(e) = stored {
             eprintln!("onshi-helper service: face result not stored: {e}");
         }
         self.broadcast(Event::FaceResult { xml: answer.xml, summary });
     }
+}
+
+/// How a desk check was made, kept with its result: the card mode and
+/// consents, the document handed over, where the patient was treated.
+#[derive(Debug, Clone, Copy, Default)]
+struct Made {
+    card: Option<CardCheck>,
+    document: Option<PresentedDocument>,
+    treatment: Option<Treatment>,
 }
 
 /// Stores a result document and turns it into the reply: an error result
@@ -366,8 +378,7 @@ fn store_eligibility(
     d: &mut Dispatcher<SystemEnv>,
     kind: ResultKind,
     origin: Option<&Origin>,
-    card: Option<CardCheck>,
-    document: Option<PresentedDocument>,
+    made: Made,
     a: &eligibility::Answer,
 ) -> Result<Eligibility, ProtocolError> {
     let (summary, status) = eligibility::summary(&a.message);
@@ -383,8 +394,9 @@ fn store_eligibility(
         insurer_number: eligibility::insurer_of(&a.message),
         name_kana: None,
         error: failure.as_ref().and_then(|e| ErrorCode::new(e.code.as_str()).ok()),
-        card,
-        document,
+        card: made.card,
+        document: made.document,
+        treatment: made.treatment,
         xml,
     };
     d.store_mut().insert_result(&result).map_err(internal)?;
@@ -414,14 +426,16 @@ impl Runtime {
         let backend = self.backend()?;
         let bytes = backend.card_confirm(proof).await.map_err(|e| backend_error(&e));
         let mut d = lock(&self.dispatcher);
-        let card = Some(CardCheck { mode: proof.mode, consents: proof.consents });
-        let r = bytes.and_then(|b| eligibility::read_answer(&b)).and_then(|a| store_eligibility(&mut d, ResultKind::CardConfirm, None, card, None, &a));
+        // The command line is run at the clinic, by IT.
+        let made = Made { card: Some(CardCheck { mode: proof.mode, consents: proof.consents }), treatment: Some(Treatment::Outpatient), ..Made::default() };
+        let r = bytes.and_then(|b| eligibility::read_answer(&b)).and_then(|a| store_eligibility(&mut d, ResultKind::CardConfirm, None, made, &a));
         let error = r.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
         let detail = AuditDetail::CardConfirm {
             mode: if proof.mode == ConfirmMode::Pin { AuditMode::Pin } else { AuditMode::Visual },
             consents: AuditConsents::default(),
             tries_left: None,
             error,
+            treatment: Some(Treatment::Outpatient),
         };
         d.audit(&Actor::Cli, if r.is_ok() { Outcome::Ok } else { Outcome::Failed }, &detail);
         r

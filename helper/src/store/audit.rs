@@ -16,6 +16,7 @@
 //! desk's chain breaks it. `verify` walks every chain and names the first
 //! break of each.
 
+use onshi_core::protocol::Treatment;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -151,8 +152,22 @@ pub enum ServiceAction {
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AuditDetail {
-    EligibilityQuery { query: QueryKind, error: Option<ErrorCode> },
-    CardConfirm { mode: ConfirmMode, consents: Consents, tries_left: Option<u8>, error: Option<ErrorCode> },
+    /// `treatment`: where the patient was treated (issue 16); absent in
+    /// entries written before, and for queries that are not a patient's.
+    EligibilityQuery {
+        query: QueryKind,
+        error: Option<ErrorCode>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        treatment: Option<Treatment>,
+    },
+    CardConfirm {
+        mode: ConfirmMode,
+        consents: Consents,
+        tries_left: Option<u8>,
+        error: Option<ErrorCode>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        treatment: Option<Treatment>,
+    },
     /// `card_register` (always PIN). `already_registered`: the system had it already.
     CardRegister { consents: Consents, tries_left: Option<u8>, already_registered: bool, error: Option<ErrorCode> },
     Pairing { action: PairingAction, origin: Origin },
@@ -479,11 +494,15 @@ mod tests {
             consents: Consents { medication: true, ..Consents::default() },
             tries_left: Some(3),
             error: None,
+            treatment: None,
         };
+        // Without a treatment the bytes are those written before issue 16.
         assert_eq!(
             d.to_json(),
             r#"{"kind":"card_confirm","mode":"pin","consents":{"medication":true,"health_checkup":false,"surgery":false},"tries_left":3,"error":null}"#
         );
         assert_eq!(d.kind(), AuditKind::CardConfirm);
+        let visit = AuditDetail::EligibilityQuery { query: QueryKind::Medication, error: None, treatment: Some(Treatment::HomeVisit) };
+        assert_eq!(visit.to_json(), r#"{"kind":"eligibility_query","query":"medication","error":null,"treatment":"home_visit"}"#);
     }
 }

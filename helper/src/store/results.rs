@@ -4,7 +4,7 @@
 //! byte. Bytes in, bytes out: no encoding is chosen here, so any engine
 //! behind this interface keeps a blob. Interpreting the XML is the core's job.
 
-use onshi_core::protocol::{ConfirmMode, Consents, PresentedDocument};
+use onshi_core::protocol::{ConfirmMode, Consents, PresentedDocument, Treatment};
 
 use super::engine::{vals, Db, Row};
 use super::jobs::JobId;
@@ -159,6 +159,8 @@ pub struct NewResult {
     pub card: Option<CardCheck>,
     /// Checks by numbers: the document they came from, when the page said.
     pub document: Option<PresentedDocument>,
+    /// Desk checks (card, numbers, face): where the patient was treated.
+    pub treatment: Option<Treatment>,
     pub xml: ResultXml,
 }
 
@@ -178,14 +180,16 @@ pub struct StoredResult {
     pub card: Option<CardCheck>,
     /// `None` unless a check by numbers named it (schema 4 on).
     pub document: Option<PresentedDocument>,
-    /// The desk whose helper stored it (schema 6 on, when the store was
+    /// The desk whose helper stored it (schema 7 on, when the store was
     /// opened from a config).
     pub desk: Option<String>,
+    /// `None` for batch and history rows, and desk rows before schema 6.
+    pub treatment: Option<Treatment>,
     pub xml: StoredXml,
 }
 
 const COLUMNS: &str = "id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, \
-                       card_mode, consents, received, document, desk";
+                       card_mode, consents, received, document, desk, treatment";
 
 impl Store {
     /// Stores a result; the day is the local date of `at`.
@@ -254,6 +258,10 @@ fn read(r: &Row) -> Result<StoredResult, StoreError> {
         card,
         document,
         desk: r.opt_text(15)?,
+        treatment: match r.opt_text(16)? {
+            None => None,
+            Some(t) => Some(Treatment::from_str_opt(&t).ok_or_else(|| corrupt("treatment"))?),
+        },
         xml,
     })
 }
@@ -268,8 +276,8 @@ fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>) -> Result<ResultId, Sto
     }
     let row = db.query_opt(
         "insert result",
-        "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document, desk)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
+        "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document, desk, treatment)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id",
         vals![
             r.at.as_str(),
             r.at.day().as_str(),
@@ -285,6 +293,7 @@ fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>) -> Result<ResultId, Sto
             r.card.map(|c| consents_str(&c.consents)),
             r.document.map(PresentedDocument::as_str),
             desk,
+            r.treatment.map(Treatment::as_str),
         ],
     )?;
     let id = row.ok_or(StoreError::NotFound { what: "inserted result", id: 0 })?.int(0)?;

@@ -229,7 +229,17 @@ pub const MIGRATIONS: &[Step] = &[
     DROP INDEX results_day;
     "#,
     ),
-    // 6 (issue 17): the desk that made each result and submitted each job;
+    // 6 (issue 16): desk checks remember where the patient was treated
+    // (外来, 訪問診療, オンライン診療), for the day's list and the viewing
+    // requests made from the result. NULL for batch and history rows, and for
+    // rows stored before (all of them made at the desk). The same SQL on both.
+    Step::both(
+        r#"
+    ALTER TABLE results ADD COLUMN treatment TEXT
+        CHECK (treatment IN ('outpatient', 'home_visit', 'online', 'emergency'));
+    "#,
+    ),
+    // 7 (issue 17): the desk that made each result and submitted each job;
     // in SQLite the audit log gets a desk column too (one chain per file,
     // keyed '': the file's own PC). `lease_owner` / `lease_until` are for
     // batch jobs polled exactly once by one desk (a lease taken with

@@ -21,6 +21,7 @@ conformance!(
     results_record_their_desk,
     reference_numbers_are_stored_verbatim,
     a_check_by_numbers_keeps_its_document,
+    a_desk_check_keeps_its_treatment_setting,
     results_keep_the_bytes_as_received,
 );
 
@@ -52,6 +53,7 @@ pub(super) fn result_at(at: &str, kind: ResultKind) -> NewResult {
         error: None,
         card: None,
         document: None,
+        treatment: None,
         xml: ResultXml::received(b"<XmlMsg/>".to_vec()).unwrap(),
     }
 }
@@ -136,8 +138,8 @@ fn audit_chain_appends_and_verifies(e: Engine) {
     assert_eq!((empty.entries, empty.head.as_str(), empty.is_intact()), (0, audit::GENESIS, true));
     let details = [
         AuditDetail::Pairing { action: PairingAction::Begin, origin: origin() },
-        AuditDetail::CardConfirm { mode: ConfirmMode::Pin, consents: Consents::default(), tries_left: Some(2), error: Some(ErrorCode::new("wrong_pin").unwrap()) },
-        AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None },
+        AuditDetail::CardConfirm { mode: ConfirmMode::Pin, consents: Consents::default(), tries_left: Some(2), error: Some(ErrorCode::new("wrong_pin").unwrap()), treatment: None },
+        AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None, treatment: None },
     ];
     for (i, d) in details.iter().enumerate() {
         let seq = store.append_audit(&ts("2026-11-25T09:00:00+09:00"), &Actor::Origin(origin()), Outcome::Ok, d).unwrap();
@@ -339,6 +341,22 @@ fn a_check_by_numbers_keeps_its_document(e: Engine) {
     assert!(place.raw(&s, "UPDATE results SET document = 'passport'").is_err());
 }
 
+/// Issue 16: a desk check keeps where the patient was treated; rows without
+/// one (batch, history, stored before schema 6) read as `None`.
+fn a_desk_check_keeps_its_treatment_setting(e: Engine) {
+    use onshi_core::protocol::Treatment;
+    let place = Place::new(e);
+    let mut s = place.open();
+    let at = "2026-12-06T10:00:00+09:00";
+    for t in [Some(Treatment::HomeVisit), Some(Treatment::Online), None] {
+        s.insert_result(&NewResult { treatment: t, ..result_at(at, ResultKind::InsuranceConfirm) }).unwrap();
+    }
+    let day = Day::parse("2026-12-06").unwrap();
+    let got: Vec<_> = s.results_for_day(&day).unwrap().iter().map(|r| r.treatment).collect();
+    assert_eq!(got, [Some(Treatment::HomeVisit), Some(Treatment::Online), None]);
+    assert!(place.raw(&s, "UPDATE results SET treatment = 'teleport'").is_err());
+}
+
 /// The bytes of a Shift_JIS answer, as a gateway or terminal sends them.
 fn shift_jis_answer() -> Vec<u8> {
     let doc = "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>\r\n<XmlMsg><MessageHeader><CharacterCodeIdentifier>1</CharacterCodeIdentifier></MessageHeader><MessageBody><Name>山田　髙子</Name></MessageBody></XmlMsg>\r\n";
@@ -413,7 +431,7 @@ fn schema_3_keeps_old_text_rows_and_stores_new_rows_as_bytes() {
 fn postgres_audit_has_one_chain_per_desk() {
     let place = Place::new(Engine::Postgres);
     let (mut a, mut b) = (place.open_desk("受付1"), place.open_desk("受付2"));
-    let detail = AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None };
+    let detail = AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None, treatment: None };
     let at = ts("2026-11-25T09:00:00+09:00");
     let mut seqs = Vec::new();
     for i in 0..6 {

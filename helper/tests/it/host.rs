@@ -146,7 +146,7 @@ fn service_and_native_host_end_to_end() {
             let xml = format!("<XmlMsg n=\"{i}\">{}</XmlMsg>", "あ\"".repeat(350_000));
             store.insert_result(&NewResult {
                 at: at.clone(), kind: ResultKind::InsuranceConfirm, origin: None, job: None, status: ResultStatus::Valid,
-                insurer_number: None, name_kana: None, error: None, card: None, document: None, xml: ResultXml::received(xml.into_bytes()).unwrap(),
+                insurer_number: None, name_kana: None, error: None, card: None, document: None, treatment: None, xml: ResultXml::received(xml.into_bytes()).unwrap(),
             }).unwrap();
         }
     }

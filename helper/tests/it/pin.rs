@@ -51,9 +51,10 @@ fn card_confirm_flow(store: &mut Store, pin: &str) {
         consents: Consents { medication: true, health_checkup: true, surgery: false },
         tries_left: Some(2),
         error: Some(ErrorCode::new("wrong_pin").unwrap()),
+        treatment: None,
     };
     store.append_audit(&now, &actor, Outcome::Failed, &wrong).unwrap();
-    let ok = AuditDetail::CardConfirm { mode: ConfirmMode::Pin, consents: Consents::default(), tries_left: None, error: None };
+    let ok = AuditDetail::CardConfirm { mode: ConfirmMode::Pin, consents: Consents::default(), tries_left: None, error: None, treatment: None };
     store.append_audit(&now, &actor, Outcome::Ok, &ok).unwrap();
     let result = NewResult {
         at: now.clone(),
@@ -65,7 +66,7 @@ fn card_confirm_flow(store: &mut Store, pin: &str) {
         name_kana: Some("ジュシン タロウ".into()),
         error: None,
         card: None,
-        document: None,
+        document: None, treatment: None,
         xml: ResultXml::received(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader/></XmlMsg>".to_vec()).unwrap(),
     };
     store.insert_result(&result).unwrap();

@@ -18,7 +18,7 @@ fn seed_audit(path: &std::path::Path, n: usize) {
         let detail = if i % 2 == 0 {
             AuditDetail::Pairing { action: PairingAction::Approve, origin: origin.clone() }
         } else {
-            AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None }
+            AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error: None, treatment: None }
         };
         store.append_audit(&ts("2026-11-25T09:00:00+09:00"), &Actor::Origin(origin.clone()), Outcome::Ok, &detail).unwrap();
     }

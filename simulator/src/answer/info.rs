@@ -147,10 +147,30 @@ fn require_xml(header: &MessageHeader) -> Result<(), Refusal> {
     }
 }
 
+/// A viewing request must say where the patient is treated (issue 16):
+/// outpatient, home visit (居宅同意取得型), online or emergency. The answer
+/// echoes it, and the gateway's request log records it.
+fn require_treatment(header: &MessageHeader) -> Result<(), Refusal> {
+    match &header.medical_treatment_flag {
+        Some(f) if f.is_known() => Ok(()),
+        Some(f) => Err(Refusal::new(
+            codes::INVALID,
+            format!("診療区分 {} は使えません。1（外来）・2（訪問診療）・3（オンライン診療）・4（救急）のどれかにしてください。", f.code()),
+            format!("treatment setting {} is not known; use 1 (outpatient), 2 (home visit), 3 (online) or 4 (emergency)", f.code()),
+        )),
+        None => Err(Refusal::new(
+            codes::INVALID,
+            "診療区分（MedicalTreatmentFlag）がありません。外来・訪問診療・オンライン診療のどれで閲覧するかを入れてください。",
+            "the treatment setting (MedicalTreatmentFlag) is missing; say whether this viewing is for an outpatient, a home visit or an online consultation",
+        )),
+    }
+}
+
 /// Finds the person and checks the consent (and, for medication with
 /// diagnosis, the diagnosis consent too): the person id on success.
 fn admitted(conn: &Connection, req: &Msg<InfoRequestBody>, history: History, date: &str) -> Result<String, Refusal> {
     require_xml(&req.header)?;
+    require_treatment(&req.header)?;
     let person = person_of(conn, &search_of(&req.header), date)?;
     require_consent(conn, &person, history, date)?;
     if req.header.file_category == Some(FileCategory::MedicationDiagnosisXml) {

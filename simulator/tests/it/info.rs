@@ -126,6 +126,29 @@ fn history_only_while_the_matching_consent_is_valid() {
     }
 }
 
+/// Issue 16: a viewing request says where the patient is treated; the
+/// answer echoes it (home visit stays home visit), and one without it, or
+/// with a code no table knows, is refused with a message saying which to use.
+#[test]
+fn viewing_answers_by_the_treatment_setting() {
+    let db = registry_db();
+    let conn = Connection::open(&db).unwrap();
+    let (_, given) = person_with(&conn, "pharmacist", "1");
+    let med = |flag: Option<MedicalTreatmentFlag>| {
+        let mut header = info_header(&given, Some(("202501", "202612")), FileCategory::Xml);
+        header.medical_treatment_flag = flag;
+        Message::MedicationRequest(Msg { header, body: InfoRequestBody::default() })
+    };
+    for flag in [MedicalTreatmentFlag::Outpatient, MedicalTreatmentFlag::HomeVisit, MedicalTreatmentFlag::Online] {
+        let answer = ask(&conn, "YZKsiquc01req_1.xml", med(Some(flag.clone())));
+        let Answer::Reply(m) = &answer else { panic!("{flag:?}: {answer:?}") };
+        assert_eq!(m.header().and_then(|h| h.medical_treatment_flag.clone()), Some(flag));
+    }
+    for flag in [None, Some(MedicalTreatmentFlag::Unknown("9".into()))] {
+        assert_eq!(outcome(&ask(&conn, "YZKsiquc01req_1.xml", med(flag.clone()))), Err(codes::INVALID), "{flag:?}");
+    }
+}
+
 #[test]
 fn medication_comes_by_month_and_dispensing_date_within_the_range() {
     let conn = Connection::open(registry_db()).unwrap();

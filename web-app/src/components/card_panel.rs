@@ -1,9 +1,10 @@
-//! The My Number card check: reader/card state, PIN or visual mode, the
+//! The My Number card check: where the patient is treated (none in an
+//! online consultation), reader/card state, PIN or visual mode, the
 //! patient's five consent choices in plain words, progress, and the offer
 //! to register the card for insurance use (a button that sends
 //! `card_register`) when the check answered `card_not_registered`.
 
-use onshi_core::protocol::ConfirmMode;
+use onshi_core::protocol::{ConfirmMode, Treatment};
 use yew::prelude::*;
 
 use super::{bi, one, tx};
@@ -26,6 +27,9 @@ pub struct Props {
     pub on_entry: Callback<()>,
     /// Register the card for insurance use (sends `card_register`).
     pub on_register: Callback<()>,
+    /// Where the patient is treated (shared with the entry form).
+    pub treatment: Treatment,
+    pub on_treatment: Callback<Treatment>,
 }
 
 #[function_component(CardPanel)]
@@ -77,6 +81,13 @@ pub fn card_panel(p: &Props) -> Html {
     html! {
         <section class="card" aria-labelledby="card-title">
             <h2 id="card-title">{tx(lang, t::CARD_TITLE)}</h2>
+            <super::TreatmentPicker lang={lang} value={p.treatment} on_change={p.on_treatment.clone()} disabled={c.step.busy()} />
+            if !p.treatment.card_possible() {
+                <div id="card-online" class="notice warn" role="alert">
+                    <p>{tx(lang, t::CARD_ONLINE)}</p>
+                    <button id="card-online-to-numbers" type="button" onclick={p.on_entry.reform(|_| ())}>{one(lang, t::CERT_EXPIRED_ACTION)}</button>
+                </div>
+            }
             <div class="lamps-row">{lamp(&p.reader)}{lamp(&p.card_lamp)}</div>
             <fieldset>
                 <legend>{tx(lang, t::CARD_MODE)}</legend>
@@ -105,7 +116,7 @@ pub fn card_panel(p: &Props) -> Html {
                 </div>
             }
             <div class="actions">
-                <button id="card-start" type="button" class="primary" disabled={c.step.busy()} onclick={p.on_start.reform(|_| ())}>
+                <button id="card-start" type="button" class="primary" disabled={c.step.busy() || !p.treatment.card_possible()} onclick={p.on_start.reform(|_| ())}>
                     {one(lang, t::CARD_START)}
                 </button>
                 if c.cancel_request().is_some() {

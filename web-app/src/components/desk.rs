@@ -57,6 +57,9 @@ pub fn desk(p: &Props) -> Html {
                             <td>{r.time().to_string()}</td>
                             <td>{one(lang, how(r.kind))}
                                 { for r.document.map(|d| html! { <div class="document" data-document={d.as_str()}>{lang.order(&d.label()).0.to_string()}</div> }) }
+                                { for r.treatment.filter(|t| *t != onshi_core::protocol::Treatment::Outpatient).map(|t| html! {
+                                    <span class="treatment-badge" data-treatment={t.as_str()}>{lang.order(&t.label()).0.to_string()}</span>
+                                }) }
                                 { for r.consents.map(|c| html! { <div class="consents-given">{lang.order(&crate::state::Consent::summary(&c)).0.to_string()}</div> }) }</td>
                             <td><button type="button" class="link" onclick={open}>{if r.name.is_empty() { "—".to_string() } else { r.name.clone() }}</button>
                                 <div class="kana">{r.kana.clone()}</div></td>

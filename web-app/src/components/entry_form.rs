@@ -1,8 +1,9 @@
-//! The insurance-card / 資格確認書 entry form: the document in hand, five
+//! The insurance-card / 資格確認書 entry form: where the patient is
+//! treated, the document in hand, five
 //! fields in tab order, a live verdict under each, Enter submits from any
 //! field, Esc clears.
 
-use onshi_core::protocol::PresentedDocument;
+use onshi_core::protocol::{PresentedDocument, Treatment};
 use yew::prelude::*;
 
 use super::{bi, one, tx};
@@ -18,6 +19,9 @@ pub struct Props {
     pub on_type: Callback<(Field, String)>,
     pub on_limit: Callback<bool>,
     pub on_document: Callback<PresentedDocument>,
+    /// Where the patient is treated (shared with the card panel).
+    pub treatment: Treatment,
+    pub on_treatment: Callback<Treatment>,
     pub on_submit: Callback<()>,
     pub on_clear: Callback<()>,
 }
@@ -114,6 +118,7 @@ pub fn entry_form(p: &Props) -> Html {
             <h2 id="entry-title">{tx(p.lang, t::ENTRY_TITLE)}</h2>
             <p class="hint">{tx(p.lang, t::ENTRY_HINT)}</p>
             <form id="entry-form" class="entry" onkeydown={onkeydown} onsubmit={onsubmit} novalidate=true>
+                <super::TreatmentPicker lang={p.lang} value={p.treatment} on_change={p.on_treatment.clone()} disabled={p.sending} />
                 <fieldset class="documents">
                     <legend>{tx(p.lang, t::DOC_LEGEND)}</legend>
                     { for documents }

@@ -11,6 +11,7 @@ mod placeholder;
 mod result_view;
 mod settings;
 mod status_strip;
+mod treatment;
 mod usage;
 
 pub use card_panel::CardPanel;
@@ -22,6 +23,7 @@ pub use placeholder::Placeholder;
 pub use result_view::ResultView;
 pub use settings::Settings;
 pub use status_strip::StatusStrip;
+pub use treatment::TreatmentPicker;
 pub use usage::UsagePage;
 
 use onshi_core::text::Bilingual;

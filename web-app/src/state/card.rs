@@ -154,7 +154,8 @@ impl CardFlow {
 
     /// The request the start button sends.
     pub fn request(&self) -> CardConfirm {
-        CardConfirm { mode: self.mode, consents: self.consents, reader: None }
+        // The treatment setting is the page's: `AppState::card_request` sets it.
+        CardConfirm { mode: self.mode, consents: self.consents, reader: None, treatment: Default::default() }
     }
 
     /// The request the registration button sends: always with the PIN

@@ -19,6 +19,8 @@ pub struct TodayRow {
     pub consents: Option<onshi_core::protocol::Consents>,
     /// Checks by numbers: the document in hand, when recorded.
     pub document: Option<onshi_core::protocol::PresentedDocument>,
+    /// Desk checks: where the patient was treated, when recorded.
+    pub treatment: Option<onshi_core::protocol::Treatment>,
     pub name: String,
     pub kana: String,
     pub insurer: String,
@@ -44,6 +46,7 @@ impl TodayRow {
             kind: e.kind,
             consents: e.consents,
             document: e.document,
+            treatment: e.treatment,
             name: s(q.as_ref().and_then(|q| q.name.as_ref())),
             kana: s(q.as_ref().and_then(|q| q.name_kana.as_ref())),
             insurer: s(q.as_ref().and_then(|q| q.insurer_number.as_ref())),

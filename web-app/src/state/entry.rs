@@ -198,6 +198,8 @@ impl EntryForm {
                 document: Some(self.document),
                 limit_certificate: self.limit_consent,
                 arbitrary_id: None,
+                // The page's setting, filled in by `AppState::submit_plan`.
+                treatment: Default::default(),
             }),
             (None, diags) => Err(diags
                 .into_iter()

@@ -6,8 +6,8 @@
 use std::rc::Rc;
 
 use onshi_core::protocol::{
-    ConfirmKind, ConfirmMode, Eligibility, ErrorCode, Event, InsuranceConfirm, PresentedDocument, ProtocolError, ReaderInfo, Response,
-    StatusReply, TodayEntry,
+    CardConfirm, ConfirmKind, ConfirmMode, Eligibility, ErrorCode, Event, InsuranceConfirm, PresentedDocument, ProtocolError, ReaderInfo,
+    Response, StatusReply, TodayEntry, Treatment,
 };
 use onshi_core::text::Bilingual;
 use yew::Reducible;
@@ -160,6 +160,9 @@ pub struct Shown {
     pub kind: Option<ConfirmKind>,
     /// Checks by numbers: the document the numbers came from.
     pub document: Option<PresentedDocument>,
+    /// Desk checks: where the patient was treated (`None` for a file, and
+    /// for results from before helper 0.3).
+    pub treatment: Option<Treatment>,
     /// `Err` when the document could not be read (the message says why).
     pub model: Result<ResultModel, Bilingual>,
     /// The card's certificate notice of a fresh card check (the renewal
@@ -208,6 +211,9 @@ pub struct AppState {
     pub refresh: u32,
     /// The 利用状況 screen.
     pub usage: UsageView,
+    /// Where the next check's patient is treated (外来 on load): sent with
+    /// card and number checks, kept with the result.
+    pub treatment: Treatment,
 }
 
 /// The shell's view of one submitted batch.
@@ -240,6 +246,8 @@ pub enum Action {
     SetLimitConsent(bool),
     /// The document in hand for a check by numbers.
     SetDocument(PresentedDocument),
+    /// Where the next check's patient is treated.
+    SetTreatment(Treatment),
     ClearEntry,
     /// Submit pressed: the reducer records why nothing was sent, if so.
     SubmitRefused(Notice),
@@ -275,7 +283,7 @@ impl AppState {
         match self.entry.request() {
             Err(_) => SubmitPlan::Refuse(Notice::FixFields),
             Ok(req) => match self.links.query_blocker() {
-                None => SubmitPlan::Send(req),
+                None => SubmitPlan::Send(InsuranceConfirm { treatment: self.treatment, ..req }),
                 Some(e) if e.code == ErrorCode::ExtensionMissing => SubmitPlan::Refuse(Notice::NeedHelper),
                 // Not paired, or the helper down: its own message says what to do.
                 Some(e) => SubmitPlan::Refuse(Notice::Failed(e)),
@@ -300,10 +308,21 @@ impl AppState {
             .map(|record| Stored { record, source: RecordSource::Today })
     }
 
-    fn show(&mut self, xml: String, kind: Option<ConfirmKind>, document: Option<PresentedDocument>) {
+    /// The card check to send: the panel's mode and consents, this check's setting.
+    pub fn card_request(&self) -> CardConfirm {
+        CardConfirm { treatment: self.treatment, ..self.card.request() }
+    }
+
+    fn show(&mut self, xml: String, kind: Option<ConfirmKind>, document: Option<PresentedDocument>, treatment: Option<Treatment>) {
         let stored = self.stored_for(&xml);
-        let model = result::read_result(&xml, &self.now, stored.as_ref(), document);
-        self.shown = Some(Shown { xml, kind, document, model, certificate: None });
+        let mut model = result::read_result(&xml, &self.now, stored.as_ref(), document);
+        // Away from the desk is worth a line on the slip; 外来 is the usual case.
+        if let (Ok(m), Some(t)) = (&mut model, treatment.filter(|t| *t != Treatment::Outpatient)) {
+            if let Some(first) = m.entries.first_mut() {
+                first.rows.insert(0, result::Row { label: t::D_TREATMENT, value: t.label(), changed: None });
+            }
+        }
+        self.shown = Some(Shown { xml, kind, document, treatment, model, certificate: None });
         self.route = Route::Result;
     }
 
@@ -314,7 +333,9 @@ impl AppState {
         self.history = HistoryDocs::default();
         // The form keeps its document while the check runs (submit is disabled).
         let document = (kind == ConfirmKind::Insurance).then_some(self.entry.document);
-        self.show(e.xml.clone(), Some(kind), document);
+        // The picker is locked while a check runs, so this is the setting it went out with.
+        let treatment = (kind != ConfirmKind::Face).then_some(self.treatment);
+        self.show(e.xml.clone(), Some(kind), document, treatment);
         if let Some(shown) = &mut self.shown {
             shown.certificate = e.certificate.clone();
         }
@@ -326,7 +347,16 @@ impl AppState {
         let n = self.today.len() + 1;
         let at = rfc3339_of(&self.now);
         let consents = matches!(kind, ConfirmKind::CardPin | ConfirmKind::CardVisual).then_some(self.card.consents);
-        self.today.push(TodayRow::from_entry(&TodayEntry { entry_id: format!("local-{n}"), at, kind, consents, document, xml: e.xml, summary: e.summary }));
+        self.today.push(TodayRow::from_entry(&TodayEntry {
+            entry_id: format!("local-{n}"),
+            at,
+            kind,
+            consents,
+            document,
+            treatment,
+            xml: e.xml,
+            summary: e.summary,
+        }));
     }
 
     fn clear_entry(&mut self) {
@@ -376,6 +406,7 @@ impl AppState {
             }
             Action::SetLimitConsent(b) => self.entry.limit_consent = b,
             Action::SetDocument(d) => self.entry.document = d,
+            Action::SetTreatment(t) => self.treatment = t,
             Action::ClearEntry => self.clear_entry(),
             Action::Escape => {
                 if self.route == Route::Entry {
@@ -417,7 +448,7 @@ impl AppState {
             Action::Event(e) => self.event(e),
             Action::CardMode(m) => self.card.mode = m,
             Action::ToggleConsent(c) => self.card.toggle(c),
-            Action::LoadResult(xml) => self.show(xml, None, None),
+            Action::LoadResult(xml) => self.show(xml, None, None, None),
             Action::LoadStored(xml) => {
                 match result::stored_from_file(&xml) {
                     Ok(s) => self.loaded_record = Some(s),
@@ -425,13 +456,13 @@ impl AppState {
                 }
                 // Re-draw the result on screen against the new record.
                 if let Some(sh) = self.shown.take() {
-                    self.show(sh.xml, sh.kind, sh.document);
+                    self.show(sh.xml, sh.kind, sh.document, sh.treatment);
                 }
             }
             Action::ForgetStored => {
                 self.loaded_record = None;
                 if let Some(sh) = self.shown.take() {
-                    self.show(sh.xml, sh.kind, sh.document);
+                    self.show(sh.xml, sh.kind, sh.document, sh.treatment);
                 }
             }
             Action::OpenToday(id) => {
@@ -439,7 +470,7 @@ impl AppState {
                     // Compare with what came before this row, not after it.
                     let upto: Vec<TodayRow> = self.today.iter().take_while(|x| x.entry_id != id).cloned().collect();
                     let all = std::mem::replace(&mut self.today, upto);
-                    self.show(r.xml.clone(), Some(r.kind), r.document);
+                    self.show(r.xml.clone(), Some(r.kind), r.document, r.treatment);
                     self.today = all;
                 }
             }

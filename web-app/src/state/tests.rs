@@ -294,6 +294,36 @@ fn unregistered_card_offers_registration() {
     assert_eq!(s.today[0].kind, ConfirmKind::CardPin);
 }
 
+/// Issue 16: the treatment setting goes out with both kinds of check, is
+/// shown on the result (away from the desk only) and in the day's list,
+/// and is the setting the history view asks with.
+#[test]
+fn the_treatment_setting_is_sent_shown_and_listed() {
+    use onshi_core::protocol::Treatment;
+    let mut s = good_form();
+    assert_eq!(s.treatment, Treatment::Outpatient, "外来 unless chosen");
+    s.apply(Action::SetTreatment(Treatment::HomeVisit));
+    let SubmitPlan::Send(req) = s.submit_plan() else { panic!("not sent") };
+    assert_eq!(req.treatment, Treatment::HomeVisit);
+    assert_eq!(s.card_request().treatment, Treatment::HomeVisit);
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(VALID_XML))));
+    let sh = s.shown.as_ref().expect("shown");
+    assert_eq!(sh.treatment, Some(Treatment::HomeVisit));
+    let rows = &sh.model.as_ref().expect("model").entries[0].rows;
+    assert_eq!((rows[0].label, rows[0].value.ja.as_str()), (t::D_TREATMENT, "訪問診療"));
+    assert_eq!(s.today.last().and_then(|r| r.treatment), Some(Treatment::HomeVisit));
+    // Back at the desk: no extra row, the setting is still recorded.
+    s.apply(Action::SetTreatment(Treatment::Outpatient));
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(eligibility(VALID_XML))));
+    let sh = s.shown.as_ref().expect("shown");
+    assert_eq!(sh.treatment, Some(Treatment::Outpatient));
+    assert!(sh.model.as_ref().expect("model").entries[0].rows.iter().all(|r| r.label != t::D_TREATMENT));
+    // Reopening the home-visit row from the list brings its setting back.
+    let first = s.today[0].entry_id.clone();
+    s.apply(Action::OpenToday(first));
+    assert_eq!(s.shown.as_ref().and_then(|sh| sh.treatment), Some(Treatment::HomeVisit));
+}
+
 #[test]
 fn card_request_carries_mode_and_consents() {
     let mut s = state();
@@ -345,7 +375,7 @@ fn lamps_follow_errors_and_events() {
 #[test]
 fn today_rows_search_by_name_kana_and_number() {
     let entry = |id: &str, xml: &str| TodayEntry {
-        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, consents: None, document: None, xml: xml.into(), summary: ResultSummary::default(),
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, consents: None, document: None, treatment: None, xml: xml.into(), summary: ResultSummary::default(),
     };
     let other = VALID_XML.replace("髙橋　一郎", "佐藤　花子").replace("ﾀｶﾊｼ ｲﾁﾛｳ", "ｻﾄｳ ﾊﾅｺ").replace(">0012<", ">0099<");
     let mut s = state();
@@ -524,7 +554,7 @@ fn other_card_errors_do_not_offer_registration() {
 #[test]
 fn today_rows_keep_card_mode_and_consents() {
     let entry = |id: &str, kind, consents| TodayEntry {
-        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind, consents, document: None, xml: VALID_XML.into(), summary: ResultSummary::default(),
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind, consents, document: None, treatment: None, xml: VALID_XML.into(), summary: ResultSummary::default(),
     };
     let med = Consents { medication: true, diagnosis_procedure: true, ..Consents::default() };
     let mut s = state();

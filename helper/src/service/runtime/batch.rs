@@ -116,7 +116,7 @@ impl Runtime {
                     name_kana: None,
                     error: None,
                     card: None,
-                    document: None,
+                    document: None, treatment: None,
                     xml,
                 };
                 d.store_mut().insert_result(&result).map_err(internal)?;

@@ -5,6 +5,17 @@
 
 use super::*;
 
+/// What a `card_confirm` asked for.
+#[derive(Debug, Clone)]
+pub(in crate::service) struct Asked {
+    pub mode: ConfirmMode,
+    pub consents: Consents,
+    /// Reader name; absent = the only reader with a card.
+    pub reader: Option<String>,
+    /// Where the patient is treated: stored with the result and audited.
+    pub treatment: Treatment,
+}
+
 /// Clears the card-busy flag when the card work ends, however it ends.
 struct CardSlot<'a>(&'a AtomicBool);
 
@@ -62,7 +73,8 @@ impl Runtime {
         out
     }
 
-    fn audit_card(&self, origin: &Origin, mode: ConfirmMode, consents: Consents, tries_left: Option<u8>, result: &Result<(), ProtocolError>) {
+    fn audit_card(&self, origin: &Origin, asked: &Asked, tries_left: Option<u8>, result: &Result<(), ProtocolError>) {
+        let Asked { mode, consents, treatment, .. } = *asked;
         let error = result.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
         let outcome = match result {
             Ok(()) => Outcome::Ok,
@@ -77,19 +89,12 @@ impl Runtime {
             consents: audit_consents(consents),
             tries_left,
             error,
+            treatment: Some(treatment),
         };
         lock(&self.dispatcher).audit(&Actor::Origin(origin.clone()), outcome, &detail);
     }
 
-    pub(super) async fn card_confirm(
-        self: &Arc<Self>,
-        reply: Reply,
-        caller: &Caller,
-        origin: &Origin,
-        mode: ConfirmMode,
-        consents: Consents,
-        reader: Option<String>,
-    ) {
+    pub(super) async fn card_confirm(self: &Arc<Self>, reply: Reply, caller: &Caller, origin: &Origin, asked: Asked) {
         // One card operation at a time: a second one would interleave APDUs
         // with the first flow's transaction or wait on it for minutes.
         if self.card_busy.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_err() {
@@ -97,20 +102,21 @@ impl Runtime {
             return;
         }
         let _slot = CardSlot(&self.card_busy);
-        let (result, tries) = match mode {
+        let (result, tries) = match asked.mode {
             ConfirmMode::Pin => {
-                let (proof, tries) = self.card_pin(&reply, caller, origin, consents, reader, PinPurpose::Confirm).await;
+                let (proof, tries) = self.card_pin(&reply, caller, origin, &asked, PinPurpose::Confirm).await;
                 let result = match (proof, self.backend()) {
-                    (Ok((proof, cert)), Ok(backend)) => {
-                        self.finish_card(origin, &backend, &proof).await.map(|e| Eligibility { certificate: cert.notice(), ..e })
-                    }
+                    (Ok((proof, cert)), Ok(backend)) => self
+                        .finish_card(origin, &backend, &proof, asked.treatment)
+                        .await
+                        .map(|e| Eligibility { certificate: cert.notice(), ..e }),
                     (Err(e), _) | (_, Err(e)) => Err(e),
                 };
                 (result, tries)
             }
-            ConfirmMode::Visual => (self.card_visual(origin, consents, reader).await, None),
+            ConfirmMode::Visual => (self.card_visual(origin, &asked).await, None),
         };
-        self.audit_card(origin, mode, consents, tries, &result.as_ref().map(|_| ()).map_err(Clone::clone));
+        self.audit_card(origin, &asked, tries, &result.as_ref().map(|_| ()).map_err(Clone::clone));
         let timing = timing::finish();
         reply.send(result.map(|e| Response::CardConfirm(Eligibility { timing, ..e })));
     }
@@ -131,7 +137,9 @@ impl Runtime {
             reply.send(result.map(Response::CardRegister));
             return;
         }
-        let (proof, tries) = self.card_pin(&reply, caller, origin, consents, reader, PinPurpose::Register).await;
+        // Registration is asked at the clinic's reader, right after a card check.
+        let asked = Asked { mode: ConfirmMode::Pin, consents, reader, treatment: Treatment::Outpatient };
+        let (proof, tries) = self.card_pin(&reply, caller, origin, &asked, PinPurpose::Register).await;
         let proof = proof.map_err(no_registration_in_grace);
         let result = match (proof, self.backend()) {
             (Ok((proof, _)), Ok(backend)) => match timing::network(backend.card_register(&proof)).await {
@@ -173,14 +181,15 @@ impl Runtime {
     /// `cert_validity`) confirms the qualification: a lapsed certificate
     /// makes a signature worthless, the photo check does not need one. One
     /// lapsed beyond the grace is refused before the gateway is asked.
-    async fn card_visual(&self, origin: &Origin, consents: Consents, reader: Option<String>) -> Result<Eligibility, ProtocolError> {
+    async fn card_visual(&self, origin: &Origin, asked: &Asked) -> Result<Eligibility, ProtocolError> {
+        let (consents, reader) = (asked.consents, asked.reader.clone());
         let backend = self.backend()?;
         let today = self.cert_today();
         let (certificate_der, cert) =
             self.on_card(reader, move |t| flows::certificate_for_visual(t, today)).await.map_err(|e| e.to_protocol())?;
         let challenge = timing::network(backend.card_challenge()).await.map_err(|e| backend_error(&e))?;
         let proof = CardProof { certificate_der, signature: Vec::new(), nonce: challenge.nonce, mode: ConfirmMode::Visual, consents };
-        let result = self.finish_card(origin, &backend, &proof).await?;
+        let result = self.finish_card(origin, &backend, &proof, asked.treatment).await?;
         Ok(Eligibility { certificate: cert.notice(), ..result })
     }
 
@@ -191,11 +200,17 @@ impl Runtime {
         flows::Today { date: self.settings.today.unwrap_or_else(|| d.calendar_day()), offset_minutes: d.offset_minutes() }
     }
 
-    async fn finish_card(&self, origin: &Origin, backend: &Arc<dyn Backend>, proof: &CardProof) -> Result<Eligibility, ProtocolError> {
+    async fn finish_card(
+        &self,
+        origin: &Origin,
+        backend: &Arc<dyn Backend>,
+        proof: &CardProof,
+        treatment: Treatment,
+    ) -> Result<Eligibility, ProtocolError> {
         let bytes = timing::network(backend.card_confirm(proof)).await.map_err(|e| backend_error(&e))?;
         let answer = eligibility::read_answer(&bytes)?;
-        let card = Some(CardCheck { mode: proof.mode, consents: proof.consents });
-        store_eligibility(&mut lock(&self.dispatcher), ResultKind::CardConfirm, Some(origin), card, None, &answer)
+        let made = Made { card: Some(CardCheck { mode: proof.mode, consents: proof.consents }), treatment: Some(treatment), ..Made::default() };
+        store_eligibility(&mut lock(&self.dispatcher), ResultKind::CardConfirm, Some(origin), made, &answer)
     }
 
     /// PIN mode up to the card's signature over a fresh challenge; returns
@@ -209,10 +224,10 @@ impl Runtime {
         reply: &Reply,
         caller: &Caller,
         origin: &Origin,
-        consents: Consents,
-        reader: Option<String>,
+        asked: &Asked,
         purpose: PinPurpose,
     ) -> (Result<(CardProof, flows::CertStanding), ProtocolError>, Option<u8>) {
+        let (consents, reader) = (asked.consents, asked.reader.clone());
         let backend = match self.backend() {
             Ok(b) => b,
             Err(e) => return (Err(e), None),
@@ -294,7 +309,7 @@ impl Runtime {
                     entry_reply.send(Err(CardError::WrongPin { tries_left }.to_protocol()));
                     let wrong = Err(CardError::WrongPin { tries_left }.to_protocol());
                     match purpose {
-                        PinPurpose::Confirm => self.audit_card(origin, ConfirmMode::Pin, consents, Some(tries_left), &wrong),
+                        PinPurpose::Confirm => self.audit_card(origin, asked, Some(tries_left), &wrong),
                         PinPurpose::Register => self.audit_register(origin, consents, Some(tries_left), &wrong.map(|()| CardRegistered::default())),
                     }
                     if tries_left == 0 {

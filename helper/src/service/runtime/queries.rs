@@ -8,8 +8,16 @@ impl Runtime {
 
     /// Sends an `OQSsiquc01req`, stores and audits the answer. `origin` is
     /// the asking page (absent for the command line).
-    /// A check by numbers; `document` is what the patient handed over, when the page said.
-    pub async fn insurance(&self, origin: Option<&Origin>, request_xml: &[u8], document: Option<PresentedDocument>) -> Result<Response, ProtocolError> {
+    /// A check by numbers: `document` is what the patient handed over (when
+    /// the page said), `treatment` where they are treated.
+    pub async fn insurance(
+        &self,
+        origin: Option<&Origin>,
+        request_xml: &[u8],
+        document: Option<PresentedDocument>,
+        treatment: Treatment,
+    ) -> Result<Response, ProtocolError> {
+        let made = Made { document, treatment: Some(treatment), ..Made::default() };
         let answer = match self.backend() {
             Ok(b) => b.query(Query::Individual, request_xml).await.map_err(|e| backend_error(&e)),
             Err(e) => Err(e),
@@ -17,17 +25,18 @@ impl Runtime {
         let result = answer.and_then(|bytes| eligibility::read_answer(&bytes));
         let mut d = lock(&self.dispatcher);
         let reply = match result {
-            Ok(a) => store_eligibility(&mut d, ResultKind::InsuranceConfirm, origin, None, document, &a),
+            Ok(a) => store_eligibility(&mut d, ResultKind::InsuranceConfirm, origin, made, &a),
             Err(e) => Err(e),
         };
         let error = reply.as_ref().err().and_then(|e| ErrorCode::new(e.code.as_str()).ok());
         let outcome = if reply.is_ok() { Outcome::Ok } else { Outcome::Failed };
-        d.audit(&actor(origin), outcome, &AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error });
+        d.audit(&actor(origin), outcome, &AuditDetail::EligibilityQuery { query: QueryKind::InsuranceCard, error, treatment: made.treatment });
         reply.map(Response::InsuranceConfirm)
     }
 
-    /// Medication / health-check history.
-    pub(super) async fn document(&self, origin: &Origin, query: Query, request_xml: &[u8]) -> Result<Response, ProtocolError> {
+    /// Medication / health-check history; `treatment` is the setting the
+    /// request carried (`MedicalTreatmentFlag`), audited with it.
+    pub(super) async fn document(&self, origin: &Origin, query: Query, request_xml: &[u8], treatment: Treatment) -> Result<Response, ProtocolError> {
         let answer = match self.backend() {
             Ok(b) => b.query(query, request_xml).await.map_err(|e| backend_error(&e)),
             Err(e) => Err(e),
@@ -45,11 +54,11 @@ impl Runtime {
             Query::Checkup => (ResultKind::HealthCheckup, QueryKind::HealthCheckup),
             _ => return Err(ProtocolError::new(Code::Internal)),
         };
-        d.audit(&actor, outcome, &AuditDetail::EligibilityQuery { query: query_kind, error });
+        d.audit(&actor, outcome, &AuditDetail::EligibilityQuery { query: query_kind, error, treatment: Some(treatment) });
         let a = result?;
         let now = d.now()?;
         let xml = ResultXml::received(a.received.clone()).map_err(|_| ProtocolError::new(Code::Internal))?;
-        let r = NewResult { at: now, kind, origin: Some(origin.clone()), job: None, status: crate::store::ResultStatus::Valid, insurer_number: None, name_kana: None, error: None, card: None, document: None, xml };
+        let r = NewResult { at: now, kind, origin: Some(origin.clone()), job: None, status: crate::store::ResultStatus::Valid, insurer_number: None, name_kana: None, error: None, card: None, document: None, treatment: None, xml };
         d.store_mut().insert_result(&r).map_err(internal)?;
         let reply = onshi_core::protocol::XmlReply { xml: a.xml };
         Ok(if query == Query::Medication { Response::MedicationFetch(reply) } else { Response::CheckupFetch(reply) })
