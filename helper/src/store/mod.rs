@@ -151,9 +151,13 @@ impl Explain for StoreError {
                 "データベースが他の処理で使用中です。少し待ってからもう一度実行してください。",
                 "The database is in use by another process; wait a moment and try again.",
             ),
-            StoreError::Sql { op, .. } => Bilingual::new(
+            StoreError::Sql { op, source: EngineError::Sqlite(_) | EngineError::Type { .. } } => Bilingual::new(
                 format!("データベース操作（{op}）に失敗しました。ディスクの空きと権限を確認してください。"),
                 format!("A database operation ({op}) failed; check disk space and permissions."),
+            ),
+            StoreError::Sql { op, .. } => Bilingual::new(
+                format!("共有データベースの操作（{op}）に失敗しました。変更は取り消されています。もう一度実行し、続くときはデータベースサーバーのログ（ディスクの空き、接続数、権限）を確認してください。"),
+                format!("An operation on the shared database ({op}) failed and was rolled back; try again, and if it persists check the database server's log (disk space, connections, permissions)."),
             ),
             StoreError::ServerUnreachable { server, .. } => Bilingual::new(
                 format!("共有データベースのサーバー {server} に接続できません。サーバーが動いているか、この PC からサーバーへのネットワーク（ファイアウォール、ポート）、設定の [store] url のホスト名・ポート・データベース名・ユーザー・パスワードを確認してください。"),
