@@ -157,8 +157,12 @@ pub fn start(dir: &Path) -> Result<Cluster, String> {
     let as_root = is_root();
     let dir = if as_root && !reachable_by_others(dir) {
         // Not under target/: the server's user could not reach it there.
+        // One folder per checkout and name (two checkouts under /root differ).
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        dir.hash(&mut h);
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("cluster");
-        std::env::temp_dir().join(format!("onshi-pg-{name}"))
+        std::env::temp_dir().join(format!("onshi-pg-{name}-{:016x}", h.finish()))
     } else {
         dir.to_owned()
     };
