@@ -6,7 +6,10 @@
 //! The cluster lives in its own folder (`<folder>/data`, its unix socket in
 //! `<folder>/sock`, its log in `<folder>/server.log`), listens on 127.0.0.1 at
 //! a free port and trusts local connections: it is for tests only and must
-//! never be a template for a real server. Debian's `postgresql` package
+//! never be a template for a real server. It also speaks TLS to clients that
+//! ask: a test CA and a server certificate for 127.0.0.1/localhost are made
+//! once with the `openssl` command (Debian's postgresql-common depends on it)
+//! in `<folder>/tls/`; [`Cluster::ca_file`] is what a client trusts. Debian's `postgresql` package
 //! provides the binaries in `/usr/lib/postgresql/<version>/bin` (the newest
 //! version there is used; `/usr/local/bin` symlinks are not relied on).
 //!
@@ -44,6 +47,11 @@ impl Cluster {
     /// The connection URL of the run's database, over TCP on loopback.
     pub fn url(&self) -> String {
         format!("postgres://{USER}@127.0.0.1:{}/{DATABASE}", self.port)
+    }
+
+    /// The test CA that issued the server's certificate (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("tls/ca.crt")
     }
 
     /// `pg_ctl stop -m fast`: disconnects clients and shuts down cleanly.
@@ -178,6 +186,17 @@ pub fn start(dir: &Path) -> Result<Cluster, String> {
             let _ = std::os::unix::fs::chown(&log, Some(uid), Some(gid));
         }
     }
+    let tls = dir.join("tls");
+    if !tls.join("server.crt").exists() {
+        make_certificates(&tls)?;
+    }
+    if as_root {
+        let (uid, gid) = nobody_ids()?;
+        for f in ["", "ca.crt", "server.crt", "server.key"] {
+            let p = tls.join(f);
+            std::os::unix::fs::chown(&p, Some(uid), Some(gid)).map_err(|e| format!("cannot chown {}: {e}", p.display()))?;
+        }
+    }
     let cluster = Cluster { dir: dir.clone(), port: free_port()?, bin: bin.clone(), as_root };
     if data.join("postmaster.pid").exists() {
         // Left by a run that died; a clean stop, or the stale pid file alone.
@@ -190,9 +209,12 @@ pub fn start(dir: &Path) -> Result<Cluster, String> {
         run(c, "initdb", &log)?;
     }
     let options = format!(
-        "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='{}' -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='{}' -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+         -c ssl=on -c ssl_cert_file='{}' -c ssl_key_file='{}'",
         cluster.port,
-        sock.display()
+        sock.display(),
+        tls.join("server.crt").display(),
+        tls.join("server.key").display()
     );
     let mut c = command(&bin, as_root, "pg_ctl");
     c.args(["start", "-w", "-t", "30", "-D"]).arg(&data).arg("-l").arg(&log).args(["-o", &options]);
@@ -215,6 +237,45 @@ pub fn start(dir: &Path) -> Result<Cluster, String> {
         run(c, tool, &log)?;
     }
     Ok(cluster)
+}
+
+/// A test CA and a server certificate signed by it for 127.0.0.1 and
+/// localhost (P-256 keys, ten years), through the `openssl` command.
+fn make_certificates(tls: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(tls);
+    std::fs::create_dir_all(tls).map_err(|e| format!("cannot create {}: {e}", tls.display()))?;
+    let ext = tls.join("server.ext");
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n")
+        .map_err(|e| format!("cannot write {}: {e}", ext.display()))?;
+    let steps: [&[&str]; 3] = [
+        &[
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3650",
+            "-subj", "/CN=onshi test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", "ca.key", "-out", "ca.crt",
+        ],
+        &[
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", "server.key", "-out", "server.csr",
+        ],
+        &[
+            "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "3650",
+            "-extfile", "server.ext", "-out", "server.crt",
+        ],
+    ];
+    for args in steps {
+        let out = Command::new("openssl")
+            .current_dir(tls)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run openssl (Debian package openssl): {e}"))?;
+        if !out.status.success() {
+            return Err(format!("openssl {} failed: {}", args[0], String::from_utf8_lossy(&out.stderr).trim()));
+        }
+    }
+    // The server refuses a key others can read.
+    std::fs::set_permissions(tls.join("server.key"), std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot restrict server.key: {e}"))
 }
 
 /// `nobody`'s uid and gid, from `id` (std has no passwd lookup).

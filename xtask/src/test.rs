@@ -122,6 +122,8 @@ fn windows_unit_tests() -> Vec<Step> {
 /// The variable the store's PostgreSQL tests read the cluster's URL from
 /// (helper/src/store/test_engine.rs).
 const PG_URL_VAR: &str = "ONSHI_TEST_PG_URL";
+/// … and the PEM file of the CA that issued the cluster's TLS certificate.
+const PG_CA_VAR: &str = "ONSHI_TEST_PG_CA";
 /// Which tests need the cluster: the store's conformance suite names its
 /// PostgreSQL half `…::postgres::…`, its PostgreSQL-only tests `postgres_…`.
 const PG_TESTS: &str = "postgres";
@@ -166,7 +168,9 @@ fn pg_store_tests(cluster: Option<&PgCluster>) -> Step {
     match cluster {
         Some(c) => {
             let mut cmd = util::cargo();
-            cmd.args(["test", "-p", "onshi-helper", "--lib", PG_TESTS]).env(PG_URL_VAR, c.0.url());
+            cmd.args(["test", "-p", "onshi-helper", "--lib", PG_TESTS])
+                .env(PG_URL_VAR, c.0.url())
+                .env(PG_CA_VAR, c.0.ca_file());
             step(name, &mut cmd)
         }
         None => Step { name: name.into(), ok: false, passed: 0, failed: 0, seconds: 0.0, note: "not run: no cluster".into() },

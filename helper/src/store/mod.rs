@@ -97,8 +97,9 @@ pub enum StoreError {
     /// The shared store's server did not answer (or refused the login).
     #[error("cannot reach the database server {server}: {reason}")]
     ServerUnreachable { server: String, reason: String },
-    /// TLS to the shared store's server cannot be set up from the config.
-    #[error("cannot set up TLS to the database server {server}: {reason}")]
+    /// TLS to the shared store's server cannot be set up from the config,
+    /// or the server's certificate was not accepted.
+    #[error("cannot connect to the database server {server} over TLS: {reason}")]
     ServerTls { server: String, reason: String },
     /// The shared store was migrated by a newer helper; refused untouched.
     #[error("the database on {server} has schema version {found}, newer than the {known} this helper knows")]
@@ -164,8 +165,8 @@ impl Explain for StoreError {
                 format!("Cannot reach the shared database server {server}. Check that the server is running, that this PC can reach it (firewall, port), and the host, port, database, user and password in [store] url."),
             ),
             StoreError::ServerTls { server, reason } => Bilingual::new(
-                format!("共有データベースのサーバー {server} への TLS を準備できません（{reason}）。設定の [store] ca にサーバー証明書を発行した CA の PEM ファイルを指定してください。"),
-                format!("Cannot set up TLS to the shared database server {server} ({reason}); give the PEM file of the CA that issued the server's certificate as [store] ca."),
+                format!("共有データベースのサーバー {server} と TLS で接続できません（{reason}）。設定の [store] ca がサーバー証明書を発行した CA の PEM ファイルか、[store] url のホスト名が証明書の名前と合っているかを確認してください。"),
+                format!("Cannot connect to the shared database server {server} over TLS ({reason}); check that [store] ca is the PEM file of the CA that issued the server's certificate, and that the host in [store] url is a name the certificate carries."),
             ),
             StoreError::ServerSchemaTooNew { server, found, known } => Bilingual::new(
                 format!("共有データベース {server} は新しい版のヘルパーで更新されています（スキーマ {found}、この版は {known} まで）。データベースは変更していません。この PC のヘルパーを更新してください。"),

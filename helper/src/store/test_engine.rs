@@ -32,28 +32,35 @@ pub enum Engine {
     Postgres,
 }
 
-/// The test cluster's database URL: `cargo xtask test`'s, or one this test
-/// process started (in `target/onshi-pg/by-hand`).
-pub fn pg_url() -> String {
-    static URL: OnceLock<Result<String, String>> = OnceLock::new();
+/// The variable with the PEM file of the CA that issued the cluster's certificate.
+pub const PG_CA_VAR: &str = "ONSHI_TEST_PG_CA";
+
+/// The test cluster's database URL and its CA file: `cargo xtask test`'s, or
+/// those of one this test process started (in `target/onshi-pg/by-hand`).
+pub fn pg_cluster() -> (String, Option<std::path::PathBuf>) {
+    static URL: OnceLock<Result<(String, Option<std::path::PathBuf>), String>> = OnceLock::new();
     let got = URL.get_or_init(|| {
         if let Ok(url) = std::env::var(PG_URL_VAR) {
-            return Ok(url);
+            return Ok((url, std::env::var_os(PG_CA_VAR).map(Into::into)));
         }
         #[cfg(unix)]
         {
             let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/onshi-pg/by-hand");
             let cluster = pg_cluster::start(&target)?;
             cluster.stop_when_gone(std::process::id())?;
-            Ok(cluster.url())
+            Ok((cluster.url(), Some(cluster.ca_file())))
         }
         #[cfg(not(unix))]
         Err(format!("{PG_URL_VAR} is not set"))
     });
     match got {
-        Ok(url) => url.clone(),
+        Ok(c) => c.clone(),
         Err(e) => panic!("no PostgreSQL for the store's PostgreSQL tests: {e}\n(`cargo xtask test` starts one and sets {PG_URL_VAR}; by hand, install the Debian package postgresql)"),
     }
+}
+
+pub fn pg_url() -> String {
+    pg_cluster().0
 }
 
 /// A new, empty schema in the test database, and a URL whose sessions use it.

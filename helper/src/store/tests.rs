@@ -516,3 +516,33 @@ fn postgres_unreachable_server_is_explained() {
     };
     assert!(matches!(Store::open_settings(&tls), Err(StoreError::ServerTls { .. })));
 }
+
+/// `sslmode=require` in the URL: TLS through rustls, the server's
+/// certificate checked against `[store] ca` (the test cluster's CA); a CA
+/// file that did not issue it is refused as a TLS problem, not "unreachable".
+#[cfg(unix)]
+#[test]
+fn postgres_tls_when_the_url_asks() {
+    let ca = super::test_engine::pg_cluster().1.unwrap_or_else(|| {
+        panic!("{} is not set: `cargo xtask test` sets it with the URL", super::test_engine::PG_CA_VAR)
+    });
+    let place = Place::new(Engine::Postgres);
+    let with = |ca: &std::path::Path| {
+        let mut settings = place.settings("受付1");
+        if let SharedStore::Postgres(pg) = &mut settings.shared {
+            pg.url.push_str("&sslmode=require");
+            pg.ca = Some(ca.to_owned());
+        }
+        settings
+    };
+    let s = Store::open_settings(&with(&ca)).unwrap();
+    let rows = s.db().query("test", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", vec![]).unwrap();
+    assert_eq!(rows[0].int(0).unwrap(), 1, "the session is encrypted");
+    // The server's own certificate is not the CA that issued it.
+    let wrong = ca.with_file_name("server.crt");
+    let err = Store::open_settings(&with(&wrong)).err().unwrap();
+    assert!(matches!(&err, StoreError::ServerTls { reason, .. } if reason.contains("certificate")), "{err:?}");
+    assert!(err.explain().ja.contains("[store] ca"));
+    // Plain connections still work on the same server (the URL does not ask).
+    assert!(place.open().verify_audit().unwrap().is_intact());
+}

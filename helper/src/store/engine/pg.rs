@@ -157,6 +157,22 @@ fn tls(server: &str, ca: Option<&Path>) -> Result<tokio_postgres_rustls::MakeRus
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
+/// The TLS layer's own error inside a connection error (a certificate the
+/// CA did not issue, a name that does not match), if that is what failed.
+fn tls_failure(e: &postgres::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(t) = err.downcast_ref::<rustls::Error>() {
+            return Some(t.to_string());
+        }
+        if let Some(t) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            return Some(t.to_string());
+        }
+        source = err.source();
+    }
+    None
+}
+
 /// The connection the owning thread (re)opens.
 struct Connector {
     cfg: postgres::Config,
@@ -281,7 +297,10 @@ impl Pg {
             .map_err(|e| StoreError::ServerUnreachable { server: server.clone(), reason: e.to_string() })?;
         match ready.recv() {
             Ok(Ok(())) => Ok(Pg { jobs, server }),
-            Ok(Err(e)) => Err(StoreError::ServerUnreachable { server, reason: e.to_string() }),
+            Ok(Err(e)) => Err(match tls_failure(&e) {
+                Some(reason) => StoreError::ServerTls { server, reason },
+                None => StoreError::ServerUnreachable { server, reason: e.to_string() },
+            }),
             Err(_) => Err(StoreError::ServerUnreachable { server, reason: "the client thread stopped".into() }),
         }
     }
