@@ -12,6 +12,7 @@
 //! under Wine on this Linux machine, where no PostgreSQL server runs (the
 //! engine's code is the same on both systems and is built for Windows).
 
+#[cfg(unix)]
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;

@@ -126,6 +126,8 @@ fn value(row: &postgres::Row, i: usize) -> Result<Value, Fail> {
 fn describe(cfg: &postgres::Config) -> String {
     let host = match cfg.get_hosts().first() {
         Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        // A unix socket's folder (the variant exists on unix only).
+        #[cfg(unix)]
         Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
         None => "localhost".into(),
     };
