@@ -478,6 +478,19 @@ mod tests {
         assert_ne!(h, entry_hash(GENESIS, 2, "2026-11-25T09:00:00+09:00", "cli", "config", "ok", "{}"));
     }
 
+    /// Issue 17: the unnamed chain (every SQLite file, old rows included)
+    /// hashes exactly as before desks existed; a desk's name is part of its
+    /// entries' hashes, so an entry cannot move between desks unnoticed.
+    #[test]
+    fn only_named_desks_hash_their_name() {
+        let fields = (GENESIS, 1, "2026-11-25T09:00:00+09:00", "cli", "config", "ok", "{}");
+        let v1 = entry_hash(fields.0, fields.1, fields.2, fields.3, fields.4, fields.5, fields.6);
+        assert_eq!(chain_hash("", fields.0, fields.1, fields.2, fields.3, fields.4, fields.5, fields.6), v1);
+        let a = chain_hash("受付1", fields.0, fields.1, fields.2, fields.3, fields.4, fields.5, fields.6);
+        let b = chain_hash("受付2", fields.0, fields.1, fields.2, fields.3, fields.4, fields.5, fields.6);
+        assert!(a != v1 && a != b);
+    }
+
     #[test]
     fn sha256_hex_matches_known_vector() {
         // FIPS 180-2 test vector for "abc".
