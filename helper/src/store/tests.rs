@@ -546,3 +546,35 @@ fn postgres_tls_when_the_url_asks() {
     // Plain connections still work on the same server (the URL does not ask).
     assert!(place.open().verify_audit().unwrap().is_intact());
 }
+
+/// Schema 7 (issue 17): an SQLite file's audit log from before desks (rows
+/// without a `desk`) becomes the file's one chain, keyed `''`, and still
+/// verifies; new entries extend it.
+#[test]
+fn schema_7_keeps_an_old_files_audit_chain() {
+    let (_a, mut current) = open_temp();
+    for _ in 0..3 {
+        current.append_audit(&ts("2026-11-25T09:00:00Z"), &Actor::Cli, Outcome::Ok, &AuditDetail::Config { action: ConfigAction::Check, problems: 0 }).unwrap();
+    }
+    let rows = current.audit_tail(10).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.sqlite");
+    {
+        let old = Store::open_with(&path, &MIGRATIONS[..6]).unwrap();
+        for e in &rows {
+            old.conn
+                .execute(
+                    "INSERT INTO audit (seq, at, actor, kind, outcome, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    rusqlite::params![e.seq, e.at, e.actor, e.kind, e.outcome, e.detail, e.prev_hash, e.hash],
+                )
+                .unwrap();
+        }
+    }
+    let mut s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), known_version());
+    let seq = s.append_audit(&ts("2026-11-26T09:00:00Z"), &Actor::Cli, Outcome::Ok, &AuditDetail::Config { action: ConfigAction::Check, problems: 1 }).unwrap();
+    assert_eq!(seq, 4);
+    let report = s.verify_audit().unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!((report.entries, report.chains.len(), report.chains[0].desk.as_str()), (4, 1, ""));
+}
