@@ -231,6 +231,18 @@ impl Store {
         Ok(Store { conn, path: settings.path.clone(), shared, desk: Some(settings.desk.clone()) })
     }
 
+    /// Connects to a shared store and reads its schema version, changing
+    /// nothing (no migration): what `doctor` asks. `Ok((server, version))`;
+    /// a version newer than this build is `ServerSchemaTooNew`.
+    pub fn probe_shared(settings: &PgSettings) -> Result<(String, i64), StoreError> {
+        let pg = engine::pg::Pg::open(settings)?;
+        let (found, known) = (pg.version()?, known_version());
+        if found > known {
+            return Err(StoreError::ServerSchemaTooNew { server: pg.server().to_owned(), found, known });
+        }
+        Ok((pg.server().to_owned(), found))
+    }
+
     /// The engine results, jobs, reference numbers and the audit log use.
     fn db(&self) -> engine::Db<'_> {
         match &self.shared {

@@ -578,3 +578,18 @@ fn schema_7_keeps_an_old_files_audit_chain() {
     assert!(report.is_intact(), "{report:?}");
     assert_eq!((report.entries, report.chains.len(), report.chains[0].desk.as_str()), (4, 1, ""));
 }
+
+/// `doctor`'s look at the shared store reads the version and writes
+/// nothing: an empty schema stays empty.
+#[cfg(unix)]
+#[test]
+fn postgres_probe_changes_nothing() {
+    let place = Place::new(Engine::Postgres);
+    let SharedStore::Postgres(pg) = place.settings("受付1").shared else { panic!("a PostgreSQL place") };
+    let (server, version) = Store::probe_shared(&pg).unwrap();
+    assert!(server.starts_with("127.0.0.1:") && server.ends_with("/onshi_test"), "{server}");
+    assert_eq!(version, 0);
+    assert_eq!(Store::probe_shared(&pg).unwrap().1, 0, "still empty after a probe");
+    drop(place.open());
+    assert_eq!(Store::probe_shared(&pg).unwrap().1, known_version());
+}
