@@ -126,9 +126,9 @@ fn value(row: &postgres::Row, i: usize) -> Result<Value, Fail> {
 fn describe(cfg: &postgres::Config) -> String {
     let host = match cfg.get_hosts().first() {
         Some(postgres::config::Host::Tcp(h)) => h.clone(),
-        // A unix socket's folder (the variant exists on unix only).
-        #[cfg(unix)]
-        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+        // A unix socket's folder (a variant that exists on unix only, so
+        // named through Debug rather than a `cfg`).
+        Some(other) => format!("{other:?}"),
         None => "localhost".into(),
     };
     let port = cfg.get_ports().first().copied().unwrap_or(5432);
