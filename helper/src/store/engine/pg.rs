@@ -127,7 +127,8 @@ fn describe(cfg: &postgres::Config) -> String {
     let host = match cfg.get_hosts().first() {
         Some(postgres::config::Host::Tcp(h)) => h.clone(),
         // A unix socket's folder (a variant that exists on unix only, so
-        // named through Debug rather than a `cfg`).
+        // named through Debug rather than a `cfg`; unreachable on Windows).
+        #[allow(unreachable_patterns)]
         Some(other) => format!("{other:?}"),
         None => "localhost".into(),
     };
