@@ -16,6 +16,11 @@
 //! client_cert = "clinic.pem"
 //! client_key = "clinic.key"
 //!
+//! [store]                           # optional; default: kind = "sqlite" (the file above only)
+//! kind = "postgres"                 # results, batch jobs, reference numbers and the audit
+//! url = "postgres://onshi@db.hospital.example/onshi?sslmode=require"   # log shared by desks
+//! ca = "db-ca.pem"                  # the CA of the server's certificate (sslmode=require)
+//!
 //! [timeouts]
 //! connect_secs = 5
 //! request_secs = 30
@@ -30,7 +35,7 @@ use onshi_core::numbers::{check_institution, NumberError};
 use onshi_core::text::{Bilingual, Explain};
 use serde::Deserialize;
 
-use crate::store::{DeskName, ValueError};
+use crate::store::{DeskName, PgSettings, SharedStore, StoreSettings, ValueError};
 
 /// The parsed configuration. Relative paths are already resolved against
 /// the folder of the config file.
@@ -49,6 +54,9 @@ pub struct Config {
     #[serde(default = "default_offset")]
     pub utc_offset: String,
     pub backend: Backend,
+    /// Where results, jobs, reference numbers and the audit log are kept.
+    #[serde(default)]
+    pub store: StoreKind,
     #[serde(default)]
     pub timeouts: Timeouts,
     /// The web origins that may use the helper (`https://uketsuke.clinic.example`,
@@ -67,6 +75,24 @@ pub enum Backend {
     Gateway { url: String, ca: PathBuf, client_cert: PathBuf, client_key: PathBuf },
     /// The req/ res/ face/ folders of an official OQS terminal.
     OqsFolder { path: PathBuf },
+}
+
+/// The store's engine (issue 17). Pairings always stay in the PC's own
+/// SQLite file (`store_path`), whichever is chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum StoreKind {
+    /// Everything in the SQLite file at `store_path` (one PC, nothing to set up).
+    #[default]
+    Sqlite,
+    /// A PostgreSQL server shared by the hospital's desks. `url` is a
+    /// libpq-style URL; `sslmode=require` in it means TLS, verified against
+    /// the `ca` file.
+    Postgres {
+        url: String,
+        #[serde(default)]
+        ca: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -136,6 +162,8 @@ pub enum PemRole {
     Ca,
     ClientCert,
     ClientKey,
+    /// The CA of the shared database server's certificate (`[store] ca`).
+    StoreCa,
 }
 
 impl PemRole {
@@ -144,19 +172,20 @@ impl PemRole {
             PemRole::Ca => ("ゲートウェイのCA証明書 (ca)", "gateway CA certificate (ca)"),
             PemRole::ClientCert => ("医療機関のクライアント証明書 (client_cert)", "clinic client certificate (client_cert)"),
             PemRole::ClientKey => ("クライアント証明書の秘密鍵 (client_key)", "client certificate private key (client_key)"),
+            PemRole::StoreCa => ("共有データベースサーバーのCA証明書 ([store] ca)", "shared database server's CA certificate ([store] ca)"),
         }
     }
 
     fn label_ok(self, label: &str) -> bool {
         match self {
-            PemRole::Ca | PemRole::ClientCert => label == "CERTIFICATE",
+            PemRole::Ca | PemRole::ClientCert | PemRole::StoreCa => label == "CERTIFICATE",
             PemRole::ClientKey => label.ends_with("PRIVATE KEY"),
         }
     }
 
     fn expected(self) -> &'static str {
         match self {
-            PemRole::Ca | PemRole::ClientCert => "CERTIFICATE",
+            PemRole::Ca | PemRole::ClientCert | PemRole::StoreCa => "CERTIFICATE",
             PemRole::ClientKey => "PRIVATE KEY",
         }
     }
@@ -178,6 +207,10 @@ pub enum ConfigProblem {
     SubfolderMissing { path: PathBuf, sub: &'static str },
     ZeroTimeout { name: &'static str },
     AllowedOrigin(onshi_core::allowlist::EntryError),
+    /// `[store] url` is not a PostgreSQL URL (`reason`: the driver's words).
+    StoreUrl { reason: String },
+    /// `sslmode=require` without `[store] ca`.
+    StoreCaMissing,
 }
 
 impl Explain for ConfigProblem {
@@ -240,6 +273,14 @@ impl Explain for ConfigProblem {
                 format!("timeouts.{name} が 0 です。1 以上の秒数を指定してください。"),
                 format!("timeouts.{name} is 0; give a number of seconds of at least 1."),
             ),
+            ConfigProblem::StoreUrl { reason } => Bilingual::new(
+                format!("[store] url が PostgreSQL の接続URLとして読めません（{reason}）。「postgres://ユーザー@ホスト:5432/データベース」の形で書いてください。"),
+                format!("[store] url is not a PostgreSQL connection URL ({reason}); write it as postgres://user@host:5432/database."),
+            ),
+            ConfigProblem::StoreCaMissing => Bilingual::new(
+                "[store] url が sslmode=require（TLS）を求めていますが、[store] ca がありません。データベースサーバーの証明書を発行した CA の PEM ファイルを ca に指定してください。",
+                "[store] url asks for sslmode=require (TLS) but [store] ca is not set; give the PEM file of the CA that issued the database server's certificate.",
+            ),
             ConfigProblem::AllowedOrigin(e) => Bilingual::new(
                 format!(
                     "allowed_origins の項目が使えません（{e}）。受付画面のアドレスを「https://uketsuke.example.jp」の形（パスなし）で書いてください。サブドメイン全体なら「https://*.example.jp」。この項目は無視され、ほかのサイトには開きません。"
@@ -282,6 +323,9 @@ impl Config {
             }
             Backend::OqsFolder { path } => fix(path),
         }
+        if let StoreKind::Postgres { ca: Some(ca), .. } = &mut c.store {
+            fix(ca);
+        }
         Ok(c)
     }
 
@@ -311,6 +355,19 @@ impl Config {
                 )
             }
         }
+    }
+
+    /// What the store opens: the PC's SQLite file at `path`, this desk, and
+    /// the shared store when `[store]` names one.
+    pub fn store_settings(&self, path: PathBuf) -> Result<StoreSettings, ValueError> {
+        Ok(StoreSettings {
+            path,
+            desk: DeskName::new(&self.desk)?,
+            shared: match &self.store {
+                StoreKind::Sqlite => SharedStore::Local,
+                StoreKind::Postgres { url, ca } => SharedStore::Postgres(PgSettings { url: url.clone(), ca: ca.clone() }),
+            },
+        })
     }
 
     /// The UTC offset in minutes, if `utc_offset` is well formed.
@@ -352,6 +409,20 @@ impl Config {
                         }
                     }
                 }
+            }
+        }
+        if let StoreKind::Postgres { url, ca } = &self.store {
+            let scheme = url.starts_with("postgres://") || url.starts_with("postgresql://");
+            match url.parse::<postgres::Config>() {
+                Err(e) => out.push(ConfigProblem::StoreUrl { reason: e.to_string() }),
+                Ok(_) if !scheme => out.push(ConfigProblem::StoreUrl { reason: "not postgres://".into() }),
+                Ok(cfg) => match ca {
+                    Some(ca) => out.extend(check_pem(PemRole::StoreCa, ca)),
+                    None if cfg.get_ssl_mode() == postgres::config::SslMode::Require => {
+                        out.push(ConfigProblem::StoreCaMissing)
+                    }
+                    None => {}
+                },
             }
         }
         if let Err(errors) = onshi_core::allowlist::Allowlist::parse(&self.allowed_origins) {
@@ -423,116 +494,5 @@ fn pem_label(text: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GOOD_CODE: &str = "1312345679";
-
-    fn gateway_toml(code: &str) -> String {
-        format!(
-            "institution_code = \"{code}\"\n[backend]\nkind = \"gateway\"\nurl = \"https://gw.example/\"\nca = \"ca.pem\"\nclient_cert = \"c.pem\"\nclient_key = \"k.pem\"\n"
-        )
-    }
-
-    fn pem(label: &str) -> String {
-        format!("-----BEGIN {label}-----\nMIIBszCCAVmgAwIBAgIU\nAAAA==\n-----END {label}-----\n")
-    }
-
-    #[test]
-    fn good_code_is_really_good() {
-        assert!(check_institution(GOOD_CODE).is_ok(), "test fixture must be a valid code");
-    }
-
-    #[test]
-    fn parses_defaults_and_resolves_paths() {
-        let c = Config::parse(&gateway_toml(GOOD_CODE), Path::new("/etc/onshi")).unwrap();
-        assert_eq!(c.desk, "受付");
-        assert_eq!(c.offset_minutes(), Some(540));
-        assert_eq!(c.timeouts, Timeouts::default());
-        match &c.backend {
-            Backend::Gateway { ca, .. } => assert_eq!(ca, Path::new("/etc/onshi/ca.pem")),
-            other => panic!("{other:?}"),
-        }
-        let f = Config::parse("institution_code = \"x\"\n[backend]\nkind = \"oqs-folder\"\npath = \"/srv/oqs\"\n", Path::new("/")).unwrap();
-        assert_eq!(f.backend, Backend::OqsFolder { path: "/srv/oqs".into() });
-    }
-
-    /// The batch poll is the one service timing IT may change; 0 is a problem for `check`.
-    #[test]
-    fn batch_poll_from_the_timeouts_section() {
-        let toml = format!("{}\n[timeouts]\nbatch_poll_max_secs = 5\n", gateway_toml(GOOD_CODE));
-        let c = Config::parse(&toml, Path::new("/")).unwrap();
-        assert_eq!(c.timeouts.batch_poll_max_secs, 5);
-        let s = crate::service::runtime::Settings::from_config(Some(&c));
-        assert_eq!(s.batch_poll, std::time::Duration::from_secs(5));
-        assert_eq!(crate::service::runtime::Settings::from_config(None).batch_poll, std::time::Duration::from_secs(30));
-        let zero = Config::parse(&toml.replace("= 5", "= 0"), Path::new("/")).unwrap();
-        assert!(zero.check().iter().any(|p| matches!(p, ConfigProblem::ZeroTimeout { name: "batch_poll_max_secs" })));
-    }
-
-    #[test]
-    fn syntax_errors_and_unknown_keys() {
-        assert!(Config::parse("institution_code = ", Path::new("/")).is_err());
-        assert!(Config::parse("institution_code = \"1\"\nbackend = { kind = \"ftp\" }", Path::new("/")).is_err());
-        let typo = format!("{}insitution = 1\n", gateway_toml(GOOD_CODE).replace("[backend]", "desk2 = \"x\"\n[backend]"));
-        assert!(Config::parse(&typo, Path::new("/")).is_err(), "unknown keys are refused, not ignored");
-    }
-
-    #[test]
-    fn check_reports_every_problem() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ca.pem"), pem("CERTIFICATE")).unwrap();
-        std::fs::write(dir.path().join("c.pem"), pem("PRIVATE KEY")).unwrap(); // swapped on purpose
-        let mut c = Config::parse(&gateway_toml("1312345675"), dir.path()).unwrap();
-        c.timeouts.request_secs = 0;
-        c.utc_offset = "JST".into();
-        let problems = c.check();
-        assert!(matches!(problems[0], ConfigProblem::InstitutionCode(NumberError::CheckDigit { .. })), "{problems:?}");
-        assert!(matches!(problems[1], ConfigProblem::UtcOffset { .. }));
-        assert!(matches!(&problems[2], ConfigProblem::WrongPem { role: PemRole::ClientCert, found, .. } if found == "PRIVATE KEY"));
-        assert!(matches!(problems[3], ConfigProblem::FileMissing { role: PemRole::ClientKey, .. }));
-        assert!(matches!(problems[4], ConfigProblem::ZeroTimeout { name: "request_secs" }));
-        assert_eq!(problems.len(), 5);
-        for p in &problems {
-            let b = p.explain();
-            assert!(!b.ja.is_empty() && !b.en.is_empty() && !b.ja.contains('\n'));
-        }
-    }
-
-    #[test]
-    fn good_gateway_config_has_no_problems() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ca.pem"), pem("CERTIFICATE")).unwrap();
-        std::fs::write(dir.path().join("c.pem"), pem("CERTIFICATE")).unwrap();
-        std::fs::write(dir.path().join("k.pem"), pem("EC PRIVATE KEY")).unwrap();
-        let c = Config::parse(&gateway_toml(GOOD_CODE), dir.path()).unwrap();
-        assert_eq!(c.check(), vec![]);
-    }
-
-    #[test]
-    fn oqs_folder_needs_its_subfolders() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("req")).unwrap();
-        let toml = format!("institution_code = \"{GOOD_CODE}\"\n[backend]\nkind = \"oqs-folder\"\npath = \"oqs\"\n");
-        let c = Config::parse(&toml, dir.path()).unwrap();
-        assert!(matches!(c.check()[..], [ConfigProblem::FolderMissing { .. }]));
-        let c = Config::parse(&toml.replace("\"oqs\"", "\".\""), dir.path()).unwrap();
-        let subs: Vec<_> = c.check().into_iter().map(|p| match p {
-            ConfigProblem::SubfolderMissing { sub, .. } => sub,
-            other => panic!("{other:?}"),
-        }).collect();
-        assert_eq!(subs, vec!["res", "face"]);
-    }
-
-    #[test]
-    fn pem_labels() {
-        assert_eq!(pem_label(&pem("CERTIFICATE")).as_deref(), Some("CERTIFICATE"));
-        assert_eq!(pem_label("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), None, "empty body");
-        assert_eq!(pem_label("-----BEGIN CERTIFICATE-----\nAAAA\n-----END X-----\n"), None, "mismatched END");
-        assert_eq!(pem_label("-----BEGIN CERTIFICATE-----\nAA AA!\n-----END CERTIFICATE-----\n"), None);
-        assert_eq!(pem_label("hello"), None);
-        assert_eq!(parse_offset("-05:30"), Some(-330));
-        assert_eq!(parse_offset("+24:00"), None);
-        assert_eq!(parse_offset("+0a:00"), None);
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,6 +1,7 @@
 //! `onshi-helper doctor`: walks every link a confirmation needs — config,
 //! service and socket, browser manifests, pcscd, readers and the card's
-//! applet, the backend, the clock — and returns one finding per link. A
+//! applet, the backend, the shared database when there is one, the clock —
+//! and returns one finding per link. A
 //! problem says in Japanese and English what to do; the command exits
 //! non-zero when there is any. Read-only: it never changes a file, never
 //! asks for a PIN and never sends a VERIFY.
@@ -88,6 +89,9 @@ pub async fn examine_with(i: Inputs<'_>, registry: ReadRegistry<'_>) -> Vec<Find
         out.push(if usable { Finding::ok("origins", c.origins_summary().ja, c.origins_summary().en) } else { Finding::bad("origins", c.origins_summary()) });
     }
     out.push(backend(config.as_ref()).await);
+    if let Some(f) = shared_store(config.as_ref()).await {
+        out.push(f);
+    }
     out.push(clock(i.now_secs));
     out
 }
@@ -290,6 +294,29 @@ async fn backend(config: Option<&Config>) -> Finding {
         Ok(Err(e)) => Finding::bad("backend", e.explain()),
         Err(_) => Finding::bad("backend", crate::backend::BackendError::Timeout { after: Duration::from_secs(15) }.explain()),
     }
+}
+
+/// The shared PostgreSQL store of `[store]` (issue 17), when configured:
+/// reachable, TLS accepted, and a schema this helper knows. Read-only (no
+/// migration); the connection runs on a blocking thread.
+async fn shared_store(config: Option<&Config>) -> Option<Finding> {
+    let crate::config::StoreKind::Postgres { url, ca } = &config?.store else { return None };
+    let settings = crate::store::PgSettings { url: url.clone(), ca: ca.clone() };
+    let probe = tokio::task::spawn_blocking(move || crate::store::Store::probe_shared(&settings)).await;
+    Some(match probe {
+        Ok(Ok((server, 0))) => Finding::ok(
+            "store",
+            format!("共有データベース {server} に接続できます（まだ空です。最初に起動したヘルパーが表を作ります）。"),
+            format!("The shared database {server} is reachable (still empty; the first helper to start creates its tables)."),
+        ),
+        Ok(Ok((server, version))) => Finding::ok(
+            "store",
+            format!("共有データベース {server} に接続できます（スキーマ {version}）。"),
+            format!("The shared database {server} is reachable (schema {version})."),
+        ),
+        Ok(Err(e)) => Finding::bad("store", e.explain()),
+        Err(e) => Finding::bad("store", Bilingual::new(format!("共有データベースを確認できませんでした（{e}）。"), format!("Could not check the shared database ({e})."))),
+    })
 }
 
 /// 2025-01-01 and 2100-01-01 as Unix seconds: a clock outside this range is

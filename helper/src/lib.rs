@@ -10,9 +10,10 @@
 //!   (card, network and batch work off the lock), eligibility documents;
 //! - [`card`]: transport → apdu → jpki → flows, reader events, card access;
 //! - [`doctor`]: the link-by-link check behind `onshi-helper doctor`;
-//! - [`store`]: the embedded SQLite store (pairings, the hash-chained audit
-//!   log, batch jobs, today's results, patient reference numbers) with
-//!   schema migrations;
+//! - [`store`]: the store (pairings, the hash-chained audit log, batch jobs,
+//!   today's results, patient reference numbers) with schema migrations:
+//!   embedded SQLite, or a PostgreSQL database shared by many desks for all
+//!   but the pairings;
 //! - [`config`]: the TOML configuration and `config check`;
 //! - [`install`]: native-messaging host manifests and start-at-login files;
 //! - [`launch`]: how the process tells it was started by a browser;

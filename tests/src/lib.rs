@@ -11,6 +11,7 @@ pub mod gecko;
 pub mod paths;
 pub mod pcscd;
 pub mod pcscd_daemon;
+pub mod pg_cluster;
 pub mod process;
 pub mod stack;
 pub mod virtual_card;

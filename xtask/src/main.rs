@@ -16,6 +16,10 @@ mod windows;
 // One copy of the pcscd start/stop logic, shared with the tests crate (std only).
 #[path = "../../tests/src/pcscd_daemon.rs"]
 mod pcscd_daemon;
+// One copy of the throwaway PostgreSQL cluster for the store's tests, shared with the helper's tests (std only).
+#[path = "../../tests/src/pg_cluster.rs"]
+#[allow(dead_code)]
+mod pg_cluster;
 // One copy of how each of the demo's parts is started, shared with the test stack (std only).
 #[path = "../../tests/src/demo_parts.rs"]
 #[allow(dead_code)]
@@ -40,8 +44,9 @@ usage: cargo xtask <command>
   package dist/packages: the helper as a .deb (Linux) and a per-user .msi (Windows,
           cross-built), the extension as store archives (Chromium .zip, Firefox .xpi)
   test    every test: native, WebAssembly in Chromium, extension, cross-process, demo smoke
-          (or one step: native|wasm|extension|windows|cross|demo; windows = the
-          helper cross-built for Windows, its unit tests under Wine)
+          (or one step: native|postgres|wasm|extension|windows|cross|demo; windows = the
+          helper cross-built for Windows, its unit tests under Wine; postgres = the
+          store's tests on a PostgreSQL cluster started in target/onshi-pg)
   bench   benchmarks that print their figures (core: XML parse, native and wasm;
           helper: audit log, service round trip, idle; sim: gateway load;
           cli: onshi-xml parse --summary, whole process, against the floor;

@@ -35,6 +35,7 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("gcc-mingw-w64-x86-64", "links the Windows helper (x86_64-pc-windows-gnu) cross-built here"),
     ("wine64", "runs the Windows helper, its unit tests and its MSI here (/usr/lib/wine/wine64)"),
     ("wixl", "builds the helper's Windows installer (.msi) on Linux (msitools)"),
+    ("postgresql", "the shared store's server, started by `cargo xtask test` in target/ for the store's PostgreSQL tests (issue 17)"),
 ];
 
 pub const DEBIAN_CARGO: &str = "/usr/bin/cargo";

@@ -6,6 +6,7 @@ use std::process::Command;
 
 use crate::build::{self, wasm_cargo};
 use crate::package;
+use crate::pg_cluster;
 use crate::setup::tools_bin;
 use crate::util::{self, Result};
 use crate::windows;
@@ -118,17 +119,83 @@ fn windows_unit_tests() -> Vec<Step> {
     steps
 }
 
+/// The variable the store's PostgreSQL tests read the cluster's URL from
+/// (helper/src/store/test_engine.rs).
+const PG_URL_VAR: &str = "ONSHI_TEST_PG_URL";
+/// … and the PEM file of the CA that issued the cluster's TLS certificate.
+const PG_CA_VAR: &str = "ONSHI_TEST_PG_CA";
+/// Which tests need the cluster: the store's conformance suite names its
+/// PostgreSQL half `…::postgres::…`, its PostgreSQL-only tests `postgres_…`.
+const PG_TESTS: &str = "postgres";
+
+/// The run's PostgreSQL cluster, stopped when the run ends, however it ends.
+struct PgCluster(pg_cluster::Cluster);
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.stop() {
+            eprintln!("xtask test: stopping the PostgreSQL test cluster: {e}");
+        }
+    }
+}
+
+/// Starts the cluster in target/onshi-pg/xtask (initdb only the first time
+/// that folder is used), as a step of its own so its time shows in the summary.
+fn start_pg() -> (Step, Option<PgCluster>) {
+    eprintln!("\n━━ PostgreSQL test cluster ━━");
+    let start = std::time::Instant::now();
+    let fresh = !util::root().join("target/onshi-pg/xtask/data/PG_VERSION").exists();
+    let started = pg_cluster::start(&util::root().join("target/onshi-pg/xtask"));
+    let seconds = start.elapsed().as_secs_f64();
+    let name = "PostgreSQL test cluster (initdb, pg_ctl start)".to_string();
+    match started {
+        Ok(c) => {
+            let note = format!("{} {}", if fresh { "initdb + start," } else { "reused data dir," }, c.url());
+            eprintln!("{note}");
+            (Step { name, ok: true, passed: 0, failed: 0, seconds, note }, Some(PgCluster(c)))
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            (Step { name, ok: false, passed: 0, failed: 0, seconds, note: e }, None)
+        }
+    }
+}
+
+/// The store's conformance suite on PostgreSQL (and its PostgreSQL-only
+/// tests) against the run's cluster; without one, a failed step.
+fn pg_store_tests(cluster: Option<&PgCluster>) -> Step {
+    let name = "store conformance on PostgreSQL (helper store::)";
+    match cluster {
+        Some(c) => {
+            let mut cmd = util::cargo();
+            cmd.args(["test", "-p", "onshi-helper", "--lib", PG_TESTS])
+                .env(PG_URL_VAR, c.0.url())
+                .env(PG_CA_VAR, c.0.ca_file());
+            step(name, &mut cmd)
+        }
+        None => Step { name: name.into(), ok: false, passed: 0, failed: 0, seconds: 0.0, note: "not run: no cluster".into() },
+    }
+}
+
 pub fn run(args: &[String]) -> Result {
     let only = args.first().map(String::as_str);
     eprintln!("xtask test: {}", util::disk_report());
     build::run().map_err(|e| format!("{e}\n{}", util::disk_report()))?;
     let mut steps = Vec::new();
 
-    if only.is_none() || only == Some("native") {
-        steps.push(step(
-            "native unit tests",
-            util::cargo().args(["test", "--workspace", "--exclude", "onshi-tests"]),
-        ));
+    if only.is_none() || only == Some("native") || only == Some("postgres") {
+        let (started, cluster) = start_pg();
+        steps.push(started);
+        if only != Some("postgres") {
+            // The PostgreSQL tests run in their own step below, against the cluster.
+            steps.push(step(
+                "native unit tests",
+                util::cargo().args(["test", "--workspace", "--exclude", "onshi-tests", "--", "--skip", PG_TESTS]),
+            ));
+        }
+        steps.push(pg_store_tests(cluster.as_ref()));
+        // Stopped here: nothing after this needs it.
+        drop(cluster);
     }
     if only.is_none() || only == Some("wasm") {
         let mut c = wasm_test_in_chromium();

@@ -30,7 +30,7 @@ pub fn cli_runtime(ctx: &Context) -> Result<std::sync::Arc<service::runtime::Run
     if let Some(dir) = ctx.store_path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let store = Store::open(&ctx.store_path)?;
+    let store = ctx.open_store()?;
     let backend = service::backend_from_config(ctx.config.as_ref());
     if let Err(e) = &backend {
         return Err(Fail(e.message.clone()));
@@ -90,7 +90,17 @@ impl Context {
                 format!("The database {} does not exist; the helper service has never run, or --store / store_path points elsewhere.", self.store_path.display()),
             )));
         }
-        Ok(Store::open(&self.store_path)?)
+        self.open_store()
+    }
+
+    /// Opens (creating the SQLite file if needed) what the config names: the
+    /// PC's file, and the shared PostgreSQL store when `[store]` says so.
+    /// Without a config: the file alone, for the default desk.
+    pub fn open_store(&self) -> Result<Store, Fail> {
+        match &self.config {
+            Some(c) => Ok(Store::open_settings(&c.store_settings(self.store_path.clone())?)?),
+            None => Ok(Store::open(&self.store_path)?),
+        }
     }
 
     /// Tomorrow in the clinic's time, `YYYYMMDD` (the usual batch date).

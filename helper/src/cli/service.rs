@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use onshi_core::text::Bilingual;
 use onshi_helper::paths::Env;
-use onshi_helper::store::Store;
 use onshi_helper::{ipc, service};
 
 use super::context::{runtime, Context};
@@ -20,7 +19,7 @@ pub fn run(ctx: &Context, socket: Option<PathBuf>) -> Result<ExitCode, Fail> {
     }
     // Take the lock before opening the store, so a second instance changes nothing.
     let rt = runtime()?;
-    let store = Store::open(&ctx.store_path)?;
+    let store = ctx.open_store()?;
     let ran = rt.block_on(service::run(&socket, store, ctx.config.clone()));
     // Work still waiting in blocking threads (a file read on a share, a
     // PC/SC call) would keep the process — and on Windows its exe, which an

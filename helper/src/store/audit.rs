@@ -7,14 +7,22 @@
 //! outcome, detail))`, the first entry has seq 1 and a prev_hash of 64
 //! zeros. `verify` finds edits, insertions and gaps; like any chain without
 //! an external anchor, it cannot tell that the newest entries were cut off.
+//!
+//! Many writers (issue 17): entries belong to a chain named by their `desk`
+//! column, each chain with its own seq and prev_hash, so desks sharing one
+//! PostgreSQL store never wait for each other's chain. SQLite files have one
+//! chain, keyed `''` (hashed exactly as before desks existed); a named
+//! desk's entries also hash the desk's name, so an entry moved to another
+//! desk's chain breaks it. `verify` walks every chain and names the first
+//! break of each.
 
 use onshi_core::protocol::Treatment;
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use onshi_core::disaster::{History as DisasterHistory, Reason, SearchBy};
 
+use super::engine::{vals, Row};
 use super::values::{Actor, ErrorCode, Origin, ReceptionNumber, RequestType};
 use super::{Store, StoreError};
 use crate::time::Timestamp;
@@ -244,6 +252,8 @@ impl AuditDetail {
 /// One stored entry, as read back. `detail` is the JSON text as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
+    /// The chain: the desk's name on a shared store, `""` in an SQLite file.
+    pub desk: String,
     pub seq: i64,
     pub at: String,
     pub actor: String,
@@ -299,20 +309,39 @@ impl onshi_core::text::Explain for ChainBreak {
     }
 }
 
-/// The result of walking the chain.
+/// The result of walking one chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyReport {
-    /// Entries read.
+pub struct ChainReport {
+    /// The chain's desk (`""`: an SQLite file's own chain).
+    pub desk: String,
     pub entries: u64,
-    /// Hash of the last entry (GENESIS when empty); write it down elsewhere
-    /// to detect a cut-off tail later.
+    /// Hash of the last entry before any break.
     pub head: String,
     pub first_break: Option<ChainBreak>,
+}
+
+/// The result of walking every chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries read, all chains together.
+    pub entries: u64,
+    /// Hash of the last entry of this store's own chain (GENESIS when
+    /// empty); write it down elsewhere to detect a cut-off tail later.
+    pub head: String,
+    /// The first break of the first broken chain (by desk name).
+    pub first_break: Option<ChainBreak>,
+    /// Every chain, by desk name.
+    pub chains: Vec<ChainReport>,
 }
 
 impl VerifyReport {
     pub fn is_intact(&self) -> bool {
         self.first_break.is_none()
+    }
+
+    /// The chains with a break, each with its first one.
+    pub fn breaks(&self) -> impl Iterator<Item = (&str, &ChainBreak)> {
+        self.chains.iter().filter_map(|c| c.first_break.as_ref().map(|b| (c.desk.as_str(), b)))
     }
 }
 
@@ -327,7 +356,24 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The hashed bytes: a domain tag, then each field length-prefixed so no
-/// two different entries can encode alike.
+/// two different entries can encode alike. A named desk's chain has its
+/// own tag and hashes the desk's name first; the unnamed chain (`""`, SQLite)
+/// hashes exactly as before desks existed, so old files still verify.
+#[allow(clippy::too_many_arguments)]
+fn chain_hash(desk: &str, prev_hash: &str, seq: i64, at: &str, actor: &str, kind: &str, outcome: &str, detail: &str) -> String {
+    if desk.is_empty() {
+        return entry_hash(prev_hash, seq, at, actor, kind, outcome, detail);
+    }
+    let mut h = Sha256::new();
+    h.update(b"onshi-audit-v2\0");
+    let seq_text = seq.to_string();
+    for field in [desk, prev_hash, &seq_text, at, actor, kind, outcome, detail] {
+        h.update((field.len() as u64).to_be_bytes());
+        h.update(field.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
 fn entry_hash(prev_hash: &str, seq: i64, at: &str, actor: &str, kind: &str, outcome: &str, detail: &str) -> String {
     let mut h = Sha256::new();
     h.update(b"onshi-audit-v1\0");
@@ -339,10 +385,13 @@ fn entry_hash(prev_hash: &str, seq: i64, at: &str, actor: &str, kind: &str, outc
     hex(&h.finalize())
 }
 
+const COLUMNS: &str = "desk, seq, at, actor, kind, outcome, detail, prev_hash, hash";
+
 impl Store {
-    /// Appends one entry and returns its seq. The read of the previous
-    /// entry and the insert share an IMMEDIATE transaction, so two writers
-    /// cannot both extend the same predecessor.
+    /// Appends one entry to this store's chain and returns its seq. The
+    /// read of the chain's head and the insert share a transaction that
+    /// serialises the chain's writers (see `engine::Db::transaction`), so
+    /// two writers cannot both extend the same predecessor.
     pub fn append_audit(
         &mut self,
         at: &Timestamp,
@@ -350,90 +399,108 @@ impl Store {
         outcome: Outcome,
         detail: &AuditDetail,
     ) -> Result<i64, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::sql("begin audit append"))?;
-        let last: Option<(i64, String)> = tx
-            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(StoreError::sql("read audit head"))?;
-        let (seq, prev) = match last {
-            Some((s, h)) => (s + 1, h),
-            None => (1, GENESIS.to_owned()),
-        };
+        let desk = self.chain().to_owned();
         let actor = actor.encode();
         let kind = detail.kind().as_str();
         let detail = detail.to_json();
-        let hash = entry_hash(&prev, seq, at.as_str(), &actor, kind, outcome.as_str(), &detail);
-        tx.execute(
-            "INSERT INTO audit (seq, at, actor, kind, outcome, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![seq, at.as_str(), actor, kind, outcome.as_str(), detail, prev, hash],
-        )
-        .map_err(StoreError::sql("append audit entry"))?;
-        tx.commit().map_err(StoreError::sql("commit audit entry"))?;
-        Ok(seq)
-    }
-
-    /// The newest `n` entries, oldest first.
-    pub fn audit_tail(&self, n: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT seq, at, actor, kind, outcome, detail, prev_hash, hash FROM
-                 (SELECT * FROM audit ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
-            )
-            .map_err(StoreError::sql("read audit"))?;
-        let rows = stmt.query_map([n], row_to_entry).map_err(StoreError::sql("read audit"))?;
-        rows.collect::<Result<_, _>>().map_err(StoreError::sql("read audit"))
-    }
-
-    /// Walks the whole chain in seq order and reports the first break.
-    pub fn verify_audit(&self) -> Result<VerifyReport, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, at, actor, kind, outcome, detail, prev_hash, hash FROM audit ORDER BY seq")
-            .map_err(StoreError::sql("read audit"))?;
-        let mut rows = stmt.query_map([], row_to_entry).map_err(StoreError::sql("read audit"))?;
-        let mut entries = 0u64;
-        let mut expected_seq = 1i64;
-        let mut expected_prev = GENESIS.to_owned();
-        let mut first_break = None;
-        for row in rows.by_ref() {
-            let e = row.map_err(StoreError::sql("read audit"))?;
-            entries += 1;
-            let brk = if entries == 1 && (e.seq != 1 || e.prev_hash != GENESIS) {
-                Some(ChainBreak::BadGenesis { seq: e.seq })
-            } else if e.seq != expected_seq {
-                Some(ChainBreak::Gap { expected: expected_seq, found: e.seq })
-            } else if e.prev_hash != expected_prev {
-                Some(ChainBreak::PrevHashMismatch { seq: e.seq })
-            } else if entry_hash(&e.prev_hash, e.seq, &e.at, &e.actor, &e.kind, &e.outcome, &e.detail) != e.hash {
-                Some(ChainBreak::HashMismatch { seq: e.seq })
-            } else {
-                None
+        self.db().transaction("append audit entry", Some(&desk), |db| {
+            let head = db.query_opt(
+                "read audit head",
+                "SELECT seq, hash FROM audit WHERE desk = ?1 ORDER BY seq DESC LIMIT 1",
+                vals![desk.as_str()],
+            )?;
+            let (seq, prev) = match head {
+                Some(r) => (r.int(0)? + 1, r.text(1)?),
+                None => (1, GENESIS.to_owned()),
             };
-            if brk.is_some() {
-                first_break = brk;
+            let hash = chain_hash(&desk, &prev, seq, at.as_str(), &actor, kind, outcome.as_str(), &detail);
+            db.execute(
+                "append audit entry",
+                "INSERT INTO audit (desk, seq, at, actor, kind, outcome, detail, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                vals![desk.as_str(), seq, at.as_str(), actor.as_str(), kind, outcome.as_str(), detail.as_str(), prev, hash],
+            )?;
+            Ok(seq)
+        })
+    }
+
+    /// The newest `n` entries of all chains, oldest first.
+    pub fn audit_tail(&self, n: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let db = self.db();
+        let order = db.audit_order();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM (SELECT {order} AS o, {COLUMNS} FROM audit ORDER BY {order} DESC LIMIT ?1) AS t ORDER BY o"
+        );
+        db.query("read audit", &sql, vals![n])?.iter().map(row_to_entry).collect()
+    }
+
+    /// Walks every chain in seq order and reports the first break of each.
+    /// Reads the log a page at a time (keyset on `(desk, seq)`), so a log of
+    /// years holds one page in memory, on either engine.
+    pub fn verify_audit(&self) -> Result<VerifyReport, StoreError> {
+        // Tests page by 3, so their short logs cross page boundaries.
+        const PAGE: u32 = if cfg!(test) { 3 } else { 5000 };
+        let sql = format!("SELECT {COLUMNS} FROM audit WHERE (desk, seq) > (?1, ?2) ORDER BY desk, seq LIMIT ?3");
+        let mut chains: Vec<ChainReport> = Vec::new();
+        let mut expected_seq = 1i64;
+        let mut after = (String::new(), i64::MIN);
+        loop {
+            let rows = self.db().query("read audit", &sql, vals![after.0.as_str(), after.1, PAGE])?;
+            for row in &rows {
+                let e = row_to_entry(row)?;
+                after = (e.desk.clone(), e.seq);
+                if chains.last().is_none_or(|c| c.desk != e.desk) {
+                    chains.push(ChainReport { desk: e.desk.clone(), entries: 0, head: GENESIS.to_owned(), first_break: None });
+                    expected_seq = 1;
+                }
+                let Some(chain) = chains.last_mut() else { continue };
+                if chain.first_break.is_some() {
+                    continue;
+                }
+                chain.entries += 1;
+                let brk = if chain.entries == 1 && (e.seq != 1 || e.prev_hash != GENESIS) {
+                    Some(ChainBreak::BadGenesis { seq: e.seq })
+                } else if e.seq != expected_seq {
+                    Some(ChainBreak::Gap { expected: expected_seq, found: e.seq })
+                } else if e.prev_hash != chain.head {
+                    Some(ChainBreak::PrevHashMismatch { seq: e.seq })
+                } else if chain_hash(&e.desk, &e.prev_hash, e.seq, &e.at, &e.actor, &e.kind, &e.outcome, &e.detail) != e.hash {
+                    Some(ChainBreak::HashMismatch { seq: e.seq })
+                } else {
+                    None
+                };
+                if brk.is_some() {
+                    chain.first_break = brk;
+                    continue;
+                }
+                expected_seq = e.seq + 1;
+                chain.head = e.hash;
+            }
+            if rows.len() < PAGE as usize {
                 break;
             }
-            expected_seq = e.seq + 1;
-            expected_prev = e.hash;
         }
-        Ok(VerifyReport { entries, head: expected_prev, first_break })
+        let own = self.chain();
+        Ok(VerifyReport {
+            entries: chains.iter().map(|c| c.entries).sum(),
+            head: chains.iter().find(|c| c.desk == own).map_or_else(|| GENESIS.to_owned(), |c| c.head.clone()),
+            first_break: chains.iter().find_map(|c| c.first_break.clone()),
+            chains,
+        })
     }
 }
 
-fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+fn row_to_entry(r: &Row) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
-        seq: r.get(0)?,
-        at: r.get(1)?,
-        actor: r.get(2)?,
-        kind: r.get(3)?,
-        outcome: r.get(4)?,
-        detail: r.get(5)?,
-        prev_hash: r.get(6)?,
-        hash: r.get(7)?,
+        desk: r.text(0)?,
+        seq: r.int(1)?,
+        at: r.text(2)?,
+        actor: r.text(3)?,
+        kind: r.text(4)?,
+        outcome: r.text(5)?,
+        detail: r.text(6)?,
+        prev_hash: r.text(7)?,
+        hash: r.text(8)?,
     })
 }
 
@@ -449,6 +516,19 @@ mod tests {
         assert_eq!(h, entry_hash(GENESIS, 1, "2026-11-25T09:00:00+09:00", "cli", "config", "ok", "{}"));
         assert_ne!(h, entry_hash(GENESIS, 1, "2026-11-25T09:00:00+09:00", "cl", "iconfig", "ok", "{}"));
         assert_ne!(h, entry_hash(GENESIS, 2, "2026-11-25T09:00:00+09:00", "cli", "config", "ok", "{}"));
+    }
+
+    /// Issue 17: the unnamed chain (every SQLite file, old rows included)
+    /// hashes exactly as before desks existed; a desk's name is part of its
+    /// entries' hashes, so an entry cannot move between desks unnoticed.
+    #[test]
+    fn only_named_desks_hash_their_name() {
+        let fields = (GENESIS, 1, "2026-11-25T09:00:00+09:00", "cli", "config", "ok", "{}");
+        let v1 = entry_hash(fields.0, fields.1, fields.2, fields.3, fields.4, fields.5, fields.6);
+        assert_eq!(chain_hash("", fields.0, fields.1, fields.2, fields.3, fields.4, fields.5, fields.6), v1);
+        let a = chain_hash("受付1", fields.0, fields.1, fields.2, fields.3, fields.4, fields.5, fields.6);
+        let b = chain_hash("受付2", fields.0, fields.1, fields.2, fields.3, fields.4, fields.5, fields.6);
+        assert!(a != v1 && a != b);
     }
 
     #[test]

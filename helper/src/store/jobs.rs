@@ -2,8 +2,7 @@
 //! far polling got. Rows survive restarts; `pending_jobs` is what the service
 //! resumes polling from. No scheduling or network logic lives here.
 
-use rusqlite::{params, OptionalExtension};
-
+use super::engine::{vals, Row};
 use super::values::{ErrorCode, FileName, ReceptionNumber};
 use super::{Store, StoreError};
 use crate::time::Timestamp;
@@ -70,68 +69,61 @@ pub struct BatchJob {
 const COLUMNS: &str = "id, reception_number, state, request_file, submitted_at, last_polled_at, attempts, \
                        total, succeeded, failed, error_code";
 
-fn row_to_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<BatchJob, StoreError>> {
-    let id: i64 = r.get(0)?;
-    let reception: Option<String> = r.get(1)?;
-    let state: String = r.get(2)?;
-    let file: String = r.get(3)?;
-    let submitted_at: String = r.get(4)?;
-    let last_polled_at: Option<String> = r.get(5)?;
-    let attempts: i64 = r.get(6)?;
-    let counts: (Option<i64>, Option<i64>, Option<i64>) = (r.get(7)?, r.get(8)?, r.get(9)?);
-    let error: Option<String> = r.get(10)?;
+fn row_to_job(r: &Row) -> Result<BatchJob, StoreError> {
+    let id = r.int(0)?;
     let corrupt = |column| StoreError::Corrupt { table: "batch_jobs", row: id, column };
-    let build = || -> Result<BatchJob, StoreError> {
-        let count = |v: i64, column| u32::try_from(v).map_err(|_| corrupt(column));
-        Ok(BatchJob {
-            id: JobId(id),
-            reception_number: reception
-                .as_deref()
-                .map(ReceptionNumber::new)
-                .transpose()
-                .map_err(|_| corrupt("reception_number"))?,
-            state: JobState::parse(&state).ok_or_else(|| corrupt("state"))?,
-            request_file: FileName::new(&file).map_err(|_| corrupt("request_file"))?,
-            submitted_at,
-            last_polled_at,
-            attempts: count(attempts, "attempts")?,
-            counts: match counts {
-                (Some(t), Some(s), Some(f)) => Some(JobCounts {
-                    total: count(t, "total")?,
-                    succeeded: count(s, "succeeded")?,
-                    failed: count(f, "failed")?,
-                }),
-                _ => None,
-            },
-            error: error.as_deref().map(ErrorCode::new).transpose().map_err(|_| corrupt("error_code"))?,
-        })
-    };
-    Ok(build())
+    let count = |v: i64, column| u32::try_from(v).map_err(|_| corrupt(column));
+    Ok(BatchJob {
+        id: JobId(id),
+        reception_number: r
+            .opt_text(1)?
+            .as_deref()
+            .map(ReceptionNumber::new)
+            .transpose()
+            .map_err(|_| corrupt("reception_number"))?,
+        state: JobState::parse(&r.text(2)?).ok_or_else(|| corrupt("state"))?,
+        request_file: FileName::new(&r.text(3)?).map_err(|_| corrupt("request_file"))?,
+        submitted_at: r.text(4)?,
+        last_polled_at: r.opt_text(5)?,
+        attempts: count(r.int(6)?, "attempts")?,
+        counts: match (r.opt_int(7)?, r.opt_int(8)?, r.opt_int(9)?) {
+            (Some(t), Some(s), Some(f)) => Some(JobCounts {
+                total: count(t, "total")?,
+                succeeded: count(s, "succeeded")?,
+                failed: count(f, "failed")?,
+            }),
+            _ => None,
+        },
+        error: r.opt_text(10)?.as_deref().map(ErrorCode::new).transpose().map_err(|_| corrupt("error_code"))?,
+    })
 }
 
 impl Store {
-    /// Records a submitted batch.
+    /// Records a submitted batch (with the desk that submitted it).
     pub fn insert_job(
         &mut self,
         request_file: &FileName,
         reception_number: Option<&ReceptionNumber>,
         submitted_at: &Timestamp,
     ) -> Result<JobId, StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO batch_jobs (reception_number, state, request_file, submitted_at) VALUES (?1, 'submitted', ?2, ?3)",
-                params![reception_number.map(ReceptionNumber::as_str), request_file.as_str(), submitted_at.as_str()],
-            )
-            .map_err(StoreError::sql("insert batch job"))?;
-        Ok(JobId(self.conn.last_insert_rowid()))
+        let row = self.db().query_opt(
+            "insert batch job",
+            "INSERT INTO batch_jobs (reception_number, state, request_file, submitted_at, desk)
+             VALUES (?1, 'submitted', ?2, ?3, ?4) RETURNING id",
+            vals![
+                reception_number.map(ReceptionNumber::as_str),
+                request_file.as_str(),
+                submitted_at.as_str(),
+                self.desk.as_ref().map(|d| d.as_str())
+            ],
+        )?;
+        Ok(JobId(row.ok_or(StoreError::NotFound { what: "inserted batch job", id: 0 })?.int(0)?))
     }
 
     pub fn job(&self, id: JobId) -> Result<BatchJob, StoreError> {
-        self.conn
-            .query_row(&format!("SELECT {COLUMNS} FROM batch_jobs WHERE id = ?1"), [id.0], row_to_job)
-            .optional()
-            .map_err(StoreError::sql("read batch job"))?
-            .ok_or(StoreError::NotFound { what: "batch job", id: id.0 })?
+        let sql = format!("SELECT {COLUMNS} FROM batch_jobs WHERE id = ?1");
+        let row = self.db().query_opt("read batch job", &sql, vals![id.0])?;
+        row_to_job(&row.ok_or(StoreError::NotFound { what: "batch job", id: id.0 })?)
     }
 
     /// Counts one poll that found the result not ready yet.
@@ -140,12 +132,11 @@ impl Store {
         if job.state.is_finished() {
             return Err(StoreError::JobFinished { id: id.0, state: job.state });
         }
-        self.conn
-            .execute(
-                "UPDATE batch_jobs SET state = 'polling', attempts = attempts + 1, last_polled_at = ?2 WHERE id = ?1",
-                params![id.0, now.as_str()],
-            )
-            .map_err(StoreError::sql("record poll"))?;
+        self.db().execute(
+            "record poll",
+            "UPDATE batch_jobs SET state = 'polling', attempts = attempts + 1, last_polled_at = ?2 WHERE id = ?1",
+            vals![id.0, now.as_str()],
+        )?;
         self.job(id)
     }
 
@@ -164,52 +155,33 @@ impl Store {
             Ok(c) => (JobState::Done, Some(*c), None),
             Err(e) => (JobState::Failed, None, Some(e.as_str())),
         };
-        self.conn
-            .execute(
-                "UPDATE batch_jobs SET state = ?2, last_polled_at = ?3, attempts = attempts + 1,
-                 total = ?4, succeeded = ?5, failed = ?6, error_code = ?7 WHERE id = ?1",
-                params![
-                    id.0,
-                    state.as_str(),
-                    now.as_str(),
-                    counts.map(|c| c.total),
-                    counts.map(|c| c.succeeded),
-                    counts.map(|c| c.failed),
-                    error
-                ],
-            )
-            .map_err(StoreError::sql("finish batch job"))?;
+        self.db().execute(
+            "finish batch job",
+            "UPDATE batch_jobs SET state = ?2, last_polled_at = ?3, attempts = attempts + 1,
+             total = ?4, succeeded = ?5, failed = ?6, error_code = ?7 WHERE id = ?1",
+            vals![
+                id.0,
+                state.as_str(),
+                now.as_str(),
+                counts.map(|c| c.total),
+                counts.map(|c| c.succeeded),
+                counts.map(|c| c.failed),
+                error
+            ],
+        )?;
         self.job(id)
     }
 
     /// Every job, oldest first.
     pub fn jobs(&self) -> Result<Vec<BatchJob>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM batch_jobs ORDER BY id"))
-            .map_err(StoreError::sql("list jobs"))?;
-        let rows = stmt.query_map([], row_to_job).map_err(StoreError::sql("list jobs"))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row.map_err(StoreError::sql("list jobs"))??);
-        }
-        Ok(out)
+        let sql = format!("SELECT {COLUMNS} FROM batch_jobs ORDER BY id");
+        self.db().query("list jobs", &sql, vec![])?.iter().map(row_to_job).collect()
     }
 
     /// Jobs still waiting for their result, oldest first: what the service
     /// resumes polling after a restart.
     pub fn pending_jobs(&self) -> Result<Vec<BatchJob>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {COLUMNS} FROM batch_jobs WHERE state IN ('submitted', 'polling') ORDER BY id"
-            ))
-            .map_err(StoreError::sql("list pending jobs"))?;
-        let rows = stmt.query_map([], row_to_job).map_err(StoreError::sql("list pending jobs"))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row.map_err(StoreError::sql("list pending jobs"))??);
-        }
-        Ok(out)
+        let sql = format!("SELECT {COLUMNS} FROM batch_jobs WHERE state IN ('submitted', 'polling') ORDER BY id");
+        self.db().query("list pending jobs", &sql, vec![])?.iter().map(row_to_job).collect()
     }
 }

@@ -1,9 +1,16 @@
-//! The helper's local store: one SQLite file holding pairings, the
-//! hash-chained audit log, batch jobs, today's results and patient
-//! reference numbers. It has no clock (callers pass `now`) and takes only
-//! validated value types, never free text that could hold a PIN.
+//! The helper's store: pairings, the hash-chained audit log, batch jobs,
+//! today's results and patient reference numbers. Behind one `Store` there
+//! are two engines (issue 17): an SQLite file on the PC (the default, and
+//! always the home of the pairings, which bind a browser on this PC), and
+//! optionally a PostgreSQL server shared by a hospital's desks for results,
+//! jobs, reference numbers and the audit log (one hash chain per desk). The
+//! store's modules write SQL once against `engine::Db`; what differs per
+//! engine lives in `engine/` and in `schema.rs`'s side-by-side steps. It has
+//! no clock (callers pass `now`) and takes only validated value types, never
+//! free text that could hold a PIN.
 
 mod audit;
+mod engine;
 mod jobs;
 mod pairings;
 mod references;
@@ -19,14 +26,16 @@ use onshi_core::text::{Bilingual, Explain};
 use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{
-    AuditDetail, AuditEntry, AuditKind, BatchAction, ChainBreak, ConfigAction, ConfirmMode, Consents, DisasterFound, Outcome,
-    PairingAction, QueryKind, ReferenceAction, ServiceAction, VerifyReport,
+    AuditDetail, AuditEntry, AuditKind, BatchAction, ChainBreak, ChainReport, ConfigAction, ConfirmMode, Consents, DisasterFound,
+    Outcome, PairingAction, QueryKind, ReferenceAction, ServiceAction, VerifyReport,
 };
+pub use engine::pg::PgSettings;
+pub use engine::EngineError;
 pub use jobs::{BatchJob, JobCounts, JobId, JobState};
 pub use pairings::{Pairing, PairingId};
 pub use references::{PatientId, ReferenceNumbers};
 pub use results::{CardCheck, Kept, NewResult, ResultId, ResultKind, ResultStatus, ResultXml, StoredResult, StoredXml};
-pub use schema::{known_version, MIGRATIONS};
+pub use schema::{known_version, Step, MIGRATIONS};
 pub use usage::UsageGroup;
 pub use values::{pin_shaped, Actor, DeskName, ErrorCode, ExtensionId, FileName, Origin, ReceptionNumber, RequestType, ValueError};
 
@@ -36,8 +45,33 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// An open store. Writes take `&mut self` because each is a transaction.
 pub struct Store {
+    /// The PC's own SQLite file: pairings always, and everything else when
+    /// no shared store is configured.
     conn: Connection,
     path: PathBuf,
+    /// The shared PostgreSQL store, when the config names one.
+    shared: Option<engine::pg::Pg>,
+    /// The desk this helper serves (the config's `desk`); `None` for a store
+    /// opened by path alone. Results and jobs record it.
+    desk: Option<DeskName>,
+}
+
+/// Where results, jobs, reference numbers and the audit log are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedStore {
+    /// In the PC's own SQLite file, with the pairings.
+    Local,
+    /// On a PostgreSQL server shared by the hospital's desks.
+    Postgres(PgSettings),
+}
+
+/// What [`Store::open_settings`] opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// The PC's own SQLite file.
+    pub path: PathBuf,
+    pub desk: DeskName,
+    pub shared: SharedStore,
 }
 
 /// Everything that can go wrong with the store, grouped by who can fix it.
@@ -54,12 +88,22 @@ pub enum StoreError {
     #[error("{path} has schema version {found}, newer than the {known} this helper knows")]
     SchemaTooNew { path: PathBuf, found: i64, known: i64 },
     #[error("schema migration to version {to_version} failed: {source}")]
-    Migration { to_version: i64, source: rusqlite::Error },
+    Migration { to_version: i64, source: EngineError },
     /// Another process held the database longer than the busy timeout.
     #[error("database busy during {op}")]
     Busy { op: &'static str },
     #[error("database error during {op}: {source}")]
-    Sql { op: &'static str, source: rusqlite::Error },
+    Sql { op: &'static str, source: EngineError },
+    /// The shared store's server did not answer (or refused the login).
+    #[error("cannot reach the database server {server}: {reason}")]
+    ServerUnreachable { server: String, reason: String },
+    /// TLS to the shared store's server cannot be set up from the config,
+    /// or the server's certificate was not accepted.
+    #[error("cannot connect to the database server {server} over TLS: {reason}")]
+    ServerTls { server: String, reason: String },
+    /// The shared store was migrated by a newer helper; refused untouched.
+    #[error("the database on {server} has schema version {found}, newer than the {known} this helper knows")]
+    ServerSchemaTooNew { server: String, found: i64, known: i64 },
     /// A value given to the store was refused before touching the file.
     #[error(transparent)]
     Invalid(#[from] ValueError),
@@ -80,7 +124,7 @@ impl StoreError {
             Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
                 StoreError::Busy { op }
             }
-            _ => StoreError::Sql { op, source },
+            _ => StoreError::Sql { op, source: source.into() },
         }
     }
 }
@@ -108,9 +152,25 @@ impl Explain for StoreError {
                 "データベースが他の処理で使用中です。少し待ってからもう一度実行してください。",
                 "The database is in use by another process; wait a moment and try again.",
             ),
-            StoreError::Sql { op, .. } => Bilingual::new(
+            StoreError::Sql { op, source: EngineError::Sqlite(_) | EngineError::Type { .. } } => Bilingual::new(
                 format!("データベース操作（{op}）に失敗しました。ディスクの空きと権限を確認してください。"),
                 format!("A database operation ({op}) failed; check disk space and permissions."),
+            ),
+            StoreError::Sql { op, .. } => Bilingual::new(
+                format!("共有データベースの操作（{op}）に失敗しました。変更は取り消されています。もう一度実行し、続くときはデータベースサーバーのログ（ディスクの空き、接続数、権限）を確認してください。"),
+                format!("An operation on the shared database ({op}) failed and was rolled back; try again, and if it persists check the database server's log (disk space, connections, permissions)."),
+            ),
+            StoreError::ServerUnreachable { server, .. } => Bilingual::new(
+                format!("共有データベースのサーバー {server} に接続できません。サーバーが動いているか、この PC からサーバーへのネットワーク（ファイアウォール、ポート）、設定の [store] url のホスト名・ポート・データベース名・ユーザー・パスワードを確認してください。"),
+                format!("Cannot reach the shared database server {server}. Check that the server is running, that this PC can reach it (firewall, port), and the host, port, database, user and password in [store] url."),
+            ),
+            StoreError::ServerTls { server, reason } => Bilingual::new(
+                format!("共有データベースのサーバー {server} と TLS で接続できません（{reason}）。設定の [store] ca がサーバー証明書を発行した CA の PEM ファイルか、[store] url のホスト名が証明書の名前と合っているかを確認してください。"),
+                format!("Cannot connect to the shared database server {server} over TLS ({reason}); check that [store] ca is the PEM file of the CA that issued the server's certificate, and that the host in [store] url is a name the certificate carries."),
+            ),
+            StoreError::ServerSchemaTooNew { server, found, known } => Bilingual::new(
+                format!("共有データベース {server} は新しい版のヘルパーで更新されています（スキーマ {found}、この版は {known} まで）。データベースは変更していません。この PC のヘルパーを更新してください。"),
+                format!("The shared database {server} was updated by a newer helper (schema {found}; this one knows up to {known}). Nothing was changed; update the helper on this PC."),
             ),
             StoreError::Invalid(e) => e.explain(),
             StoreError::Corrupt { table, row, column } => Bilingual::new(
@@ -130,9 +190,9 @@ impl Explain for StoreError {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path`: busy timeout,
-    /// foreign keys, then a schema check *before* anything is written, then
-    /// WAL and the missing migrations.
+    /// Opens (creating if needed) the SQLite store at `path`, with no shared
+    /// store and no desk name: busy timeout, foreign keys, then a schema check
+    /// *before* anything is written, then WAL and the missing migrations.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         Store::open_with(path, MIGRATIONS)
     }
@@ -140,40 +200,85 @@ impl Store {
     /// As [`Store::open`] with an explicit migration list (tests use a
     /// longer list to play "a newer helper").
     #[doc(hidden)]
-    pub fn open_with(path: &Path, steps: &[&str]) -> Result<Store, StoreError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(path, flags)
-            .map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
-        let not_db = |source: rusqlite::Error| match source.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotADatabase { path: path.to_owned() },
-            _ => StoreError::Open { path: path.to_owned(), source },
+    pub fn open_with(path: &Path, steps: &[Step]) -> Result<Store, StoreError> {
+        let conn = open_sqlite(path, steps)?;
+        Ok(Store { conn, path: path.to_owned(), shared: None, desk: None })
+    }
+
+    /// Opens what the config describes: the PC's SQLite file, and the shared
+    /// PostgreSQL store when one is named (connected, checked for a too-new
+    /// schema before anything is written, then migrated).
+    pub fn open_settings(settings: &StoreSettings) -> Result<Store, StoreError> {
+        Store::open_settings_with(settings, MIGRATIONS)
+    }
+
+    #[doc(hidden)]
+    pub fn open_settings_with(settings: &StoreSettings, steps: &[Step]) -> Result<Store, StoreError> {
+        let shared = match &settings.shared {
+            SharedStore::Local => None,
+            SharedStore::Postgres(pg) => {
+                let pg = engine::pg::Pg::open(pg)?;
+                let (found, known) = (pg.version()?, steps.len() as i64);
+                if found > known {
+                    return Err(StoreError::ServerSchemaTooNew { server: pg.server().to_owned(), found, known });
+                }
+                let pg_steps: Vec<&str> = steps.iter().map(|s| s.postgres).collect();
+                pg.migrate(&pg_steps)?;
+                Some(pg)
+            }
         };
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(not_db)?;
-        conn.pragma_update(None, "foreign_keys", true).map_err(not_db)?;
-        // Reading the version is the first access to the file's pages, so a
-        // non-database file fails here, and a too-new schema is refused
-        // before WAL mode (a header change) could be written.
-        let found = schema::user_version(&conn).map_err(not_db)?;
-        let known = steps.len() as i64;
+        let conn = open_sqlite(&settings.path, steps)?;
+        Ok(Store { conn, path: settings.path.clone(), shared, desk: Some(settings.desk.clone()) })
+    }
+
+    /// Connects to a shared store and reads its schema version, changing
+    /// nothing (no migration): what `doctor` asks. `Ok((server, version))`;
+    /// a version newer than this build is `ServerSchemaTooNew`.
+    pub fn probe_shared(settings: &PgSettings) -> Result<(String, i64), StoreError> {
+        let pg = engine::pg::Pg::open(settings)?;
+        let (found, known) = (pg.version()?, known_version());
         if found > known {
-            return Err(StoreError::SchemaTooNew { path: path.to_owned(), found, known });
+            return Err(StoreError::ServerSchemaTooNew { server: pg.server().to_owned(), found, known });
         }
-        let mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(not_db)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Sql { op: "enable WAL", source: rusqlite::Error::InvalidQuery });
+        Ok((pg.server().to_owned(), found))
+    }
+
+    /// The engine results, jobs, reference numbers and the audit log use.
+    fn db(&self) -> engine::Db<'_> {
+        match &self.shared {
+            Some(pg) => engine::Db::Postgres(pg),
+            None => engine::Db::Sqlite(&self.conn),
         }
-        schema::migrate(&mut conn, path, steps)?;
-        Ok(Store { conn, path: path.to_owned() })
+    }
+
+    /// The audit chain this store appends to: the desk's own on the shared
+    /// store; the file's single chain (`''`) in SQLite, whoever the desk is.
+    fn chain(&self) -> &str {
+        match (&self.shared, &self.desk) {
+            (Some(_), Some(d)) => d.as_str(),
+            _ => "",
+        }
+    }
+
+    /// The shared store's `host:port/database`, when there is one.
+    pub fn shared_server(&self) -> Option<&str> {
+        self.shared.as_ref().map(|p| p.server())
+    }
+
+    pub fn desk(&self) -> Option<&DeskName> {
+        self.desk.as_ref()
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The schema version of the open file.
+    /// The schema version of the shared store (the open file's without one).
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        schema::user_version(&self.conn).map_err(StoreError::sql("read schema version"))
+        match &self.shared {
+            Some(pg) => pg.version(),
+            None => schema::user_version(&self.conn).map_err(StoreError::sql("read schema version")),
+        }
     }
 
     /// Folds the WAL into the main file (used before copying the file and by
@@ -185,5 +290,36 @@ impl Store {
     }
 }
 
+/// The SQLite side of opening: busy timeout, foreign keys, the too-new
+/// check before any write, WAL, then the missing steps.
+fn open_sqlite(path: &Path, steps: &[Step]) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn =
+        Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
+    let not_db = |source: rusqlite::Error| match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotADatabase { path: path.to_owned() },
+        _ => StoreError::Open { path: path.to_owned(), source },
+    };
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(not_db)?;
+    conn.pragma_update(None, "foreign_keys", true).map_err(not_db)?;
+    // Reading the version is the first access to the file's pages, so a
+    // non-database file fails here, and a too-new schema is refused
+    // before WAL mode (a header change) could be written.
+    let found = schema::user_version(&conn).map_err(not_db)?;
+    let known = steps.len() as i64;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { path: path.to_owned(), found, known });
+    }
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(not_db)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Sql { op: "enable WAL", source: rusqlite::Error::InvalidQuery.into() });
+    }
+    schema::migrate(&mut conn, path, steps)?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+#[cfg_attr(not(unix), allow(dead_code))]
+mod test_engine;
 #[cfg(test)]
 mod tests;

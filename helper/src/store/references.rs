@@ -2,8 +2,7 @@
 //! insurance numbers printed on the card, stored exactly as given so that
 //! a later query sends what the card says.
 
-use rusqlite::{params, OptionalExtension};
-
+use super::engine::{vals, Db};
 use super::values::{insurer_digits, ValueError};
 use super::{Store, StoreError};
 use crate::time::Timestamp;
@@ -66,20 +65,25 @@ impl ReferenceNumbers {
     }
 }
 
+const UPSERT: &str = "INSERT INTO patient_refs (patient_id, insurer_number, symbol, number, branch, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT (patient_id) DO UPDATE SET insurer_number = ?2, symbol = ?3, number = ?4,
+     branch = ?5, updated_at = ?6";
+
+fn upsert(db: Db<'_>, patient: &PatientId, n: &ReferenceNumbers, now: &Timestamp) -> Result<(), StoreError> {
+    db.execute(
+        "store reference numbers",
+        UPSERT,
+        vals![patient.as_str(), n.insurer.as_str(), n.symbol.as_deref(), n.number.as_str(), n.branch.as_deref(), now.as_str()],
+    )
+    .map(drop)
+}
+
 impl Store {
     /// Registers or replaces the numbers for a patient.
     pub fn put_reference(&mut self, patient: &PatientId, numbers: &ReferenceNumbers, now: &Timestamp) -> Result<(), StoreError> {
         numbers.validate()?;
-        self.conn
-            .execute(
-                "INSERT INTO patient_refs (patient_id, insurer_number, symbol, number, branch, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (patient_id) DO UPDATE SET insurer_number = ?2, symbol = ?3, number = ?4,
-                 branch = ?5, updated_at = ?6",
-                params![patient.as_str(), numbers.insurer, numbers.symbol, numbers.number, numbers.branch, now.as_str()],
-            )
-            .map_err(StoreError::sql("store reference numbers"))?;
-        Ok(())
+        upsert(self.db(), patient, numbers, now)
     }
 
     /// Registers or replaces many at once, in one transaction (one disk
@@ -88,41 +92,30 @@ impl Store {
         for (_, numbers) in entries {
             numbers.validate()?;
         }
-        let tx = self.conn.transaction().map_err(StoreError::sql("store reference numbers"))?;
-        {
-            let mut stmt = tx
-                .prepare(
-                    "INSERT INTO patient_refs (patient_id, insurer_number, symbol, number, branch, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (patient_id) DO UPDATE SET insurer_number = ?2, symbol = ?3, number = ?4,
-                     branch = ?5, updated_at = ?6",
-                )
-                .map_err(StoreError::sql("store reference numbers"))?;
-            for (patient, n) in entries {
-                stmt.execute(params![patient.as_str(), n.insurer, n.symbol, n.number, n.branch, now.as_str()])
-                    .map_err(StoreError::sql("store reference numbers"))?;
-            }
-        }
-        tx.commit().map_err(StoreError::sql("store reference numbers"))
+        self.db().transaction("store reference numbers", None, |db| {
+            entries.iter().try_for_each(|(patient, n)| upsert(db, patient, n, now))
+        })
     }
 
     pub fn reference(&self, patient: &PatientId) -> Result<Option<ReferenceNumbers>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT insurer_number, symbol, number, branch FROM patient_refs WHERE patient_id = ?1",
-                [patient.as_str()],
-                |r| Ok(ReferenceNumbers { insurer: r.get(0)?, symbol: r.get(1)?, number: r.get(2)?, branch: r.get(3)? }),
-            )
-            .optional()
-            .map_err(StoreError::sql("read reference numbers"))
+        let row = self.db().query_opt(
+            "read reference numbers",
+            "SELECT insurer_number, symbol, number, branch FROM patient_refs WHERE patient_id = ?1",
+            vals![patient.as_str()],
+        )?;
+        row.map(|r| {
+            Ok(ReferenceNumbers { insurer: r.text(0)?, symbol: r.opt_text(1)?, number: r.text(2)?, branch: r.opt_text(3)? })
+        })
+        .transpose()
     }
 
     /// Removes a patient's numbers; true if there were any.
     pub fn delete_reference(&mut self, patient: &PatientId) -> Result<bool, StoreError> {
-        let n = self
-            .conn
-            .execute("DELETE FROM patient_refs WHERE patient_id = ?1", [patient.as_str()])
-            .map_err(StoreError::sql("delete reference numbers"))?;
+        let n = self.db().execute(
+            "delete reference numbers",
+            "DELETE FROM patient_refs WHERE patient_id = ?1",
+            vals![patient.as_str()],
+        )?;
         Ok(n > 0)
     }
 }

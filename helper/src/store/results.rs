@@ -5,8 +5,8 @@
 //! behind this interface keeps a blob. Interpreting the XML is the core's job.
 
 use onshi_core::protocol::{ConfirmMode, Consents, PresentedDocument, Treatment};
-use rusqlite::params;
 
+use super::engine::{vals, Db, Row};
 use super::jobs::JobId;
 use super::values::{insurer_digits, plain, ErrorCode, Origin, ValueError};
 use super::{Store, StoreError};
@@ -180,142 +180,122 @@ pub struct StoredResult {
     pub card: Option<CardCheck>,
     /// `None` unless a check by numbers named it (schema 4 on).
     pub document: Option<PresentedDocument>,
+    /// The desk whose helper stored it (schema 7 on, when the store was
+    /// opened from a config).
+    pub desk: Option<String>,
     /// `None` for batch and history rows, and desk rows before schema 6.
     pub treatment: Option<Treatment>,
     pub xml: StoredXml,
 }
 
+const COLUMNS: &str = "id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, \
+                       card_mode, consents, received, document, desk, treatment";
+
 impl Store {
     /// Stores a result; the day is the local date of `at`.
     pub fn insert_result(&mut self, r: &NewResult) -> Result<ResultId, StoreError> {
-        insert(&self.conn, r)
+        insert(self.db(), r, self.desk.as_ref().map(|d| d.as_str()))
     }
 
-    /// Stores many results in one transaction (all or none): one WAL commit
+    /// Stores many results in one transaction (all or none): one commit
     /// instead of one per row, for seeding statistics and imports.
     pub fn insert_results(&mut self, rs: &[NewResult]) -> Result<Vec<ResultId>, StoreError> {
-        let tx = self.conn.transaction().map_err(StoreError::sql("insert results"))?;
-        let ids = rs.iter().map(|r| insert(&tx, r)).collect::<Result<Vec<_>, _>>()?;
-        tx.commit().map_err(StoreError::sql("insert results"))?;
-        Ok(ids)
+        let desk = self.desk.as_ref().map(|d| d.as_str());
+        self.db().transaction("insert results", None, |db| rs.iter().map(|r| insert(db, r, desk)).collect())
     }
 
     /// The newest stored result of a batch job (its `OQSmuquc02res`).
     pub fn result_for_job(&self, job: JobId) -> Result<Option<StoredResult>, StoreError> {
-        let id: Option<i64> = self
-            .conn
-            .query_row("SELECT max(id) FROM results WHERE job_id = ?1", [job.0], |r| r.get(0))
-            .map_err(StoreError::sql("read batch result"))?;
-        let Some(id) = id else { return Ok(None) };
-        let day: String = self
-            .conn
-            .query_row("SELECT day FROM results WHERE id = ?1", [id], |r| r.get(0))
-            .map_err(StoreError::sql("read batch result"))?;
-        let day = Day::parse(&day).map_err(|_| StoreError::Corrupt { table: "results", row: id, column: "day" })?;
-        Ok(self.results_for_day(&day)?.into_iter().find(|r| r.id.0 == id))
+        let op = "read batch result";
+        let sql = format!("SELECT {COLUMNS} FROM results WHERE job_id = ?1 ORDER BY id DESC LIMIT 1");
+        self.db().query_opt(op, &sql, vals![job.0])?.map(|r| read(&r)).transpose()
     }
 
     /// All results of one local day, in the order they arrived.
     pub fn results_for_day(&self, day: &Day) -> Result<Vec<StoredResult>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, card_mode, consents, received, document, treatment
-                 FROM results WHERE day = ?1 ORDER BY id",
-            )
-            .map_err(StoreError::sql("read results"))?;
-        let rows = stmt
-            .query_map([day.as_str()], |r| {
-                let id: i64 = r.get(0)?;
-                let kind: String = r.get(3)?;
-                let status: String = r.get(6)?;
-                let card: (Option<String>, Option<String>) = (r.get(11)?, r.get(12)?);
-                let doc: (Option<String>, Option<Vec<u8>>) = (r.get(10)?, r.get(13)?);
-                let document: (Option<String>, Option<String>) = (r.get(14)?, r.get(15)?);
-                Ok((id, kind, status, card, (doc, document), StoredResult {
-                    id: ResultId(id),
-                    at: r.get(1)?,
-                    day: r.get(2)?,
-                    kind: ResultKind::CardConfirm,
-                    origin: r.get(4)?,
-                    job: r.get::<_, Option<i64>>(5)?.map(JobId),
-                    status: ResultStatus::Error,
-                    insurer_number: r.get(7)?,
-                    name_kana: r.get(8)?,
-                    error: r.get(9)?,
-                    xml: StoredXml { bytes: Vec::new(), kept: Kept::AsReceived },
-                    card: None,
-                    document: None,
-                    treatment: None,
-                }))
-            })
-            .map_err(StoreError::sql("read results"))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, kind, status, card, (doc, document), mut res) = row.map_err(StoreError::sql("read results"))?;
-            let corrupt = |column| StoreError::Corrupt { table: "results", row: id, column };
-            res.kind = ResultKind::parse(&kind).ok_or_else(|| corrupt("kind"))?;
-            res.status = ResultStatus::parse(&status).ok_or_else(|| corrupt("status"))?;
-            res.xml = match doc {
-                (None, Some(bytes)) => StoredXml { bytes, kept: Kept::AsReceived },
-                (Some(text), None) => StoredXml { bytes: text.into_bytes(), kept: Kept::Utf8Text },
-                _ => return Err(corrupt("received")),
-            };
-            let (document, treatment) = document;
-            res.document = match document {
-                None => None,
-                Some(d) => Some(PresentedDocument::from_str_opt(&d).ok_or_else(|| corrupt("document"))?),
-            };
-            res.treatment = match treatment {
-                None => None,
-                Some(t) => Some(Treatment::from_str_opt(&t).ok_or_else(|| corrupt("treatment"))?),
-            };
-            res.card = match card {
-                (None, None) => None,
-                (Some(mode), Some(consents)) => Some(CardCheck {
-                    mode: match mode.as_str() {
-                        "pin" => ConfirmMode::Pin,
-                        "visual" => ConfirmMode::Visual,
-                        _ => return Err(corrupt("card_mode")),
-                    },
-                    consents: consents_parse(&consents).ok_or_else(|| corrupt("consents"))?,
-                }),
-                _ => return Err(corrupt("consents")),
-            };
-            out.push(res);
-        }
-        Ok(out)
+        let sql = format!("SELECT {COLUMNS} FROM results WHERE day = ?1 ORDER BY id");
+        self.db().query("read results", &sql, vals![day.as_str()])?.iter().map(read).collect()
     }
 }
 
-/// One row into `results`, on the store's connection or inside a transaction.
-fn insert(conn: &rusqlite::Connection, r: &NewResult) -> Result<ResultId, StoreError> {
+/// One row of [`COLUMNS`] as a result; a value no writer of ours makes is
+/// reported as corrupt, not guessed.
+fn read(r: &Row) -> Result<StoredResult, StoreError> {
+    let id = r.int(0)?;
+    let corrupt = |column| StoreError::Corrupt { table: "results", row: id, column };
+    let xml = match (r.opt_text(10)?, r.opt_blob(13)?) {
+        (None, Some(bytes)) => StoredXml { bytes, kept: Kept::AsReceived },
+        (Some(text), None) => StoredXml { bytes: text.into_bytes(), kept: Kept::Utf8Text },
+        _ => return Err(corrupt("received")),
+    };
+    let document = match r.opt_text(14)? {
+        None => None,
+        Some(d) => Some(PresentedDocument::from_str_opt(&d).ok_or_else(|| corrupt("document"))?),
+    };
+    let card = match (r.opt_text(11)?, r.opt_text(12)?) {
+        (None, None) => None,
+        (Some(mode), Some(consents)) => Some(CardCheck {
+            mode: match mode.as_str() {
+                "pin" => ConfirmMode::Pin,
+                "visual" => ConfirmMode::Visual,
+                _ => return Err(corrupt("card_mode")),
+            },
+            consents: consents_parse(&consents).ok_or_else(|| corrupt("consents"))?,
+        }),
+        _ => return Err(corrupt("consents")),
+    };
+    Ok(StoredResult {
+        id: ResultId(id),
+        at: r.text(1)?,
+        day: r.text(2)?,
+        kind: ResultKind::parse(&r.text(3)?).ok_or_else(|| corrupt("kind"))?,
+        origin: r.opt_text(4)?,
+        job: r.opt_int(5)?.map(JobId),
+        status: ResultStatus::parse(&r.text(6)?).ok_or_else(|| corrupt("status"))?,
+        insurer_number: r.opt_text(7)?,
+        name_kana: r.opt_text(8)?,
+        error: r.opt_text(9)?,
+        card,
+        document,
+        desk: r.opt_text(15)?,
+        treatment: match r.opt_text(16)? {
+            None => None,
+            Some(t) => Some(Treatment::from_str_opt(&t).ok_or_else(|| corrupt("treatment"))?),
+        },
+        xml,
+    })
+}
+
+/// One row into `results`, on the store's engine or inside a transaction.
+fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>) -> Result<ResultId, StoreError> {
     if let Some(n) = &r.insurer_number {
         insurer_digits("insurer number", n)?;
     }
     if let Some(n) = &r.name_kana {
         plain("name", n, 100)?;
     }
-    conn.execute(
-        "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document, treatment)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        params![
+    let row = db.query_opt(
+        "insert result",
+        "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document, desk, treatment)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id",
+        vals![
             r.at.as_str(),
             r.at.day().as_str(),
             r.kind.as_str(),
             r.origin.as_ref().map(Origin::as_str),
             r.job.map(|j| j.0),
             r.status.as_str(),
-            r.insurer_number,
-            r.name_kana,
+            r.insurer_number.as_deref(),
+            r.name_kana.as_deref(),
             r.error.as_ref().map(ErrorCode::as_str),
             r.xml.as_bytes(),
             r.card.map(|c| mode_str(c.mode)),
             r.card.map(|c| consents_str(&c.consents)),
             r.document.map(PresentedDocument::as_str),
+            desk,
             r.treatment.map(Treatment::as_str),
         ],
-    )
-    .map_err(StoreError::sql("insert result"))?;
-    Ok(ResultId(conn.last_insert_rowid()))
+    )?;
+    let id = row.ok_or(StoreError::NotFound { what: "inserted result", id: 0 })?.int(0)?;
+    Ok(ResultId(id))
 }

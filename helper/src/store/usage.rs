@@ -6,6 +6,7 @@
 
 use onshi_core::usage::{Method, UsageQuery, UsageReply};
 
+use super::engine::vals;
 use super::{Store, StoreError};
 use crate::time::Day;
 
@@ -24,26 +25,24 @@ impl Store {
     /// per day, kind, card mode and document. Every kind is returned; the
     /// core decides which count.
     pub fn usage_groups(&self, from: &Day, to: &Day) -> Result<Vec<UsageGroup>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT day, kind, card_mode, document, count(*) FROM results
-                 WHERE day BETWEEN ?1 AND ?2
-                 GROUP BY day, kind, card_mode, document",
-            )
-            .map_err(StoreError::sql("read usage"))?;
-        let rows = stmt
-            .query_map([from.as_str(), to.as_str()], |r| {
+        let rows = self.db().query(
+            "read usage",
+            "SELECT day, kind, card_mode, document, count(*) FROM results
+             WHERE day BETWEEN ?1 AND ?2
+             GROUP BY day, kind, card_mode, document",
+            vals![from.as_str(), to.as_str()],
+        )?;
+        rows.iter()
+            .map(|r| {
                 Ok(UsageGroup {
-                    day: r.get(0)?,
-                    kind: r.get(1)?,
-                    card_mode: r.get(2)?,
-                    document: r.get(3)?,
-                    count: u32::try_from(r.get::<_, i64>(4)?).unwrap_or(u32::MAX),
+                    day: r.text(0)?,
+                    kind: r.text(1)?,
+                    card_mode: r.opt_text(2)?,
+                    document: r.opt_text(3)?,
+                    count: u32::try_from(r.int(4)?).unwrap_or(u32::MAX),
                 })
             })
-            .map_err(StoreError::sql("read usage"))?;
-        rows.collect::<Result<_, _>>().map_err(StoreError::sql("read usage"))
+            .collect()
     }
 
     /// The `usage` reply for a checked range: the groups classified by the

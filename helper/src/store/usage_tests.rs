@@ -1,11 +1,14 @@
-//! The usage query against a real SQLite file: grouping, the range edges,
-//! kinds that do not count, and the covering index actually used.
+//! The usage query against both engines: grouping, the range edges, kinds
+//! that do not count; and SQLite's covering index actually used.
 
 use onshi_core::protocol::{ConfirmMode, Consents, PresentedDocument as Doc};
 use onshi_core::usage::{Method, UsageQuery};
 
+use super::super::test_engine::{conformance, Engine, Place};
 use super::super::*;
 use crate::time::Day;
+
+conformance!(usage_counts_each_desk_check_once_per_day_and_month, insert_results_is_all_or_nothing);
 
 fn result(at: &str, kind: ResultKind, mode: Option<ConfirmMode>, document: Option<Doc>) -> NewResult {
     NewResult {
@@ -15,10 +18,8 @@ fn result(at: &str, kind: ResultKind, mode: Option<ConfirmMode>, document: Optio
     }
 }
 
-#[test]
-fn usage_counts_each_desk_check_once_per_day_and_month() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open(&dir.path().join("u.sqlite")).unwrap();
+fn usage_counts_each_desk_check_once_per_day_and_month(e: Engine) {
+    let mut s = Place::new(e).open();
     use ResultKind::*;
     let rows = [
         // The day before the range: not counted.
@@ -75,10 +76,8 @@ fn usage_reads_only_the_covering_index() {
     assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "grouping follows the index order: {plan:?}");
 }
 
-#[test]
-fn insert_results_is_all_or_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open(&dir.path().join("u.sqlite")).unwrap();
+fn insert_results_is_all_or_nothing(e: Engine) {
+    let mut s = Place::new(e).open();
     let good = result("2026-11-01T09:00:00+09:00", ResultKind::Face, None, None);
     let bad = NewResult { job: Some(JobId(999)), ..good.clone() };
     assert!(s.insert_results(&[good.clone(), bad]).is_err());
