@@ -226,6 +226,11 @@ window.addEventListener("message", (ev) => {
     const doc = checks === 1 ? xml : xml.replace("<InsuredPartialContributionRatio>030", "<InsuredPartialContributionRatio>020")
       .replace("B04", "B03").replace("<InsurerName>", "<InsuredCardExpirationDate>" + soon() + "</InsuredCardExpirationDate><InsurerName>");
     body = { type: "insurance_confirm", xml: doc, summary: {} };
+  } else if (t === "disaster_status") {
+    // As a helper from before disaster mode answers: the page hides the option.
+    window.postMessage({ onshi: 1, dir: "from-helper", id: d.id, reply: { v: 1, id: d.id, ok: false,
+      error: { code: "unsupported_request", message: { ja: "このヘルパーは対応していません。", en: "Not supported by this helper." }, retryable: false } } }, location.origin);
+    return;
   } else {
     window.postMessage({ onshi: 1, dir: "from-helper", id: d.id, reply: { v: 1, id: d.id, ok: false,
       error: { code: "no_card", message: { ja: "カードがリーダーに置かれていません。", en: "No card on the reader." }, retryable: true } } }, location.origin);
