@@ -558,12 +558,22 @@ fn gateway_pki() -> &'static (tempfile::TempDir, onshi_sim::pki::PersonCard) {
 /// The simulator gateway on loopback over a registry seeded into `dir`
 /// (60 people, seed 3), and a gateway backend that trusts it.
 async fn simulator_gateway(dir: &std::path::Path) -> (onshi_sim::gateway::Gateway, crate::backend::gateway::GatewayBackend, PathBuf) {
+    simulator_gateway_with(dir, |_| {}).await
+}
+
+/// As [`simulator_gateway`], with `tweak` applied to the gateway's options
+/// before it starts (a declaration file, a fixed day …).
+async fn simulator_gateway_with(
+    dir: &std::path::Path,
+    tweak: impl FnOnce(&mut onshi_sim::gateway::GatewayOptions),
+) -> (onshi_sim::gateway::Gateway, crate::backend::gateway::GatewayBackend, PathBuf) {
     use crate::backend::gateway::{GatewayBackend, GatewaySettings};
     let (pki_dir, _) = gateway_pki();
     let db = dir.join("registry.sqlite");
     onshi_sim::registry::seed(&db, 60, 3).expect("seed");
     let mut opts = onshi_sim::gateway::GatewayOptions::new(&db, pki_dir.path());
     opts.log = Some(dir.join("gateway.log"));
+    tweak(&mut opts);
     let gw = onshi_sim::gateway::Gateway::start(&opts).await.expect("gateway");
     let l = onshi_sim::pki::PkiLayout::new(pki_dir.path());
     let backend = GatewayBackend::new(GatewaySettings {

@@ -420,12 +420,17 @@ async fn batch(s: &mut Stack) -> Result<()> {
 /// Length and SHA-256 of the body the gateway last answered on `path`
 /// with HTTP 200 (its JSON-lines request log).
 fn last_answer(log: &Path, path: &str) -> Result<(u64, String)> {
+    let v = last_ok_line(log, path)?;
+    Ok((v["body_bytes"].as_u64().context("no body_bytes")?, v["body_sha256"].as_str().context("no body_sha256")?.to_owned()))
+}
+
+/// The gateway's last HTTP 200 line for `path` (its JSON-lines request log).
+fn last_ok_line(log: &Path, path: &str) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["path"] == path && v["status"] == 200)
         .last()
-        .and_then(|v| Some((v["body_bytes"].as_u64()?, v["body_sha256"].as_str()?.to_owned())))
         .with_context(|| format!("the gateway logged no answer on {path}"))
 }
 
@@ -523,13 +528,8 @@ fn audit_details(store: &Path) -> Result<Vec<serde_json::Value>> {
 
 /// The value of `field` in the gateway's last HTTP 200 line for `path`.
 fn last_logged(log: &Path, path: &str, field: &str) -> Result<String> {
-    let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["path"] == path && v["status"] == 200)
-        .last()
-        .and_then(|v| v[field].as_str().map(str::to_owned))
-        .with_context(|| format!("the gateway logged no {field} on {path}"))
+    let v = last_ok_line(log, path)?;
+    v[field].as_str().map(str::to_owned).with_context(|| format!("the gateway logged no {field} on {path}"))
 }
 
 async fn helper_killed(s: &mut Stack) -> Result<()> {

@@ -11,28 +11,12 @@ use onshi_core::protocol::{DisasterFound, DisasterStatusReply};
 /// The simulator gateway with a declaration file, and a harness over it.
 /// `gateway_day`: the gateway's own day (`None`: Japan's date by the clock).
 async fn disaster_harness(dir: &std::path::Path, gateway_day: Option<&str>) -> (onshi_sim::gateway::Gateway, H, PathBuf, PathBuf) {
-    use crate::backend::gateway::{GatewayBackend, GatewaySettings};
-    let (pki_dir, _) = gateway_pki();
-    let db = dir.join("registry.sqlite");
-    onshi_sim::registry::seed(&db, 60, 3).expect("seed");
     let file = dir.join("disaster.txt");
-    let mut opts = onshi_sim::gateway::GatewayOptions::new(&db, pki_dir.path());
-    opts.disaster.file = Some(file.clone());
-    opts.log = Some(dir.join("gateway.log"));
-    opts.today = gateway_day.map(|d| onshi_core::wareki::Date::parse_yyyymmdd(d).unwrap());
-    let gw = onshi_sim::gateway::Gateway::start(&opts).await.expect("gateway");
-    let l = onshi_sim::pki::PkiLayout::new(pki_dir.path());
-    let backend = GatewayBackend::new(GatewaySettings {
-        url: gw.url(),
-        ca: l.gateway_ca(),
-        client_cert: l.clinic_client(),
-        client_key: l.clinic_client_key(),
-        connect_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_secs(20),
-        attempts: 1,
-        backoff: Duration::from_millis(10),
+    let (gw, backend, db) = simulator_gateway_with(dir, |opts| {
+        opts.disaster.file = Some(file.clone());
+        opts.today = gateway_day.map(|d| onshi_core::wareki::Date::parse_yyyymmdd(d).unwrap());
     })
-    .expect("backend");
+    .await;
     let root = dir.join("helper");
     std::fs::create_dir_all(&root).unwrap();
     let store = Store::open(&root.join("helper.sqlite")).unwrap();
