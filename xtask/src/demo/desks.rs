@@ -134,6 +134,8 @@ pub fn run(n: usize, smoke: bool, stop: &AtomicBool, started: &mut Started, stat
 /// desk's page, left on its day's list, must show it with desk 1's name.
 fn live_across_desks(drivers: &[WebDriver], desks: &[Desk], url: &str, state: &Path) -> Result {
     for wd in &drivers[1..] {
+        // A fresh load: the page reads its route from the hash when it starts.
+        wd.goto("about:blank")?;
         wd.goto(&format!("{url}#desk"))?;
         wd.wait_text("#desk-title", Duration::from_secs(10))?;
     }
