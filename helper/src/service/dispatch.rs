@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use onshi_core::protocol::{
     AuditEntry as WireAuditEntry, AuditTailReply, Backend as WireBackend, BatchInfo, BatchResultsReply, BatchState,
-    BatchStatusReply, ErrorCode as Code, ErrorDetail, Event, FromHelper, HelloReply, PresentedDocument, ProtocolError, Request, Treatment,
+    BatchStatusReply, ErrorCode as Code, ErrorDetail, FromHelper, HelloReply, PresentedDocument, ProtocolError, Request, Treatment,
     Response, StatusReply, ToHelper, TodayReply, Via, require_extension, PROTOCOL_VERSION,
 };
 use onshi_core::text::Bilingual;
@@ -23,7 +23,7 @@ use onshi_core::text::Bilingual;
 use crate::browser::Browser;
 use crate::config::{Backend, Config};
 use crate::store::{
-    Actor, AuditDetail, ErrorCode, ExtensionId, JobId, JobState, Origin, Outcome, RequestType, ResultId, Store,
+    Actor, AuditDetail, ErrorCode, ExtensionId, JobId, JobState, Origin, Outcome, RequestType, Store,
     StoreError,
 };
 use super::connections::Connections;
@@ -549,20 +549,6 @@ impl<E: Env> Dispatcher<E> {
         let day = self.now()?.day();
         let entries = self.store.results_for_day(&day).map_err(internal)?.into_iter().filter_map(today::entry).collect();
         Ok(Response::Today(TodayReply { entries }))
-    }
-
-    /// Tells every page about a stored desk check (`today_added`): one this
-    /// desk just made, or (shared store) one another desk made.
-    pub fn announce(&self, id: ResultId) {
-        match self.store.result(id) {
-            Ok(Some(r)) => {
-                if let Some(entry) = today::entry(r) {
-                    self.conns.broadcast(Event::TodayAdded { entry });
-                }
-            }
-            Ok(None) => {}
-            Err(e) => eprintln!("onshi-helper service: store: reading result {} to announce it: {e}", id.0),
-        }
     }
 
     fn audit_tail(&self, limit: u32) -> Result<Response, ProtocolError> {

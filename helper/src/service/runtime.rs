@@ -22,7 +22,7 @@ use onshi_core::gateway_wire::ErrorCode as GatewayCode;
 use onshi_core::protocol::frame::encode_from_helper;
 use onshi_core::protocol::{
     BatchState, BatchSubmitted, CardRegistered, ConfirmMode, Consents, Eligibility, EntryError, ErrorCode as Code, Event, FromHelper,
-    Pin, PinPurpose, PresentedDocument, ProtocolError, ReaderInfo, ReceivedXml, Response, Treatment,
+    Pin, PinPurpose, PresentedDocument, ProtocolError, ReaderInfo, ReceivedXml, Response, TodayEntry, Treatment,
 };
 use onshi_core::text::Bilingual;
 use tokio::sync::mpsc;
@@ -412,9 +412,22 @@ fn store_eligibility(
         xml,
     };
     let id = d.store_mut().insert_result(&result).map_err(internal)?;
-    // A face result has an event of its own, which carries the id.
-    if kind != ResultKind::Face {
-        d.announce(id);
+    // Built from what is at hand (not read back: no second round trip and
+    // no second parse on the desk's own path). A face result has an event
+    // of its own, which carries the id.
+    if let Some(confirm_kind) = today::kind(kind, made.card).filter(|_| kind != ResultKind::Face) {
+        let entry = TodayEntry {
+            entry_id: today::entry_id(id),
+            at: result.at.as_str().to_owned(),
+            kind: confirm_kind,
+            consents: made.card.map(|c| c.consents),
+            document: made.document,
+            treatment: made.treatment,
+            desk: d.store_mut().desk().map(|n| n.as_str().to_owned()),
+            xml: a.xml.clone(),
+            summary: summary.clone(),
+        };
+        d.conns.broadcast(Event::TodayAdded { entry });
     }
     match failure {
         Some(e) => Err(e),

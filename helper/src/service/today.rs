@@ -12,17 +12,22 @@ pub fn entry_id(id: ResultId) -> String {
     format!("t-{}", id.0)
 }
 
-/// The list's entry for a desk check; `None` for batch and history rows,
-/// which the list does not show.
-pub fn entry(r: StoredResult) -> Option<TodayEntry> {
-    let kind = match (r.kind, r.card) {
+/// How the list names a stored check; `None` for batch and history rows,
+/// which it does not show.
+pub fn kind(kind: ResultKind, card: Option<CardCheck>) -> Option<ConfirmKind> {
+    Some(match (kind, card) {
         (ResultKind::CardConfirm, Some(CardCheck { mode: ConfirmMode::Visual, .. })) => ConfirmKind::CardVisual,
         // Card results stored before schema 2 have no mode; PIN is the usual one.
         (ResultKind::CardConfirm, _) => ConfirmKind::CardPin,
         (ResultKind::InsuranceConfirm, _) => ConfirmKind::Insurance,
         (ResultKind::Face, _) => ConfirmKind::Face,
         _ => return None,
-    };
+    })
+}
+
+/// The list's entry for a stored desk check (its document read again).
+pub fn entry(r: StoredResult) -> Option<TodayEntry> {
+    let kind = kind(r.kind, r.card)?;
     // The stored document was read once already; one that no longer parses
     // just shows without codes. The list carries text only: its bytes would
     // double a long day's reply.

@@ -233,6 +233,13 @@ impl Store {
         self.db().query_opt("read result", &sql, vals![id.0])?.map(|r| read(&r)).transpose()
     }
 
+    /// The results with ids from `first` to `last`, in id order: what a
+    /// listener reads for a burst of notices in one statement.
+    pub fn results_between(&self, first: ResultId, last: ResultId) -> Result<Vec<StoredResult>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM results WHERE id BETWEEN ?1 AND ?2 ORDER BY id");
+        self.db().query("read results", &sql, vals![first.0, last.0])?.iter().map(read).collect()
+    }
+
     /// All results of one local day, in the order they arrived.
     pub fn results_for_day(&self, day: &Day) -> Result<Vec<StoredResult>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM results WHERE day = ?1 ORDER BY id");

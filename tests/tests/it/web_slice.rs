@@ -226,14 +226,15 @@ window.addEventListener("message", (ev) => {
     const doc = checks === 1 ? xml : xml.replace("<InsuredPartialContributionRatio>030", "<InsuredPartialContributionRatio>020")
       .replace("B04", "B03").replace("<InsurerName>", "<InsuredCardExpirationDate>" + soon() + "</InsuredCardExpirationDate><InsurerName>");
     body = { type: "insurance_confirm", xml: doc, summary: {} };
-  } else if (t === "disaster_status") {
-    // As a helper from before disaster mode answers: the page hides the option.
-    window.postMessage({ onshi: 1, dir: "from-helper", id: d.id, reply: { v: 1, id: d.id, ok: false,
-      error: { code: "unsupported_request", message: { ja: "このヘルパーは対応していません。", en: "Not supported by this helper." }, retryable: false } } }, location.origin);
-    return;
-  } else {
+  } else if (t === "card_confirm") {
     window.postMessage({ onshi: 1, dir: "from-helper", id: d.id, reply: { v: 1, id: d.id, ok: false,
       error: { code: "no_card", message: { ja: "カードがリーダーに置かれていません。", en: "No card on the reader." }, retryable: true } } }, location.origin);
+    return;
+  } else {
+    // Anything else (disaster_status, and whatever the page learns next) as
+    // an older helper answers a request it does not know: the page hides the option.
+    window.postMessage({ onshi: 1, dir: "from-helper", id: d.id, reply: { v: 1, id: d.id, ok: false,
+      error: { code: "unsupported_request", message: { ja: "このヘルパーは対応していません。", en: "Not supported by this helper." }, retryable: false } } }, location.origin);
     return;
   }
   setTimeout(() => window.postMessage({ onshi: 1, dir: "from-helper", id: d.id, reply: { v: 1, id: d.id, ok: true, body } }, location.origin), 50);
