@@ -85,7 +85,7 @@ fn open_parts(
 }
 
 fn quick() -> Settings {
-    Settings { pin_timeout: Duration::from_secs(5), batch_poll: Duration::from_millis(50), registration_poll: Duration::from_millis(10), today: None }
+    Settings { pin_timeout: Duration::from_secs(5), batch_poll: Duration::from_millis(50), batch_lease: Duration::from_secs(60), registration_poll: Duration::from_millis(10), today: None }
 }
 
 fn harness(tries: u8) -> H {
