@@ -793,3 +793,4 @@ async fn today_keeps_card_mode_and_consents_across_a_restart() {
 
 mod certificate;
 mod disaster;
+mod lease;

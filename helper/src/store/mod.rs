@@ -335,6 +335,6 @@ fn open_sqlite(path: &Path, steps: &[Step]) -> Result<Connection, StoreError> {
 
 #[cfg(test)]
 #[cfg_attr(not(unix), allow(dead_code))]
-mod test_engine;
+pub(crate) mod test_engine;
 #[cfg(test)]
 mod tests;
