@@ -13,12 +13,14 @@
 // protocol module), so boxing them would only make every handler noisier.
 #![allow(clippy::result_large_err)]
 
+pub mod connections;
 pub mod dispatch;
 pub mod eligibility;
 pub mod gate;
 pub mod pairing;
 pub mod runtime;
 pub mod timing;
+pub mod today;
 mod usage;
 #[cfg(test)]
 mod stop_tests;
@@ -133,6 +135,7 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
     let settings = Settings::from_config(config.as_ref());
     let rt = Runtime::new(store, config, backend, Arc::new(PcscAccess), settings);
     rt.resume_batches();
+    rt.listen_shared();
     if let Some(path) = folder {
         let mut faces = crate::backend::folder::FaceWatcher::new(&path).spawn();
         let rt = rt.clone();

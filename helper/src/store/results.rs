@@ -6,6 +6,7 @@
 
 use onshi_core::protocol::{ConfirmMode, Consents, PresentedDocument, Treatment};
 
+use super::engine::pg::Heard;
 use super::engine::{vals, Db, Row};
 use super::jobs::JobId;
 use super::values::{insurer_digits, plain, ErrorCode, Origin, ValueError};
@@ -24,6 +25,13 @@ pub enum ResultKind {
     Batch,
     Medication,
     HealthCheckup,
+}
+
+impl ResultKind {
+    /// A check made at a desk (card, numbers, face): what today's list shows.
+    pub fn is_desk_check(self) -> bool {
+        matches!(self, ResultKind::CardConfirm | ResultKind::InsuranceConfirm | ResultKind::Face)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +219,20 @@ impl Store {
         self.db().query_opt(op, &sql, vals![job.0])?.map(|r| read(&r)).transpose()
     }
 
+    /// Desk checks as any desk sharing this store stores them ([`Notice`]
+    /// payloads, and [`Heard::Listening`] whenever the listener has
+    /// (re)connected); `None` for a store on the PC alone, whose helper
+    /// knows its own checks.
+    pub fn listen_results(&self) -> Result<Option<std::sync::mpsc::Receiver<Heard>>, StoreError> {
+        self.shared.as_ref().map(|pg| pg.listen(RESULTS_CHANNEL)).transpose()
+    }
+
+    /// One result by id, if it exists.
+    pub fn result(&self, id: ResultId) -> Result<Option<StoredResult>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM results WHERE id = ?1");
+        self.db().query_opt("read result", &sql, vals![id.0])?.map(|r| read(&r)).transpose()
+    }
+
     /// All results of one local day, in the order they arrived.
     pub fn results_for_day(&self, day: &Day) -> Result<Vec<StoredResult>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM results WHERE day = ?1 ORDER BY id");
@@ -297,5 +319,34 @@ pub(super) fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>) -> Result<Re
         ],
     )?;
     let id = row.ok_or(StoreError::NotFound { what: "inserted result", id: 0 })?.int(0)?;
+    if r.kind.is_desk_check() {
+        // Other desks sharing the store list it within a second (their
+        // helpers listen; see `Store::listen_results`). No-op on SQLite.
+        db.notify(RESULTS_CHANNEL, &Notice { id: ResultId(id), desk: desk.map(str::to_owned) }.encode())?;
+    }
     Ok(ResultId(id))
+}
+
+/// The channel desk checks are announced on (PostgreSQL `NOTIFY`).
+pub(super) const RESULTS_CHANNEL: &str = "onshi_results";
+
+/// What one announcement says: which result, stored by which desk (so a
+/// helper skips its own, which it announced to its pages itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub id: ResultId,
+    pub desk: Option<String>,
+}
+
+impl Notice {
+    /// `<id>:<desk>` (the desk may hold any character, so it comes last).
+    fn encode(&self) -> String {
+        format!("{}:{}", self.id.0, self.desk.as_deref().unwrap_or(""))
+    }
+
+    /// A payload another writer made; `None` when it is not ours.
+    pub fn decode(payload: &str) -> Option<Notice> {
+        let (id, desk) = payload.split_once(':')?;
+        Some(Notice { id: ResultId(id.parse().ok()?), desk: (!desk.is_empty()).then(|| desk.to_owned()) })
+    }
 }
