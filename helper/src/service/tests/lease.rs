@@ -49,7 +49,8 @@ fn lease_takeover(engine: Engine) {
             assert!(std::time::Instant::now() < deadline, "desk B never finished the job");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(submitted.elapsed() >= lease, "taken over only after the lease ran out");
+        // Leases are written to the second, so one may end up to a second early.
+        assert!(submitted.elapsed() + Duration::from_secs(1) >= lease, "taken over only after the lease ran out");
         b.rt.with_store(|s| {
             let j = s.job(job).unwrap();
             assert_eq!((j.lease.unwrap().owner, j.counts.map(|c| c.total)), ("受付B".to_owned(), Some(2)));
