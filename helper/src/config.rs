@@ -26,6 +26,8 @@
 //! request_secs = 30
 //! folder_response_secs = 120
 //! batch_poll_max_secs = 30          # longest wait between looks at a running batch
+//! batch_lease_secs = 60             # a desk's hold on a batch it polls; with a shared
+//!                                   # store, another desk takes over this long after it stops
 //! ```
 
 use std::io::ErrorKind;
@@ -104,11 +106,15 @@ pub struct Timeouts {
     /// The longest wait between two looks at an unfinished batch (the first
     /// look is after 2 s, then the wait doubles up to this).
     pub batch_poll_max_secs: u64,
+    /// How long a desk's lease on a batch job lasts unrenewed (renewed every
+    /// third of it while the helper runs): with a shared store, how soon
+    /// another desk takes over the polling of a PC that was switched off.
+    pub batch_lease_secs: u64,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { connect_secs: 5, request_secs: 30, folder_response_secs: 120, batch_poll_max_secs: 30 }
+        Timeouts { connect_secs: 5, request_secs: 30, folder_response_secs: 120, batch_poll_max_secs: 30, batch_lease_secs: 60 }
     }
 }
 
@@ -434,6 +440,7 @@ impl Config {
             ("request_secs", t.request_secs),
             ("folder_response_secs", t.folder_response_secs),
             ("batch_poll_max_secs", t.batch_poll_max_secs),
+            ("batch_lease_secs", t.batch_lease_secs),
         ] {
             if v == 0 {
                 out.push(ConfigProblem::ZeroTimeout { name });

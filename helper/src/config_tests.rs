@@ -80,6 +80,18 @@ fn batch_poll_from_the_timeouts_section() {
     assert!(zero.check().iter().any(|p| matches!(p, ConfigProblem::ZeroTimeout { name: "batch_poll_max_secs" })));
 }
 
+/// Issue 17: the batch lease comes from `[timeouts]` too (60 s unset); 0 is a problem.
+#[test]
+fn batch_lease_from_the_timeouts_section() {
+    let toml = format!("{}\n[timeouts]\nbatch_lease_secs = 6\n", gateway_toml(GOOD_CODE));
+    let c = Config::parse(&toml, Path::new("/")).unwrap();
+    let s = crate::service::runtime::Settings::from_config(Some(&c));
+    assert_eq!(s.batch_lease, std::time::Duration::from_secs(6));
+    assert_eq!(crate::service::runtime::Settings::from_config(None).batch_lease, std::time::Duration::from_secs(60));
+    let zero = Config::parse(&toml.replace("= 6", "= 0"), Path::new("/")).unwrap();
+    assert!(zero.check().iter().any(|p| matches!(p, ConfigProblem::ZeroTimeout { name: "batch_lease_secs" })));
+}
+
 #[test]
 fn syntax_errors_and_unknown_keys() {
     assert!(Config::parse("institution_code = ", Path::new("/")).is_err());

@@ -148,6 +148,30 @@ impl Timestamp {
         )))
     }
 
+    /// Seconds since 1970-01-01T00:00:00Z (the fraction dropped, a leap
+    /// second counted as the next second). Batch leases compare moments
+    /// written by different desks, whose offsets need not agree, so they are
+    /// compared as instants, never as text. `parse` validated every field,
+    /// so the arithmetic cannot meet a bad digit.
+    pub fn unix_secs(&self) -> i64 {
+        let b = self.0.as_bytes();
+        let num = |r: std::ops::Range<usize>| i64::from(digits(&b[r]).unwrap_or(0));
+        let date = onshi_core::wareki::Date::new(num(0..4) as u16, num(5..7) as u8, num(8..10) as u8)
+            .map(|d| d.days())
+            .unwrap_or(0);
+        let local = date * 86_400 + num(11..13) * 3600 + num(14..16) * 60 + num(17..19);
+        // The offset is the last six bytes (`+09:00`), or `Z`.
+        let offset = match b.last() {
+            Some(b'Z' | b'z') => 0,
+            _ => {
+                let o = &b[b.len() - 6..];
+                let minutes = num(b.len() - 5..b.len() - 3) * 60 + num(b.len() - 2..b.len());
+                if o[0] == b'-' { -minutes } else { minutes }
+            }
+        };
+        local - offset * 60
+    }
+
     /// The local calendar day as written in the timestamp.
     pub fn day(&self) -> Day {
         Day(self.0[..10].to_owned())
@@ -243,6 +267,10 @@ mod tests {
             assert_eq!(Timestamp::parse(text).unwrap(), t, "round trip {text}");
         }
         assert_eq!(Timestamp::from_unix(0, 24 * 60), Err(TimeError::BadOffset));
+        for (secs, off, _, _) in cases {
+            assert_eq!(Timestamp::from_unix(secs, off).unwrap().unix_secs(), secs, "{secs} at {off}");
+        }
+        assert_eq!(Timestamp::parse("2025-11-25T09:00:00.75+09:00").unwrap().unix_secs(), 1_764_028_800);
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub fn run(ctx: &Context, c: BatchCommand) -> Result<ExitCode, Fail> {
             let j = service.with_store(|s| s.job(job))?;
             let c = j.counts.unwrap_or_default();
             println!(
-                "{id}: {} submitted={} reception={} polls={} total={} normal={} errors={}{}",
+                "{id}: {} submitted={} reception={} polls={} total={} normal={} errors={}{}{}",
                 j.state.as_str(),
                 j.submitted_at,
                 j.reception_number.as_ref().map(|r| r.as_str()).unwrap_or("-"),
@@ -64,6 +64,8 @@ pub fn run(ctx: &Context, c: BatchCommand) -> Result<ExitCode, Fail> {
                 c.succeeded,
                 c.failed,
                 j.error.as_ref().map(|e| format!(" error={}", e.as_str())).unwrap_or_default(),
+                // Which desk polls (or finished) it, so IT can tell whose PC a stuck batch waits on.
+                j.lease.as_ref().filter(|l| !l.owner.is_empty()).map(|l| format!(" desk={} lease_until={}", l.owner, l.until)).unwrap_or_default(),
             );
             Ok(ExitCode::SUCCESS)
         }

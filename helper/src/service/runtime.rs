@@ -56,6 +56,10 @@ pub struct Settings {
     pub pin_timeout: Duration,
     /// The longest wait between polls of an unfinished batch (the first is sooner).
     pub batch_poll: Duration,
+    /// How long a desk's claim on a batch job lasts without renewal (issue
+    /// 17): the sweeper renews every third of it, so another desk takes the
+    /// job over about this long after this PC stopped.
+    pub batch_lease: Duration,
     /// The first wait before asking again for a bulk registration's results
     /// (then doubling; four waits in all).
     pub registration_poll: Duration,
@@ -69,6 +73,7 @@ impl Default for Settings {
         Settings {
             pin_timeout: Duration::from_secs(120),
             batch_poll: Duration::from_secs(30),
+            batch_lease: Duration::from_secs(60),
             registration_poll: Duration::from_millis(500),
             today: None,
         }
@@ -82,6 +87,7 @@ impl Settings {
         if let Some(c) = config {
             // 0 is refused by `config check`; treated as 1 s here rather than a busy loop.
             s.batch_poll = Duration::from_secs(c.timeouts.batch_poll_max_secs.max(1));
+            s.batch_lease = Duration::from_secs(c.timeouts.batch_lease_secs.max(1));
         }
         s
     }
@@ -152,6 +158,8 @@ pub struct Runtime {
     card_busy: AtomicBool,
     next_confirm: AtomicU64,
     polling: Mutex<HashSet<JobId>>,
+    /// Whether the batch sweeper runs (started once, by `resume_batches`).
+    sweeping: AtomicBool,
     readers: Mutex<BTreeMap<String, bool>>,
 }
 
@@ -213,17 +221,9 @@ impl Runtime {
             card_busy: AtomicBool::new(false),
             next_confirm: AtomicU64::new(1),
             polling: Mutex::new(HashSet::new()),
+            sweeping: AtomicBool::new(false),
             readers: Mutex::new(BTreeMap::new()),
         })
-    }
-
-    /// Resumes polling of every batch not finished yet (after a restart).
-    /// Must run inside a tokio runtime.
-    pub fn resume_batches(self: &Arc<Self>) {
-        let pending = lock(&self.dispatcher).store_mut().pending_jobs().unwrap_or_default();
-        for job in pending {
-            self.spawn_poller(job.id);
-        }
     }
 
     /// The store, briefly (tests and bookkeeping).

@@ -85,7 +85,7 @@ fn open_parts(
 }
 
 fn quick() -> Settings {
-    Settings { pin_timeout: Duration::from_secs(5), batch_poll: Duration::from_millis(50), registration_poll: Duration::from_millis(10), today: None }
+    Settings { pin_timeout: Duration::from_secs(5), batch_poll: Duration::from_millis(50), batch_lease: Duration::from_secs(60), registration_poll: Duration::from_millis(10), today: None }
 }
 
 fn harness(tries: u8) -> H {
@@ -798,3 +798,4 @@ async fn today_keeps_card_mode_and_consents_across_a_restart() {
 
 mod certificate;
 mod disaster;
+mod lease;

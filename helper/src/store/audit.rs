@@ -127,6 +127,9 @@ pub enum BatchAction {
     Submit,
     Poll,
     Fetch,
+    /// This desk (the entry's actor) took over a job whose lease another
+    /// desk let run out (issue 17: that PC stopped mid-job).
+    Takeover,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

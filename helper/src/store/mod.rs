@@ -12,6 +12,7 @@
 mod audit;
 mod engine;
 mod jobs;
+mod leases;
 mod pairings;
 mod references;
 mod results;
@@ -32,6 +33,7 @@ pub use audit::{
 pub use engine::pg::{Heard, PgSettings};
 pub use engine::EngineError;
 pub use jobs::{BatchJob, JobCounts, JobId, JobState};
+pub use leases::{Claimed, Lease};
 pub use pairings::{Pairing, PairingId};
 pub use references::{PatientId, ReferenceNumbers};
 pub use results::{CardCheck, Kept, NewResult, Notice, ResultId, ResultKind, ResultStatus, ResultXml, StoredResult, StoredXml};
@@ -115,6 +117,11 @@ pub enum StoreError {
     /// The job is already finished and cannot change state.
     #[error("batch job {id} is already {state:?}")]
     JobFinished { id: i64, state: JobState },
+    /// Another desk holds the job's lease (or none does yet): this desk may
+    /// not poll it, store its result or finish it. `holder`: that desk's
+    /// name (`''` for an SQLite file's own PC), `None` when nobody holds it.
+    #[error("batch job {id} is leased to {holder:?}, not to this desk")]
+    LeaseNotHeld { id: i64, holder: Option<String> },
 }
 
 impl StoreError {
@@ -184,6 +191,14 @@ impl Explain for StoreError {
             StoreError::JobFinished { id, state } => Bilingual::new(
                 format!("一括照会 #{id} はすでに終了しています（{state:?}）。"),
                 format!("Batch job #{id} has already finished ({state:?})."),
+            ),
+            StoreError::LeaseNotHeld { id, holder: Some(holder) } => Bilingual::new(
+                format!("一括照会 #{id} の結果確認は別の受付（{holder}）が担当しています。この受付では結果を保存しません。担当の受付が止まっている場合は、しばらくすると自動でこの受付が引き継ぎます。"),
+                format!("Batch job #{id} is being followed by another desk ({holder}); this desk does not store its result. If that desk has stopped, this desk takes the job over by itself shortly."),
+            ),
+            StoreError::LeaseNotHeld { id, holder: None } => Bilingual::new(
+                format!("一括照会 #{id} はまだどの受付も結果確認を担当していません。しばらくすると動いている受付のどれかが引き継ぎます。"),
+                format!("No desk is following batch job #{id} yet; a running desk takes it over shortly."),
             ),
         }
     }
@@ -320,6 +335,6 @@ fn open_sqlite(path: &Path, steps: &[Step]) -> Result<Connection, StoreError> {
 
 #[cfg(test)]
 #[cfg_attr(not(unix), allow(dead_code))]
-mod test_engine;
+pub(crate) mod test_engine;
 #[cfg(test)]
 mod tests;

@@ -296,7 +296,7 @@ fn read(r: &Row) -> Result<StoredResult, StoreError> {
 }
 
 /// One row into `results`, on the store's engine or inside a transaction.
-fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>) -> Result<ResultId, StoreError> {
+pub(super) fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>) -> Result<ResultId, StoreError> {
     if let Some(n) = &r.insurer_number {
         insurer_digits("insurer number", n)?;
     }

@@ -243,7 +243,7 @@ pub const MIGRATIONS: &[Step] = &[
     // in SQLite the audit log gets a desk column too (one chain per file,
     // keyed '': the file's own PC). `lease_owner` / `lease_until` are for
     // batch jobs polled exactly once by one desk (a lease taken with
-    // `FOR UPDATE SKIP LOCKED`); nothing sets them yet. NULL in old rows.
+    // `FOR UPDATE SKIP LOCKED`; set since step 8's build, see `leases.rs`). NULL in old rows.
     Step {
         sqlite: r#"
     ALTER TABLE results ADD COLUMN desk TEXT;
@@ -258,6 +258,22 @@ pub const MIGRATIONS: &[Step] = &[
     ALTER TABLE batch_jobs ADD COLUMN desk TEXT, ADD COLUMN lease_owner TEXT, ADD COLUMN lease_until TEXT;
     "#,
     },
+    // 8 (issue 17): a batch job has at most one result row, whichever desk
+    // stores it: the lease decides who polls, and this index is the last word
+    // if two writers ever got past it (the second insert fails and its
+    // transaction, which would also finish the job, is rolled back). Earlier
+    // helpers could store a job's result twice (the poller and a
+    // `batch fetch` at once); those copies are the same answer, and the newest
+    // is the one `result_for_job` has always shown, so the older ones go. The
+    // lease columns of step 7 stay as they are: `lease_until` is written in
+    // UTC (`…Z`, fixed width) so it compares as text on both engines.
+    Step::both(
+        r#"
+    DELETE FROM results WHERE job_id IS NOT NULL
+        AND id NOT IN (SELECT MAX(id) FROM results WHERE job_id IS NOT NULL GROUP BY job_id);
+    CREATE UNIQUE INDEX results_one_per_job ON results (job_id) WHERE job_id IS NOT NULL;
+    "#,
+    ),
 ];
 
 /// The schema version this build writes.

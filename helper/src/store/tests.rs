@@ -215,8 +215,8 @@ fn pairings_lifecycle() {
 fn batch_jobs_progress_and_pending_query(e: Engine) {
     let mut store = Place::new(e).open();
     let file = FileName::new("batch-1.xml").unwrap();
-    let a = store.insert_job(&file, Some(&ReceptionNumber::new("R-20261125-001").unwrap()), &ts("2026-11-24T18:00:00+09:00")).unwrap();
-    let b = store.insert_job(&file, None, &ts("2026-11-24T18:05:00+09:00")).unwrap();
+    let a = store.insert_job(&file, Some(&ReceptionNumber::new("R-20261125-001").unwrap()), &ts("2026-11-24T18:00:00+09:00"), std::time::Duration::from_secs(60)).unwrap();
+    let b = store.insert_job(&file, None, &ts("2026-11-24T18:05:00+09:00"), std::time::Duration::from_secs(60)).unwrap();
     let polled = store.record_poll(a, &ts("2026-11-24T18:10:00+09:00")).unwrap();
     assert_eq!((polled.state, polled.attempts), (JobState::Polling, 1));
     let done = store.finish_job(b, &ts("2026-11-24T18:20:00+09:00"), Ok(JobCounts { total: 10, succeeded: 9, failed: 1 })).unwrap();
@@ -266,7 +266,7 @@ fn results_record_their_desk(e: Engine) {
         let desks: Vec<_> = s.results_for_day(&day).unwrap().into_iter().map(|r| r.desk).collect();
         assert_eq!(desks, [Some("受付1".to_owned()), Some("2階外来".to_owned())], "both desks see both");
     }
-    let job = a.insert_job(&FileName::new("b.xml").unwrap(), None, &ts("2026-11-25T09:00:00+09:00")).unwrap();
+    let job = a.insert_job(&FileName::new("b.xml").unwrap(), None, &ts("2026-11-25T09:00:00+09:00"), std::time::Duration::from_secs(60)).unwrap();
     assert_eq!(b.job(job).unwrap().id, job, "a job submitted at one desk is seen at the other");
 }
 

@@ -107,7 +107,7 @@ fn check_insurance_and_a_batch_through_the_oqs_folder() {
     c.arg("--config").arg(&cfg).arg("--store").arg(&store).args(["batch", "status", "b-1"]);
     let (code, out, _) = run(c);
     assert_eq!(code, 0);
-    assert!(out.starts_with("b-1: done") && out.contains("total=1"), "{out}");
+    assert!(out.starts_with("b-1: done") && out.contains("total=1") && out.contains(" desk="), "{out}");
 
     // Everything above is in the audit log, and the chain is intact.
     let s = onshi_helper::store::Store::open(&store).unwrap();

@@ -107,9 +107,9 @@ fn batch_jobs_survive_reopening() {
     {
         let mut s = Store::open(&db).unwrap();
         let f = FileName::new("batch-20261124.xml").unwrap();
-        a = s.insert_job(&f, Some(&ReceptionNumber::new("R0001").unwrap()), &ts("2026-11-24T18:00:00+09:00")).unwrap();
-        b = s.insert_job(&f, Some(&ReceptionNumber::new("R0002").unwrap()), &ts("2026-11-24T18:01:00+09:00")).unwrap();
-        let c = s.insert_job(&f, None, &ts("2026-11-24T18:02:00+09:00")).unwrap();
+        a = s.insert_job(&f, Some(&ReceptionNumber::new("R0001").unwrap()), &ts("2026-11-24T18:00:00+09:00"), std::time::Duration::from_secs(60)).unwrap();
+        b = s.insert_job(&f, Some(&ReceptionNumber::new("R0002").unwrap()), &ts("2026-11-24T18:01:00+09:00"), std::time::Duration::from_secs(60)).unwrap();
+        let c = s.insert_job(&f, None, &ts("2026-11-24T18:02:00+09:00"), std::time::Duration::from_secs(60)).unwrap();
         s.record_poll(a, &ts("2026-11-24T18:05:00+09:00")).unwrap();
         s.finish_job(c, &ts("2026-11-24T18:06:00+09:00"), Ok(JobCounts { total: 3, succeeded: 3, failed: 0 })).unwrap();
         // Dropped without any shutdown step, as a killed process would leave it.

@@ -204,6 +204,40 @@ impl Db<'_> {
         }
     }
 
+    /// A transaction that reads rows and then changes them on what it read,
+    /// with no audit chain involved (batch leases): SQLite takes the file's
+    /// writer lock at `BEGIN IMMEDIATE` (one desk per file, so a plain lock
+    /// suffices, and a read can never go stale before the write); PostgreSQL
+    /// locks only the rows it reads, through [`Db::lock_rows`] /
+    /// [`Db::skip_locked`], so desks working on other jobs never wait.
+    pub fn write_transaction<T>(&self, op: &'static str, f: impl FnOnce(Db<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        match self {
+            // The file's one chain `''`: on SQLite a chain means only "take the writer lock now".
+            Db::Sqlite(_) => self.transaction(op, Some(""), f),
+            Db::Postgres(_) => self.transaction(op, None, f),
+        }
+    }
+
+    /// Appended to a `SELECT` inside [`Db::write_transaction`]: the rows read
+    /// stay locked until commit, and a second writer waits for them.
+    /// SQLite's writer lock already covers the whole file.
+    pub fn lock_rows(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " FOR UPDATE",
+        }
+    }
+
+    /// As [`Db::lock_rows`], but rows another transaction holds are passed
+    /// over instead of waited for: two desks claiming batch jobs at once each
+    /// take different ones, and neither blocks on the other.
+    pub fn skip_locked(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Tells the other connections listening on `channel` (PostgreSQL
     /// `NOTIFY`, delivered when the surrounding transaction commits). An
     /// SQLite file has one writer and nobody to tell: nothing happens.
