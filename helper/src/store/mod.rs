@@ -12,6 +12,7 @@
 mod audit;
 mod engine;
 mod jobs;
+mod outbox;
 mod pairings;
 mod references;
 mod results;
@@ -32,6 +33,7 @@ pub use audit::{
 pub use engine::pg::PgSettings;
 pub use engine::EngineError;
 pub use jobs::{BatchJob, JobCounts, JobId, JobState};
+pub use outbox::{Flushed, SharedState};
 pub use pairings::{Pairing, PairingId};
 pub use references::{PatientId, ReferenceNumbers};
 pub use results::{CardCheck, Kept, NewResult, ResultId, ResultKind, ResultStatus, ResultXml, StoredResult, StoredXml};
@@ -54,6 +56,8 @@ pub struct Store {
     /// The desk this helper serves (the config's `desk`); `None` for a store
     /// opened by path alone. Results and jobs record it.
     desk: Option<DeskName>,
+    /// The local queue's memory while the shared store is down (`outbox.rs`).
+    outbox: outbox::Outbox,
 }
 
 /// Where results, jobs, reference numbers and the audit log are kept.
@@ -115,6 +119,9 @@ pub enum StoreError {
     /// The job is already finished and cannot change state.
     #[error("batch job {id} is already {state:?}")]
     JobFinished { id: i64, state: JobState },
+    /// The OS gave no random bytes for a result's unique id.
+    #[error("no random bytes from the operating system: {reason}")]
+    Random { reason: String },
 }
 
 impl StoreError {
@@ -160,9 +167,11 @@ impl Explain for StoreError {
                 format!("共有データベースの操作（{op}）に失敗しました。変更は取り消されています。もう一度実行し、続くときはデータベースサーバーのログ（ディスクの空き、接続数、権限）を確認してください。"),
                 format!("An operation on the shared database ({op}) failed and was rolled back; try again, and if it persists check the database server's log (disk space, connections, permissions)."),
             ),
+            // Shown for what needs the server itself (batch, reference
+            // numbers, history): desk checks are queued and never see it.
             StoreError::ServerUnreachable { server, .. } => Bilingual::new(
-                format!("共有データベースのサーバー {server} に接続できません。サーバーが動いているか、この PC からサーバーへのネットワーク（ファイアウォール、ポート）、設定の [store] url のホスト名・ポート・データベース名・ユーザー・パスワードを確認してください。"),
-                format!("Cannot reach the shared database server {server}. Check that the server is running, that this PC can reach it (firewall, port), and the host, port, database, user and password in [store] url."),
+                format!("共有データベースのサーバー {server} に接続できません。この操作はサーバーの復旧後にもう一度行ってください（受付での資格確認は続けられ、結果はこの PC に保存されて復旧後に自動で送られます）。サーバーが動いているか、この PC からサーバーへのネットワーク（ファイアウォール、ポート）、設定の [store] url のホスト名・ポート・データベース名・ユーザー・パスワードを確認してください。"),
+                format!("Cannot reach the shared database server {server}. Do this again once the server is back (checks at the desk go on: their results are kept on this PC and sent automatically when it is back). Check that the server is running, that this PC can reach it (firewall, port), and the host, port, database, user and password in [store] url."),
             ),
             StoreError::ServerTls { server, reason } => Bilingual::new(
                 format!("共有データベースのサーバー {server} と TLS で接続できません（{reason}）。設定の [store] ca がサーバー証明書を発行した CA の PEM ファイルか、[store] url のホスト名が証明書の名前と合っているかを確認してください。"),
@@ -180,6 +189,10 @@ impl Explain for StoreError {
             StoreError::NotFound { what, id } => Bilingual::new(
                 format!("{what} #{id} が見つかりません。"),
                 format!("No {what} with id {id}."),
+            ),
+            StoreError::Random { .. } => Bilingual::new(
+                "OS から乱数を取得できず、結果を保存できませんでした。PC を再起動し、続くときはシステム管理者に連絡してください。",
+                "The operating system gave no random numbers, so the result could not be stored; restart the PC, and if it persists contact your administrator.",
             ),
             StoreError::JobFinished { id, state } => Bilingual::new(
                 format!("一括照会 #{id} はすでに終了しています（{state:?}）。"),
@@ -202,7 +215,7 @@ impl Store {
     #[doc(hidden)]
     pub fn open_with(path: &Path, steps: &[Step]) -> Result<Store, StoreError> {
         let conn = open_sqlite(path, steps)?;
-        Ok(Store { conn, path: path.to_owned(), shared: None, desk: None })
+        Ok(Store { conn, path: path.to_owned(), shared: None, desk: None, outbox: Default::default() })
     }
 
     /// Opens what the config describes: the PC's SQLite file, and the shared
@@ -228,7 +241,7 @@ impl Store {
             }
         };
         let conn = open_sqlite(&settings.path, steps)?;
-        Ok(Store { conn, path: settings.path.clone(), shared, desk: Some(settings.desk.clone()) })
+        Ok(Store { conn, path: settings.path.clone(), shared, desk: Some(settings.desk.clone()), outbox: Default::default() })
     }
 
     /// Connects to a shared store and reads its schema version, changing
@@ -323,3 +336,5 @@ fn open_sqlite(path: &Path, steps: &[Step]) -> Result<Connection, StoreError> {
 mod test_engine;
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, unix))]
+mod outage_tests;

@@ -221,7 +221,7 @@ impl Worker {
             self.client = Some(self.connector.connect().map_err(Fail::Unreachable)?);
         }
         let Some(client) = self.client.as_mut() else { return Err(Fail::Engine(EngineError::ClientGone)) };
-        let closed = |e: postgres::Error| if e.is_closed() { Fail::Unreachable(e) } else { Fail::Db(e) };
+        let closed = |e: postgres::Error| if lost(&e) { Fail::Unreachable(e) } else { Fail::Db(e) };
         match req {
             Req::Begin => {
                 client.batch_execute("BEGIN").map_err(closed)?;
@@ -253,12 +253,34 @@ impl Worker {
     }
 }
 
+/// The connection is gone, not the statement wrong: closed, an I/O error
+/// under it, or the server saying it is shutting down or cannot take the
+/// connection (SQLSTATE class 08, 57P01–57P03: what `pg_ctl stop` sends to
+/// every client). The store queues desk checks on these (issue 17).
+fn lost(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let code = code.code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if err.is::<std::io::Error>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 /// A statement prepared once per connection.
 fn prepared(client: &mut Client, cache: &mut HashMap<String, Statement>, sql: &str) -> Result<Statement, Fail> {
     if let Some(s) = cache.get(sql) {
         return Ok(s.clone());
     }
-    let stmt = client.prepare(&dollars(sql)).map_err(|e| if e.is_closed() { Fail::Unreachable(e) } else { Fail::Db(e) })?;
+    let stmt = client.prepare(&dollars(sql)).map_err(|e| if lost(&e) { Fail::Unreachable(e) } else { Fail::Db(e) })?;
     cache.insert(sql.to_owned(), stmt.clone());
     Ok(stmt)
 }
