@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod demo_parts;
+pub mod desks;
 pub mod gecko;
 pub mod paths;
 pub mod pcscd;

@@ -208,7 +208,43 @@ pub fn start(dir: &Path) -> Result<Cluster, String> {
         c.args(["--auth=trust", "--no-locale", "--encoding=UTF8", "--username", USER, "-D"]).arg(&data);
         run(c, "initdb", &log)?;
     }
-    let options = format!(
+    cluster.launch()?;
+    for (tool, extra) in [("dropdb", &["--if-exists"][..]), ("createdb", &[][..])] {
+        let mut c = command(&bin, as_root, tool);
+        c.args(["-h", "127.0.0.1", "-p", &cluster.port.to_string(), "-U", USER]).args(extra).arg(DATABASE);
+        run(c, tool, &log)?;
+    }
+    Ok(cluster)
+}
+
+impl Cluster {
+    /// Starts a stopped cluster again on the same port, keeping its data (a
+    /// database server coming back after an outage).
+    pub fn restart(&self) -> Result<(), String> {
+        self.launch()
+    }
+
+    /// `psql -At -c sql` against the run's database: the rows, one per line,
+    /// columns separated by `|`.
+    pub fn query(&self, sql: &str) -> Result<String, String> {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER, "-d", DATABASE, "-c", sql])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run psql: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("psql failed on {sql:?}: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_owned())
+    }
+
+    /// `pg_ctl start` on the cluster's port and folders, then waits until it
+    /// accepts connections.
+    fn launch(&self) -> Result<(), String> {
+        let (data, sock, log, tls) = (self.dir.join("data"), self.dir.join("sock"), self.dir.join("server.log"), self.dir.join("tls"));
+        let (bin, as_root) = (&self.bin, self.as_root);
+        let cluster = self;
+        let options = format!(
         "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='{}' -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
          -c ssl=on -c ssl_cert_file='{}' -c ssl_key_file='{}'",
         cluster.port,
@@ -231,12 +267,8 @@ pub fn start(dir: &Path) -> Result<Cluster, String> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    for (tool, extra) in [("dropdb", &["--if-exists"][..]), ("createdb", &[][..])] {
-        let mut c = command(&bin, as_root, tool);
-        c.args(["-h", "127.0.0.1", "-p", &cluster.port.to_string(), "-U", USER]).args(extra).arg(DATABASE);
-        run(c, tool, &log)?;
+    Ok(())
     }
-    Ok(cluster)
 }
 
 /// A test CA and a server certificate signed by it for 127.0.0.1 and

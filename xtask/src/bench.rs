@@ -1,4 +1,4 @@
-//! `cargo xtask bench [core|cli|helper|sim|web|e2e|windows]`: runs the benchmark binaries, which print
+//! `cargo xtask bench [core|cli|helper|sim|web|e2e|windows|desks]`: runs the benchmark binaries, which print
 //! their own figures. Benchmarks are measurements, never pass/fail tests.
 //! `helper` includes the card confirmation through pcscd (it needs root, pcscd
 //! and vsmartcard-vpcd, and fails when they are missing).
@@ -12,6 +12,9 @@
 //!
 //! `helper` also times the `usage` statistics over 60,000 stored results
 //! (`examples/usage_bench.rs`, budget 200 ms).
+//!
+//! `desks` (only when named): 20 desk helpers sharing one PostgreSQL, then
+//! one desk on SQLite, under a steady load of checks (issue 17).
 //!
 //! `cli` times the whole release `onshi-xml parse --summary` process
 //! against the floor (`examples/bench_cli.rs`; extra arguments go to it).
@@ -71,7 +74,24 @@ pub fn run(args: &[String]) -> Result {
     if which == Some("windows") {
         windows()?;
     }
+    if which == Some("desks") {
+        desks(&args[1..])?;
+    }
     Ok(())
+}
+
+/// Issue 17: 20 desk helpers (release builds, separate processes) on one
+/// PostgreSQL against the simulated gateway for 20 s, then one desk on its
+/// own SQLite file under the same load (`tests/examples/desks_bench.rs`;
+/// extra arguments: DESKS SECONDS). The client is a release build too: it
+/// reads every desk's events, and a debug JSON reader would be the bottleneck.
+fn desks(args: &[String]) -> Result {
+    util::run(util::cargo().args(["build", "--release", "-p", "onshi-helper", "-p", "onshi-sim", "--bins"]))?;
+    util::run(
+        util::cargo()
+            .args(["run", "--release", "-p", "onshi-tests", "--example", "desks_bench", "--", "--bins", "target/release"])
+            .args(args),
+    )
 }
 
 /// The `status` round trip of the Windows build: the cross-built exe as

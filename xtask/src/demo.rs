@@ -1,4 +1,4 @@
-//! `cargo xtask demo [--backend gateway|oqs-folder] [--person ID] [--disaster AREA:START-END] [--fresh] [--smoke]`:
+//! `cargo xtask demo [--backend gateway|oqs-folder] [--person ID] [--disaster AREA:START-END] [--desks N] [--fresh] [--smoke]`:
 //! the whole reception PC on one machine, from the real parts.
 //!
 //! Order (each step prints one line): build → state folder `target/demo/` →
@@ -24,6 +24,11 @@
 //! helper database, pairings), as a reception PC keeps them; `--fresh`
 //! empties it first, to pair again from the start.
 //!
+//! `--desks N` (2–9, issue 17) is a hospital instead of one PC: after the
+//! gateway, a PostgreSQL server in `target/demo/desks/pg` and N helper
+//! services sharing it, each desk with its own browser profile
+//! (`demo/desks.rs`).
+//!
 //! Everything started here is stopped by process id when the demo ends:
 //! Ctrl-C, SIGTERM, an error, or (with a window) closing Chromium. The
 //! children run in their own process groups so the terminal's Ctrl-C reaches
@@ -38,6 +43,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+mod desks;
 
 use crate::card;
 use crate::demo_parts::{self as parts, free_port, wait_for_port, EXTENSION_ID};
@@ -65,11 +72,13 @@ struct Options {
     /// `01:20261201-20261231`; more can be written into `target/demo/disaster.txt`
     /// while the demo runs (staff training).
     disaster: Option<String>,
+    /// Reception desks sharing one PostgreSQL (issue 17); 1 = one PC alone.
+    desks: usize,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut o =
-        Options { backend: Backend::Gateway, person: card::DEFAULT_PERSON.into(), smoke: false, fresh: false, no_build: false, disaster: None };
+        Options { backend: Backend::Gateway, person: card::DEFAULT_PERSON.into(), smoke: false, fresh: false, no_build: false, disaster: None, desks: 1 };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -84,10 +93,14 @@ fn parse(args: &[String]) -> Result<Options> {
                 }
             }
             "--person" => o.person = it.next().cloned().ok_or("--person needs an id, e.g. P0001")?,
+            "--desks" => {
+                let n = it.next().ok_or("--desks needs a number of desks, 2 to 9")?;
+                o.desks = n.parse().ok().filter(|n| (1..=9).contains(n)).ok_or_else(|| format!("--desks takes 1 to 9, not {n:?}"))?;
+            }
             "--disaster" => o.disaster = Some(it.next().cloned().ok_or("--disaster needs AREA:START-END, e.g. 01:20261201-20261231")?),
             other => {
                 return Err(format!(
-                    "unknown demo option {other:?} (--backend gateway|oqs-folder, --person ID, --disaster AREA:START-END, --fresh, --smoke)"
+                    "unknown demo option {other:?} (--backend gateway|oqs-folder, --person ID, --disaster AREA:START-END, --desks N, --fresh, --smoke)"
                 ))
             }
         }
@@ -266,6 +279,13 @@ pub fn run(args: &[String]) -> Result {
         }
     };
 
+    if o.desks > 1 {
+        if o.backend != Backend::Gateway {
+            return Err("--desks needs the gateway backend: desks share a network, not one PC's OQS folder".into());
+        }
+        return desks::run(o.desks, o.smoke, &stop, &mut started, &state, &helper, &backend_toml, |s| start_web(&sim, s));
+    }
+
     step(8, "helper configuration");
     let config = state.join("helper.toml");
     let store = state.join("helper.sqlite");
@@ -294,32 +314,10 @@ pub fn run(args: &[String]) -> Result {
     );
 
     step(11, "reception page (onshi-sim web, dist/web)");
-    if !root.join("dist/web/index.html").exists() {
-        return Err(format!("{} is not built; run `cargo xtask build` (or the demo without --no-build)", root.join("dist/web").display()));
-    }
-    let port = pick_web_port()?;
-    let url = format!("http://127.0.0.1:{port}/");
-    let mut c = Command::new(&sim);
-    c.args(["web", "--dir"]).arg(root.join("dist/web")).args(["--listen", &format!("127.0.0.1:{port}")]);
-    let mut child = own_group(c.stdout(Stdio::null())).spawn().map_err(|e| format!("cannot start the web host: {e}"))?;
-    let ready = wait_for_port(port, &mut child, "onshi-sim web", Duration::from_secs(10));
-    started.push("onshi-sim web", child);
-    ready?;
+    let url = start_web(&sim, &mut started)?;
     eprintln!("serving {url}");
 
-    let ext = root.join("extension");
-    let mut flags: Vec<String> = [
-        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-quic", "--lang=ja",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if util::is_root() {
-        flags.push("--no-sandbox".into());
-    }
-    flags.push(format!("--user-data-dir={}", profile.display()));
-    flags.extend(parts::extension_flags(&ext));
+    let mut flags = chromium_flags(&profile);
 
     let has_display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     if has_display && !o.smoke {
@@ -363,6 +361,39 @@ pub fn run(args: &[String]) -> Result {
     let r = wait(&stop, &mut started, None);
     wd.quit();
     r
+}
+
+/// `onshi-sim web` serving dist/web on a free (preferably memorable) port; its URL.
+fn start_web(sim: &Path, started: &mut Started) -> Result<String> {
+    let root = util::root();
+    if !root.join("dist/web/index.html").exists() {
+        return Err(format!("{} is not built; run `cargo xtask build` (or the demo without --no-build)", root.join("dist/web").display()));
+    }
+    let port = pick_web_port()?;
+    let mut c = Command::new(sim);
+    c.args(["web", "--dir"]).arg(root.join("dist/web")).args(["--listen", &format!("127.0.0.1:{port}")]);
+    let mut child = own_group(c.stdout(Stdio::null())).spawn().map_err(|e| format!("cannot start the web host: {e}"))?;
+    let ready = wait_for_port(port, &mut child, "onshi-sim web", Duration::from_secs(10));
+    started.push("onshi-sim web", child);
+    ready?;
+    Ok(format!("http://127.0.0.1:{port}/"))
+}
+
+/// Chromium's flags for a demo profile with the unpacked extension.
+fn chromium_flags(profile: &Path) -> Vec<String> {
+    let mut flags: Vec<String> = [
+        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-quic", "--lang=ja",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if util::is_root() {
+        flags.push("--no-sandbox".into());
+    }
+    flags.push(format!("--user-data-dir={}", profile.display()));
+    flags.extend(parts::extension_flags(&util::root().join("extension")));
+    flags
 }
 
 /// The page side of envelope v1 in one script: posts `body` with `id` and

@@ -233,6 +233,10 @@ pub fn run(args: &[String]) -> Result {
         let mut c = util::cargo();
         c.args(["run", "-q", "-p", "xtask", "--", "demo", "--smoke", "--no-build", "--backend", "oqs-folder"]);
         steps.push(step("demo smoke (all processes, extension → helper)", &mut c));
+        // Issue 17: three desks (three helpers, three browser profiles) on one PostgreSQL.
+        let mut c = util::cargo();
+        c.args(["run", "-q", "-p", "xtask", "--", "demo", "--smoke", "--no-build", "--desks", "3"]);
+        steps.push(step("demo smoke, 3 desks sharing PostgreSQL", &mut c));
     }
 
     eprintln!("\n━━ summary ━━");

@@ -639,7 +639,13 @@ pub struct Eligibility {
     pub received: Option<ReceivedXml>,
     /// Raw codes from it.
     pub summary: ResultSummary,
-    /// Where the helper's time went; only in `card_confirm` replies, and
+    /// The result's `entry_id` in `today` (and in `today_added` events), so
+    /// a page lists it once; absent from older helpers and from
+    /// `face_result` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<String>,
+    /// Where the helper's time went; only in `card_confirm` and
+    /// `insurance_confirm` replies (`card_ms` 0 there), and
     /// absent from older helpers (see [`Timing`] for what each field covers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing: Option<Timing>,
@@ -914,6 +920,11 @@ pub struct TodayEntry {
     /// stored before helper 0.3, which were all at the desk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub treatment: Option<Treatment>,
+    /// The desk (the helper config's `desk`) that made it: with a store
+    /// shared by a hospital's desks the list holds every desk's checks.
+    /// Absent for results stored by a helper without a desk name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desk: Option<String>,
     /// The result document as text.
     pub xml: String,
     /// Raw codes from it.
@@ -1037,6 +1048,10 @@ pub enum Event {
         xml: String,
         /// Raw codes from it.
         summary: ResultSummary,
+        /// Its `entry_id` in `today` once stored (absent from older helpers,
+        /// and when it could not be stored).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry_id: Option<String>,
     },
     /// Staff decided on a pairing attempt of this origin.
     PairingDecided {
@@ -1047,4 +1062,11 @@ pub enum Event {
     },
     /// This origin's pairing was revoked; pages must pair again.
     PairingRevoked,
+    /// A desk check was stored — at this desk, or (with a store shared by
+    /// a hospital's desks) at another one: pages add it to the day's list
+    /// unless they list its `entry_id` already.
+    TodayAdded {
+        /// As `today` lists it.
+        entry: TodayEntry,
+    },
 }

@@ -74,6 +74,7 @@ const FROM_HELPER: &[&str] = &[
     r#"{"v":1,"event":{"type":"face_result","xml":"<XmlMsg>…</XmlMsg>","summary":{"segment_of_result":"1","processing_result_status":"1","qualification_validity":"1","result_count":1}},"origin":null}"#,
     r#"{"v":1,"event":{"type":"pairing_decided","pairing_id":"p-7f3a","approved":true},"origin":"https://clinic.example"}"#,
     r#"{"v":1,"event":{"type":"pairing_revoked"},"origin":"https://clinic.example"}"#,
+    r#"{"v":1,"event":{"type":"today_added","entry":{"entry_id":"t-4","at":"2026-01-25T09:15:40+09:00","kind":"insurance","document":"eligibility_certificate","treatment":"outpatient","desk":"受付2","xml":"<XmlMsg>…</XmlMsg>","summary":{"segment_of_result":"1","processing_result_status":"1","qualification_validity":"1","result_count":1}}},"origin":null}"#,
     r#"{"v":1,"id":"42","chunk":{"index":0,"count":3,"data":"{\"v\":1,\"id\":\"42\",\"ok\":true,\"body\":{\"type\":\"today\",\"entries\":["}}"#,
     // Added with card registration (issue 5): appended so the indexes above stay.
     r#"{"v":1,"id":"21","ok":true,"body":{"type":"card_register","already_registered":false}}"#,
@@ -177,6 +178,7 @@ fn golden_frames_from_helper_parse_and_write_back_exactly() {
                     Event::FaceResult { .. } => "face_result",
                     Event::PairingDecided { .. } => "pairing_decided",
                     Event::PairingRevoked => "pairing_revoked",
+                    Event::TodayAdded { .. } => "today_added",
                 };
                 assert_eq!(json(golden)["event"]["type"], name);
                 events.insert(name);
@@ -186,7 +188,7 @@ fn golden_frames_from_helper_parse_and_write_back_exactly() {
     }
     let want: BTreeSet<String> = Request::TYPES.iter().map(|t| t.to_string()).collect();
     assert_eq!(bodies, want, "a golden reply for every request type");
-    assert_eq!(events.len(), 9);
+    assert_eq!(events.len(), 10);
 }
 
 #[test]
@@ -379,7 +381,7 @@ fn reply_text(entries: usize, note: &str) -> (FromHelper, String) {
         at: "2026-01-25T09:14:03+09:00".into(),
         kind: ConfirmKind::CardPin,
         consents: None,
-        document: None, treatment: None,
+        document: None, treatment: None, desk: None,
         xml: format!("<XmlMsg><Name>髙橋 太郎{note}</Name>\"\\\n\t\u{1}</XmlMsg>"),
         summary: ResultSummary::default(),
     };
@@ -449,7 +451,7 @@ fn split_refuses_impossible_limits() {
     assert!(matches!(split_reply("id", &text, 500), Err(ChunkError::TooManyChunks { .. })));
     let reply = FromHelper::ok("big", Response::MedicationFetch(XmlReply { xml: "a".repeat(MAX_REPLY) }));
     assert!(matches!(encode_from_helper(&reply), Err(FrameError::Chunk(ChunkError::TooManyChunks { .. }))));
-    let event = FromHelper::event(Event::FaceResult { xml: "x".repeat(MAX_FROM_HELPER), summary: ResultSummary::default() }, None);
+    let event = FromHelper::event(Event::FaceResult { xml: "x".repeat(MAX_FROM_HELPER), summary: ResultSummary::default(), entry_id: None }, None);
     assert!(matches!(encode_from_helper(&event), Err(FrameError::TooLarge { .. })));
 }
 
@@ -543,6 +545,7 @@ mod certificate {
                 qualification_validity: Some("1".into()),
                 result_count: 1,
             },
+            entry_id: None,
             timing: None,
             certificate: CertificateNotice::new(e, standing(e, d("20261206"))),
         };

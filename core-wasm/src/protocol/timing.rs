@@ -4,8 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Milliseconds, split by who spent them. Sent in the `card_confirm` reply
-/// (field `timing`) and absent everywhere else; older pages ignore it.
+/// Milliseconds, split by who spent them. Sent in the `card_confirm` and
+/// `insurance_confirm` replies (field `timing`; `card_ms` is 0 in the latter)
+/// and absent everywhere else; older pages ignore it.
 ///
 /// `total_ms` runs from the moment the helper service received the request
 /// to the moment it sent the reply. In PIN mode the clock starts at the

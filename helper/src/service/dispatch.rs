@@ -15,19 +15,20 @@ use std::collections::HashMap;
 
 use onshi_core::protocol::{
     AuditEntry as WireAuditEntry, AuditTailReply, Backend as WireBackend, BatchInfo, BatchResultsReply, BatchState,
-    BatchStatusReply, ConfirmKind, ErrorCode as Code, ErrorDetail, FromHelper, HelloReply, PresentedDocument, ProtocolError, Request, Treatment,
-    Response, StatusReply, ToHelper, TodayEntry, TodayReply, Via, require_extension, PROTOCOL_VERSION,
+    BatchStatusReply, ErrorCode as Code, ErrorDetail, Event, FromHelper, HelloReply, PresentedDocument, ProtocolError, Request, Treatment,
+    Response, StatusReply, ToHelper, TodayReply, Via, require_extension, PROTOCOL_VERSION,
 };
 use onshi_core::text::{Bilingual, Explain};
 
 use crate::browser::Browser;
 use crate::config::{Backend, Config};
 use crate::store::{
-    Actor, AuditDetail, ErrorCode, ExtensionId, JobId, JobState, Origin, Outcome, RequestType, ResultKind, Store,
-    StoreError, CardCheck,
+    Actor, AuditDetail, ErrorCode, ExtensionId, JobId, JobState, Origin, Outcome, RequestType, ResultId, Store,
+    StoreError,
 };
-use onshi_core::protocol::ConfirmMode;
+use super::connections::Connections;
 use super::eligibility;
+use super::today;
 use super::gate::{Gate, Limits};
 use super::pairing::Pending;
 pub use super::pairing::{random_code, CODE_ALPHABET, CODE_LEN, PAIRING_TTL_S};
@@ -171,6 +172,9 @@ pub struct Dispatcher<E: Env> {
     /// The last `p-<n>` pairing id handed out.
     pub(super) next_pairing: u64,
     readers: Vec<onshi_core::protocol::ReaderInfo>,
+    /// The open connections, to announce stored results on (the runtime
+    /// shares its own; a dispatcher alone has none).
+    pub(super) conns: Connections,
 }
 
 pub(crate) fn internal(e: StoreError) -> ProtocolError {
@@ -203,7 +207,7 @@ impl<E: Env> Dispatcher<E> {
     pub fn with_limits(store: Store, config: Option<Config>, env: E, limits: Limits) -> Self {
         let offset_minutes = config.as_ref().and_then(Config::offset_minutes).unwrap_or(9 * 60);
         let gate = Gate::new(config.as_ref().and_then(Config::allowlist), limits);
-        Dispatcher { store, config, offset_minutes, env, gate, pending: HashMap::new(), next_pairing: 0, readers: Vec::new() }
+        Dispatcher { store, config, offset_minutes, env, gate, pending: HashMap::new(), next_pairing: 0, readers: Vec::new(), conns: Connections::default() }
     }
 
     /// What the gate has refused since the service started.
@@ -562,42 +566,22 @@ impl<E: Env> Dispatcher<E> {
 
     fn today(&self) -> Result<Response, ProtocolError> {
         let day = self.now()?.day();
-        let entries = self
-            .store
-            .results_for_day(&day)
-            .map_err(internal)?
-            .into_iter()
-            .filter_map(|r| {
-                let kind = match (r.kind, r.card) {
-                    (ResultKind::CardConfirm, Some(CardCheck { mode: ConfirmMode::Visual, .. })) => ConfirmKind::CardVisual,
-                    // Card results stored before schema 2 have no mode; PIN is the usual one.
-                    (ResultKind::CardConfirm, _) => ConfirmKind::CardPin,
-                    (ResultKind::InsuranceConfirm, _) => ConfirmKind::Insurance,
-                    (ResultKind::Face, _) => ConfirmKind::Face,
-                    _ => return None,
-                };
-                // The stored document was read once already; one that no
-                // longer parses just shows without codes. The list carries
-                // text only: its bytes would double a long day's reply.
-                let (xml, summary) = match eligibility::read_answer(&r.xml.bytes) {
-                    Ok(a) => (a.xml, eligibility::summary(&a.message).0),
-                    Err(_) => (eligibility::stored_text(&r.xml), Default::default()),
-                };
-                Some(TodayEntry {
-                    // A queued row's id is the PC file's, not the server's:
-                    // its own prefix keeps the two apart.
-                    entry_id: format!("{}-{}", if r.queued { "q" } else { "t" }, r.id.0),
-                    at: r.at,
-                    kind,
-                    consents: r.card.map(|c| c.consents),
-                    document: r.document,
-                    treatment: r.treatment,
-                    xml,
-                    summary,
-                })
-            })
-            .collect();
+        let entries = self.store.results_for_day(&day).map_err(internal)?.into_iter().filter_map(today::entry).collect();
         Ok(Response::Today(TodayReply { entries }))
+    }
+
+    /// Tells every page about a stored desk check (`today_added`): one this
+    /// desk just made, or (shared store) one another desk made.
+    pub fn announce(&self, id: ResultId) {
+        match self.store.result(id) {
+            Ok(Some(r)) => {
+                if let Some(entry) = today::entry(r) {
+                    self.conns.broadcast(Event::TodayAdded { entry });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("onshi-helper service: store: reading result {} to announce it: {e}", id.0),
+        }
     }
 
     fn audit_tail(&self, limit: u32) -> Result<Response, ProtocolError> {

@@ -13,6 +13,7 @@
 // protocol module), so boxing them would only make every handler noisier.
 #![allow(clippy::result_large_err)]
 
+pub mod connections;
 pub mod dispatch;
 pub mod eligibility;
 mod flusher;
@@ -20,6 +21,7 @@ pub mod gate;
 pub mod pairing;
 pub mod runtime;
 pub mod timing;
+pub mod today;
 mod usage;
 #[cfg(test)]
 mod stop_tests;
@@ -138,6 +140,7 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
     };
     let rt = Runtime::new(store, config, backend, Arc::new(PcscAccess), settings);
     rt.resume_batches();
+    rt.listen_shared();
     // A shared store: its heartbeat, and the sender of what was queued on
     // this PC while it was down (issue 17).
     if let Some(pg) = shared {

@@ -27,7 +27,9 @@ use onshi_core::protocol::{
 use onshi_core::text::Bilingual;
 use tokio::sync::mpsc;
 
+use super::connections::Connections;
 use super::dispatch::{batch_id, internal, Caller, Dispatcher, Job, Out, SystemEnv, Work};
+use super::today;
 use super::eligibility::{self, BatchAnswer};
 use super::timing;
 use crate::backend::{Backend, BackendError, CardProof, Query};
@@ -43,9 +45,9 @@ mod batch;
 mod card;
 mod disaster;
 mod queries;
+mod shared;
 
-/// Frames to one connection (already JSON, without the socket header).
-pub type Sender = mpsc::UnboundedSender<Vec<u8>>;
+pub use super::connections::Sender;
 
 /// Timings the tests shorten.
 #[derive(Debug, Clone, Copy)]
@@ -144,7 +146,8 @@ pub struct Runtime {
     no_backend: ProtocolError,
     card: Arc<dyn CardAccess>,
     settings: Settings,
-    conns: Mutex<HashMap<u64, (ExtensionId, Sender)>>,
+    /// Shared with the dispatcher, which announces stored results.
+    conns: Connections,
     pins: Mutex<HashMap<String, PinWaiter>>,
     card_busy: AtomicBool,
     next_confirm: AtomicU64,
@@ -196,13 +199,16 @@ impl Runtime {
             Ok(b) => (Some(b), ProtocolError::new(Code::Internal)),
             Err(e) => (None, e),
         };
+        let conns = Connections::default();
+        let mut dispatcher = Dispatcher::new(store, config, SystemEnv);
+        dispatcher.conns = conns.clone();
         Arc::new(Runtime {
-            dispatcher: Mutex::new(Dispatcher::new(store, config, SystemEnv)),
+            dispatcher: Mutex::new(dispatcher),
             backend,
             no_backend,
             card,
             settings,
-            conns: Mutex::new(HashMap::new()),
+            conns,
             pins: Mutex::new(HashMap::new()),
             card_busy: AtomicBool::new(false),
             next_confirm: AtomicU64::new(1),
@@ -226,32 +232,20 @@ impl Runtime {
     }
 
     pub fn connect(&self, conn: u64, extension: ExtensionId, tx: Sender) {
-        lock(&self.conns).insert(conn, (extension, tx));
+        self.conns.insert(conn, extension, tx);
     }
 
     pub fn disconnect(&self, conn: u64) {
-        lock(&self.conns).remove(&conn);
+        self.conns.remove(conn);
     }
 
     fn to_extension(&self, to: &ExtensionId, frame: &FromHelper) {
-        let targets: Vec<Sender> =
-            lock(&self.conns).values().filter(|(ext, _)| ext == to).map(|(_, s)| s.clone()).collect();
-        for f in encode(frame) {
-            for t in &targets {
-                let _ = t.send(f.clone());
-            }
-        }
+        self.conns.to_extension(to, frame);
     }
 
     /// An event for every connection (origin `null`: every paired page).
     pub fn broadcast(&self, event: Event) {
-        let frame = FromHelper::event(event, None);
-        let targets: Vec<Sender> = lock(&self.conns).values().map(|(_, s)| s.clone()).collect();
-        for f in encode(&frame) {
-            for t in &targets {
-                let _ = t.send(f.clone());
-            }
-        }
+        self.conns.broadcast(event);
     }
 
     /// A reader/card event from the watcher thread: remembered for `status`, then broadcast.
@@ -308,8 +302,16 @@ impl Runtime {
         let reply = Reply::new(tx, w.id.clone());
         match w.job {
             Job::Insurance { request_xml, document, treatment } => {
-                let r = self.insurance(Some(&w.origin), &request_xml, document, treatment).await;
-                reply.send(r);
+                let check = async {
+                    let r = self.insurance(Some(&w.origin), &request_xml, document, treatment).await;
+                    // The same split as a card check's, with no card.
+                    let timing = timing::finish();
+                    r.map(|r| match r {
+                        Response::InsuranceConfirm(e) => Response::InsuranceConfirm(Eligibility { timing, ..e }),
+                        other => other,
+                    })
+                };
+                reply.send(timing::measure(received, check).await);
             }
             Job::Card { mode, consents, reader, treatment } => {
                 let confirm = self.card_confirm(reply, &w.caller, &w.origin, card::Asked { mode, consents, reader, treatment });
@@ -362,10 +364,14 @@ impl Runtime {
         // A face-recognition reader stands at the clinic's desk.
         let made = Made { treatment: Some(Treatment::Outpatient), ..Made::default() };
         let stored = store_eligibility(&mut lock(&self.dispatcher), ResultKind::Face, None, made, &answer);
-        if let Err(e) = stored {
-            eprintln!("onshi-helper service: face result not stored: {e}");
-        }
-        self.broadcast(Event::FaceResult { xml: answer.xml, summary });
+        let entry_id = match stored {
+            Ok(e) => e.entry_id,
+            Err(e) => {
+                eprintln!("onshi-helper service: face result not stored: {e}");
+                None
+            }
+        };
+        self.broadcast(Event::FaceResult { xml: answer.xml, summary, entry_id });
     }
 }
 
@@ -405,10 +411,21 @@ fn store_eligibility(
         treatment: made.treatment,
         xml,
     };
-    d.store_mut().insert_result(&result).map_err(internal)?;
+    let id = d.store_mut().insert_result(&result).map_err(internal)?;
+    // A face result has an event of its own, which carries the id.
+    if kind != ResultKind::Face {
+        d.announce(id);
+    }
     match failure {
         Some(e) => Err(e),
-        None => Ok(Eligibility { xml: a.xml.clone(), received: Some(ReceivedXml::new(&a.received, true)), summary, timing: None, certificate: None }),
+        None => Ok(Eligibility {
+            xml: a.xml.clone(),
+            received: Some(ReceivedXml::new(&a.received, true)),
+            summary,
+            entry_id: Some(today::entry_id(id)),
+            timing: None,
+            certificate: None,
+        }),
     }
 }
 

@@ -254,11 +254,16 @@ async fn card_confirm_reply_carries_a_consistent_timing() {
             assert!(wire["timing"][field].is_f64(), "{mode}: {field} in {}", wire["timing"]);
         }
     }
-    // Other replies do not carry it.
+    // A check by numbers carries it too (issue 17's bench reads the
+    // helper's share from it), with no card time; and its stored entry's id.
     let body = format!(r#"{{"type":"insurance_confirm","insured":{}}}"#, insured_json(0));
     let ic = h.send(PAGE, "page", &body);
     let Ok(Response::InsuranceConfirm(e)) = h.reply(&ic).await else { panic!("no insurance reply") };
-    assert!(e.timing.is_none());
+    let t = e.timing.expect("timing in an insurance_confirm reply");
+    assert_eq!(t.card_ms, 0.0, "{t:?}");
+    assert!(t.network_ms >= NET, "one gateway call of 40 ms: {t:?}");
+    assert!((t.network_ms + t.helper_ms - t.total_ms).abs() < 1e-6, "{t:?}");
+    assert!(e.entry_id.as_deref().is_some_and(|id| id.starts_with("t-")), "{:?}", e.entry_id);
 }
 
 #[tokio::test]

@@ -30,13 +30,13 @@ pub use audit::{
     AuditDetail, AuditEntry, AuditKind, BatchAction, ChainBreak, ChainReport, ConfigAction, ConfirmMode, Consents, DisasterFound,
     Outcome, PairingAction, QueryKind, ReferenceAction, ServiceAction, VerifyReport,
 };
-pub use engine::pg::PgSettings;
+pub use engine::pg::{Heard, PgSettings};
 pub use engine::EngineError;
 pub use jobs::{BatchJob, JobCounts, JobId, JobState};
 pub use outbox::{Flushed, SharedState};
 pub use pairings::{Pairing, PairingId};
 pub use references::{PatientId, ReferenceNumbers};
-pub use results::{CardCheck, Kept, NewResult, ResultId, ResultKind, ResultStatus, ResultXml, StoredResult, StoredXml};
+pub use results::{CardCheck, Kept, NewResult, Notice, ResultId, ResultKind, ResultStatus, ResultXml, StoredResult, StoredXml};
 pub use schema::{known_version, Step, MIGRATIONS};
 pub use usage::UsageGroup;
 pub use values::{pin_shaped, Actor, DeskName, ErrorCode, ExtensionId, FileName, Origin, ReceptionNumber, RequestType, ValueError};

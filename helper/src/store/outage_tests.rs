@@ -98,7 +98,7 @@ fn desk_and_observer(place: &Place) -> (Proxy, Store, Store, tempfile::TempDir) 
 }
 
 fn kana(rows: &[StoredResult]) -> Vec<(String, bool)> {
-    rows.iter().map(|r| (r.name_kana.clone().unwrap_or_default(), r.queued)).collect()
+    rows.iter().map(|r| (r.name_kana.clone().unwrap_or_default(), r.id.is_queued())).collect()
 }
 
 /// Issue 17: results and audit lines made while the server is down are
@@ -117,7 +117,9 @@ fn postgres_a_down_server_queues_results_and_sends_them_once_in_order() {
     proxy.cut();
     for n in 2..=4 {
         let at = format!("2026-12-07T09:0{n}:00+09:00");
-        desk.insert_result(&check(&at, n)).unwrap();
+        let id = desk.insert_result(&check(&at, n)).unwrap();
+        assert!(id.is_queued(), "{id:?}");
+        assert_eq!(desk.result(id).unwrap().and_then(|r| r.name_kana), Some(format!("ｼﾝｻﾂ ﾀﾛｳ{n}")));
         assert_eq!(line(&mut desk, &at), 0, "queued lines have no seq yet");
     }
     assert_eq!(desk.shared_state().unwrap(), Some(SharedState { reachable: false, queued_results: 3, queued_audit: 3 }));
@@ -191,6 +193,6 @@ fn a_store_without_a_shared_one_never_queues() {
     assert_eq!(s.shared_state().unwrap(), None);
     assert_eq!(s.flush_queue().unwrap(), Flushed::default());
     let rows = s.results_for_day(&Day::parse("2026-12-07").unwrap()).unwrap();
-    assert!(rows.iter().all(|r| !r.queued));
+    assert!(rows.iter().all(|r| !r.id.is_queued()));
     assert_eq!(Store::queued_in(s.path()).unwrap(), (0, 0));
 }

@@ -152,7 +152,14 @@ impl Store {
                 done => return done,
             }
         }
-        results::insert(self.local(), r, desk.as_deref(), Some(&uid))
+        results::insert(self.local(), r, desk.as_deref(), Some(&uid)).map(|id| ResultId(-id.0))
+    }
+
+    /// A queued result by its (negative) id.
+    pub(super) fn queued_result(&self, id: ResultId) -> Result<Option<StoredResult>, StoreError> {
+        let sql = format!("SELECT {} FROM results WHERE id = ?1 AND uid IS NOT NULL", results::COLUMNS);
+        let row = self.local().query_opt("read queue", &sql, vals![-id.0])?;
+        row.map(|r| results::read(&r).map(|s| StoredResult { id: ResultId(-s.id.0), ..s })).transpose()
     }
 
     /// An audit line for the shared store, sent or queued as results are.
@@ -189,7 +196,8 @@ impl Store {
         };
         let sql = format!("SELECT {} FROM results WHERE uid IS NOT NULL AND day = ?1 ORDER BY id", results::COLUMNS);
         for row in self.local().query("read queue", &sql, vals![day.as_str()])? {
-            rows.push(StoredResult { queued: true, ..results::read(&row)? });
+            let s = results::read(&row)?;
+            rows.push(StoredResult { id: ResultId(-s.id.0), ..s });
         }
         Ok(rows)
     }

@@ -6,14 +6,25 @@
 
 use onshi_core::protocol::{ConfirmMode, Consents, PresentedDocument, Treatment};
 
+use super::engine::pg::Heard;
 use super::engine::{vals, Db, Row};
 use super::jobs::JobId;
 use super::values::{insurer_digits, plain, ErrorCode, Origin, ValueError};
 use super::{Store, StoreError};
 use crate::time::{Day, Timestamp};
 
+/// A stored result's id: the store's row id, or, negated, the row of a
+/// desk check queued in the PC's file while the shared store was down
+/// (`outbox.rs`), which has no id on the server yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResultId(pub i64);
+
+impl ResultId {
+    /// Kept in the PC's file, not sent to the shared store yet.
+    pub fn is_queued(self) -> bool {
+        self.0 < 0
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultKind {
@@ -24,6 +35,13 @@ pub enum ResultKind {
     Batch,
     Medication,
     HealthCheckup,
+}
+
+impl ResultKind {
+    /// A check made at a desk (card, numbers, face): what today's list shows.
+    pub fn is_desk_check(self) -> bool {
+        matches!(self, ResultKind::CardConfirm | ResultKind::InsuranceConfirm | ResultKind::Face)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,9 +204,6 @@ pub struct StoredResult {
     /// `None` for batch and history rows, and desk rows before schema 6.
     pub treatment: Option<Treatment>,
     pub xml: StoredXml,
-    /// Kept in this PC's file while the shared store could not be reached,
-    /// not sent yet (`outbox.rs`); `id` is then the file's, not the server's.
-    pub queued: bool,
 }
 
 pub(super) const COLUMNS: &str = "id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, \
@@ -197,7 +212,7 @@ pub(super) const COLUMNS: &str = "id, at, day, kind, origin, job_id, status, ins
 impl Store {
     /// Stores a result; the day is the local date of `at`. On a shared
     /// store a desk check that cannot reach the server is kept in this PC's
-    /// file and sent later (`outbox.rs`); its id is then the file's.
+    /// file and sent later (`outbox.rs`); its id is then negative.
     pub fn insert_result(&mut self, r: &NewResult) -> Result<ResultId, StoreError> {
         if self.shared.is_some() && r.job.is_none() {
             return self.insert_or_queue(r);
@@ -217,6 +232,23 @@ impl Store {
         let op = "read batch result";
         let sql = format!("SELECT {COLUMNS} FROM results WHERE job_id = ?1 ORDER BY id DESC LIMIT 1");
         self.db().query_opt(op, &sql, vals![job.0])?.map(|r| read(&r)).transpose()
+    }
+
+    /// Desk checks as any desk sharing this store stores them ([`Notice`]
+    /// payloads, and [`Heard::Listening`] whenever the listener has
+    /// (re)connected); `None` for a store on the PC alone, whose helper
+    /// knows its own checks.
+    pub fn listen_results(&self) -> Result<Option<std::sync::mpsc::Receiver<Heard>>, StoreError> {
+        self.shared.as_ref().map(|pg| pg.listen(RESULTS_CHANNEL)).transpose()
+    }
+
+    /// One result by id, if it exists (a queued one from the PC's file).
+    pub fn result(&self, id: ResultId) -> Result<Option<StoredResult>, StoreError> {
+        if id.is_queued() {
+            return self.queued_result(id);
+        }
+        let sql = format!("SELECT {COLUMNS} FROM results WHERE id = ?1");
+        self.db().query_opt("read result", &sql, vals![id.0])?.map(|r| read(&r)).transpose()
     }
 
     /// All results of one local day, in the order they arrived. On a shared
@@ -282,7 +314,6 @@ pub(super) fn read(r: &Row) -> Result<StoredResult, StoreError> {
             Some(t) => Some(Treatment::from_str_opt(&t).ok_or_else(|| corrupt("treatment"))?),
         },
         xml,
-        queued: false,
     })
 }
 
@@ -319,12 +350,43 @@ pub(super) fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>, uid: Option<
             uid,
         ],
     )?;
+    let inserted = row.is_some();
     let row = match (row, uid) {
         (Some(row), _) => Some(row),
-        // Stored before (a retried flush, or a write whose answer was lost).
+        // Stored before (a retried flush, or a write whose answer was lost):
+        // its id, and no second announcement.
         (None, Some(uid)) => db.query_opt("insert result", "SELECT id FROM results WHERE uid = ?1", vals![uid])?,
         (None, None) => None,
     };
     let id = row.ok_or(StoreError::NotFound { what: "inserted result", id: 0 })?.int(0)?;
+    if inserted && r.kind.is_desk_check() {
+        // Other desks sharing the store list it within a second (their
+        // helpers listen; see `Store::listen_results`). No-op on SQLite.
+        db.notify(RESULTS_CHANNEL, &Notice { id: ResultId(id), desk: desk.map(str::to_owned) }.encode())?;
+    }
     Ok(ResultId(id))
+}
+
+/// The channel desk checks are announced on (PostgreSQL `NOTIFY`).
+pub(super) const RESULTS_CHANNEL: &str = "onshi_results";
+
+/// What one announcement says: which result, stored by which desk (so a
+/// helper skips its own, which it announced to its pages itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub id: ResultId,
+    pub desk: Option<String>,
+}
+
+impl Notice {
+    /// `<id>:<desk>` (the desk may hold any character, so it comes last).
+    fn encode(&self) -> String {
+        format!("{}:{}", self.id.0, self.desk.as_deref().unwrap_or(""))
+    }
+
+    /// A payload another writer made; `None` when it is not ours.
+    pub fn decode(payload: &str) -> Option<Notice> {
+        let (id, desk) = payload.split_once(':')?;
+        Some(Notice { id: ResultId(id.parse().ok()?), desk: (!desk.is_empty()).then(|| desk.to_owned()) })
+    }
 }

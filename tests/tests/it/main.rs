@@ -5,6 +5,7 @@ mod card_pcsc;
 mod card_troubles;
 mod csp;
 mod desk;
+mod desks;
 mod e2e_bench;
 mod e2e_card;
 mod e2e_cert;

@@ -53,8 +53,9 @@ pub fn desk(p: &Props) -> Html {
                         <span class={classes!("pill", outcome_class(o))}>{lang.order(&outcome_title(o)).0.to_string()}</span>
                     });
                     html! {
-                        <tr>
-                            <td>{r.time().to_string()}</td>
+                        <tr data-entry={r.entry_id.clone()}>
+                            <td>{r.time().to_string()}
+                                { for r.desk.as_ref().map(|d| html! { <div class="desk-name" data-desk={d.clone()}>{d.clone()}</div> }) }</td>
                             <td>{one(lang, how(r.kind))}
                                 { for r.document.map(|d| html! { <div class="document" data-document={d.as_str()}>{lang.order(&d.label()).0.to_string()}</div> }) }
                                 { for r.treatment.filter(|t| *t != onshi_core::protocol::Treatment::Outpatient).map(|t| html! {

@@ -21,6 +21,9 @@ pub struct TodayRow {
     pub document: Option<onshi_core::protocol::PresentedDocument>,
     /// Desk checks: where the patient was treated, when recorded.
     pub treatment: Option<onshi_core::protocol::Treatment>,
+    /// The desk that made it, when the helper named one (a shared store
+    /// lists every desk's checks).
+    pub desk: Option<String>,
     pub name: String,
     pub kana: String,
     pub insurer: String,
@@ -47,6 +50,7 @@ impl TodayRow {
             consents: e.consents,
             document: e.document,
             treatment: e.treatment,
+            desk: e.desk.clone(),
             name: s(q.as_ref().and_then(|q| q.name.as_ref())),
             kana: s(q.as_ref().and_then(|q| q.name_kana.as_ref())),
             insurer: s(q.as_ref().and_then(|q| q.insurer_number.as_ref())),

@@ -352,16 +352,22 @@ impl AppState {
             self.card.offer_registration = registration;
             self.card.step = CardStep::Done;
         }
-        let n = self.today.len() + 1;
+        // The helper's id when it sent one; its `today_added` event for the
+        // same result may have come first and listed it already.
+        let entry_id = e.entry_id.unwrap_or_else(|| format!("local-{}", self.today.len() + 1));
+        if self.today.iter().any(|r| r.entry_id == entry_id) {
+            return;
+        }
         let at = rfc3339_of(&self.now);
         let consents = matches!(kind, ConfirmKind::CardPin | ConfirmKind::CardVisual).then_some(self.card.consents);
         self.today.push(TodayRow::from_entry(&TodayEntry {
-            entry_id: format!("local-{n}"),
+            entry_id,
             at,
             kind,
             consents,
             document,
             treatment,
+            desk: None,
             xml: e.xml,
             summary: e.summary,
         }));

@@ -183,7 +183,15 @@ impl AppState {
                 self.links.helper = links::Helper::NotPaired;
                 self.pairing = Pairing::Idle;
             }
-            Event::FaceResult { xml, summary } => self.eligibility(Eligibility { xml, received: None, summary, timing: None, certificate: None }, ConfirmKind::Face),
+            Event::FaceResult { xml, summary, entry_id } => {
+                self.eligibility(Eligibility { xml, received: None, summary, entry_id, timing: None, certificate: None }, ConfirmKind::Face)
+            }
+            // Listed once: the page's own check may have listed it already.
+            Event::TodayAdded { entry } => {
+                if !self.today.iter().any(|r| r.entry_id == entry.entry_id) {
+                    self.today.push(TodayRow::from_entry(&entry));
+                }
+            }
             Event::BatchProgress { batch_id, state } => {
                 if let Some(info) = self.batch.info.as_mut().filter(|i| i.batch_id == batch_id) {
                     info.state = state;

@@ -119,7 +119,7 @@ fn submit_without_helper_explains_and_with_errors_marks_fields() {
 }
 
 fn eligibility(xml: &str) -> Eligibility {
-    Eligibility { xml: xml.into(), received: None, summary: ResultSummary::default(), timing: None, certificate: None }
+    Eligibility { xml: xml.into(), received: None, summary: ResultSummary::default(), entry_id: None, timing: None, certificate: None }
 }
 
 #[test]
@@ -410,7 +410,7 @@ fn shared_database_lamp_follows_status() {
 #[test]
 fn today_rows_search_by_name_kana_and_number() {
     let entry = |id: &str, xml: &str| TodayEntry {
-        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, consents: None, document: None, treatment: None, xml: xml.into(), summary: ResultSummary::default(),
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, consents: None, document: None, treatment: None, desk: None, xml: xml.into(), summary: ResultSummary::default(),
     };
     let other = VALID_XML.replace("髙橋　一郎", "佐藤　花子").replace("ﾀｶﾊｼ ｲﾁﾛｳ", "ｻﾄｳ ﾊﾅｺ").replace(">0012<", ">0099<");
     let mut s = state();
@@ -589,7 +589,7 @@ fn other_card_errors_do_not_offer_registration() {
 #[test]
 fn today_rows_keep_card_mode_and_consents() {
     let entry = |id: &str, kind, consents| TodayEntry {
-        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind, consents, document: None, treatment: None, xml: VALID_XML.into(), summary: ResultSummary::default(),
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind, consents, document: None, treatment: None, desk: None, xml: VALID_XML.into(), summary: ResultSummary::default(),
     };
     let med = Consents { medication: true, diagnosis_procedure: true, ..Consents::default() };
     let mut s = state();
@@ -719,3 +719,35 @@ fn a_page_outside_the_allowlist_is_told_to_ask_it() {
 }
 
 mod certificate;
+
+/// Issue 17: a check another desk made arrives as `today_added` and is
+/// listed once, with its desk; this page's own check is listed once too,
+/// whether its reply or its event comes first.
+#[test]
+fn checks_from_other_desks_are_listed_once_with_their_desk() {
+    let entry = |id: &str, desk: &str| TodayEntry {
+        entry_id: id.into(), at: "2025-04-01T09:15:02+09:00".into(), kind: ConfirmKind::Insurance, consents: None, document: None,
+        treatment: Some(Treatment::Outpatient), desk: Some(desk.into()), xml: VALID_XML.into(), summary: ResultSummary::default(),
+    };
+    let mut s = state();
+    s.apply(Action::Reply(Op::Today, seq(), Response::Today(TodayReply { entries: vec![entry("t-1", "受付1")] })));
+    s.apply(Action::Event(Event::TodayAdded { entry: entry("t-2", "受付2") }));
+    s.apply(Action::Event(Event::TodayAdded { entry: entry("t-2", "受付2") }));
+    let rows = |s: &AppState| s.today.iter().map(|r| (r.entry_id.clone(), r.desk.clone())).collect::<Vec<_>>();
+    assert_eq!(rows(&s), [("t-1".to_string(), Some("受付1".to_string())), ("t-2".into(), Some("受付2".into()))]);
+    assert!(s.shown.is_none(), "another desk's check is listed, not shown over this desk's work");
+
+    // Own check: the event first, then the reply with the same id.
+    s.apply(Action::Event(Event::TodayAdded { entry: entry("t-3", "受付1") }));
+    s.apply(Action::Sent(Op::Insurance, seq()));
+    let own = Eligibility { entry_id: Some("t-3".into()), ..eligibility(VALID_XML) };
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(own)));
+    assert_eq!(s.today.len(), 3, "{:?}", rows(&s));
+    assert!(s.shown.is_some(), "the own check is shown");
+    // Own check: the reply first, then the event.
+    s.apply(Action::Sent(Op::Insurance, seq()));
+    let own = Eligibility { entry_id: Some("t-4".into()), ..eligibility(VALID_XML) };
+    s.apply(Action::Reply(Op::Insurance, seq(), Response::InsuranceConfirm(own)));
+    s.apply(Action::Event(Event::TodayAdded { entry: entry("t-4", "受付1") }));
+    assert_eq!(s.today.iter().map(|r| r.entry_id.as_str()).collect::<Vec<_>>(), ["t-1", "t-2", "t-3", "t-4"]);
+}

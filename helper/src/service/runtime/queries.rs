@@ -19,7 +19,7 @@ impl Runtime {
     ) -> Result<Response, ProtocolError> {
         let made = Made { document, treatment: Some(treatment), ..Made::default() };
         let answer = match self.backend() {
-            Ok(b) => b.query(Query::Individual, request_xml).await.map_err(|e| backend_error(&e)),
+            Ok(b) => timing::network(b.query(Query::Individual, request_xml)).await.map_err(|e| backend_error(&e)),
             Err(e) => Err(e),
         };
         let result = answer.and_then(|bytes| eligibility::read_answer(&bytes));

@@ -204,6 +204,16 @@ impl Db<'_> {
         }
     }
 
+    /// Tells the other connections listening on `channel` (PostgreSQL
+    /// `NOTIFY`, delivered when the surrounding transaction commits). An
+    /// SQLite file has one writer and nobody to tell: nothing happens.
+    pub fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(_) => Ok(()),
+            Db::Postgres(p) => p.execute("notify", "SELECT pg_notify(?1, ?2)", vals![channel, payload]).map(drop),
+        }
+    }
+
     /// The audit log's insertion order: SQLite's `seq` is its rowid (one
     /// chain per file); PostgreSQL's chains share an identity column `id`.
     pub fn audit_order(&self) -> &'static str {

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use postgres::config::SslMode;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 use rustls::pki_types::pem::PemObject;
@@ -40,8 +41,19 @@ pub struct PgSettings {
 /// An open connection, through its owning thread.
 pub struct Pg {
     jobs: mpsc::Sender<Job>,
+    /// For connections of their own (listening).
+    connector: Connector,
     /// `host:port/database`, for messages (never the password).
     server: String,
+}
+
+/// What a listening connection ([`Pg::listen`]) hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// Connected (again) and listening: anything said before was missed.
+    Listening,
+    /// One notification's payload.
+    Payload(String),
 }
 
 enum Req {
@@ -177,6 +189,7 @@ fn tls_failure(e: &postgres::Error) -> Option<String> {
 }
 
 /// The connection the owning thread (re)opens.
+#[derive(Clone)]
 struct Connector {
     cfg: postgres::Config,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
@@ -302,6 +315,7 @@ impl Pg {
         let (jobs, inbox) = mpsc::channel::<Job>();
         let (ready_tx, ready) = mpsc::sync_channel::<Result<(), postgres::Error>>(1);
         let connector = Connector { cfg, tls };
+        let own = connector.clone();
         std::thread::Builder::new()
             .name("onshi-store-pg".into())
             .spawn(move || {
@@ -321,13 +335,52 @@ impl Pg {
             })
             .map_err(|e| StoreError::ServerUnreachable { server: server.clone(), reason: e.to_string() })?;
         match ready.recv() {
-            Ok(Ok(())) => Ok(Pg { jobs, server }),
+            Ok(Ok(())) => Ok(Pg { jobs, connector: own, server }),
             Ok(Err(e)) => Err(match tls_failure(&e) {
                 Some(reason) => StoreError::ServerTls { server, reason },
                 None => StoreError::ServerUnreachable { server, reason: e.to_string() },
             }),
             Err(_) => Err(StoreError::ServerUnreachable { server, reason: "the client thread stopped".into() }),
         }
+    }
+
+    /// Listens on `channel` over a connection of its own, on a thread of
+    /// its own, and hands over what it hears. While the server is away it
+    /// tries again every 2 s and says [`Heard::Listening`] each time it is
+    /// back, since whatever was said meanwhile is lost (`NOTIFY` is not
+    /// queued for absent listeners). The thread ends when the receiver is
+    /// dropped and there is something to say.
+    pub fn listen(&self, channel: &'static str) -> Result<mpsc::Receiver<Heard>, StoreError> {
+        let connector = self.connector.clone();
+        let (tx, rx) = mpsc::channel();
+        let listen = format!("LISTEN {channel}");
+        std::thread::Builder::new()
+            .name("onshi-store-listen".into())
+            .spawn(move || loop {
+                if let Ok(mut client) = connector.connect() {
+                    if client.batch_execute(&listen).is_ok() {
+                        if tx.send(Heard::Listening).is_err() {
+                            return;
+                        }
+                        loop {
+                            let next = client.notifications().timeout_iter(Duration::from_secs(1)).next();
+                            match next {
+                                Ok(Some(n)) => {
+                                    if tx.send(Heard::Payload(n.payload().to_owned())).is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(_) => break,
+                                Ok(None) if client.is_closed() => break,
+                                Ok(None) => {}
+                            }
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(2));
+            })
+            .map_err(|e| StoreError::ServerUnreachable { server: self.server.clone(), reason: e.to_string() })?;
+        Ok(rx)
     }
 
     /// `host:port/database`.
