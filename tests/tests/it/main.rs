@@ -6,6 +6,7 @@ mod card_troubles;
 mod csp;
 mod desk;
 mod desks;
+mod desks_outage;
 mod e2e_bench;
 mod e2e_card;
 mod e2e_cert;
