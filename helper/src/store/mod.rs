@@ -231,17 +231,31 @@ impl Store {
             SharedStore::Local => None,
             SharedStore::Postgres(pg) => {
                 let pg = engine::pg::Pg::open(pg)?;
-                let (found, known) = (pg.version()?, steps.len() as i64);
-                if found > known {
-                    return Err(StoreError::ServerSchemaTooNew { server: pg.server().to_owned(), found, known });
-                }
-                let pg_steps: Vec<&str> = steps.iter().map(|s| s.postgres).collect();
-                pg.migrate(&pg_steps)?;
+                migrate_shared(&pg, steps)?;
                 Some(pg)
             }
         };
         let conn = open_sqlite(&settings.path, steps)?;
         Ok(Store { conn, path: settings.path.clone(), shared, desk: Some(settings.desk.clone()), outbox: Default::default() })
+    }
+
+    /// As [`Store::open_settings`], for the service: a shared store that
+    /// cannot be reached now does not stop it (issue 17, a down database).
+    /// The store then starts as down — desk checks are queued in the PC's
+    /// file — and the server's schema is checked and migrated before the
+    /// queue is first sent to it (`Store::flush_queue`).
+    pub fn open_settings_or_queue(settings: &StoreSettings) -> Result<Store, StoreError> {
+        let SharedStore::Postgres(pg) = &settings.shared else { return Store::open_settings(settings) };
+        let (pg, connected) = engine::pg::Pg::open_or_later(pg)?;
+        if connected {
+            migrate_shared(&pg, MIGRATIONS)?;
+        }
+        let conn = open_sqlite(&settings.path, MIGRATIONS)?;
+        let outbox = outbox::Outbox::default();
+        if !connected {
+            outbox.start_down();
+        }
+        Ok(Store { conn, path: settings.path.clone(), shared: Some(pg), desk: Some(settings.desk.clone()), outbox })
     }
 
     /// Connects to a shared store and reads its schema version, changing
@@ -301,6 +315,18 @@ impl Store {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(StoreError::sql("checkpoint"))
     }
+}
+
+/// The shared store's side of opening: the too-new check before any write,
+/// then the missing steps.
+fn migrate_shared(pg: &engine::pg::Pg, steps: &[Step]) -> Result<(), StoreError> {
+    let (found, known) = (pg.version()?, steps.len() as i64);
+    if found > known {
+        return Err(StoreError::ServerSchemaTooNew { server: pg.server().to_owned(), found, known });
+    }
+    let pg_steps: Vec<&str> = steps.iter().map(|s| s.postgres).collect();
+    pg.migrate(&pg_steps)?;
+    Ok(())
 }
 
 /// The SQLite side of opening: busy timeout, foreign keys, the too-new

@@ -80,9 +80,8 @@ fn line(store: &mut Store, at: &str) -> i64 {
     store.append_audit(&ts(at), &Actor::Cli, Outcome::Ok, &detail).unwrap()
 }
 
-/// Desk 受付1 through the proxy, and an observer (another desk, its own
-/// PC file) straight to the cluster.
-fn desk_and_observer(place: &Place) -> (Proxy, Store, Store, tempfile::TempDir) {
+/// A proxy to the place's server, and desk 受付1's settings through it.
+fn proxied(place: &Place) -> (Proxy, StoreSettings) {
     let target = {
         let StoreSettings { shared: SharedStore::Postgres(pg), .. } = place.settings("受付1") else { panic!("a shared store") };
         let rest = pg.url.split_once("127.0.0.1:").unwrap().1;
@@ -90,7 +89,13 @@ fn desk_and_observer(place: &Place) -> (Proxy, Store, Store, tempfile::TempDir) 
     };
     let proxy = Proxy::to(target.clone());
     let port = proxy.port;
-    let settings = place.settings_via("受付1", |url| url.replacen(&target, &format!("127.0.0.1:{port}"), 1));
+    (proxy, place.settings_via("受付1", |url| url.replacen(&target, &format!("127.0.0.1:{port}"), 1)))
+}
+
+/// Desk 受付1 through the proxy, and an observer (another desk, its own
+/// PC file) straight to the cluster.
+fn desk_and_observer(place: &Place) -> (Proxy, Store, Store, tempfile::TempDir) {
+    let (proxy, settings) = proxied(place);
     let desk = Store::open_settings(&settings).unwrap();
     let other_pc = tempfile::tempdir().unwrap();
     let observer = Store::open_settings(&StoreSettings { path: other_pc.path().join("helper.sqlite"), ..place.settings("受付2") }).unwrap();
@@ -182,6 +187,30 @@ fn postgres_a_retried_flush_stores_nothing_twice() {
     let report = observer.verify_audit().unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.entries, 3);
+}
+
+/// The service (re)started while the server is away still opens its store:
+/// checks are queued; the server's schema (here: never created) is made
+/// before the queue is sent. The command line's `open_settings` still
+/// refuses, with what to check.
+#[test]
+fn postgres_a_service_started_during_an_outage_queues_until_the_server_answers() {
+    let place = Place::new(Engine::Postgres);
+    let (proxy, settings) = proxied(&place);
+    proxy.cut();
+    assert!(Store::open_settings(&settings).err().is_some_and(|e| e.is_unreachable()));
+    let mut desk = Store::open_settings_or_queue(&settings).unwrap();
+    assert_eq!(desk.shared_state().unwrap(), Some(SharedState { reachable: false, queued_results: 0, queued_audit: 0 }));
+    assert!(desk.insert_result(&check("2026-12-07T11:00:00+09:00", 1)).unwrap().is_queued());
+    line(&mut desk, "2026-12-07T11:00:00+09:00");
+    assert!(desk.flush_queue().unwrap_err().is_unreachable());
+    proxy.restore();
+    assert_eq!(desk.flush_queue().unwrap(), Flushed { results: 1, audit: 1 });
+    assert_eq!(desk.schema_version().unwrap(), known_version(), "migrated before sending");
+    let other_pc = tempfile::tempdir().unwrap();
+    let observer = Store::open_settings(&StoreSettings { path: other_pc.path().join("helper.sqlite"), ..place.settings("受付2") }).unwrap();
+    assert_eq!(observer.results_for_day(&Day::parse("2026-12-07").unwrap()).unwrap().len(), 1);
+    assert!(observer.verify_audit().unwrap().is_intact());
 }
 
 /// An SQLite store alone has no shared store: nothing is ever queued.

@@ -46,10 +46,19 @@ pub struct Flushed {
 #[derive(Default)]
 pub(super) struct Outbox {
     down: AtomicBool,
+    /// Opened while the server was down: its schema is checked and
+    /// migrated before anything is sent to it.
+    unmigrated: AtomicBool,
     day: Mutex<Option<(String, Vec<StoredResult>)>>,
 }
 
 impl Outbox {
+    /// A store opened while its server could not be reached.
+    pub(super) fn start_down(&self) {
+        self.down.store(true, Ordering::Relaxed);
+        self.unmigrated.store(true, Ordering::Relaxed);
+    }
+
     fn is_down(&self) -> bool {
         self.down.load(Ordering::Relaxed)
     }
@@ -228,10 +237,13 @@ impl Store {
     /// failure; once all is sent the store writes to the server directly.
     pub fn flush_queue(&mut self) -> Result<Flushed, StoreError> {
         let mut done = Flushed::default();
-        if self.shared.is_none() {
-            return Ok(done);
-        }
-        let outcome = self.flush_results(&mut done).and_then(|()| self.flush_audit(&mut done));
+        let Some(pg) = &self.shared else { return Ok(done) };
+        let outcome = if self.outbox.unmigrated.load(Ordering::Relaxed) {
+            super::migrate_shared(pg, super::MIGRATIONS).inspect(|()| self.outbox.unmigrated.store(false, Ordering::Relaxed))
+        } else {
+            Ok(())
+        };
+        let outcome = outcome.and_then(|()| self.flush_results(&mut done)).and_then(|()| self.flush_audit(&mut done));
         match &outcome {
             Ok(()) => self.outbox.set_down(false),
             Err(e) if e.is_unreachable() => self.outbox.set_down(true),

@@ -302,6 +302,18 @@ impl Pg {
     /// Parses the URL, prepares TLS, and connects on a new thread, waiting
     /// for the first connection so a wrong address is reported here.
     pub fn open(settings: &PgSettings) -> Result<Pg, StoreError> {
+        Pg::start(settings, false).map(|(pg, _)| pg)
+    }
+
+    /// As [`Pg::open`], but a server that cannot be reached (not a bad URL,
+    /// not a TLS refusal) still gives an open `Pg`, connected later by its
+    /// thread on the first statement; `.1` says whether it connected now.
+    /// A desk's service started during an outage keeps checking (issue 17).
+    pub fn open_or_later(settings: &PgSettings) -> Result<(Pg, bool), StoreError> {
+        Pg::start(settings, true)
+    }
+
+    fn start(settings: &PgSettings, later: bool) -> Result<(Pg, bool), StoreError> {
         let mut cfg = postgres::Config::from_str(&settings.url)
             .map_err(|e| StoreError::ServerUnreachable { server: "[store] url".into(), reason: e.to_string() })?;
         if cfg.get_connect_timeout().is_none() {
@@ -313,21 +325,22 @@ impl Pg {
             _ => None,
         };
         let (jobs, inbox) = mpsc::channel::<Job>();
-        let (ready_tx, ready) = mpsc::sync_channel::<Result<(), postgres::Error>>(1);
+        let (ready_tx, ready) = mpsc::sync_channel::<Result<bool, postgres::Error>>(1);
         let connector = Connector { cfg, tls };
         let own = connector.clone();
         std::thread::Builder::new()
             .name("onshi-store-pg".into())
             .spawn(move || {
                 let client = match connector.connect() {
-                    Ok(c) => c,
+                    Ok(c) => Some(c),
+                    Err(e) if later && tls_failure(&e).is_none() => None,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok(()));
-                let mut w = Worker { connector, client: Some(client), statements: HashMap::new(), in_tx: false };
+                let _ = ready_tx.send(Ok(client.is_some()));
+                let mut w = Worker { connector, client, statements: HashMap::new(), in_tx: false };
                 for job in inbox {
                     let answer = w.serve(job.req);
                     let _ = job.reply.send(answer);
@@ -335,7 +348,7 @@ impl Pg {
             })
             .map_err(|e| StoreError::ServerUnreachable { server: server.clone(), reason: e.to_string() })?;
         match ready.recv() {
-            Ok(Ok(())) => Ok(Pg { jobs, connector: own, server }),
+            Ok(Ok(connected)) => Ok((Pg { jobs, connector: own, server }, connected)),
             Ok(Err(e)) => Err(match tls_failure(&e) {
                 Some(reason) => StoreError::ServerTls { server, reason },
                 None => StoreError::ServerUnreachable { server, reason: e.to_string() },
