@@ -387,6 +387,24 @@ mod tests {
     use super::*;
     use crate::card::testing::SimAccess;
 
+    /// Issue 17: what this PC holds for a shared store is reported with the
+    /// server's state — while it is down, that checks go on and are sent
+    /// later; once it is back, a queue that stays is a problem to look at.
+    #[test]
+    fn queued_results_are_reported_with_what_to_do() {
+        let down = Finding::bad("store", Bilingual::new("共有データベースのサーバーに接続できません。", "Cannot reach the shared database server."));
+        let up = Finding::ok("store", "共有データベースに接続できます。", "The shared database is reachable.");
+        assert_eq!(with_queue(up.clone(), Ok((0, 0))), up);
+        assert_eq!(with_queue(down.clone(), Ok((0, 0))), down);
+        let f = with_queue(down, Ok((3, 5)));
+        assert!(f.problem);
+        assert!(f.text.ja.contains("未送信の結果が 3 件（監査記録 5 件）") && f.text.ja.contains("自動で送ります"), "{:?}", f.text);
+        assert!(f.text.en.contains("3 results (5 audit entries) are queued"), "{:?}", f.text);
+        let f = with_queue(up, Ok((2, 0)));
+        assert!(f.problem, "a queue while the server answers: the service is not sending it");
+        assert!(f.text.ja.contains("再起動") && f.text.en.contains("restart the service"), "{:?}", f.text);
+    }
+
     #[tokio::test]
     async fn every_broken_link_is_one_actionable_problem() {
         let home = tempfile::tempdir().unwrap();

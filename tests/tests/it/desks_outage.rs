@@ -6,6 +6,7 @@
 //!   the PC (`q-…`), `today` lists the day (the rows read before and the
 //!   queued ones) and `status` says `store.reachable = false` with the
 //!   number queued;
+//! - `onshi-helper doctor` names the number kept on the PC and what happens to them;
 //! - the PC is switched off (SIGKILL) and on again mid-outage: its service
 //!   starts without the server, keeps what was queued and queues more;
 //! - once the server is back the service sends the queue by itself, and the
@@ -51,6 +52,14 @@ fn a_desk_checks_through_an_outage_and_the_database_gets_each_result_once_in_ord
     let ids: Vec<&str> = today["entries"].as_array().context("entries")?.iter().filter_map(|e| e["entry_id"].as_str()).collect();
     let expected: Vec<&str> = before.iter().chain(&during).map(String::as_str).collect();
     ensure!(ids == expected, "today during the outage lists the day: {ids:?}, expected {expected:?}");
+
+    // `doctor` says the server is away, how many wait on this PC, and that they will be sent.
+    let out = h.desks[0].cli(&["doctor"])?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        said.lines().any(|l| l.contains("[store]") && l.contains("未送信の結果が 3 件")) && said.contains("sends them automatically"),
+        "doctor during the outage:\n{said}"
+    );
 
     // The PC goes off and on while the server is still away.
     drop(link);
