@@ -495,10 +495,12 @@ pub(super) struct Line {
 /// server) is not appended again: its seq is returned.
 pub(super) fn append(db: super::engine::Db<'_>, desk: &str, line: &Line, uid: Option<&str>) -> Result<i64, StoreError> {
     db.transaction("append audit entry", Some(desk), |db| {
-        if let Some(uid) = uid {
-            if let Some(r) = db.query_opt("read audit entry", "SELECT seq FROM audit WHERE uid = ?1", vals![uid])? {
-                return r.int(0);
-            }
+        let logged = match uid {
+            Some(uid) => db.query_opt("read audit entry", "SELECT seq FROM audit WHERE uid = ?1", vals![uid])?,
+            None => None,
+        };
+        if let Some(r) = logged {
+            return r.int(0);
         }
         let head = db.query_opt(
             "read audit head",
