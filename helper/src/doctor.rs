@@ -89,7 +89,7 @@ pub async fn examine_with(i: Inputs<'_>, registry: ReadRegistry<'_>) -> Vec<Find
         out.push(if usable { Finding::ok("origins", c.origins_summary().ja, c.origins_summary().en) } else { Finding::bad("origins", c.origins_summary()) });
     }
     out.push(backend(config.as_ref()).await);
-    if let Some(f) = shared_store(config.as_ref()).await {
+    if let Some(f) = shared_store(config.as_ref(), i.env, i.os).await {
         out.push(f);
     }
     out.push(clock(i.now_secs));
@@ -297,13 +297,27 @@ async fn backend(config: Option<&Config>) -> Finding {
 }
 
 /// The shared PostgreSQL store of `[store]` (issue 17), when configured:
-/// reachable, TLS accepted, and a schema this helper knows. Read-only (no
-/// migration); the connection runs on a blocking thread.
-async fn shared_store(config: Option<&Config>) -> Option<Finding> {
-    let crate::config::StoreKind::Postgres { url, ca } = &config?.store else { return None };
+/// reachable, TLS accepted, and a schema this helper knows; and what this
+/// PC keeps queued for it (results made while it was down). Read-only (no
+/// migration, the PC's file opened read-only); the connection runs on a
+/// blocking thread.
+async fn shared_store(config: Option<&Config>, env: &Env, os: Os) -> Option<Finding> {
+    let config = config?;
+    let crate::config::StoreKind::Postgres { url, ca } = &config.store else { return None };
     let settings = crate::store::PgSettings { url: url.clone(), ca: ca.clone() };
     let probe = tokio::task::spawn_blocking(move || crate::store::Store::probe_shared(&settings)).await;
-    Some(match probe {
+    let local = config.store_path.clone().map(Ok).unwrap_or_else(|| crate::paths::data_file(env, os));
+    let queued = match local {
+        Ok(path) => crate::store::Store::queued_in(&path).map_err(|e| e.explain()),
+        Err(e) => Err(e.explain()),
+    };
+    let reached = shared_reached(probe);
+    Some(with_queue(reached, queued))
+}
+
+/// The server's answer to the probe, as a finding.
+fn shared_reached(probe: Result<Result<(String, i64), crate::store::StoreError>, tokio::task::JoinError>) -> Finding {
+    match probe {
         Ok(Ok((server, 0))) => Finding::ok(
             "store",
             format!("共有データベース {server} に接続できます（まだ空です。最初に起動したヘルパーが表を作ります）。"),
@@ -316,7 +330,40 @@ async fn shared_store(config: Option<&Config>) -> Option<Finding> {
         ),
         Ok(Err(e)) => Finding::bad("store", e.explain()),
         Err(e) => Finding::bad("store", Bilingual::new(format!("共有データベースを確認できませんでした（{e}）。"), format!("Could not check the shared database ({e})."))),
-    })
+    }
+}
+
+/// The probe's finding with what is queued on this PC added: while the
+/// server is down, that desk checks go on and are sent later; once it is
+/// back, that the service sends them (a queue that stays is a problem).
+fn with_queue(reached: Finding, queued: Result<(u32, u32), Bilingual>) -> Finding {
+    let (results, audit) = match queued {
+        Ok(q) => q,
+        Err(why) => {
+            let mut f = reached;
+            f.text = Bilingual::new(
+                format!("{} このPCの未送信の記録を数えられませんでした: {}", f.text.ja, why.ja),
+                format!("{} The records queued on this PC could not be counted: {}", f.text.en, why.en),
+            );
+            f.problem = true;
+            return f;
+        }
+    };
+    if results == 0 && audit == 0 {
+        return reached;
+    }
+    let (ja, en) = if reached.problem {
+        (
+            format!("このPCに未送信の結果が {results} 件（監査記録 {audit} 件）あります。受付での確認は続けられ、結果はこのPCに保存されます。サーバーが復旧すると、ヘルパーのサービスが順番どおり一度ずつ自動で送ります。"),
+            format!("{results} results ({audit} audit entries) are queued on this PC. Checks at the desk go on and are kept on this PC; when the server is back, the helper service sends them automatically, in order, once each."),
+        )
+    } else {
+        (
+            format!("ただし、このPCに未送信の結果が {results} 件（監査記録 {audit} 件）あります。ヘルパーのサービスが動いていれば数秒で自動的に送られます。減らないときはサービスのログを確認し、サービスを再起動してください（onshi-helper service --stop の後、ログインし直す）。"),
+            format!("But {results} results ({audit} audit entries) are still queued on this PC. With the helper service running they are sent within seconds; if the number does not go down, read the service log and restart the service (onshi-helper service --stop, then log in again)."),
+        )
+    };
+    Finding::bad("store", Bilingual::new(format!("{} {ja}", reached.text.ja), format!("{} {en}", reached.text.en)))
 }
 
 /// 2025-01-01 and 2100-01-01 as Unix seconds: a clock outside this range is
@@ -339,6 +386,24 @@ fn clock(now: i64) -> Finding {
 mod tests {
     use super::*;
     use crate::card::testing::SimAccess;
+
+    /// Issue 17: what this PC holds for a shared store is reported with the
+    /// server's state — while it is down, that checks go on and are sent
+    /// later; once it is back, a queue that stays is a problem to look at.
+    #[test]
+    fn queued_results_are_reported_with_what_to_do() {
+        let down = Finding::bad("store", Bilingual::new("共有データベースのサーバーに接続できません。", "Cannot reach the shared database server."));
+        let up = Finding::ok("store", "共有データベースに接続できます。", "The shared database is reachable.");
+        assert_eq!(with_queue(up.clone(), Ok((0, 0))), up);
+        assert_eq!(with_queue(down.clone(), Ok((0, 0))), down);
+        let f = with_queue(down, Ok((3, 5)));
+        assert!(f.problem);
+        assert!(f.text.ja.contains("未送信の結果が 3 件（監査記録 5 件）") && f.text.ja.contains("自動で送ります"), "{:?}", f.text);
+        assert!(f.text.en.contains("3 results (5 audit entries) are queued"), "{:?}", f.text);
+        let f = with_queue(up, Ok((2, 0)));
+        assert!(f.problem, "a queue while the server answers: the service is not sending it");
+        assert!(f.text.ja.contains("再起動") && f.text.en.contains("restart the service"), "{:?}", f.text);
+    }
 
     #[tokio::test]
     async fn every_broken_link_is_one_actionable_problem() {

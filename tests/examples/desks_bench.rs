@@ -1,7 +1,10 @@
 //! Many desks, one hospital (issue 17), measured: N desk helpers (separate
 //! `onshi-helper service` processes) on one PostgreSQL, against the
 //! simulated gateway, each with one receptionist checking patients by their
-//! numbers back to back for D seconds. Printed:
+//! numbers for D seconds at a steady offered rate (R checks per second in
+//! all, spread evenly over the desks; a desk that falls behind sends its
+//! next check as soon as the last is answered, so an overloaded system shows
+//! as a lower answered rate, not as an ever longer queue). Printed:
 //!
 //! - sustained checks per second across all desks;
 //! - the helper's own share of each check (`timing.total_ms −
@@ -16,8 +19,8 @@
 //! single-PC default, for comparison. Measurements to print, not a test.
 //!
 //! `cargo build --release -p onshi-helper -p onshi-sim --bins`, then
-//! `cargo run --release -p onshi-tests --example desks_bench -- --bins target/release [DESKS] [SECONDS]`
-//! (`cargo xtask bench desks` does both, 20 desks for 20 s).
+//! `cargo run --release -p onshi-tests --example desks_bench -- --bins target/release [DESKS] [SECONDS] [RATE]`
+//! (`cargo xtask bench desks` does both: 20 desks, 20 s, 200 checks/s offered).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -59,10 +62,16 @@ fn note_events(link: &mut Link, own: &str, heard: &mut HashMap<String, Vec<Insta
     }
 }
 
-fn run_desk(mut link: Link, own: String, people: Vec<Value>, start: usize, until: Instant) -> DeskRun {
+/// One desk's receptionist: a check every `every`, from `first` on.
+fn run_desk(mut link: Link, own: String, people: Vec<Value>, start: usize, first: Instant, every: Duration, until: Instant) -> DeskRun {
     let mut r = DeskRun { made: Vec::new(), helper_ms: Vec::new(), round_ms: Vec::new(), heard: HashMap::new(), failed: Vec::new() };
     let mut i = start;
-    while Instant::now() < until {
+    let mut next = first;
+    while next < until {
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        next += every;
         let person = people[i % people.len()].clone();
         i += 1;
         let t = Instant::now();
@@ -92,7 +101,7 @@ fn run_desk(mut link: Link, own: String, people: Vec<Value>, start: usize, until
 
 /// Runs the load on every desk of `h` for `secs`; prints and returns nothing
 /// but the figures (and an error when rows were lost or doubled).
-fn measure(h: &Hospital, label: &str, secs: u64) -> Result<()> {
+fn measure(h: &Hospital, label: &str, secs: u64, rate: f64) -> Result<()> {
     let people = h.insured(400)?;
     let links: Vec<(Link, String)> = h.desks.iter().map(|d| Ok((d.connect()?, d.name.clone()))).collect::<Result<_>>()?;
     // Warm-up: one check per desk (TLS sessions, prepared statements).
@@ -102,8 +111,10 @@ fn measure(h: &Hospital, label: &str, secs: u64) -> Result<()> {
         warm.push((l, name));
     }
     std::thread::sleep(Duration::from_millis(500));
-    let until = Instant::now() + Duration::from_secs(secs);
     let t0 = Instant::now();
+    let until = t0 + Duration::from_secs(secs);
+    let n = warm.len();
+    let every = Duration::from_secs_f64(n as f64 / rate);
     let runs: Vec<DeskRun> = std::thread::scope(|s| {
         let handles: Vec<_> = warm
             .into_iter()
@@ -111,12 +122,16 @@ fn measure(h: &Hospital, label: &str, secs: u64) -> Result<()> {
             .map(|(k, (mut l, name))| {
                 l.events.clear();
                 let people = people.clone();
-                s.spawn(move || run_desk(l, name, people, k * 17, until))
+                // Desks start staggered, so the offered load is even.
+                let first = t0 + every.mul_f64(k as f64 / n as f64);
+                s.spawn(move || run_desk(l, name, people, k * 17, first, every, until))
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("a desk thread panicked")).collect()
     });
-    let elapsed = t0.elapsed().as_secs_f64().max(secs as f64);
+    // Up to the last answer (not the wait for late events after it).
+    let last = runs.iter().flat_map(|r| r.made.iter().map(|m| m.1)).max().unwrap_or(t0);
+    let elapsed = last.duration_since(t0).as_secs_f64().max(secs as f64);
     let checks: usize = runs.iter().map(|r| r.made.len()).sum();
     let failed: Vec<&String> = runs.iter().flat_map(|r| &r.failed).collect();
     let mut helper: Vec<f64> = runs.iter().flat_map(|r| r.helper_ms.iter().copied()).collect();
@@ -153,7 +168,7 @@ fn measure(h: &Hospital, label: &str, secs: u64) -> Result<()> {
         }
         None => "rows: in the desk's own SQLite file".into(),
     };
-    println!("── {label}: {} desk(s), {secs} s ──", h.desks.len());
+    println!("── {label}: {} desk(s), {secs} s, {rate:.0} checks/s offered ──", h.desks.len());
     println!("  checks answered      {checks} ({:.1} checks/s in total), {} failed", checks as f64 / elapsed, failed.len());
     println!("  round trip           p50 {:.1} ms  p99 {:.1} ms", pct(&mut round, 0.5), pct(&mut round, 0.99));
     println!("  helper's own share   p50 {:.2} ms  p99 {:.2} ms", pct(&mut helper, 0.5), pct(&mut helper, 0.99));
@@ -184,18 +199,19 @@ fn main() -> Result<()> {
     }
     let desks: usize = rest.first().map(|s| s.parse()).transpose()?.unwrap_or(20);
     let secs: u64 = rest.get(1).map(|s| s.parse()).transpose()?.unwrap_or(20);
+    let rate: f64 = rest.get(2).map(|s| s.parse()).transpose()?.unwrap_or(200.0);
     let bins = bins.map(|b| if b.is_absolute() { b } else { onshi_tests::paths::workspace_root().join(b) });
 
     let mut opts = HospitalOptions::new("bench", desks);
     opts.bins = bins.clone();
     let h = Hospital::start(&opts)?;
-    measure(&h, "shared PostgreSQL", secs)?;
+    let shared = measure(&h, "shared PostgreSQL", secs, rate);
     drop(h);
 
     let mut single = HospitalOptions::new("bench-sqlite", 1);
     single.shared = false;
     single.bins = bins;
     let h = Hospital::start(&single)?;
-    measure(&h, "one desk, its own SQLite file", secs)?;
-    Ok(())
+    measure(&h, "one desk, its own SQLite file", secs, rate)?;
+    shared
 }

@@ -238,6 +238,20 @@ pub fn app() -> Html {
         });
     }
 
+    // A shared database (issue 17): ask `status` again after each check (the
+    // count kept on this PC changes) and on the clock's tick (an outage
+    // begins or ends while nobody checks), so its lamp keeps up. Without
+    // one the helper's `status` has no `store` and nothing is asked.
+    {
+        let (client, d) = ((*client).clone(), d.clone());
+        let shared = state.links.store.is_some_and(|s| s.shared);
+        use_effect_with((shared, state.today.len(), state.now.clone()), move |(shared, _, _)| {
+            if *shared {
+                call(&client, &d, Op::Status, Request::Status);
+            }
+        });
+    }
+
     // 災害時: ask again whenever the history screen opens, so a declaration
     // made or ended since the page loaded shows (or hides) the option.
     {

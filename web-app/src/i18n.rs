@@ -105,6 +105,7 @@ pub mod t {
         LINK_READER = "カードリーダー" / "Card reader";
         LINK_CARD = "カード" / "Card";
         LINK_NETWORK = "回線" / "Network";
+        LINK_STORE = "共有データベース" / "Shared database";
         ENTRY_TITLE = "保険証・資格確認書の入力" / "Insurance card / eligibility certificate";
         ENTRY_HINT = "Tabで次の欄へ、Enterで照会、Escで全部消去します。" / "Tab moves on, Enter checks, Esc clears all.";
         F_INSURER = "保険者番号" / "Insurer number";

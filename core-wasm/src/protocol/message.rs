@@ -544,6 +544,22 @@ pub struct StatusReply {
     pub readers: Vec<ReaderInfo>,
     /// Batches not yet finished.
     pub pending_batches: u32,
+    /// The shared database of a hospital's desks (issue 17); absent when
+    /// this helper keeps everything in the PC's own file, and from older helpers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreStatus>,
+}
+
+/// `status.store`: the shared database as this desk sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStatus {
+    /// Always `true` when present: a shared database is configured.
+    pub shared: bool,
+    /// Whether the desk's last use of it reached the server.
+    pub reachable: bool,
+    /// Desk checks kept on this PC while it could not be reached, sent
+    /// automatically (in order, once each) when it answers again.
+    pub queued: u32,
 }
 
 /// `pair_begin` reply.

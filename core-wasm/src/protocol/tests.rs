@@ -89,6 +89,8 @@ const FROM_HELPER: &[&str] = &[
     // Issue 16: disaster mode.
     DISASTER_OPEN,
     DISASTER_CLOSED,
+    // Issue 17: a desk on a shared database that is down, three checks queued.
+    STORE_DOWN,
     DISASTER_FOUND,
     r#"{"v":1,"id":"29","ok":true,"body":{"type":"disaster_search","declaration":{"area":"nationwide","start":"20261201","end":"20261231"},"by":"name_birth_sex","reason":"shelter_or_first_aid_post","outcome":"several_matches"}}"#,
 ];
@@ -98,6 +100,18 @@ const DISASTER_OPEN: &str = r#"{"v":1,"id":"26","ok":true,"body":{"type":"disast
 const DISASTER_CLOSED: &str = r#"{"v":1,"id":"27","ok":true,"body":{"type":"disaster_status","today":"20270105","closed":{"why":"outside_period","declaration":{"area":{"prefectures":["13","14"]},"start":"20261201","end":"20261231"},"today":"20270105"}}}"#;
 /// A `disaster_search` reply that found one person.
 const DISASTER_FOUND: &str = r#"{"v":1,"id":"28","ok":true,"body":{"type":"disaster_search","declaration":{"area":{"prefectures":["13","14"]},"start":"20261201","end":"20261231"},"by":"name_birth_sex","reason":"disaster_area_visit","outcome":"person","medication_xml":"<XmlMsg>…</XmlMsg>","checkup_xml":"<XmlMsg>…</XmlMsg>"}}"#;
+
+/// A `status` reply of a desk whose shared database cannot be reached.
+const STORE_DOWN: &str = r#"{"v":1,"id":"29","ok":true,"body":{"type":"status","protocol_version":1,"helper_version":"0.1.0","core_version":"0.1.0","paired":true,"backend":"gateway","institution_code":"1312345678","readers":[],"pending_batches":0,"store":{"shared":true,"reachable":false,"queued":3}}}"#;
+
+#[test]
+fn a_status_without_store_reads_as_no_shared_store() {
+    // An older helper's reply (FROM_HELPER[1]) has no `store`.
+    let FromHelper::Reply { result: Ok(Response::Status(s)), .. } = FromHelper::parse(FROM_HELPER[1]).unwrap() else { panic!("a status reply") };
+    assert_eq!(s.store, None);
+    let FromHelper::Reply { result: Ok(Response::Status(s)), .. } = FromHelper::parse(STORE_DOWN).unwrap() else { panic!("a status reply") };
+    assert_eq!(s.store, Some(StoreStatus { shared: true, reachable: false, queued: 3 }));
+}
 
 /// A `usage` reply: one day with checks in January.
 const USAGE: &str = r#"{"v":1,"id":"25","ok":true,"body":{"type":"usage","from":"20260101","to":"20260131","days":[{"day":"20260125","counts":{"card_pin":12,"card_visual":1,"face":20,"eligibility_certificate":6,"eligibility_notice":2,"insurance_card":3,"numbers_unrecorded":0}}],"months":[{"month":"202601","counts":{"card_pin":12,"card_visual":1,"face":20,"eligibility_certificate":6,"eligibility_notice":2,"insurance_card":3,"numbers_unrecorded":0}}]}}"#;

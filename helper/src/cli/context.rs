@@ -103,6 +103,16 @@ impl Context {
         }
     }
 
+    /// As [`Context::open_store`] for the resident service: a shared store
+    /// that cannot be reached at start does not stop it; desk checks are
+    /// kept on the PC until the server answers (issue 17).
+    pub fn open_service_store(&self) -> Result<Store, Fail> {
+        match &self.config {
+            Some(c) => Ok(Store::open_settings_or_queue(&c.store_settings(self.store_path.clone())?)?),
+            None => Ok(Store::open(&self.store_path)?),
+        }
+    }
+
     /// Tomorrow in the clinic's time, `YYYYMMDD` (the usual batch date).
     pub fn tomorrow(&self) -> Result<String, Fail> {
         Ok(Timestamp::from_unix(unix_now() + 86_400, self.offset_minutes)?.day().as_str().replace('-', ""))

@@ -19,7 +19,7 @@ pub fn run(ctx: &Context, socket: Option<PathBuf>) -> Result<ExitCode, Fail> {
     }
     // Take the lock before opening the store, so a second instance changes nothing.
     let rt = runtime()?;
-    let store = ctx.open_store()?;
+    let store = ctx.open_service_store()?;
     let ran = rt.block_on(service::run(&socket, store, ctx.config.clone()));
     // Work still waiting in blocking threads (a file read on a share, a
     // PC/SC call) would keep the process — and on Windows its exe, which an

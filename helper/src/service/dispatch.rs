@@ -18,7 +18,7 @@ use onshi_core::protocol::{
     BatchStatusReply, ErrorCode as Code, ErrorDetail, FromHelper, HelloReply, PresentedDocument, ProtocolError, Request, Treatment,
     Response, StatusReply, ToHelper, TodayReply, Via, require_extension, PROTOCOL_VERSION,
 };
-use onshi_core::text::Bilingual;
+use onshi_core::text::{Bilingual, Explain};
 
 use crate::browser::Browser;
 use crate::config::{Backend, Config};
@@ -179,7 +179,14 @@ pub struct Dispatcher<E: Env> {
 
 pub(crate) fn internal(e: StoreError) -> ProtocolError {
     eprintln!("onshi-helper service: store: {e}");
-    ProtocolError::new(Code::Internal)
+    let mut p = ProtocolError::new(Code::Internal);
+    // A shared database that is down is no fault of the page: say what to
+    // do (try again once it is back; desk checks go on meanwhile).
+    if e.is_unreachable() {
+        p.message = e.explain();
+        p.retryable = true;
+    }
+    p
 }
 
 fn later(request_type: &str) -> ProtocolError {
@@ -533,6 +540,16 @@ impl<E: Env> Dispatcher<E> {
             ),
             None => (WireBackend::Gateway, None),
         };
+        // The shared store's state is the desk's own memory and a count in
+        // the PC's file: asking it never waits for a server that is down.
+        let store = match self.store.shared_state() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("onshi-helper service: store: {e}");
+                None
+            }
+        };
+        let down = store.is_some_and(|s| !s.reachable);
         StatusReply {
             protocol_version: PROTOCOL_VERSION,
             helper_version: crate::VERSION.to_owned(),
@@ -541,7 +558,9 @@ impl<E: Env> Dispatcher<E> {
             backend,
             institution_code,
             readers: self.readers.clone(),
-            pending_batches: self.store.pending_jobs().map(|j| j.len() as u32).unwrap_or(0),
+            // Jobs live on the shared store: while it is down they are not asked for.
+            pending_batches: if down { 0 } else { self.store.pending_jobs().map(|j| j.len() as u32).unwrap_or(0) },
+            store: store.map(|s| onshi_core::protocol::StoreStatus { shared: true, reachable: s.reachable, queued: s.queued_results }),
         }
     }
 

@@ -16,6 +16,7 @@
 pub mod connections;
 pub mod dispatch;
 pub mod eligibility;
+mod flusher;
 pub mod gate;
 pub mod pairing;
 pub mod runtime;
@@ -133,9 +134,18 @@ pub async fn run(socket: &Path, store: Store, config: Option<Config>) -> Result<
         _ => None,
     };
     let settings = Settings::from_config(config.as_ref());
+    let shared = match config.as_ref().map(|c| &c.store) {
+        Some(crate::config::StoreKind::Postgres { url, ca }) => Some(crate::store::PgSettings { url: url.clone(), ca: ca.clone() }),
+        _ => None,
+    };
     let rt = Runtime::new(store, config, backend, Arc::new(PcscAccess), settings);
     rt.resume_batches();
     rt.listen_shared();
+    // A shared store: its heartbeat, and the sender of what was queued on
+    // this PC while it was down (issue 17).
+    if let Some(pg) = shared {
+        tokio::spawn(flusher::run(rt.clone(), pg));
+    }
     if let Some(path) = folder {
         let mut faces = crate::backend::folder::FaceWatcher::new(&path).spawn();
         let rt = rt.clone();

@@ -7,9 +7,10 @@ use onshi_core::protocol::{ConfirmKind, ConfirmMode, TodayEntry};
 use super::eligibility;
 use crate::store::{CardCheck, ResultId, ResultKind, StoredResult};
 
-/// The id a page knows a stored result by.
+/// The id a page knows a stored result by; `q-` for one queued on this PC
+/// while the shared store is down (its id is the PC file's, issue 17).
 pub fn entry_id(id: ResultId) -> String {
-    format!("t-{}", id.0)
+    if id.is_queued() { format!("q-{}", -id.0) } else { format!("t-{}", id.0) }
 }
 
 /// How the list names a stored check; `None` for batch and history rows,

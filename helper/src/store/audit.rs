@@ -394,7 +394,9 @@ impl Store {
     /// Appends one entry to this store's chain and returns its seq. The
     /// read of the chain's head and the insert share a transaction that
     /// serialises the chain's writers (see `engine::Db::transaction`), so
-    /// two writers cannot both extend the same predecessor.
+    /// two writers cannot both extend the same predecessor. On a shared
+    /// store that cannot be reached the line is queued in the PC's file and
+    /// chained when it is sent (`outbox.rs`); the seq is then 0.
     pub fn append_audit(
         &mut self,
         at: &Timestamp,
@@ -402,29 +404,17 @@ impl Store {
         outcome: Outcome,
         detail: &AuditDetail,
     ) -> Result<i64, StoreError> {
-        let desk = self.chain().to_owned();
-        let actor = actor.encode();
-        let kind = detail.kind().as_str();
-        let detail = detail.to_json();
-        self.db().transaction("append audit entry", Some(&desk), |db| {
-            let head = db.query_opt(
-                "read audit head",
-                "SELECT seq, hash FROM audit WHERE desk = ?1 ORDER BY seq DESC LIMIT 1",
-                vals![desk.as_str()],
-            )?;
-            let (seq, prev) = match head {
-                Some(r) => (r.int(0)? + 1, r.text(1)?),
-                None => (1, GENESIS.to_owned()),
-            };
-            let hash = chain_hash(&desk, &prev, seq, at.as_str(), &actor, kind, outcome.as_str(), &detail);
-            db.execute(
-                "append audit entry",
-                "INSERT INTO audit (desk, seq, at, actor, kind, outcome, detail, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                vals![desk.as_str(), seq, at.as_str(), actor.as_str(), kind, outcome.as_str(), detail.as_str(), prev, hash],
-            )?;
-            Ok(seq)
-        })
+        let line = Line {
+            at: at.as_str().to_owned(),
+            actor: actor.encode(),
+            kind: detail.kind().as_str().to_owned(),
+            outcome: outcome.as_str().to_owned(),
+            detail: detail.to_json(),
+        };
+        if self.shared.is_some() {
+            return self.append_or_queue(&line);
+        }
+        append(self.db(), "", &line, None)
     }
 
     /// The newest `n` entries of all chains, oldest first.
@@ -491,6 +481,49 @@ impl Store {
             chains,
         })
     }
+}
+
+/// One audit line before it is chained: the stored text of each field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Line {
+    pub at: String,
+    pub actor: String,
+    pub kind: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+/// Chains `line` onto `desk`'s chain in one transaction; the seq it got. A
+/// `uid` already in the log (a queued line whose earlier send did reach the
+/// server) is not appended again: its seq is returned.
+pub(super) fn append(db: super::engine::Db<'_>, desk: &str, line: &Line, uid: Option<&str>) -> Result<i64, StoreError> {
+    db.transaction("append audit entry", Some(desk), |db| {
+        let logged = match uid {
+            Some(uid) => db.query_opt("read audit entry", "SELECT seq FROM audit WHERE uid = ?1", vals![uid])?,
+            None => None,
+        };
+        if let Some(r) = logged {
+            return r.int(0);
+        }
+        let head = db.query_opt(
+            "read audit head",
+            "SELECT seq, hash FROM audit WHERE desk = ?1 ORDER BY seq DESC LIMIT 1",
+            vals![desk],
+        )?;
+        let (seq, prev) = match head {
+            Some(r) => (r.int(0)? + 1, r.text(1)?),
+            None => (1, GENESIS.to_owned()),
+        };
+        let Line { at, actor, kind, outcome, detail } = line;
+        let hash = chain_hash(desk, &prev, seq, at, actor, kind, outcome, detail);
+        db.execute(
+            "append audit entry",
+            "INSERT INTO audit (desk, seq, at, actor, kind, outcome, detail, prev_hash, hash, uid)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            vals![desk, seq, at.as_str(), actor.as_str(), kind.as_str(), outcome.as_str(), detail.as_str(), prev, hash, uid],
+        )?;
+        Ok(seq)
+    })
 }
 
 fn row_to_entry(r: &Row) -> Result<AuditEntry, StoreError> {

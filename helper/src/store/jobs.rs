@@ -210,7 +210,7 @@ impl Store {
         };
         self.db().write_transaction("store batch result", |db| {
             leases::check_held(db, id, &owner)?;
-            results::insert(db, &result, desk.as_deref())?;
+            results::insert(db, &result, desk.as_deref(), None)?;
             finish(db, id, now, &Ok(counts))?;
             read_job(db, id)
         })

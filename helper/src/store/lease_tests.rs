@@ -133,13 +133,23 @@ fn migration_keeps_one_result_per_job(e: Engine) {
     let (job, newest) = {
         let mut s = place.open_with(&MIGRATIONS[..7]).unwrap();
         let job = submit(&mut s, "2026-11-25T09:00:00+09:00");
-        let r = NewResult { job: Some(job), ..result_at("2026-11-25T09:00:06+09:00", ResultKind::Batch) };
-        s.insert_result(&r).unwrap();
-        (job, s.insert_result(&r).unwrap())
+        // As a schema-7 helper wrote them (today's insert names later columns).
+        for _ in 0..2 {
+            let sql = format!(
+                "INSERT INTO results (at, day, kind, job_id, status, received) VALUES ('2026-11-25T09:00:06+09:00', '2026-11-25', 'batch', {}, 'valid', {})",
+                job.0,
+                if e == Engine::Sqlite { "X'3C782F3E'" } else { "'\\x3c782f3e'" }
+            );
+            place.raw(&s, &sql).unwrap();
+        }
+        // The newest of the two (the older one has the id below it).
+        let newest = s.result_for_job(job).unwrap().map(|r| r.id);
+        assert!(newest.is_some_and(|id| id.0 >= 2), "two copies before the migration: {newest:?}");
+        (job, newest)
     };
     let s = place.open();
     assert_eq!(batch_results(&s, job), 1);
-    assert_eq!(s.result_for_job(job).unwrap().map(|r| r.id), Some(newest));
+    assert_eq!(s.result_for_job(job).unwrap().map(|r| r.id), newest);
 }
 
 /// Desks claiming at the same moment, each from its own connection (as

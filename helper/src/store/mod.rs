@@ -13,6 +13,7 @@ mod audit;
 mod engine;
 mod jobs;
 mod leases;
+mod outbox;
 mod pairings;
 mod references;
 mod results;
@@ -34,6 +35,7 @@ pub use engine::pg::{Heard, PgSettings};
 pub use engine::EngineError;
 pub use jobs::{BatchJob, JobCounts, JobId, JobState};
 pub use leases::{Claimed, Lease};
+pub use outbox::{Flushed, SharedState};
 pub use pairings::{Pairing, PairingId};
 pub use references::{PatientId, ReferenceNumbers};
 pub use results::{CardCheck, Kept, NewResult, Notice, ResultId, ResultKind, ResultStatus, ResultXml, StoredResult, StoredXml};
@@ -56,6 +58,8 @@ pub struct Store {
     /// The desk this helper serves (the config's `desk`); `None` for a store
     /// opened by path alone. Results and jobs record it.
     desk: Option<DeskName>,
+    /// The local queue's memory while the shared store is down (`outbox.rs`).
+    outbox: outbox::Outbox,
 }
 
 /// Where results, jobs, reference numbers and the audit log are kept.
@@ -122,6 +126,9 @@ pub enum StoreError {
     /// name (`''` for an SQLite file's own PC), `None` when nobody holds it.
     #[error("batch job {id} is leased to {holder:?}, not to this desk")]
     LeaseNotHeld { id: i64, holder: Option<String> },
+    /// The OS gave no random bytes for a result's unique id.
+    #[error("no random bytes from the operating system: {reason}")]
+    Random { reason: String },
 }
 
 impl StoreError {
@@ -167,9 +174,11 @@ impl Explain for StoreError {
                 format!("共有データベースの操作（{op}）に失敗しました。変更は取り消されています。もう一度実行し、続くときはデータベースサーバーのログ（ディスクの空き、接続数、権限）を確認してください。"),
                 format!("An operation on the shared database ({op}) failed and was rolled back; try again, and if it persists check the database server's log (disk space, connections, permissions)."),
             ),
+            // Shown for what needs the server itself (batch, reference
+            // numbers, history): desk checks are queued and never see it.
             StoreError::ServerUnreachable { server, .. } => Bilingual::new(
-                format!("共有データベースのサーバー {server} に接続できません。サーバーが動いているか、この PC からサーバーへのネットワーク（ファイアウォール、ポート）、設定の [store] url のホスト名・ポート・データベース名・ユーザー・パスワードを確認してください。"),
-                format!("Cannot reach the shared database server {server}. Check that the server is running, that this PC can reach it (firewall, port), and the host, port, database, user and password in [store] url."),
+                format!("共有データベースのサーバー {server} に接続できません。この操作はサーバーの復旧後にもう一度行ってください（受付での資格確認は続けられ、結果はこの PC に保存されて復旧後に自動で送られます）。サーバーが動いているか、この PC からサーバーへのネットワーク（ファイアウォール、ポート）、設定の [store] url のホスト名・ポート・データベース名・ユーザー・パスワードを確認してください。"),
+                format!("Cannot reach the shared database server {server}. Do this again once the server is back (checks at the desk go on: their results are kept on this PC and sent automatically when it is back). Check that the server is running, that this PC can reach it (firewall, port), and the host, port, database, user and password in [store] url."),
             ),
             StoreError::ServerTls { server, reason } => Bilingual::new(
                 format!("共有データベースのサーバー {server} と TLS で接続できません（{reason}）。設定の [store] ca がサーバー証明書を発行した CA の PEM ファイルか、[store] url のホスト名が証明書の名前と合っているかを確認してください。"),
@@ -187,6 +196,10 @@ impl Explain for StoreError {
             StoreError::NotFound { what, id } => Bilingual::new(
                 format!("{what} #{id} が見つかりません。"),
                 format!("No {what} with id {id}."),
+            ),
+            StoreError::Random { .. } => Bilingual::new(
+                "OS から乱数を取得できず、結果を保存できませんでした。PC を再起動し、続くときはシステム管理者に連絡してください。",
+                "The operating system gave no random numbers, so the result could not be stored; restart the PC, and if it persists contact your administrator.",
             ),
             StoreError::JobFinished { id, state } => Bilingual::new(
                 format!("一括照会 #{id} はすでに終了しています（{state:?}）。"),
@@ -217,7 +230,7 @@ impl Store {
     #[doc(hidden)]
     pub fn open_with(path: &Path, steps: &[Step]) -> Result<Store, StoreError> {
         let conn = open_sqlite(path, steps)?;
-        Ok(Store { conn, path: path.to_owned(), shared: None, desk: None })
+        Ok(Store { conn, path: path.to_owned(), shared: None, desk: None, outbox: Default::default() })
     }
 
     /// Opens what the config describes: the PC's SQLite file, and the shared
@@ -233,17 +246,31 @@ impl Store {
             SharedStore::Local => None,
             SharedStore::Postgres(pg) => {
                 let pg = engine::pg::Pg::open(pg)?;
-                let (found, known) = (pg.version()?, steps.len() as i64);
-                if found > known {
-                    return Err(StoreError::ServerSchemaTooNew { server: pg.server().to_owned(), found, known });
-                }
-                let pg_steps: Vec<&str> = steps.iter().map(|s| s.postgres).collect();
-                pg.migrate(&pg_steps)?;
+                migrate_shared(&pg, steps)?;
                 Some(pg)
             }
         };
         let conn = open_sqlite(&settings.path, steps)?;
-        Ok(Store { conn, path: settings.path.clone(), shared, desk: Some(settings.desk.clone()) })
+        Ok(Store { conn, path: settings.path.clone(), shared, desk: Some(settings.desk.clone()), outbox: Default::default() })
+    }
+
+    /// As [`Store::open_settings`], for the service: a shared store that
+    /// cannot be reached now does not stop it (issue 17, a down database).
+    /// The store then starts as down — desk checks are queued in the PC's
+    /// file — and the server's schema is checked and migrated before the
+    /// queue is first sent to it (`Store::flush_queue`).
+    pub fn open_settings_or_queue(settings: &StoreSettings) -> Result<Store, StoreError> {
+        let SharedStore::Postgres(pg) = &settings.shared else { return Store::open_settings(settings) };
+        let (pg, connected) = engine::pg::Pg::open_or_later(pg)?;
+        if connected {
+            migrate_shared(&pg, MIGRATIONS)?;
+        }
+        let conn = open_sqlite(&settings.path, MIGRATIONS)?;
+        let outbox = outbox::Outbox::default();
+        if !connected {
+            outbox.start_down();
+        }
+        Ok(Store { conn, path: settings.path.clone(), shared: Some(pg), desk: Some(settings.desk.clone()), outbox })
     }
 
     /// Connects to a shared store and reads its schema version, changing
@@ -305,6 +332,18 @@ impl Store {
     }
 }
 
+/// The shared store's side of opening: the too-new check before any write,
+/// then the missing steps.
+fn migrate_shared(pg: &engine::pg::Pg, steps: &[Step]) -> Result<(), StoreError> {
+    let (found, known) = (pg.version()?, steps.len() as i64);
+    if found > known {
+        return Err(StoreError::ServerSchemaTooNew { server: pg.server().to_owned(), found, known });
+    }
+    let pg_steps: Vec<&str> = steps.iter().map(|s| s.postgres).collect();
+    pg.migrate(&pg_steps)?;
+    Ok(())
+}
+
 /// The SQLite side of opening: busy timeout, foreign keys, the too-new
 /// check before any write, WAL, then the missing steps.
 fn open_sqlite(path: &Path, steps: &[Step]) -> Result<Connection, StoreError> {
@@ -338,3 +377,5 @@ fn open_sqlite(path: &Path, steps: &[Step]) -> Result<Connection, StoreError> {
 pub(crate) mod test_engine;
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, unix))]
+mod outage_tests;

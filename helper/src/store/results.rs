@@ -13,8 +13,18 @@ use super::values::{insurer_digits, plain, ErrorCode, Origin, ValueError};
 use super::{Store, StoreError};
 use crate::time::{Day, Timestamp};
 
+/// A stored result's id: the store's row id, or, negated, the row of a
+/// desk check queued in the PC's file while the shared store was down
+/// (`outbox.rs`), which has no id on the server yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResultId(pub i64);
+
+impl ResultId {
+    /// Kept in the PC's file, not sent to the shared store yet.
+    pub fn is_queued(self) -> bool {
+        self.0 < 0
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultKind {
@@ -196,20 +206,25 @@ pub struct StoredResult {
     pub xml: StoredXml,
 }
 
-const COLUMNS: &str = "id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, \
+pub(super) const COLUMNS: &str = "id, at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, xml, \
                        card_mode, consents, received, document, desk, treatment";
 
 impl Store {
-    /// Stores a result; the day is the local date of `at`.
+    /// Stores a result; the day is the local date of `at`. On a shared
+    /// store a desk check that cannot reach the server is kept in this PC's
+    /// file and sent later (`outbox.rs`); its id is then negative.
     pub fn insert_result(&mut self, r: &NewResult) -> Result<ResultId, StoreError> {
-        insert(self.db(), r, self.desk.as_ref().map(|d| d.as_str()))
+        if self.shared.is_some() && r.job.is_none() {
+            return self.insert_or_queue(r);
+        }
+        insert(self.db(), r, self.desk.as_ref().map(|d| d.as_str()), None)
     }
 
     /// Stores many results in one transaction (all or none): one commit
     /// instead of one per row, for seeding statistics and imports.
     pub fn insert_results(&mut self, rs: &[NewResult]) -> Result<Vec<ResultId>, StoreError> {
         let desk = self.desk.as_ref().map(|d| d.as_str());
-        self.db().transaction("insert results", None, |db| rs.iter().map(|r| insert(db, r, desk)).collect())
+        self.db().transaction("insert results", None, |db| rs.iter().map(|r| insert(db, r, desk, None)).collect())
     }
 
     /// The newest stored result of a batch job (its `OQSmuquc02res`).
@@ -227,8 +242,11 @@ impl Store {
         self.shared.as_ref().map(|pg| pg.listen(RESULTS_CHANNEL)).transpose()
     }
 
-    /// One result by id, if it exists.
+    /// One result by id, if it exists (a queued one from the PC's file).
     pub fn result(&self, id: ResultId) -> Result<Option<StoredResult>, StoreError> {
+        if id.is_queued() {
+            return self.queued_result(id);
+        }
         let sql = format!("SELECT {COLUMNS} FROM results WHERE id = ?1");
         self.db().query_opt("read result", &sql, vals![id.0])?.map(|r| read(&r)).transpose()
     }
@@ -240,8 +258,19 @@ impl Store {
         self.db().query("read results", &sql, vals![first.0, last.0])?.iter().map(read).collect()
     }
 
-    /// All results of one local day, in the order they arrived.
+    /// All results of one local day, in the order they arrived. On a shared
+    /// store, followed by this desk's results still queued in the PC's file;
+    /// while the server cannot be reached, the day as last read from it
+    /// stands in for its rows (`outbox.rs`).
     pub fn results_for_day(&self, day: &Day) -> Result<Vec<StoredResult>, StoreError> {
+        if self.shared.is_some() {
+            return self.day_with_queue(day);
+        }
+        self.shared_day(day)
+    }
+
+    /// The day's rows in the store's engine alone.
+    pub(super) fn shared_day(&self, day: &Day) -> Result<Vec<StoredResult>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM results WHERE day = ?1 ORDER BY id");
         self.db().query("read results", &sql, vals![day.as_str()])?.iter().map(read).collect()
     }
@@ -249,7 +278,7 @@ impl Store {
 
 /// One row of [`COLUMNS`] as a result; a value no writer of ours makes is
 /// reported as corrupt, not guessed.
-fn read(r: &Row) -> Result<StoredResult, StoreError> {
+pub(super) fn read(r: &Row) -> Result<StoredResult, StoreError> {
     let id = r.int(0)?;
     let corrupt = |column| StoreError::Corrupt { table: "results", row: id, column };
     let xml = match (r.opt_text(10)?, r.opt_blob(13)?) {
@@ -296,7 +325,9 @@ fn read(r: &Row) -> Result<StoredResult, StoreError> {
 }
 
 /// One row into `results`, on the store's engine or inside a transaction.
-pub(super) fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>) -> Result<ResultId, StoreError> {
+/// A `uid` (made at the desk, see `outbox.rs`) makes the insert idempotent:
+/// a row with the same `uid` already there is left alone and its id returned.
+pub(super) fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>, uid: Option<&str>) -> Result<ResultId, StoreError> {
     if let Some(n) = &r.insurer_number {
         insurer_digits("insurer number", n)?;
     }
@@ -305,8 +336,8 @@ pub(super) fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>) -> Result<Re
     }
     let row = db.query_opt(
         "insert result",
-        "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document, desk, treatment)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id",
+        "INSERT INTO results (at, day, kind, origin, job_id, status, insurer_number, name_kana, error_code, received, card_mode, consents, document, desk, treatment, uid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT (uid) DO NOTHING RETURNING id",
         vals![
             r.at.as_str(),
             r.at.day().as_str(),
@@ -323,10 +354,19 @@ pub(super) fn insert(db: Db<'_>, r: &NewResult, desk: Option<&str>) -> Result<Re
             r.document.map(PresentedDocument::as_str),
             desk,
             r.treatment.map(Treatment::as_str),
+            uid,
         ],
     )?;
+    let inserted = row.is_some();
+    let row = match (row, uid) {
+        (Some(row), _) => Some(row),
+        // Stored before (a retried flush, or a write whose answer was lost):
+        // its id, and no second announcement.
+        (None, Some(uid)) => db.query_opt("insert result", "SELECT id FROM results WHERE uid = ?1", vals![uid])?,
+        (None, None) => None,
+    };
     let id = row.ok_or(StoreError::NotFound { what: "inserted result", id: 0 })?.int(0)?;
-    if r.kind.is_desk_check() {
+    if inserted && r.kind.is_desk_check() {
         // Other desks sharing the store list it within a second (their
         // helpers listen; see `Store::listen_results`). No-op on SQLite.
         db.notify(RESULTS_CHANNEL, &Notice { id: ResultId(id), desk: desk.map(str::to_owned) }.encode())?;

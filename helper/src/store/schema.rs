@@ -274,6 +274,39 @@ pub const MIGRATIONS: &[Step] = &[
     CREATE UNIQUE INDEX results_one_per_job ON results (job_id) WHERE job_id IS NOT NULL;
     "#,
     ),
+    // 9 (issue 17, a down shared database): each desk result and audit line
+    // written for a shared store carries a `uid` made at the desk, unique,
+    // so a write whose answer was lost, or a flush of the local queue cut
+    // off half-way and retried, can never store it twice (`ON CONFLICT DO
+    // NOTHING`). While the shared store cannot be reached, the PC's file is
+    // the queue: desk results in its own `results` table (the rows with a
+    // `uid`; a file used alone never sets one) and audit lines in
+    // `outbox_audit`, whose lines are chained only when they reach the shared
+    // store (the file's own `audit` table is append-only and has its own
+    // chain). The PostgreSQL side gets the two columns only.
+    Step {
+        sqlite: r#"
+    ALTER TABLE results ADD COLUMN uid TEXT;
+    CREATE UNIQUE INDEX results_uid ON results (uid);
+    ALTER TABLE audit ADD COLUMN uid TEXT;
+    CREATE UNIQUE INDEX audit_uid ON audit (uid);
+    CREATE TABLE outbox_audit (
+        id      INTEGER PRIMARY KEY,
+        uid     TEXT NOT NULL UNIQUE,
+        at      TEXT NOT NULL,
+        actor   TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail  TEXT NOT NULL
+    );
+    "#,
+        postgres: r#"
+    ALTER TABLE results ADD COLUMN uid TEXT;
+    CREATE UNIQUE INDEX results_uid ON results (uid);
+    ALTER TABLE audit ADD COLUMN uid TEXT;
+    CREATE UNIQUE INDEX audit_uid ON audit (uid);
+    "#,
+    },
 ];
 
 /// The schema version this build writes.

@@ -101,6 +101,16 @@ impl Place {
         }
     }
 
+    /// This place's stores with the shared store reached at `url` instead
+    /// (the same database through a cuttable proxy, `outage_tests.rs`).
+    pub fn settings_via(&self, desk: &str, url: impl Fn(&str) -> String) -> StoreSettings {
+        let mut s = self.settings(desk);
+        if let (SharedStore::Postgres(pg), Some(own)) = (&mut s.shared, &self.url) {
+            pg.url = url(own);
+        }
+        s
+    }
+
     pub fn open_with(&self, steps: &[Step]) -> Result<Store, StoreError> {
         Store::open_settings_with(&self.settings("受付1"), steps)
     }

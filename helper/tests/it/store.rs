@@ -139,7 +139,7 @@ fn migrates_an_empty_file() {
         .collect::<Result<_, _>>()
         .unwrap();
     tables.sort();
-    assert_eq!(tables, ["audit", "batch_jobs", "pairings", "patient_refs", "results"]);
+    assert_eq!(tables, ["audit", "batch_jobs", "outbox_audit", "pairings", "patient_refs", "results"]);
 }
 
 #[test]

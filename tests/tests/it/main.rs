@@ -7,6 +7,7 @@ mod csp;
 mod desk;
 mod desks;
 mod desks_batch;
+mod desks_outage;
 mod e2e_bench;
 mod e2e_card;
 mod e2e_cert;

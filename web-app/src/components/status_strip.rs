@@ -1,5 +1,6 @@
-//! The header's status strip: five lamps, each with a colour, its state in
-//! a few words, and one line saying what to do.
+//! The header's status strip: five lamps (six where the helper has a shared
+//! database), each with a colour, its state in a few words, and one line
+//! saying what to do.
 
 use yew::prelude::*;
 

@@ -1,8 +1,9 @@
 //! The five links a check depends on (extension, helper, reader, card,
-//! network), what each one's state means, and what to do about it. Pure:
-//! the state changes only through helper replies, errors and events.
+//! network), and a sixth where a hospital's desks share a database (issue
+//! 17): what each one's state means, and what to do about it. Pure: the
+//! state changes only through helper replies, errors and events.
 
-use onshi_core::protocol::{ErrorCode, ProtocolError, ReaderInfo};
+use onshi_core::protocol::{ErrorCode, ProtocolError, ReaderInfo, StoreStatus};
 use onshi_core::text::Bilingual;
 
 use crate::i18n::{t, Tx};
@@ -52,6 +53,9 @@ pub struct Links {
     pub helper: Helper,
     pub readers: Readers,
     pub network: Network,
+    /// The shared database, from `status`; `None` when the helper keeps
+    /// everything on this PC (no lamp then) or has not said yet.
+    pub store: Option<StoreStatus>,
 }
 
 /// How a light looks.
@@ -155,7 +159,8 @@ impl Links {
         }
     }
 
-    /// The five lamps of the status strip, left to right.
+    /// The five lamps of the status strip, left to right, and the shared
+    /// database's after them when the helper has one.
     pub fn lamps(&self) -> Vec<Lamp> {
         let ext = match self.extension {
             Extension::Unknown => lamp("extension", t::LINK_EXTENSION, Light::Grey, ("確認中", "checking"),
@@ -205,8 +210,37 @@ impl Links {
             Network::Ok => lamp("network", t::LINK_NETWORK, Light::Green, ("正常", "working"), ("対応は不要です。", "Nothing to do.")),
             Network::Failed(e) => Lamp { id: "network", label: t::LINK_NETWORK, light: Light::Red, state: e.code.explain_short(), todo: e.message.clone() },
         };
-        vec![ext, helper, reader, card, net]
+        let mut lamps = vec![ext, helper, reader, card, net];
+        lamps.extend(self.store.as_ref().filter(|s| s.shared).map(store_lamp));
+        lamps
     }
+}
+
+/// The shared database: green when the desk reaches it; amber while it does
+/// not, or while the checks kept on this PC are still being sent. Checks go
+/// on either way, so it is never red.
+fn store_lamp(s: &StoreStatus) -> Lamp {
+    let n = s.queued;
+    let (light, state, todo) = match (s.reachable, n) {
+        (true, 0) => (Light::Green, Bilingual::new("接続済み", "connected"), Bilingual::new("対応は不要です。", "Nothing to do.")),
+        (true, _) => (
+            Light::Amber,
+            Bilingual::new(format!("送信中（{n}件）"), format!("sending ({n})")),
+            Bilingual::new(
+                format!("共有データベースは復旧しました。このPCに保存した結果を自動で送っています（未送信 {n}件）。対応は不要です。"),
+                format!("The shared database is back; the results kept on this PC are being sent automatically ({n} not sent yet). Nothing to do."),
+            ),
+        ),
+        (false, _) => (
+            Light::Amber,
+            Bilingual::new(format!("接続できません（未送信 {n}件）"), format!("unreachable ({n} not sent)")),
+            Bilingual::new(
+                format!("共有データベースに接続できません。結果はこのPCに保存し、復旧後に自動で送ります（未送信 {n}件）。受付での確認は続けられます。長く続くときはIT担当者に連絡してください。"),
+                format!("Cannot reach the shared database. Results are kept on this PC and sent automatically when it is back ({n} not sent yet). Checks at the desk can go on; if this lasts, tell IT."),
+            ),
+        ),
+    };
+    Lamp { id: "store", label: t::LINK_STORE, light, state, todo }
 }
 
 /// A few words naming an error, for the lamp (the full message is the "what to do").

@@ -96,6 +96,7 @@ impl AppState {
                         links::Helper::NotPaired
                     };
                     self.links.readers = links::Readers::Known(st.readers.clone());
+                    self.links.store = st.store;
                 }
                 self.status = Some(st);
             }

@@ -358,7 +358,7 @@ fn lamps_follow_errors_and_events() {
     check(&s, [Green, Amber, Grey, Grey, Grey]);
     let status = StatusReply {
         protocol_version: 1, helper_version: "0.1.0".into(), core_version: "0.1.0".into(), paired: true,
-        backend: Backend::Gateway, institution_code: None, readers: vec![], pending_batches: 0,
+        backend: Backend::Gateway, institution_code: None, readers: vec![], pending_batches: 0, store: None,
     };
     s.apply(Action::Reply(Op::Status, seq(), Response::Status(status)));
     check(&s, [Green, Green, Red, Grey, Grey]);
@@ -370,6 +370,41 @@ fn lamps_follow_errors_and_events() {
     check(&s, [Green, Green, Green, Amber, Red]);
     s.apply(Action::Event(Event::PairingRevoked));
     check(&s, [Green, Amber, Green, Amber, Red]);
+}
+
+/// Issue 17: the 共有データベース lamp shows only where the helper has a
+/// shared database; amber with the number kept on this PC while it is down.
+#[test]
+fn shared_database_lamp_follows_status() {
+    let status = |store: Option<StoreStatus>| {
+        Response::Status(StatusReply {
+            protocol_version: 1, helper_version: "0.1.0".into(), core_version: "0.1.0".into(), paired: true,
+            backend: Backend::Gateway, institution_code: None, readers: vec![], pending_batches: 0, store,
+        })
+    };
+    let store_lamp = |s: &AppState| s.links.lamps().into_iter().find(|l| l.id == "store");
+    let mut s = state();
+    s.apply(Action::Reply(Op::Status, seq(), status(None)));
+    assert_eq!(s.links.lamps().len(), 5, "no shared database, no lamp");
+    assert!(store_lamp(&s).is_none());
+
+    s.apply(Action::Reply(Op::Status, seq(), status(Some(StoreStatus { shared: true, reachable: true, queued: 0 }))));
+    let lamp = store_lamp(&s).unwrap();
+    assert_eq!((lamp.light, lamp.label.ja), (Light::Green, "共有データベース"));
+
+    s.apply(Action::Reply(Op::Status, seq(), status(Some(StoreStatus { shared: true, reachable: false, queued: 3 }))));
+    let lamp = store_lamp(&s).unwrap();
+    assert_eq!(lamp.light, Light::Amber);
+    assert_eq!(lamp.todo.ja, "共有データベースに接続できません。結果はこのPCに保存し、復旧後に自動で送ります（未送信 3件）。受付での確認は続けられます。長く続くときはIT担当者に連絡してください。");
+    assert!(lamp.todo.en.contains("3 not sent yet"), "{:?}", lamp.todo);
+    assert!(s.links.can_query(), "checks go on while the database is down");
+
+    // Back: amber while the queue is sent, then green.
+    s.apply(Action::Reply(Op::Status, seq(), status(Some(StoreStatus { shared: true, reachable: true, queued: 3 }))));
+    assert_eq!(store_lamp(&s).unwrap().light, Light::Amber);
+    assert!(store_lamp(&s).unwrap().state.ja.contains("送信中"));
+    s.apply(Action::Reply(Op::Status, seq(), status(Some(StoreStatus { shared: true, reachable: true, queued: 0 }))));
+    assert_eq!(store_lamp(&s).unwrap().light, Light::Green);
 }
 
 #[test]
@@ -608,7 +643,7 @@ fn stale_answers_do_not_override_newer_ones() {
     s.apply(Action::Sent(Op::Status, st));
     let status = StatusReply {
         protocol_version: 1, helper_version: "0.1.0".into(), core_version: "0.1.0".into(), paired: true,
-        backend: Backend::Gateway, institution_code: None, readers: vec![ReaderInfo { name: "R".into(), card_present: true }], pending_batches: 0,
+        backend: Backend::Gateway, institution_code: None, readers: vec![ReaderInfo { name: "R".into(), card_present: true }], pending_batches: 0, store: None,
     };
     s.apply(Action::Reply(Op::Status, st, Response::Status(status)));
     s.apply(Action::Reply(Op::Hello, h, hello(false)));

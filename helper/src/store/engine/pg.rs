@@ -234,7 +234,7 @@ impl Worker {
             self.client = Some(self.connector.connect().map_err(Fail::Unreachable)?);
         }
         let Some(client) = self.client.as_mut() else { return Err(Fail::Engine(EngineError::ClientGone)) };
-        let closed = |e: postgres::Error| if e.is_closed() { Fail::Unreachable(e) } else { Fail::Db(e) };
+        let closed = |e: postgres::Error| if lost(&e) { Fail::Unreachable(e) } else { Fail::Db(e) };
         match req {
             Req::Begin => {
                 client.batch_execute("BEGIN").map_err(closed)?;
@@ -266,12 +266,34 @@ impl Worker {
     }
 }
 
+/// The connection is gone, not the statement wrong: closed, an I/O error
+/// under it, or the server saying it is shutting down or cannot take the
+/// connection (SQLSTATE class 08, 57P01–57P03: what `pg_ctl stop` sends to
+/// every client). The store queues desk checks on these (issue 17).
+fn lost(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let code = code.code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if err.is::<std::io::Error>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 /// A statement prepared once per connection.
 fn prepared(client: &mut Client, cache: &mut HashMap<String, Statement>, sql: &str) -> Result<Statement, Fail> {
     if let Some(s) = cache.get(sql) {
         return Ok(s.clone());
     }
-    let stmt = client.prepare(&dollars(sql)).map_err(|e| if e.is_closed() { Fail::Unreachable(e) } else { Fail::Db(e) })?;
+    let stmt = client.prepare(&dollars(sql)).map_err(|e| if lost(&e) { Fail::Unreachable(e) } else { Fail::Db(e) })?;
     cache.insert(sql.to_owned(), stmt.clone());
     Ok(stmt)
 }
@@ -280,10 +302,32 @@ impl Pg {
     /// Parses the URL, prepares TLS, and connects on a new thread, waiting
     /// for the first connection so a wrong address is reported here.
     pub fn open(settings: &PgSettings) -> Result<Pg, StoreError> {
+        Pg::start(settings, false).map(|(pg, _)| pg)
+    }
+
+    /// As [`Pg::open`], but a server that cannot be reached (not a bad URL,
+    /// not a TLS refusal) still gives an open `Pg`, connected later by its
+    /// thread on the first statement; `.1` says whether it connected now.
+    /// A desk's service started during an outage keeps checking (issue 17).
+    pub fn open_or_later(settings: &PgSettings) -> Result<(Pg, bool), StoreError> {
+        Pg::start(settings, true)
+    }
+
+    fn start(settings: &PgSettings, later: bool) -> Result<(Pg, bool), StoreError> {
         let mut cfg = postgres::Config::from_str(&settings.url)
             .map_err(|e| StoreError::ServerUnreachable { server: "[store] url".into(), reason: e.to_string() })?;
         if cfg.get_connect_timeout().is_none() {
             cfg.connect_timeout(Duration::from_secs(5));
+        }
+        // A server cut off by the network (not stopped) answers nothing:
+        // without these a statement would wait for the system's TCP timeout
+        // (minutes) while desks wait for the store; with them it fails as
+        // unreachable within about 20 s and desk checks are queued (issue 17).
+        if cfg.get_tcp_user_timeout().is_none() {
+            cfg.tcp_user_timeout(Duration::from_secs(20));
+        }
+        if cfg.get_keepalives_interval().is_none() {
+            cfg.keepalives_idle(Duration::from_secs(15)).keepalives_interval(Duration::from_secs(5)).keepalives_retries(3);
         }
         let server = describe(&cfg);
         let tls = match cfg.get_ssl_mode() {
@@ -291,21 +335,22 @@ impl Pg {
             _ => None,
         };
         let (jobs, inbox) = mpsc::channel::<Job>();
-        let (ready_tx, ready) = mpsc::sync_channel::<Result<(), postgres::Error>>(1);
+        let (ready_tx, ready) = mpsc::sync_channel::<Result<bool, postgres::Error>>(1);
         let connector = Connector { cfg, tls };
         let own = connector.clone();
         std::thread::Builder::new()
             .name("onshi-store-pg".into())
             .spawn(move || {
                 let client = match connector.connect() {
-                    Ok(c) => c,
+                    Ok(c) => Some(c),
+                    Err(e) if later && tls_failure(&e).is_none() => None,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok(()));
-                let mut w = Worker { connector, client: Some(client), statements: HashMap::new(), in_tx: false };
+                let _ = ready_tx.send(Ok(client.is_some()));
+                let mut w = Worker { connector, client, statements: HashMap::new(), in_tx: false };
                 for job in inbox {
                     let answer = w.serve(job.req);
                     let _ = job.reply.send(answer);
@@ -313,7 +358,7 @@ impl Pg {
             })
             .map_err(|e| StoreError::ServerUnreachable { server: server.clone(), reason: e.to_string() })?;
         match ready.recv() {
-            Ok(Ok(())) => Ok(Pg { jobs, connector: own, server }),
+            Ok(Ok(connected)) => Ok((Pg { jobs, connector: own, server }, connected)),
             Ok(Err(e)) => Err(match tls_failure(&e) {
                 Some(reason) => StoreError::ServerTls { server, reason },
                 None => StoreError::ServerUnreachable { server, reason: e.to_string() },
