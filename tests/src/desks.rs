@@ -134,18 +134,6 @@ pub struct Hospital {
     _gateway: Guarded,
 }
 
-fn run(what: &str, cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("starting {what}"))?;
-    ensure!(
-        out.status.success(),
-        "{what} failed ({}): {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
-
 /// A desk's config: the demo's text, the shared store (when there is one) and `extra`.
 pub fn desk_config(desk: &str, store: &Path, backend_toml: &str, db_url: Option<&str>, extra: &str) -> String {
     let shared = db_url.map(|url| format!("\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\n")).unwrap_or_default();
@@ -185,8 +173,8 @@ impl Hospital {
             None => (paths::binary("onshi-sim")?, paths::binary("onshi-helper")?),
         };
         let (pki, registry) = (work.join("pki"), work.join("registry.sqlite"));
-        run("onshi-sim pki init", Command::new(&sim).args(["pki", "init"]).arg(&pki))?;
-        run("onshi-sim registry seed", Command::new(&sim).args(["registry", "seed", "--db"]).arg(&registry))?;
+        paths::run_ok(Command::new(&sim).args(["pki", "init"]).arg(&pki))?;
+        paths::run_ok(Command::new(&sim).args(["registry", "seed", "--db"]).arg(&registry))?;
         let port = parts::free_port().map_err(|e| anyhow!(e))?;
         let gateway_requests = work.join("gateway-requests.jsonl");
         let mut c = parts::gateway_command(&sim, &registry, &pki, port);
